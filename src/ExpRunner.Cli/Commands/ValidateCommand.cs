@@ -1,0 +1,37 @@
+using System.ComponentModel;
+using ExpRunner.Config;
+using Spectre.Console.Cli;
+
+namespace ExpRunner.Cli.Commands;
+
+public sealed class ValidateSettings : CommandSettings
+{
+    [CommandArgument(0, "<configs>"), Description("One or more experiment YAML files.")]
+    public string[] Configs { get; init; } = [];
+
+    [CommandOption("--set <KEY=VALUE>"), Description("Overrides to check along with the files (repeatable).")]
+    public string[] Set { get; init; } = [];
+}
+
+/// <summary>`exprunner validate`: the config checks of `run`, nothing else; no data is read.</summary>
+public sealed class ValidateCommand : Command<ValidateSettings>
+{
+    public override int Execute(CommandContext context, ValidateSettings settings)
+    {
+        int worst = ExitCodes.Ok;
+        foreach (var file in settings.Configs)
+        {
+            int code = Common.Guard(() =>
+            {
+                var loaded = ConfigLoader.Load(file, settings.Set);
+                var c = loaded.Config;
+                Console.WriteLine($"{file}: ok — {c.Name}: {c.Dataset.Name}, " +
+                    $"{string.Join("-", c.Model.Layers.Select(l => $"{l.Units}{l.Activation[0]}"))}, {c.Loss}, " +
+                    $"lr {c.Training.LearningRate.ToString(Common.Inv)}, batch {c.Training.BatchSize}, {c.Training.GradientReduction}, {c.Training.Epochs} epochs");
+                return ExitCodes.Ok;
+            });
+            worst = Math.Max(worst, code);
+        }
+        return worst;
+    }
+}

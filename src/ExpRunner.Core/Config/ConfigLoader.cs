@@ -1,0 +1,218 @@
+using YamlDotNet.RepresentationModel;
+
+namespace ExpRunner.Config;
+
+/// <summary>A config that passed validation, with where each key was written (for later messages).</summary>
+public sealed record LoadedConfig(ExperimentConfig Config, string File, IReadOnlyList<string> Overrides, Func<string, string> Locate);
+
+/// <summary>
+/// YAML file + --set overrides → validated <see cref="ExperimentConfig"/>. Nothing is loaded
+/// but the text; every error (syntax, unknown keys, types, values, network semantics) is
+/// collected and thrown together as a <see cref="ConfigException"/>.
+/// </summary>
+public static class ConfigLoader
+{
+    public static LoadedConfig Load(string path, IReadOnlyList<string>? overrides = null)
+    {
+        if (!File.Exists(path))
+            throw new ConfigException([new ConfigError(path, "", "no such file")]);
+        var info = new FileInfo(path);
+        if (info.Length > YamlTree.MaxBytes)
+            throw new ConfigException([new ConfigError($"{path}:1:1", "", $"file is {info.Length} bytes; a config may be at most {YamlTree.MaxBytes}")]);
+        return Parse(File.ReadAllText(path), path, overrides);
+    }
+
+    public static LoadedConfig Parse(string text, string file, IReadOnlyList<string>? overrides = null)
+    {
+        overrides ??= [];
+        var tree = YamlTree.Parse(text, file);
+        var errors = new List<ConfigError>();
+        foreach (var o in overrides) tree.Apply(o, errors);
+        var located = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+        var root = new Section(tree, errors, located, tree.Root, "");
+        var config = Bind(root, file);
+        string Locate(string key)
+        {
+            for (string k = key; k.Length > 0; k = k.Contains('.') ? k[..k.LastIndexOf('.')] : "")
+                if (located.TryGetValue(k, out var n)) return tree.Locate(n);
+            return tree.Locate(tree.Root);
+        }
+        if (errors.Count == 0) Semantics(config, (key, msg) => errors.Add(new ConfigError(Locate(key), key, msg)));
+        if (errors.Count > 0) throw new ConfigException(errors);
+        return new LoadedConfig(config!, file, overrides, Locate);
+    }
+
+    private static ExperimentConfig? Bind(Section root, string file)
+    {
+        string name = root.String("name", Path.GetFileNameWithoutExtension(file))!;
+        long seed = root.Integer("seed", 1, long.MinValue, long.MaxValue);
+        string precision = root.String("precision", "float32", ExperimentConfig.Precisions)!;
+        var dataset = BindDataset(root.Child("dataset", required: true));
+        var model = BindModel(root.Child("model", required: true));
+        string? loss = root.String("loss", null, ExperimentConfig.Losses, required: true);
+        var training = BindTraining(root.Child("training"));
+        root.RejectUnknown();
+        if (dataset is null || model is null || loss is null) return null;
+        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = loss, Training = training };
+    }
+
+    private static DatasetConfig? BindDataset(Section s)
+    {
+        var d = new DatasetConfig { Name = "" };
+        string? name = s.String("name", null, DatasetConfig.Names, required: s.Node is not null);
+        var result = d with
+        {
+            Name = name ?? "",
+            Path = s.String("path", null),
+            TestPath = s.String("test_path", null),
+            LabelColumn = s.String("label_column", d.LabelColumn)!,
+            ValidationSplit = s.Number("validation_split", d.ValidationSplit, v => v >= 0 && v < 1, "in [0, 1)"),
+            TestSplit = s.Number("test_split", d.TestSplit, v => v > 0 && v < 1, "in (0, 1)"),
+            TrainLimit = (int)s.Integer("train_limit", 0, 0, int.MaxValue),
+            TestLimit = (int)s.Integer("test_limit", 0, 0, int.MaxValue),
+            Samples = (int)s.Integer("samples", d.Samples, 4, 10_000_000),
+            Features = (int)s.Integer("features", d.Features, 1, 100_000),
+            Classes = (int)s.Integer("classes", d.Classes, 2, 1000),
+            Cov = s.Number("cov", d.Cov, v => v > 0, "> 0"),
+            Noise = s.Number("noise", d.Noise, v => v >= 0, ">= 0"),
+            Factor = s.Number("factor", d.Factor, v => v > 0 && v < 1, "in (0, 1)"),
+            Seed = s.Has("seed") ? s.Integer("seed", 0, long.MinValue, long.MaxValue) : null,
+        };
+        s.RejectUnknown();
+        if (name is null) return null;
+        if (name == "csv" && result.Path is null) s.Error(s.Node, s.Key("path"), "is required for csv data (the CSV file)");
+        return result;
+    }
+
+    private static ModelConfig? BindModel(Section s)
+    {
+        var layers = new List<LayerConfig>();
+        var layersNode = s.Get("layers");
+        if (layersNode is null && s.Node is not null) s.Error(s.Node, s.Key("layers"), "is required: a list of { units, activation }");
+        else if (layersNode is not null and not YamlSequenceNode)
+            s.Error(layersNode, s.Key("layers"), $"must be a list of {{ units, activation }}, got {Section.Describe(layersNode)}");
+        else if (layersNode is YamlSequenceNode seq)
+        {
+            if (seq.Children.Count == 0) s.Error(seq, s.Key("layers"), "needs at least one layer");
+            if (seq.Children.Count > 64) s.Error(seq, s.Key("layers"), "more than 64 layers");
+            for (int i = 0; i < seq.Children.Count && i < 64; i++)
+            {
+                var item = seq.Children[i];
+                string path = s.Key($"layers.{i}");
+                if (item is not YamlMappingNode) { s.Error(item, path, $"must be a mapping {{ units, activation }}, got {Section.Describe(item)}"); continue; }
+                var l = s.AsSection(item, path);
+                int units = (int)l.Integer("units", 1, 1, 100_000, required: true);
+                string activation = l.String("activation", "sigmoid", Nn.Activation<double>.Names, required: true)!;
+                double slope = l.Number("slope", 0.01, v => v >= 0 && v < 1, "in [0, 1)");
+                l.RejectUnknown();
+                layers.Add(new LayerConfig { Units = units, Activation = activation, Slope = slope });
+            }
+        }
+        var init = s.Has("init") ? BindInit(s.Child("init")) : new ModelConfig { Layers = [] }.Init;
+        var biasInit = s.Has("bias_init") ? BindInit(s.Child("bias_init")) : null;
+        s.RejectUnknown();
+        return s.Node is null ? null : new ModelConfig { Layers = layers, Init = init, BiasInit = biasInit };
+    }
+
+    private static InitConfig BindInit(Section s)
+    {
+        var d = new InitConfig { Scheme = "uniform" };
+        string scheme = s.String("scheme", "uniform", Nn.InitSpec.Schemes, required: true)!;
+        var init = new InitConfig
+        {
+            Scheme = scheme,
+            Low = s.Number("low", d.Low),
+            High = s.Number("high", d.High),
+            Mean = s.Number("mean", d.Mean),
+            Std = s.Number("std", d.Std, v => v > 0, "> 0"),
+        };
+        if (init.Low >= init.High) s.Error(s.Get("high"), s.Key("high"), $"must be greater than low ({init.Low})");
+        s.RejectUnknown();
+        return init;
+    }
+
+    private static TrainingConfig BindTraining(Section s)
+    {
+        var d = new TrainingConfig();
+        var t = new TrainingConfig
+        {
+            Optimizer = s.String("optimizer", d.Optimizer, TrainingConfig.Optimizers)!,
+            LearningRate = s.Number("learning_rate", d.LearningRate, v => v > 0, "> 0"),
+            Momentum = s.Number("momentum", d.Momentum, v => v >= 0 && v < 1, "in [0, 1)"),
+            WeightDecay = s.Number("weight_decay", d.WeightDecay, v => v >= 0, ">= 0"),
+            BatchSize = (int)s.Integer("batch_size", d.BatchSize, 1, 1_000_000),
+            Epochs = (int)s.Integer("epochs", d.Epochs, 1, 10_000_000),
+            GradientReduction = BindReduction(s),
+            Shuffle = s.Boolean("shuffle", d.Shuffle),
+            Threads = (int)s.Integer("threads", d.Threads, 1, 256),
+        };
+        s.RejectUnknown();
+        return t;
+    }
+
+    private static readonly string[] ReductionNames = ["mean", "sum"];
+
+    private static GradientReduction BindReduction(Section s)
+    {
+        var node = s.Get("gradient_reduction");
+        if (node is null) return GradientReduction.Mean;
+        if (node is YamlMappingNode)
+        {
+            var r = s.Child("gradient_reduction");
+            var w = r.String("weights", "mean", ReductionNames, required: true);
+            var b = r.String("biases", "mean", ReductionNames, required: true);
+            r.RejectUnknown();
+            return new GradientReduction(Parse(w), Parse(b));
+        }
+        var both = s.String("gradient_reduction", "mean", ReductionNames);
+        return new GradientReduction(Parse(both), Parse(both));
+        static Reduction Parse(string? v) => v == "sum" ? Reduction.Sum : Reduction.Mean;
+    }
+
+    /// <summary>Checks that need the whole config: does the network fit the data and the loss?</summary>
+    public static void Semantics(ExperimentConfig? c, Action<string, string> error)
+    {
+        if (c is null) return;
+        var layers = c.Model.Layers;
+        if (layers.Count == 0) return;
+        int last = layers.Count - 1;
+        var output = layers[last];
+        for (int i = 0; i < last; i++)
+            if (layers[i].Activation == "softmax")
+                error($"model.layers.{i}.activation", "softmax is only supported on the output layer");
+        int? classes = c.Dataset.Name switch
+        {
+            "mnist" or "fashion-mnist" => 10,
+            "xor" or "circles" or "moons" => 2,
+            "gaussian_quantiles" or "spirals" => c.Dataset.Classes,
+            _ => null, // csv: known once the file is read
+        };
+        if (c.Dataset.Name is "xor" or "circles" or "moons" && c.Dataset.Classes != 2)
+            error("dataset.classes", $"{c.Dataset.Name} has exactly 2 classes");
+        if (classes is int k) CheckOutputWidth(c, k, error);
+        switch (c.Loss)
+        {
+            case "cross_entropy" when output.Activation != "softmax":
+                error($"model.layers.{last}.activation", $"cross_entropy needs a softmax output layer, got {output.Activation}");
+                break;
+            case "bce" when output.Activation != "sigmoid" || output.Units != 1:
+                error($"model.layers.{last}", $"bce needs a single sigmoid output unit, got {output.Units} x {output.Activation}");
+                break;
+            case "sse" or "mse" or "bce" when output.Activation == "softmax":
+                error($"model.layers.{last}.activation", $"softmax output needs loss cross_entropy, got {c.Loss}");
+                break;
+        }
+        if (output.Activation == "softmax" && output.Units < 2)
+            error($"model.layers.{last}.units", "a softmax output needs at least 2 units");
+    }
+
+    /// <summary>The output layer must have one unit per class, or a single unit for two classes.</summary>
+    public static void CheckOutputWidth(ExperimentConfig c, int classes, Action<string, string> error)
+    {
+        int last = c.Model.Layers.Count - 1;
+        int units = c.Model.Layers[last].Units;
+        if (units != classes && !(classes == 2 && units == 1))
+            error($"model.layers.{last}.units",
+                $"the output layer has {units} units but {c.Dataset.Name} has {classes} classes (use {classes}{(classes == 2 ? " or 1" : "")})");
+    }
+}

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text;
+
+namespace ExpRunner.Config;
+
+/// <summary>
+/// The resolved config as YAML (what a run folder's config.yaml holds: every key, defaults filled
+/// in, loadable again) and as flat key.path → value pairs (run parameters for compare and tracking).
+/// </summary>
+public static class ConfigWriter
+{
+    private sealed record Node(List<(string Key, object Value)> Items);
+
+    private static Node Tree(ExperimentConfig c)
+    {
+        var d = c.Dataset;
+        var dataset = new List<(string, object)> { ("name", d.Name) };
+        if (d.IsImage || d.Name == "csv") dataset.Add(("path", d.ResolvedPath));
+        if (d.TestPath is not null) dataset.Add(("test_path", d.TestPath));
+        if (d.Name == "csv") dataset.Add(("label_column", d.LabelColumn));
+        dataset.Add(("validation_split", d.ValidationSplit));
+        if (!d.IsImage) dataset.Add(("test_split", d.TestSplit));
+        if (d.TrainLimit > 0) dataset.Add(("train_limit", d.TrainLimit));
+        if (d.TestLimit > 0) dataset.Add(("test_limit", d.TestLimit));
+        if (d.IsSynthetic)
+        {
+            dataset.Add(("samples", d.Samples));
+            if (d.Name == "gaussian_quantiles") { dataset.Add(("features", d.Features)); dataset.Add(("cov", d.Cov)); }
+            if (d.Name is "gaussian_quantiles" or "spirals") dataset.Add(("classes", d.Classes));
+            if (d.Name is not "gaussian_quantiles") dataset.Add(("noise", d.Noise));
+            if (d.Name == "circles") dataset.Add(("factor", d.Factor));
+            if (d.Seed is long s) dataset.Add(("seed", s));
+        }
+        var layers = c.Model.Layers.Select(l =>
+        {
+            var items = new List<(string, object)> { ("units", l.Units), ("activation", l.Activation) };
+            if (l.Activation == "leaky_relu") items.Add(("slope", l.Slope));
+            return (object)new Node(items);
+        }).ToList();
+        var t = c.Training;
+        return new Node([
+            ("name", c.Name),
+            ("seed", c.Seed),
+            ("precision", c.Precision),
+            ("dataset", new Node(dataset)),
+            ("model", new Node([("layers", layers), ("init", Init(c.Model.Init)), ("bias_init", Init(c.Model.EffectiveBiasInit))])),
+            ("loss", c.Loss),
+            ("training", new Node([
+                ("optimizer", t.Optimizer), ("learning_rate", t.LearningRate), ("momentum", t.Momentum),
+                ("weight_decay", t.WeightDecay), ("batch_size", t.BatchSize), ("epochs", t.Epochs),
+                ("gradient_reduction", t.GradientReduction.Weights == t.GradientReduction.Biases
+                    ? GradientReduction.Name(t.GradientReduction.Weights)
+                    : new Node([("weights", GradientReduction.Name(t.GradientReduction.Weights)), ("biases", GradientReduction.Name(t.GradientReduction.Biases))])),
+                ("shuffle", t.Shuffle), ("threads", t.Threads)])),
+        ]);
+    }
+
+    private static Node Init(InitConfig i)
+    {
+        var items = new List<(string, object)> { ("scheme", i.Scheme) };
+        if (i.Scheme == "uniform") { items.Add(("low", i.Low)); items.Add(("high", i.High)); }
+        if (i.Scheme == "normal") { items.Add(("mean", i.Mean)); items.Add(("std", i.Std)); }
+        return new Node(items);
+    }
+
+    public static string ToYaml(ExperimentConfig c, string? header = null)
+    {
+        var sb = new StringBuilder();
+        if (header is not null) foreach (var line in header.Split('\n')) sb.Append("# ").Append(line).Append('\n');
+        Write(sb, Tree(c), 0);
+        return sb.ToString();
+    }
+
+    private static void Write(StringBuilder sb, Node node, int indent)
+    {
+        foreach (var (key, value) in node.Items)
+        {
+            sb.Append(' ', indent).Append(key).Append(':');
+            switch (value)
+            {
+                case Node child: sb.Append('\n'); Write(sb, child, indent + 2); break;
+                case List<object> list:
+                    sb.Append('\n');
+                    foreach (var item in list)
+                    {
+                        var n = (Node)item;
+                        sb.Append(' ', indent + 2).Append("- {");
+                        sb.AppendJoin(", ", n.Items.Select(i => $"{i.Key}: {Scalar(i.Value)}"));
+                        sb.Append("}\n");
+                    }
+                    break;
+                default: sb.Append(' ').Append(Scalar(value)).Append('\n'); break;
+            }
+        }
+    }
+
+    /// <summary>Flattened parameters: training.learning_rate, model.layers.0.units, ... in config order.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Flatten(ExperimentConfig c)
+    {
+        var result = new List<KeyValuePair<string, string>>();
+        Flatten(Tree(c), "", result);
+        return result;
+    }
+
+    private static void Flatten(Node node, string prefix, List<KeyValuePair<string, string>> into)
+    {
+        foreach (var (key, value) in node.Items)
+        {
+            string path = prefix + key;
+            switch (value)
+            {
+                case Node child: Flatten(child, path + ".", into); break;
+                case List<object> list:
+                    for (int i = 0; i < list.Count; i++) Flatten((Node)list[i], $"{path}.{i}.", into);
+                    break;
+                default: into.Add(new(path, Scalar(value))); break;
+            }
+        }
+    }
+
+    public static string Scalar(object value) => value switch
+    {
+        bool b => b ? "true" : "false",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        string s => NeedsQuotes(s) ? "'" + s.Replace("'", "''") + "'" : s,
+        _ => value.ToString() ?? "",
+    };
+
+    private static bool NeedsQuotes(string s) =>
+        s.Length == 0 || s.IndexOfAny([':', '#', '{', '}', '[', ']', ',', '\'', '"', '&', '*', '!', '|', '>', '%', '@', '`']) >= 0
+        || char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1]) || s is "true" or "false" or "null" or "~" or "yes" or "no"
+        || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+}

@@ -1,0 +1,105 @@
+namespace ExpRunner.Config;
+
+// The typed configuration. Every default lives here and nowhere else; README's config reference
+// lists the same keys. Keys in YAML are the snake_case forms of these property names.
+
+public sealed record ExperimentConfig
+{
+    public required string Name { get; init; }
+    public long Seed { get; init; } = 1;
+    public string Precision { get; init; } = "float32";
+    public required DatasetConfig Dataset { get; init; }
+    public required ModelConfig Model { get; init; }
+    public required string Loss { get; init; }
+    public TrainingConfig Training { get; init; } = new();
+
+    public static readonly string[] Precisions = ["float32", "float64"];
+    public static readonly string[] Losses = ["sse", "mse", "bce", "cross_entropy"];
+}
+
+public sealed record DatasetConfig
+{
+    public required string Name { get; init; }
+    /// <summary>Folder of the IDX files (mnist, fashion-mnist; default data/NAME) or the CSV file (csv).</summary>
+    public string? Path { get; init; }
+    /// <summary>CSV only: a separate test file; without it the test set is split off by test_split.</summary>
+    public string? TestPath { get; init; }
+    public string LabelColumn { get; init; } = "label";
+    /// <summary>Fraction of the training set held out (its last examples) for validation.</summary>
+    public double ValidationSplit { get; init; }
+    /// <summary>Synthetic and single-file CSV data: fraction of examples used as the test set.</summary>
+    public double TestSplit { get; init; } = 0.2;
+    /// <summary>Use only the first N training / test examples (0 = all).</summary>
+    public int TrainLimit { get; init; }
+    public int TestLimit { get; init; }
+    // Synthetic generators.
+    public int Samples { get; init; } = 1000;
+    public int Features { get; init; } = 2;
+    public int Classes { get; init; } = 2;
+    public double Cov { get; init; } = 1.0;
+    public double Noise { get; init; } = 0.1;
+    public double Factor { get; init; } = 0.5;
+    /// <summary>Seed of the synthetic generator; null = derived from the experiment seed.</summary>
+    public long? Seed { get; init; }
+
+    public static readonly string[] Names = ["mnist", "fashion-mnist", "gaussian_quantiles", "xor", "circles", "moons", "spirals", "csv"];
+    public bool IsImage => Name is "mnist" or "fashion-mnist";
+    public bool IsSynthetic => Name is "gaussian_quantiles" or "xor" or "circles" or "moons" or "spirals";
+    public string ResolvedPath => Path ?? System.IO.Path.Combine("data", Name);
+}
+
+public sealed record ModelConfig
+{
+    public required IReadOnlyList<LayerConfig> Layers { get; init; }
+    /// <summary>Initialiser of the weights, and of the biases unless <see cref="BiasInit"/> is given.</summary>
+    public InitConfig Init { get; init; } = new() { Scheme = "xavier_uniform" };
+    public InitConfig? BiasInit { get; init; }
+    public InitConfig EffectiveBiasInit => BiasInit ?? (Init.Scheme.StartsWith("xavier") || Init.Scheme.StartsWith("he_") ? new InitConfig { Scheme = "zeros" } : Init);
+}
+
+public sealed record LayerConfig
+{
+    public required int Units { get; init; }
+    public required string Activation { get; init; }
+    /// <summary>leaky_relu only: the slope for negative inputs.</summary>
+    public double Slope { get; init; } = 0.01;
+}
+
+public sealed record InitConfig
+{
+    public required string Scheme { get; init; }
+    public double Low { get; init; } = -0.5;
+    public double High { get; init; } = 0.5;
+    public double Mean { get; init; }
+    public double Std { get; init; } = 1.0;
+    public Nn.InitSpec ToSpec() => new(Scheme, Low, High, Mean, Std);
+}
+
+public enum Reduction { Mean, Sum }
+
+/// <summary>How per-example gradients combine in a batch, separately for weights and biases.</summary>
+public sealed record GradientReduction(Reduction Weights, Reduction Biases)
+{
+    public static readonly GradientReduction Mean = new(Reduction.Mean, Reduction.Mean);
+    public static readonly GradientReduction Sum = new(Reduction.Sum, Reduction.Sum);
+    public override string ToString() => Weights == Biases
+        ? Name(Weights)
+        : $"{{weights: {Name(Weights)}, biases: {Name(Biases)}}}";
+    public static string Name(Reduction r) => r == Reduction.Mean ? "mean" : "sum";
+}
+
+public sealed record TrainingConfig
+{
+    public string Optimizer { get; init; } = "sgd";
+    public double LearningRate { get; init; } = 0.01;
+    public double Momentum { get; init; }
+    public double WeightDecay { get; init; }
+    public int BatchSize { get; init; } = 32;
+    public int Epochs { get; init; } = 10;
+    public GradientReduction GradientReduction { get; init; } = GradientReduction.Mean;
+    public bool Shuffle { get; init; } = true;
+    /// <summary>Threads for the matrix products of one run (results do not depend on it).</summary>
+    public int Threads { get; init; } = 1;
+
+    public static readonly string[] Optimizers = ["sgd"];
+}

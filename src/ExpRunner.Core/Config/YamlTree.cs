@@ -1,0 +1,127 @@
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+using YamlDotNet.RepresentationModel;
+
+namespace ExpRunner.Config;
+
+/// <summary>
+/// A YAML document as a node tree that remembers where every node came from: a line and column
+/// of the file, or the --set override that put it there. Hostile input (deep nesting, alias
+/// bombs, huge files) is refused before the tree is built.
+/// </summary>
+public sealed class YamlTree
+{
+    public const int MaxBytes = 1 << 20, MaxDepth = 32, MaxAliases = 32;
+    public string File { get; }
+    public YamlMappingNode Root { get; }
+    private readonly Dictionary<YamlNode, string> _origins = new(ReferenceEqualityComparer.Instance);
+
+    private YamlTree(string file, YamlMappingNode root) { File = file; Root = root; }
+
+    public string Locate(YamlNode? node) =>
+        node is null ? $"{File}:1:1"
+        : _origins.TryGetValue(node, out var origin) ? origin
+        : $"{File}:{node.Start.Line}:{node.Start.Column}";
+
+    /// <summary>Parses <paramref name="text"/>; on failure throws a ConfigException with the position.</summary>
+    public static YamlTree Parse(string text, string file)
+    {
+        if (text.Length > MaxBytes)
+            throw Fail($"{file}:1:1", $"file is {text.Length} bytes; a config may be at most {MaxBytes}");
+        try
+        {
+            Prescan(text, file);
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            if (stream.Documents.Count == 0)
+                throw Fail($"{file}:1:1", "the file is empty; an experiment needs at least dataset, model and loss");
+            if (stream.Documents.Count > 1)
+                throw Fail($"{file}:{stream.Documents[1].RootNode.Start.Line}:1", "only one YAML document is allowed");
+            if (stream.Documents[0].RootNode is not YamlMappingNode root)
+                throw Fail($"{file}:1:1", "the top level must be a mapping of keys (name, dataset, model, ...)");
+            return new YamlTree(file, root);
+        }
+        catch (YamlException e)
+        {
+            string what = e.InnerException?.Message ?? e.Message;
+            // YamlDotNet's messages start with "(Line: a, Col: b, Idx: c) - (…): "; keep only the reason.
+            int cut = what.LastIndexOf("): ", StringComparison.Ordinal);
+            if (cut >= 0) what = what[(cut + 3)..];
+            throw Fail($"{file}:{e.Start.Line}:{e.Start.Column}", $"invalid YAML: {what}");
+        }
+    }
+
+    private static void Prescan(string text, string file)
+    {
+        var parser = new Parser(new StringReader(text));
+        int depth = 0, aliases = 0;
+        while (parser.MoveNext())
+        {
+            var ev = parser.Current!;
+            switch (ev)
+            {
+                case MappingStart or SequenceStart:
+                    if (++depth > MaxDepth)
+                        throw Fail($"{file}:{ev.Start.Line}:{ev.Start.Column}", $"nesting deeper than {MaxDepth} levels");
+                    break;
+                case MappingEnd or SequenceEnd: depth--; break;
+                case AnchorAlias:
+                    if (++aliases > MaxAliases)
+                        throw Fail($"{file}:{ev.Start.Line}:{ev.Start.Column}", $"more than {MaxAliases} aliases; refusing a possible alias bomb");
+                    break;
+            }
+        }
+    }
+
+    private static ConfigException Fail(string location, string message) => new([new ConfigError(location, "", message)]);
+
+    /// <summary>
+    /// Applies "a.b.c=value" (value in YAML flow syntax) to the tree, creating mappings on the way;
+    /// numeric segments index sequences. Errors name the override.
+    /// </summary>
+    public void Apply(string assignment, List<ConfigError> errors)
+    {
+        string where = $"--set {assignment}";
+        int eq = assignment.IndexOf('=');
+        if (eq <= 0) { errors.Add(new ConfigError(where, "", "expected key.path=value")); return; }
+        string path = assignment[..eq].Trim(), valueText = assignment[(eq + 1)..];
+        YamlNode value;
+        try
+        {
+            var s = new YamlStream();
+            s.Load(new StringReader(valueText.Length == 0 ? "''" : valueText));
+            value = s.Documents.Count == 0 ? new YamlScalarNode("") : s.Documents[0].RootNode;
+        }
+        catch (YamlException e) { errors.Add(new ConfigError(where, path, $"value is not valid YAML: {e.Message}")); return; }
+        foreach (var n in value.AllNodes) _origins[n] = where;
+
+        string[] parts = path.Split('.');
+        YamlNode node = Root;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            bool last = i == parts.Length - 1;
+            switch (node)
+            {
+                case YamlMappingNode map:
+                    var key = new YamlScalarNode(parts[i]);
+                    if (last) { map.Children[key] = value; return; }
+                    if (!map.Children.TryGetValue(key, out var child) || child is YamlScalarNode)
+                    {
+                        child = new YamlMappingNode();
+                        _origins[child] = where;
+                        map.Children[key] = child;
+                    }
+                    node = child;
+                    break;
+                case YamlSequenceNode seq when int.TryParse(parts[i], out int index) && index >= 0 && index <= seq.Children.Count:
+                    if (index == seq.Children.Count) { errors.Add(new ConfigError(where, path, $"index {index} is past the end of a list of {seq.Children.Count}")); return; }
+                    if (last) { seq.Children[index] = value; return; }
+                    node = seq.Children[index];
+                    break;
+                default:
+                    errors.Add(new ConfigError(where, path, $"'{string.Join('.', parts[..i])}' is not a mapping or list that '{parts[i]}' can index"));
+                    return;
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using ExpRunner.Config;
+
+namespace ExpRunner.Data;
+
+/// <summary>Turns a dataset config into train / validation / test splits and a fingerprint.</summary>
+public static class DatasetLoader
+{
+    public static readonly string[] IdxFiles =
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+    public static readonly string[] FashionClasses =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    public static DataSplits Load(DatasetConfig c, long experimentSeed)
+    {
+        return c.Name switch
+        {
+            "mnist" or "fashion-mnist" => Finish(c, LoadIdx(c)),
+            "csv" => Finish(c, LoadCsv(c)),
+            _ => Finish(c, LoadSynthetic(c, experimentSeed)),
+        };
+    }
+
+    private sealed record Raw(Dataset Train, Dataset? Test, string Source, Dictionary<string, string> Sha256);
+
+    private static Raw LoadIdx(DatasetConfig c)
+    {
+        string dir = c.ResolvedPath;
+        var paths = new string[4];
+        var missing = new List<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            string raw = Path.Combine(dir, IdxFiles[i]);
+            paths[i] = File.Exists(raw) ? raw : File.Exists(raw + ".gz") ? raw + ".gz" : "";
+            if (paths[i] == "") missing.Add(IdxFiles[i] + "[.gz]");
+        }
+        if (missing.Count > 0)
+            throw new DataException(
+                $"{c.Name} data not found in '{dir}': missing {string.Join(", ", missing)}. " +
+                $"Run `make data` (or `exprunner data fetch {c.Name}`) to get it, or set dataset.path.");
+        var (trainX, trainN, rows, cols) = Idx.ReadImages(paths[0]);
+        var trainY = Idx.ReadLabels(paths[1]);
+        var (testX, testN, trows, tcols) = Idx.ReadImages(paths[2]);
+        var testY = Idx.ReadLabels(paths[3]);
+        if (trainY.Length != trainN) throw new DataException($"{paths[1]}: {trainY.Length} labels for {trainN} images in {paths[0]}");
+        if (testY.Length != testN) throw new DataException($"{paths[3]}: {testY.Length} labels for {testN} images in {paths[2]}");
+        if (trows != rows || tcols != cols) throw new DataException($"{paths[2]}: test images are {trows}x{tcols}, training images {rows}x{cols}");
+        foreach (var (labels, p) in new[] { (trainY, paths[1]), (testY, paths[3]) })
+            if (labels.Any(l => l > 9)) throw new DataException($"{p}: label {labels.Max()} outside 0..9");
+        var names = c.Name == "fashion-mnist" ? FashionClasses : null;
+        var train = Dataset.FromPixels(c.Name, trainX, trainY, rows * cols, 10, names, imageWidth: cols);
+        var test = Dataset.FromPixels(c.Name, testX, testY, rows * cols, 10, names, imageWidth: cols);
+        var sha = paths.ToDictionary(p => Path.GetFileName(p), Sha256Of);
+        return new Raw(train, test, SourceOf(dir), sha);
+    }
+
+    /// <summary>Where the files came from: the manifest written by `data fetch`, else the folder.</summary>
+    private static string SourceOf(string dir)
+    {
+        string manifest = Path.Combine(dir, "manifest.json");
+        if (File.Exists(manifest))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
+                if (doc.RootElement.TryGetProperty("source", out var s) && s.GetString() is { } src) return src;
+            }
+            catch (JsonException) { }
+        }
+        return Path.GetFullPath(dir);
+    }
+
+    private static Raw LoadCsv(DatasetConfig c)
+    {
+        var train = Csv.Read(c.ResolvedPath, c.LabelColumn);
+        var sha = new Dictionary<string, string> { [Path.GetFileName(c.ResolvedPath)] = Sha256Of(c.ResolvedPath) };
+        Dataset? test = null;
+        if (c.TestPath is not null)
+        {
+            test = Csv.Read(c.TestPath, c.LabelColumn, train.ClassNames);
+            if (test.Features != train.Features)
+                throw new DataException($"{c.TestPath}: {test.Features} feature columns, {c.ResolvedPath} has {train.Features}");
+            sha[Path.GetFileName(c.TestPath)] = Sha256Of(c.TestPath);
+        }
+        return new Raw(train, test, Path.GetFullPath(c.ResolvedPath), sha);
+    }
+
+    private static Raw LoadSynthetic(DatasetConfig c, long experimentSeed)
+    {
+        var rng = new Rng(c.Seed is long s ? (ulong)s : Rng.Derive(experimentSeed, "dataset"));
+        var data = Synthetic.Generate(c.Name, c.Samples, c.Features, c.Classes, c.Cov, c.Noise, c.Factor, rng);
+        using var sha = SHA256.Create();
+        var bytes = new byte[data.Count * (data.Features * 8 + 4)];
+        int o = 0;
+        for (int i = 0; i < data.Count; i++)
+        {
+            for (int f = 0; f < data.Features; f++) { BitConverter.TryWriteBytes(bytes.AsSpan(o), data.Feature(i, f)); o += 8; }
+            BitConverter.TryWriteBytes(bytes.AsSpan(o), data.Labels[i]); o += 4;
+        }
+        return new Raw(data, null, "generated", new() { ["generated"] = Convert.ToHexStringLower(sha.ComputeHash(bytes)) });
+    }
+
+    private static DataSplits Finish(DatasetConfig c, Raw raw)
+    {
+        var all = Enumerable.Range(0, raw.Train.Count).ToArray();
+        int[] trainIdx, testIdx;
+        Dataset testData;
+        if (raw.Test is not null) { trainIdx = all; testIdx = Enumerable.Range(0, raw.Test.Count).ToArray(); testData = raw.Test; }
+        else
+        {
+            int nTest = Math.Max(1, (int)Math.Round(raw.Train.Count * c.TestSplit));
+            trainIdx = all[..^nTest]; testIdx = all[^nTest..]; testData = raw.Train;
+        }
+        if (c.TrainLimit > 0 && c.TrainLimit < trainIdx.Length) trainIdx = trainIdx[..c.TrainLimit];
+        if (c.TestLimit > 0 && c.TestLimit < testIdx.Length) testIdx = testIdx[..c.TestLimit];
+        int nVal = (int)Math.Round(trainIdx.Length * c.ValidationSplit);
+        var validation = nVal > 0 ? new DataSplit("validation", raw.Train, trainIdx[^nVal..]) : null;
+        if (nVal > 0) trainIdx = trainIdx[..^nVal];
+        if (trainIdx.Length == 0) throw new DataException($"{c.Name}: no training examples left after the test/validation splits");
+        var fp = new DatasetFingerprint(c.Name, raw.Source, trainIdx.Length, nVal, testIdx.Length, raw.Sha256);
+        return new DataSplits(new DataSplit("train", raw.Train, trainIdx), validation, new DataSplit("test", testData, testIdx), fp);
+    }
+
+    public static string Sha256Of(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,105 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace ExpRunner.Nn;
+
+/// <summary>
+/// An activation applied to a whole batch Z [rows, cols] → A. <see cref="Backward"/> turns dA
+/// (∂loss/∂A) into dZ (∂loss/∂Z); it may use Z, A or both.
+/// </summary>
+public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public abstract string Name { get; }
+    public abstract void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols);
+    public abstract void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols);
+
+    public static Activation<T> Create(string name, double slope = 0.01) => name switch
+    {
+        "sigmoid" => new Sigmoid(),
+        "tanh" => new Tanh(),
+        "relu" => new LeakyRelu(T.Zero, "relu"),
+        "leaky_relu" => new LeakyRelu(T.CreateChecked(slope), "leaky_relu"),
+        "softmax" => new Softmax(),
+        "linear" => new Linear(),
+        _ => throw new ArgumentException($"unknown activation '{name}'"),
+    };
+
+    public static readonly string[] Names = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "linear"];
+
+    private sealed class Sigmoid : Activation<T>
+    {
+        public override string Name => "sigmoid";
+        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) =>
+            TensorPrimitives.Sigmoid(z[..(rows * cols)], a);
+
+        // σ'(z) = a(1 − a)
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
+        {
+            int len = rows * cols;
+            for (int i = 0; i < len; i++) dZ[i] = dA[i] * a[i] * (T.One - a[i]);
+        }
+    }
+
+    private sealed class Tanh : Activation<T>
+    {
+        public override string Name => "tanh";
+        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) =>
+            TensorPrimitives.Tanh(z[..(rows * cols)], a);
+
+        // tanh'(z) = 1 − a²
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
+        {
+            int len = rows * cols;
+            for (int i = 0; i < len; i++) dZ[i] = dA[i] * (T.One - a[i] * a[i]);
+        }
+    }
+
+    /// <summary>relu is leaky_relu with slope 0. The derivative at exactly 0 is taken as the slope.</summary>
+    private sealed class LeakyRelu(T slope, string name) : Activation<T>
+    {
+        public override string Name => name;
+        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols)
+        {
+            int len = rows * cols;
+            for (int i = 0; i < len; i++) a[i] = z[i] > T.Zero ? z[i] : slope * z[i];
+        }
+
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
+        {
+            int len = rows * cols;
+            for (int i = 0; i < len; i++) dZ[i] = z[i] > T.Zero ? dA[i] : slope * dA[i];
+        }
+    }
+
+    private sealed class Linear : Activation<T>
+    {
+        public override string Name => "linear";
+        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) => z[..(rows * cols)].CopyTo(a);
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
+            dA[..(rows * cols)].CopyTo(dZ);
+    }
+
+    /// <summary>Row-wise softmax (max-shifted, so large logits do not overflow).</summary>
+    private sealed class Softmax : Activation<T>
+    {
+        public override string Name => "softmax";
+        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols)
+        {
+            for (int r = 0; r < rows; r++)
+                TensorPrimitives.SoftMax(z.Slice(r * cols, cols), a.Slice(r * cols, cols));
+        }
+
+        // dZ = a ⊙ (dA − ⟨dA, a⟩) per row: the softmax Jacobian applied without forming it.
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                var ar = a.Slice(r * cols, cols);
+                var gr = dA.Slice(r * cols, cols);
+                T dot = TensorPrimitives.Dot(ar, gr);
+                var dz = dZ.Slice(r * cols, cols);
+                for (int c = 0; c < cols; c++) dz[c] = ar[c] * (gr[c] - dot);
+            }
+        }
+    }
+}

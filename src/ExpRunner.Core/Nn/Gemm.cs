@@ -1,0 +1,276 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ExpRunner.Nn;
+
+/// <summary>
+/// Matrix products for dense layers. Shape convention, stated once for the whole project:
+/// matrices are row-major; a batch is [rows = examples, cols = features]; a weight matrix is
+/// [out, in]. The three products training needs, none of which materialises a transpose:
+/// <list type="bullet">
+/// <item><see cref="MultiplyTransposedB"/>: C[m,n] = A[m,k]·B[n,k]ᵀ — forward, Z = X·Wᵀ.</item>
+/// <item><see cref="MultiplyTransposedA"/>: C[m,n] = A[k,m]ᵀ·B[k,n] — dW = δᵀ·X.</item>
+/// <item><see cref="Multiply"/>: C[m,n] = A[m,k]·B[k,n] — dX = δ·W.</item>
+/// </list>
+/// Each element of C is written by exactly one thread in a fixed order of k, so results do not
+/// depend on the thread count.
+/// </summary>
+public static class Gemm
+{
+    private const int Mr = 4;                  // rows of C per register tile
+    private const long ParallelFlops = 1 << 21; // below this a product runs on one thread
+
+    /// <summary>C = A·Bᵀ with A [m,k], B [n,k].</summary>
+    public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1)
+        where T : unmanaged, INumber<T>
+    {
+        Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
+        ref T pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
+        if (!Split(m, n, k, threads, out int parts))
+        {
+            DotKernel(ref pa, ref pb, ref pc, 0, m, n, k);
+            return;
+        }
+        unsafe
+        {
+            fixed (T* fa = a) fixed (T* fb = b) fixed (T* fc = c)
+            {
+                nint ia = (nint)fa, ib = (nint)fb, ic = (nint)fc;
+                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
+                {
+                    (int r0, int r1) = Range(m, parts, p);
+                    DotKernel(ref Unsafe.AsRef<T>((void*)ia), ref Unsafe.AsRef<T>((void*)ib), ref Unsafe.AsRef<T>((void*)ic), r0, r1, n, k);
+                });
+            }
+        }
+    }
+
+    /// <summary>C = Aᵀ·B with A [k,m], B [k,n]; with <paramref name="accumulate"/> C += Aᵀ·B.</summary>
+    public static void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, bool accumulate = false)
+        where T : unmanaged, INumber<T>
+    {
+        Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
+        Axpy(a, rowStride: 1, colStride: m, b, c, m, n, k, threads, accumulate);
+    }
+
+    /// <summary>C = A·B with A [m,k], B [k,n].</summary>
+    public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1)
+        where T : unmanaged, INumber<T>
+    {
+        Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
+        Axpy(a, rowStride: k, colStride: 1, b, c, m, n, k, threads, accumulate: false);
+    }
+
+    private static void Check(bool ok)
+    {
+        if (!ok) throw new ArgumentException("matrix buffer smaller than its shape");
+    }
+
+    private static bool Split(int m, int n, int k, int threads, out int parts)
+    {
+        parts = Math.Min(threads, (m + Mr - 1) / Mr);
+        return parts > 1 && (long)m * n * k >= ParallelFlops;
+    }
+
+    private static (int, int) Range(int m, int parts, int p)
+    {
+        int tiles = (m + Mr - 1) / Mr;
+        int r0 = (int)((long)tiles * p / parts) * Mr, r1 = (int)((long)tiles * (p + 1) / parts) * Mr;
+        return (r0, Math.Min(r1, m));
+    }
+
+    private static unsafe void Axpy<T>(ReadOnlySpan<T> a, int rowStride, int colStride, ReadOnlySpan<T> b, Span<T> c,
+        int m, int n, int k, int threads, bool accumulate) where T : unmanaged, INumber<T>
+    {
+        ref T pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
+        if (!Split(m, n, k, threads, out int parts))
+        {
+            AxpyKernel(ref pa, rowStride, colStride, ref pb, ref pc, 0, m, n, k, accumulate);
+            return;
+        }
+        fixed (T* fa = a) fixed (T* fb = b) fixed (T* fc = c)
+        {
+            nint ia = (nint)fa, ib = (nint)fb, ic = (nint)fc;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
+            {
+                (int r0, int r1) = Range(m, parts, p);
+                AxpyKernel(ref Unsafe.AsRef<T>((void*)ia), rowStride, colStride, ref Unsafe.AsRef<T>((void*)ib),
+                    ref Unsafe.AsRef<T>((void*)ic), r0, r1, n, k, accumulate);
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> acc) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        return x * y + acc;
+    }
+
+    /// <summary>
+    /// Rows [r0, r1) of C = A·B where A(i,p) = a[i·rowStride + p·colStride]. Register tile: 4 rows ×
+    /// 2 vectors of C held in registers while p runs over k (broadcast A, stream B's row).
+    /// </summary>
+    private static void AxpyKernel<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count;
+        bool simd = Vector256.IsHardwareAccelerated && n >= v;
+        int j = 0;
+        if (simd)
+        {
+            for (; j + 2 * v <= n; j += 2 * v)
+            {
+                int i = r0;
+                for (; i + Mr <= r1; i += Mr)
+                {
+                    Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default,
+                                 c20 = default, c21 = default, c30 = default, c31 = default;
+                    ref T a0 = ref Unsafe.Add(ref a, (nint)i * rs);
+                    for (int p = 0; p < k; p++)
+                    {
+                        ref T brow = ref Unsafe.Add(ref b, (nint)p * n + j);
+                        var b0 = Vector256.LoadUnsafe(ref brow);
+                        var b1 = Vector256.LoadUnsafe(ref brow, (nuint)v);
+                        ref T ap = ref Unsafe.Add(ref a0, (nint)p * cs);
+                        var x = Vector256.Create(ap); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                        x = Vector256.Create(Unsafe.Add(ref ap, rs)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                        x = Vector256.Create(Unsafe.Add(ref ap, 2 * rs)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                        x = Vector256.Create(Unsafe.Add(ref ap, 3 * rs)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                    }
+                    Store(ref c, (nint)i * n + j, v, c00, c01, accumulate);
+                    Store(ref c, (nint)(i + 1) * n + j, v, c10, c11, accumulate);
+                    Store(ref c, (nint)(i + 2) * n + j, v, c20, c21, accumulate);
+                    Store(ref c, (nint)(i + 3) * n + j, v, c30, c31, accumulate);
+                }
+                for (; i < r1; i++)
+                {
+                    Vector256<T> c0 = default, c1 = default;
+                    for (int p = 0; p < k; p++)
+                    {
+                        ref T brow = ref Unsafe.Add(ref b, (nint)p * n + j);
+                        var x = Vector256.Create(Unsafe.Add(ref a, (nint)i * rs + (nint)p * cs));
+                        c0 = Fma(x, Vector256.LoadUnsafe(ref brow), c0);
+                        c1 = Fma(x, Vector256.LoadUnsafe(ref brow, (nuint)v), c1);
+                    }
+                    Store(ref c, (nint)i * n + j, v, c0, c1, accumulate);
+                }
+            }
+            for (; j + v <= n; j += v)
+            {
+                for (int i = r0; i < r1; i++)
+                {
+                    Vector256<T> c0 = default;
+                    for (int p = 0; p < k; p++)
+                        c0 = Fma(Vector256.Create(Unsafe.Add(ref a, (nint)i * rs + (nint)p * cs)),
+                                 Vector256.LoadUnsafe(ref Unsafe.Add(ref b, (nint)p * n + j)), c0);
+                    ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                    if (accumulate) c0 += Vector256.LoadUnsafe(ref dst);
+                    c0.StoreUnsafe(ref dst);
+                }
+            }
+        }
+        for (; j < n; j++) // columns left over: scalar, same order of p
+        {
+            for (int i = r0; i < r1; i++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++)
+                    sum += Unsafe.Add(ref a, (nint)i * rs + (nint)p * cs) * Unsafe.Add(ref b, (nint)p * n + j);
+                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                dst = accumulate ? dst + sum : sum;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(ref T c, nint offset, int v, Vector256<T> x0, Vector256<T> x1, bool accumulate) where T : unmanaged
+    {
+        ref T dst = ref Unsafe.Add(ref c, offset);
+        if (accumulate)
+        {
+            x0 += Vector256.LoadUnsafe(ref dst);
+            x1 += Vector256.LoadUnsafe(ref dst, (nuint)v);
+        }
+        x0.StoreUnsafe(ref dst);
+        x1.StoreUnsafe(ref dst, (nuint)v);
+    }
+
+    /// <summary>
+    /// Rows [r0, r1) of C = A·Bᵀ: every element is a dot product of two contiguous rows. Register
+    /// tile: 4 rows of A × 2 rows of B, eight vector accumulators along k, reduced at the end.
+    /// </summary>
+    private static void DotKernel<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k)
+        where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count;
+        int kv = Vector256.IsHardwareAccelerated ? k - k % v : 0;
+        int i = r0;
+        for (; i + Mr <= r1; i += Mr)
+        {
+            ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
+            ref T a1 = ref Unsafe.Add(ref a0, k);
+            ref T a2 = ref Unsafe.Add(ref a1, k);
+            ref T a3 = ref Unsafe.Add(ref a2, k);
+            int j = 0;
+            for (; j + 2 <= n; j += 2)
+            {
+                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                ref T b1 = ref Unsafe.Add(ref b0, k);
+                Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default,
+                             s20 = default, s21 = default, s30 = default, s31 = default;
+                for (int p = 0; p < kv; p += v)
+                {
+                    var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                    var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                    var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                    x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                    x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                    x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                }
+                ref T crow = ref Unsafe.Add(ref c, (nint)i * n + j);
+                crow = Finish(s00, ref a0, ref b0, kv, k);
+                Unsafe.Add(ref crow, 1) = Finish(s01, ref a0, ref b1, kv, k);
+                Unsafe.Add(ref crow, n) = Finish(s10, ref a1, ref b0, kv, k);
+                Unsafe.Add(ref crow, n + 1) = Finish(s11, ref a1, ref b1, kv, k);
+                Unsafe.Add(ref crow, 2 * n) = Finish(s20, ref a2, ref b0, kv, k);
+                Unsafe.Add(ref crow, 2 * n + 1) = Finish(s21, ref a2, ref b1, kv, k);
+                Unsafe.Add(ref crow, 3 * n) = Finish(s30, ref a3, ref b0, kv, k);
+                Unsafe.Add(ref crow, 3 * n + 1) = Finish(s31, ref a3, ref b1, kv, k);
+            }
+            for (; j < n; j++)
+            {
+                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                for (int r = 0; r < Mr; r++)
+                    Unsafe.Add(ref c, (nint)(i + r) * n + j) = Dot(ref Unsafe.Add(ref a0, r * k), ref b0, kv, k);
+            }
+        }
+        for (; i < r1; i++)
+        {
+            ref T ai = ref Unsafe.Add(ref a, (nint)i * k);
+            for (int j = 0; j < n; j++)
+                Unsafe.Add(ref c, (nint)i * n + j) = Dot(ref ai, ref Unsafe.Add(ref b, (nint)j * k), kv, k);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Finish<T>(Vector256<T> s, ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
+    {
+        T sum = Vector256.Sum(s);
+        for (int p = kv; p < k; p++) sum += Unsafe.Add(ref x, p) * Unsafe.Add(ref y, p);
+        return sum;
+    }
+
+    private static T Dot<T>(ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
+    {
+        Vector256<T> s = default;
+        for (int p = 0; p < kv; p += Vector256<T>.Count)
+            s = Fma(Vector256.LoadUnsafe(ref x, (nuint)p), Vector256.LoadUnsafe(ref y, (nuint)p), s);
+        return Finish(s, ref x, ref y, kv, k);
+    }
+}

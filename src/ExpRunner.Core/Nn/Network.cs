@@ -1,0 +1,112 @@
+using System.Numerics;
+
+namespace ExpRunner.Nn;
+
+/// <summary>One fully-connected layer: Z = X·Wᵀ + b, A = f(Z). W is [Out, In], b is [Out].</summary>
+public sealed class DenseLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public int In { get; }
+    public int Out { get; }
+    public Activation<T> Activation { get; }
+    public T[] W { get; }
+    public T[] B { get; }
+    /// <summary>Gradients summed over the batch's examples (reduction is the optimizer's job).</summary>
+    public T[] DW { get; }
+    public T[] DB { get; }
+
+    public DenseLayer(int inputs, int outputs, Activation<T> activation)
+    {
+        In = inputs; Out = outputs; Activation = activation;
+        W = new T[outputs * inputs]; B = new T[outputs];
+        DW = new T[outputs * inputs]; DB = new T[outputs];
+    }
+}
+
+/// <summary>
+/// A stack of dense layers with batch buffers sized once for the largest batch. Forward and
+/// backward run on whole batches (rows are examples); nothing is allocated per batch.
+/// </summary>
+public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public IReadOnlyList<DenseLayer<T>> Layers { get; }
+    public int Inputs => Layers[0].In;
+    public int Outputs => Layers[^1].Out;
+    public int Threads { get; set; } = 1;
+
+    private readonly T[][] _z, _a, _dz;  // per layer, [capacity, Out]
+    private readonly T[] _dA;            // scratch for ∂loss/∂A of the output layer
+    private T[] _dInput = [];            // ∂loss/∂X, only when asked for
+    public int Capacity { get; }
+
+    public Network(IReadOnlyList<DenseLayer<T>> layers, int capacity)
+    {
+        Layers = layers; Capacity = capacity;
+        _z = new T[layers.Count][]; _a = new T[layers.Count][]; _dz = new T[layers.Count][];
+        for (int l = 0; l < layers.Count; l++)
+        {
+            _z[l] = new T[capacity * layers[l].Out];
+            _a[l] = new T[capacity * layers[l].Out];
+            _dz[l] = new T[capacity * layers[l].Out];
+        }
+        _dA = new T[capacity * layers[^1].Out];
+    }
+
+    public ReadOnlySpan<T> Output(int rows) => _a[^1].AsSpan(0, rows * Outputs);
+    public ReadOnlySpan<T> OutputLogits(int rows) => _z[^1].AsSpan(0, rows * Outputs);
+    public ReadOnlySpan<T> InputGradient(int rows) => _dInput.AsSpan(0, rows * Inputs);
+    public int ParameterCount => Layers.Sum(l => l.W.Length + l.B.Length);
+
+    /// <summary>Forward pass of <paramref name="rows"/> examples x [rows, Inputs]; returns A of the last layer.</summary>
+    public ReadOnlySpan<T> Forward(ReadOnlySpan<T> x, int rows)
+    {
+        if (rows > Capacity) throw new ArgumentOutOfRangeException(nameof(rows), $"batch of {rows} exceeds capacity {Capacity}");
+        ReadOnlySpan<T> input = x;
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            var layer = Layers[l];
+            Span<T> z = _z[l].AsSpan(0, rows * layer.Out);
+            Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads);
+            for (int r = 0; r < rows; r++)
+                System.Numerics.Tensors.TensorPrimitives.Add(z.Slice(r * layer.Out, layer.Out), layer.B, z.Slice(r * layer.Out, layer.Out));
+            layer.Activation.Forward(z, _a[l], rows, layer.Out);
+            input = _a[l].AsSpan(0, rows * layer.Out);
+        }
+        return Output(rows);
+    }
+
+    /// <summary>Sum over the batch of the per-example loss, for the last <see cref="Forward"/>.</summary>
+    public double LossSum(Loss<T> loss, ReadOnlySpan<T> y, int rows) =>
+        loss.Sum(OutputLogits(rows), Output(rows), y, rows, Outputs);
+
+    /// <summary>
+    /// Backpropagation after <see cref="Forward"/> on the same x: fills every layer's DW and DB with
+    /// the gradient summed over the batch's examples, and ∂loss/∂x when <paramref name="inputGradient"/>.
+    /// </summary>
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int rows, Loss<T> loss, bool inputGradient = false)
+    {
+        int last = Layers.Count - 1;
+        loss.Delta(Layers[last].Activation, _z[last], _a[last], y, _dA, _dz[last], rows, Outputs);
+        for (int l = last; l >= 0; l--)
+        {
+            var layer = Layers[l];
+            ReadOnlySpan<T> dz = _dz[l].AsSpan(0, rows * layer.Out);
+            ReadOnlySpan<T> input = l == 0 ? x : _a[l - 1].AsSpan(0, rows * layer.In);
+            Gemm.MultiplyTransposedA<T>(dz, input, layer.DW, layer.Out, layer.In, rows, Threads);   // dW = δᵀ·X
+            layer.DB.AsSpan().Clear();
+            for (int r = 0; r < rows; r++)                                                         // db = Σ_rows δ
+                System.Numerics.Tensors.TensorPrimitives.Add(layer.DB, dz.Slice(r * layer.Out, layer.Out), layer.DB);
+            if (l > 0)
+            {
+                Span<T> dA = _dz[l - 1].AsSpan(0, rows * layer.In);                                // reuse as dA, then dZ in place
+                Gemm.Multiply<T>(dz, layer.W, dA, rows, layer.In, layer.Out, Threads);              // dX = δ·W
+                var prev = Layers[l - 1];
+                prev.Activation.Backward(_z[l - 1], _a[l - 1], dA, dA, rows, prev.Out);
+            }
+            else if (inputGradient)
+            {
+                if (_dInput.Length < Capacity * Inputs) _dInput = new T[Capacity * Inputs];
+                Gemm.Multiply<T>(dz, layer.W, _dInput, rows, layer.In, layer.Out, Threads);
+            }
+        }
+    }
+}

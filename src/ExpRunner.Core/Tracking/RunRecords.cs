@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ExpRunner.Data;
+
+namespace ExpRunner.Tracking;
+
+public static class RunStatus
+{
+    public const string Running = "RUNNING", Finished = "FINISHED", Failed = "FAILED", Killed = "KILLED", Diverged = "DIVERGED";
+    /// <summary>Shown, never written: a RUNNING record whose process is gone.</summary>
+    public const string Crashed = "CRASHED";
+}
+
+/// <summary>run.json: who ran what, when, on which data, and how it ended.</summary>
+public sealed record RunRecord
+{
+    public required string Id { get; init; }
+    public required string Experiment { get; init; }
+    public required string Status { get; init; }
+    public string? Reason { get; init; }
+    public required DateTimeOffset Started { get; init; }
+    public DateTimeOffset? Ended { get; init; }
+    public double? DurationSeconds { get; init; }
+    public long Seed { get; init; }
+    public string? ConfigFile { get; init; }
+    public IReadOnlyList<string> Overrides { get; init; } = [];
+    public string Precision { get; init; } = "float32";
+    public int Threads { get; init; } = 1;
+    public DatasetFingerprint? Dataset { get; init; }
+    public string? GitCommit { get; init; }
+    public IReadOnlyDictionary<string, string> Versions { get; init; } = new Dictionary<string, string>();
+    public string Host { get; init; } = "";
+    public int Pid { get; init; }
+    public DateTimeOffset? ProcessStart { get; init; }
+    public int? ExitCode { get; init; }
+}
+
+/// <summary>summary.json: final and best metrics plus the flattened parameters — all compare needs.</summary>
+public sealed record RunSummary
+{
+    public required string Id { get; init; }
+    public required string Experiment { get; init; }
+    public required string Status { get; init; }
+    public int EpochsRun { get; init; }
+    public long Steps { get; init; }
+    public double DurationSeconds { get; init; }
+    public IReadOnlyDictionary<string, double> Final { get; init; } = new Dictionary<string, double>();
+    public int? BestEpoch { get; init; }
+    public string? BestBy { get; init; }
+    public IReadOnlyDictionary<string, double> Best { get; init; } = new Dictionary<string, double>();
+    public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>One row of metrics.csv.</summary>
+public sealed record MetricRow(int Epoch, string Split, long Step, double Loss, double Accuracy, double LearningRate, double Seconds);
+
+public static class Json
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options) + "\n";
+    public static T? Deserialize<T>(string text) => JsonSerializer.Deserialize<T>(text, Options);
+}

@@ -1,0 +1,56 @@
+using System.Numerics;
+using ExpRunner.Data;
+using ExpRunner.Nn;
+
+namespace ExpRunner.Training;
+
+public sealed record Evaluation(double Loss, double Accuracy, int Count, int[,] Confusion);
+
+/// <summary>Loss, accuracy and confusion matrix of a network over a data split, in batches.</summary>
+public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Network<T> _net;
+    private readonly Loss<T> _loss;
+    private readonly T[] _x, _y;
+
+    public Evaluator(Network<T> net, Loss<T> loss)
+    {
+        _net = net; _loss = loss;
+        _x = new T[net.Capacity * net.Inputs];
+        _y = new T[net.Capacity * net.Outputs];
+    }
+
+    public Evaluation Evaluate(DataSplit split)
+    {
+        int classes = split.Data.Classes;
+        var confusion = new int[classes, classes];
+        double lossSum = 0;
+        int correct = 0;
+        for (int start = 0; start < split.Count; start += _net.Capacity)
+        {
+            int rows = Math.Min(_net.Capacity, split.Count - start);
+            var idx = split.Indices.AsSpan(start, rows);
+            split.Data.FillBatch<T>(idx, _x, _y, _net.Outputs);
+            var output = _net.Forward(_x, rows);
+            lossSum += _net.LossSum(_loss, _y, rows);
+            for (int r = 0; r < rows; r++)
+            {
+                int predicted = Predict(output.Slice(r * _net.Outputs, _net.Outputs));
+                int actual = split.Data.Labels[idx[r]];
+                confusion[actual, predicted]++;
+                if (predicted == actual) correct++;
+            }
+        }
+        int n = Math.Max(1, split.Count);
+        return new Evaluation(lossSum / n, (double)correct / n, split.Count, confusion);
+    }
+
+    /// <summary>The predicted class of one output row: argmax, or output ≥ 0.5 for a single unit.</summary>
+    public static int Predict(ReadOnlySpan<T> output)
+    {
+        if (output.Length == 1) return output[0] >= T.CreateChecked(0.5) ? 1 : 0;
+        int best = 0;
+        for (int c = 1; c < output.Length; c++) if (output[c] > output[best]) best = c;
+        return best;
+    }
+}

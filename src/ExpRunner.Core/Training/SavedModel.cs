@@ -1,0 +1,65 @@
+using System.Numerics;
+using ExpRunner.Config;
+using ExpRunner.Data;
+using ExpRunner.Nn;
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Training;
+
+public sealed record Prediction(Dataset Data, int Example, int Label, int Predicted, double[] Scores);
+
+/// <summary>A finished run's network, rebuilt from its config.yaml and model.safetensors, with its data.</summary>
+public sealed class SavedModel
+{
+    public ExperimentConfig Config { get; }
+    public DataSplits Data { get; }
+    private readonly string _weights;
+
+    private SavedModel(ExperimentConfig config, DataSplits data, string weights) { Config = config; Data = data; _weights = weights; }
+
+    public static SavedModel Open(RunFolder run, string weightsFile = RunFolder.WeightsFile)
+    {
+        var loaded = ConfigLoader.Load(run.PathOf(RunFolder.ConfigFile));
+        string weights = run.PathOf(weightsFile);
+        if (!File.Exists(weights)) throw new InvalidDataException($"{weights}: no saved weights in this run folder");
+        return new SavedModel(loaded.Config, DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed), weights);
+    }
+
+    public DataSplit Split(string name) => name switch
+    {
+        "train" => Data.Train,
+        "test" => Data.Test,
+        "validation" => Data.Validation ?? throw new InvalidDataException("this run has no validation split (dataset.validation_split is 0)"),
+        _ => throw new InvalidDataException($"unknown split '{name}'; one of train, validation, test"),
+    };
+
+    public Evaluation Evaluate(string split) => Config.Precision == "float64" ? Evaluate<double>(split) : Evaluate<float>(split);
+
+    public Prediction Predict(string split, int index) => Config.Precision == "float64" ? Predict<double>(split, index) : Predict<float>(split, index);
+
+    private Network<T> Network<T>(int capacity) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var net = ModelBuilder.Build<T>(Config.Model, Data.Features, capacity, Config.Seed);
+        net.Threads = Config.Training.Threads;
+        ModelBuilder.Load(net, Safetensors.Read(_weights).Tensors, _weights);
+        return net;
+    }
+
+    private Evaluation Evaluate<T>(string split) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new Evaluator<T>(Network<T>(1024), Loss<T>.Create(Config.Loss)).Evaluate(Split(split));
+
+    private Prediction Predict<T>(string split, int index) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var s = Split(split);
+        if (index < 0 || index >= s.Count) throw new InvalidDataException($"--index {index} is outside the {split} split (0..{s.Count - 1})");
+        var net = Network<T>(1);
+        var x = new T[net.Inputs];
+        var y = new T[net.Outputs];
+        int example = s.Indices[index];
+        s.Data.FillBatch<T>([example], x, y, net.Outputs);
+        var output = net.Forward(x, 1);
+        var scores = new double[output.Length];
+        for (int i = 0; i < scores.Length; i++) scores[i] = double.CreateTruncating(output[i]);
+        return new Prediction(s.Data, example, s.Data.Labels[example], Evaluator<T>.Predict(output), scores);
+    }
+}
