@@ -55,9 +55,21 @@ public sealed class YamlTree
     {
         var parser = new Parser(new StringReader(text));
         int depth = 0, aliases = 0;
-        while (parser.MoveNext())
+        Mark last = Mark.Empty;
+        while (true)
         {
+            try
+            {
+                if (!parser.MoveNext()) break;
+            }
+            catch (Exception e) when (e is not YamlException)
+            {
+                // YamlDotNet's scanner can fail on some malformed input without a YamlException.
+                throw Fail($"{file}:{Math.Max(1, last.Line)}:{Math.Max(1, last.Column)}",
+                    "invalid YAML after this point (an unclosed '{' or '[', or a stray character?)");
+            }
             var ev = parser.Current!;
+            last = ev.End;
             switch (ev)
             {
                 case MappingStart or SequenceStart:
