@@ -69,6 +69,7 @@ public static class Safetensors
         int dataStart = 8 + (int)n;
         using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)n));
         var tensors = new List<Tensor>();
+        var offsets = new Dictionary<string, long>();
         var meta = new Dictionary<string, string>();
         foreach (var prop in doc.RootElement.EnumerateObject())
         {
@@ -81,6 +82,7 @@ public static class Safetensors
             int[] shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
             var offs = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
             long begin = dataStart + offs[0], end = dataStart + offs[1];
+            offsets[prop.Name] = offs[0];
             if (end > bytes.Length || begin > end) throw new InvalidDataException($"{path}: tensor {prop.Name} lies outside the file");
             var span = bytes.AsSpan((int)begin, (int)(end - begin));
             tensors.Add(dtype switch
@@ -90,15 +92,8 @@ public static class Safetensors
                 _ => throw new InvalidDataException($"{path}: tensor {prop.Name} has dtype {dtype}; only F32 and F64 are supported"),
             });
         }
-        // Tensors in file order, so layers.0 comes before layers.1 whatever the JSON order.
-        tensors.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name) is var c && LayerIndex(a.Name) != LayerIndex(b.Name) ? LayerIndex(a.Name).CompareTo(LayerIndex(b.Name)) : c);
-        return (tensors, meta);
-    }
-
-    private static int LayerIndex(string name)
-    {
-        var parts = name.Split('.');
-        return parts.Length >= 2 && int.TryParse(parts[1], out int i) ? i : -1;
+        // In the order of the data in the file, whatever the order of the JSON keys.
+        return (tensors.OrderBy(t => offsets[t.Name]).ToList(), meta);
     }
 }
 
