@@ -1,6 +1,9 @@
 using ExpRunner.Cli.Commands;
 using Spectre.Console.Cli;
 
+// Piped or redirected output is read by scripts and files, not a terminal: do not wrap tables.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 240;
+
 var app = new CommandApp();
 app.Configure(config =>
 {

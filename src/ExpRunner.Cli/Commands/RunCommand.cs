@@ -110,6 +110,6 @@ public sealed class RunCommand : Command<RunSettings>
         AnsiConsole.Write(table);
         var record = r.Folder.ReadRecord();
         if (record?.Reason is { } reason) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(reason)}[/]");
-        AnsiConsole.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: [link]{Markup.Escape(r.Folder.Dir)}[/]");
+        AnsiConsole.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: {Markup.Escape(r.Folder.Dir)}");
     }
 }

@@ -42,7 +42,7 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>Runs the real `exprunner` (the CLI assembly beside the tests) as a child process.</summary>
-public static class Cli
+public static class ExpRunnerProcess
 {
     public static string Dll => System.IO.Path.Combine(AppContext.BaseDirectory, "exprunner.dll");
 
