@@ -19,6 +19,7 @@ public sealed record RunOptions
     public Action<RunFolder>? OnStarted { get; init; }
     public CancellationToken Cancel { get; init; }
     public Func<DateTimeOffset> Clock { get; init; } = () => DateTimeOffset.UtcNow;
+    public SweepRef? Sweep { get; init; }
 }
 
 public sealed record RunResult(string Status, RunFolder Folder, RunSummary Summary)
@@ -58,6 +59,7 @@ public static class ExperimentRunner
             ConfigFile = loaded.File, Overrides = loaded.Overrides, Precision = config.Precision, Threads = config.Training.Threads,
             Dataset = data.Fingerprint, GitCommit = Provenance.GitCommit(Path.GetDirectoryName(Path.GetFullPath(loaded.File))!),
             Versions = Provenance.Versions(), Host = Environment.MachineName, Pid = Environment.ProcessId, ProcessStart = Provenance.ProcessStart(),
+            Sweep = options.Sweep,
         };
         folder.WriteRecord(record);
         folder.WriteConfig(ConfigWriter.ToYaml(config, $"Resolved config of run {folder.Id} (from {loaded.File}{string.Concat(loaded.Overrides.Select(o => " --set " + o))})"));

@@ -27,6 +27,9 @@ public sealed class RunSettings : CommandSettings
 
     [CommandOption("--json"), Description("Print the run summary as JSON on stdout, nothing else.")]
     public bool Json { get; init; }
+
+    [CommandOption("--sweep <TRIAL>", IsHidden = true), Description("Record this run as a trial of a sweep (set by `exprunner sweep`).")]
+    public string? Sweep { get; init; }
 }
 
 /// <summary>`exprunner run`: validate, train with live progress, leave a run folder.</summary>
@@ -53,6 +56,8 @@ public sealed class RunCommand : Command<RunSettings>
             Console = console,
             Cancel = cancel.Token,
             OnEpoch = epochLines ? m => Console.Error.WriteLine(EpochLine(m)) : null,
+            Sweep = settings.Sweep is { } sw && sw.LastIndexOf(':') is int c and > 0 && int.TryParse(sw[(c + 1)..], out int trial)
+                ? new SweepRef(sw[..c], trial) : null,
         };
         RunResult result;
         if (live)

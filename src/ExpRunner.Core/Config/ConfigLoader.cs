@@ -51,9 +51,10 @@ public static class ConfigLoader
         var model = BindModel(root.Child("model", required: true));
         string? loss = root.String("loss", null, ExperimentConfig.Losses, required: true);
         var training = BindTraining(root.Child("training"));
+        var sweep = SweepBinder.Bind(root.Child("sweep"));
         root.RejectUnknown();
         if (dataset is null || model is null || loss is null) return null;
-        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = loss, Training = training };
+        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = loss, Training = training, Sweep = sweep };
     }
 
     private static DatasetConfig? BindDataset(Section s)

@@ -12,6 +12,8 @@ public sealed record ExperimentConfig
     public required ModelConfig Model { get; init; }
     public required string Loss { get; init; }
     public TrainingConfig Training { get; init; } = new();
+    /// <summary>Used by `exprunner sweep` only; a plain run ignores it.</summary>
+    public Sweeps.SweepSpec Sweep { get; init; } = new();
 
     public static readonly string[] Precisions = ["float32", "float64"];
     public static readonly string[] Losses = ["sse", "mse", "bce", "cross_entropy"];

@@ -33,7 +33,11 @@ public sealed record RunRecord
     public int Pid { get; init; }
     public DateTimeOffset? ProcessStart { get; init; }
     public int? ExitCode { get; init; }
+    /// <summary>The sweep and trial this run belongs to, if any.</summary>
+    public SweepRef? Sweep { get; init; }
 }
+
+public sealed record SweepRef(string Id, int Trial);
 
 /// <summary>summary.json: final and best metrics plus the flattened parameters — all compare needs.</summary>
 public sealed record RunSummary

@@ -1,0 +1,209 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using ExpRunner.Config;
+using ExpRunner.Sweeps;
+using ExpRunner.Tracking;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace ExpRunner.Cli.Commands;
+
+public sealed class SweepSettings : CommandSettings
+{
+    [CommandArgument(0, "[config]"), Description("Experiment YAML file; its sweep: block and any --set key=a,b,c define the trials.")]
+    public string? Config { get; init; }
+
+    [CommandOption("--set <KEY=VALUE>"), Description("Override for every trial; KEY=a,b,c sweeps over the values (repeatable).")]
+    public string[] Set { get; init; } = [];
+
+    [CommandOption("-j|--jobs <N>"), Description("Trials run at once (default: number of cores).")]
+    public int? Jobs { get; init; }
+
+    [CommandOption("--dry-run"), Description("Print the trial table; run nothing.")]
+    public bool DryRun { get; init; }
+
+    [CommandOption("--fail-fast"), Description("Stop launching trials at the first failure.")]
+    public bool FailFast { get; init; }
+
+    [CommandOption("--resume <SWEEP>"), Description("Run again the trials of a sweep that failed, were killed or never ran.")]
+    public string? Resume { get; init; }
+
+    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
+    public string? Runs { get; init; }
+}
+
+/// <summary>`exprunner sweep`: expand a sweep into trials, run them in parallel, keep sweep.json.</summary>
+public sealed class SweepCommand : Command<SweepSettings>
+{
+    public override int Execute(CommandContext context, SweepSettings settings) => Common.Guard(() =>
+    {
+        string runs = settings.Runs ?? RunLocator.DefaultRoot;
+        var store = new SweepStore(runs);
+        SweepRecord sweep;
+        if (settings.Resume is { } resume)
+        {
+            try { sweep = store.Read(resume); }
+            catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
+            int again = sweep.Trials.Count(t => TrialStatus.NeedsRerun(t.Status));
+            Console.Error.WriteLine($"sweep {sweep.Id}: {again} of {sweep.Trials.Count} trials to run again");
+            if (again == 0) return ExitCodes.Ok;
+        }
+        else
+        {
+            if (settings.Config is null) throw new RunNotFoundException("give a config file, or --resume SWEEP");
+            var (plain, swept) = SplitOverrides(settings.Set);
+            var loaded = ConfigLoader.Load(settings.Config, plain);
+            var spec = loaded.Config.Sweep;
+            var grid = spec.Grid.Where(a => swept.All(s => s.Key != a.Key)).Concat(swept).ToList();
+            spec = spec with { Grid = grid };
+            var trials = SweepPlan.Expand(spec, loaded.Config.Seed);
+            Validate(settings.Config, plain, trials);
+            if (settings.DryRun)
+            {
+                PrintTrials(trials, spec);
+                return ExitCodes.Ok;
+            }
+            string id = store.NewId(DateTimeOffset.UtcNow);
+            string copy = Path.Combine(store.DirOf(id), SweepStore.ConfigFile);
+            File.Copy(settings.Config, copy);
+            sweep = new SweepRecord
+            {
+                Id = id, Experiment = loaded.Config.Name, ConfigFile = Path.GetFullPath(copy), SourceConfig = Path.GetFullPath(settings.Config),
+                Overrides = [$"name={loaded.Config.Name}", .. plain], SweptKeys = grid.Select(a => a.Key).Concat(spec.Zip.Select(a => a.Key)).Concat(spec.Random.Select(r => r.Key)).ToList(),
+                Repeats = spec.Repeats, Created = DateTimeOffset.UtcNow,
+                Trials = trials.Select(t => new TrialRecord { Index = t.Index, Overrides = t.Overrides, Seed = t.Seed, Repeat = t.Repeat }).ToList(),
+            };
+            Console.Error.WriteLine($"sweep {id}: {trials.Count} trials of {loaded.Config.Name} ({store.DirOf(id)})");
+        }
+        return Run(store, sweep, settings, runs);
+    });
+
+    /// <summary>Hydra's habit: key=a,b,c (a comma outside brackets and quotes) sweeps; anything else is a plain override.</summary>
+    public static (List<string> Plain, List<SweepAxis> Swept) SplitOverrides(IEnumerable<string> sets)
+    {
+        var plain = new List<string>();
+        var swept = new List<SweepAxis>();
+        foreach (var s in sets)
+        {
+            int eq = s.IndexOf('=');
+            if (eq <= 0) { plain.Add(s); continue; }
+            string key = s[..eq], value = s[(eq + 1)..];
+            var parts = TopLevelSplit(value);
+            var fn = SweepSpec.ExpandFunction(value, out var error);
+            if (error is not null) throw new ConfigException([new ConfigError($"--set {s}", key, error)]);
+            if (fn is not null) swept.Add(new SweepAxis(key, fn));
+            else if (parts.Count > 1) swept.Add(new SweepAxis(key, parts));
+            else plain.Add(s);
+        }
+        return (plain, swept);
+    }
+
+    private static List<string> TopLevelSplit(string value)
+    {
+        var parts = new List<string>();
+        int depth = 0, start = 0;
+        char quote = '\0';
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = value[i];
+            if (quote != '\0') { if (c == quote) quote = '\0'; continue; }
+            switch (c)
+            {
+                case '\'' or '"': quote = c; break;
+                case '[' or '{' or '(': depth++; break;
+                case ']' or '}' or ')': depth--; break;
+                case ',' when depth == 0: parts.Add(value[start..i].Trim()); start = i + 1; break;
+            }
+        }
+        parts.Add(value[start..].Trim());
+        return parts;
+    }
+
+    /// <summary>Every trial's config is checked before anything runs; the errors are reported once each.</summary>
+    private static void Validate(string file, List<string> plain, IReadOnlyList<Trial> trials)
+    {
+        var errors = new List<ConfigError>();
+        var seen = new HashSet<string>();
+        foreach (var t in trials)
+        {
+            try { ConfigLoader.Load(file, [.. plain, .. t.Overrides]); }
+            catch (ConfigException e)
+            {
+                foreach (var error in e.Errors)
+                    if (seen.Add(error.ToString())) errors.Add(error with { Message = $"{error.Message} (trial {t.Index}: {t.Label})" });
+            }
+        }
+        if (errors.Count > 0) throw new ConfigException(errors);
+    }
+
+    private static void PrintTrials(IReadOnlyList<Trial> trials, SweepSpec spec)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"{trials.Count} trials");
+        table.AddColumn("trial"); table.AddColumn("overrides"); table.AddColumn("seed");
+        foreach (var t in trials)
+            table.AddRow(t.Index.ToString(Common.Inv), Markup.Escape(string.Join(" ", t.Overrides.Where(o => !o.StartsWith("seed=", StringComparison.Ordinal)))), t.Seed.ToString(Common.Inv));
+        AnsiConsole.Write(table);
+    }
+
+    private static int Run(SweepStore store, SweepRecord sweep, SweepSettings settings, string runs)
+    {
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        var executor = new LocalExecutor(SelfCommand(), runs);
+        int jobs = settings.Jobs ?? Environment.ProcessorCount;
+        bool live = AnsiConsole.Profile.Capabilities.Interactive;
+        SweepRecord result;
+        void Line(TrialRecord t)
+        {
+            if (t.Status == RunStatus.Running) return;
+            string what = $"trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}";
+            if (t.Status is RunStatus.Failed or RunStatus.Killed) AnsiConsole.MarkupLine($"[red]{Markup.Escape(what)}[/]");
+            else if (!live) Console.Error.WriteLine(what);
+        }
+        if (live)
+        {
+            result = null!;
+            AnsiConsole.Progress().AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("sweep", maxValue: sweep.Trials.Count);
+                    var runner = new SweepRunner(store, executor, jobs, settings.FailFast, p =>
+                    {
+                        task.Value = p.Done;
+                        task.Description = $"done {p.Done}/{p.Total} · running {p.Running} · failed {p.Failed}";
+                        if (p.Changed is { } t) Line(t);
+                    });
+                    result = runner.RunAsync(sweep, cancel.Token).GetAwaiter().GetResult();
+                });
+        }
+        else
+        {
+            var runner = new SweepRunner(store, executor, jobs, settings.FailFast, p => { if (p.Changed is { } t) Line(t); });
+            result = runner.RunAsync(sweep, cancel.Token).GetAwaiter().GetResult();
+        }
+        var counts = result.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}");
+        Console.Error.WriteLine($"sweep {result.Id} {result.Status}: {string.Join(", ", counts)}");
+        foreach (var t in result.Trials.Where(t => t.Status is RunStatus.Failed or RunStatus.Killed or TrialStatus.Pending))
+            Console.Error.WriteLine($"  trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}");
+        Console.Error.WriteLine($"compare with: exprunner compare --sweep {result.Id}{(runs == "runs" ? "" : " --runs " + runs)}");
+        if (result.Status == RunStatus.Killed) Console.Error.WriteLine($"resume with: exprunner sweep --resume {result.Id}");
+        return result.Status switch
+        {
+            RunStatus.Finished => ExitCodes.Ok,
+            RunStatus.Killed => ExitCodes.Killed,
+            _ => ExitCodes.Failed,
+        };
+    }
+
+    /// <summary>How to start this same exprunner again: the apphost, or `dotnet exprunner.dll`.</summary>
+    private static List<string> SelfCommand()
+    {
+        string host = Environment.ProcessPath ?? "exprunner";
+        string name = Path.GetFileNameWithoutExtension(host);
+        return name == "dotnet" ? [host, Assembly.GetEntryAssembly()!.Location] : [host];
+    }
+}

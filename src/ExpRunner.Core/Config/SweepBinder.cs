@@ -1,0 +1,93 @@
+using ExpRunner.Sweeps;
+using YamlDotNet.RepresentationModel;
+
+namespace ExpRunner.Config;
+
+/// <summary>
+/// The `sweep:` block. Values of a swept key: a list, one value, or the text `range(start, stop[, step])`
+/// or `logspace(a, b, n)`. Values are kept in YAML flow syntax so each trial applies them as --set would.
+/// </summary>
+internal static class SweepBinder
+{
+    public static SweepSpec Bind(Section s)
+    {
+        if (s.Node is null) return new SweepSpec();
+        var grid = Axes(s.Child("grid"));
+        var zip = Axes(s.Child("zip"));
+        if (zip.Select(a => a.Values.Count).Distinct().Count() > 1)
+            s.Error(s.Get("zip"), s.Key("zip"), $"zipped lists must have the same length, got {string.Join(", ", zip.Select(a => $"{a.Key}: {a.Values.Count}"))}");
+        var r = s.Child("random");
+        int trials = (int)r.Integer("trials", 0, 1, 100_000, required: r.Node is not null);
+        long? seed = r.Has("seed") ? r.Integer("seed", 0, long.MinValue, long.MaxValue) : null;
+        var random = new List<RandomParam>();
+        var p = r.Child("params", required: r.Node is not null);
+        if (p.Node is YamlMappingNode pm)
+            foreach (var (k, v) in pm.Children)
+            {
+                string key = ((YamlScalarNode)k).Value ?? "";
+                var d = p.Child(key);
+                if (d.Node is not YamlMappingNode dm || dm.Children.Count != 1)
+                {
+                    if (d.Node is not null) p.Error(v, p.Key(key), $"must be one of {{choice: [...]}}, {{uniform: [low, high]}}, {{loguniform: [low, high]}}, {{int: [low, high]}}");
+                    continue;
+                }
+                string kind = ((YamlScalarNode)dm.Children.Keys.First()).Value ?? "";
+                var args = dm.Children.Values.First();
+                if (!RandomParam.Kinds.Contains(kind)) { d.Error(dm, d.Key(kind), $"unknown distribution; one of {string.Join(", ", RandomParam.Kinds)}{DidYouMean.Suggest(kind, RandomParam.Kinds)}"); d.Get(kind); continue; }
+                d.Get(kind);
+                var values = args is YamlSequenceNode seq ? seq.Children.Select(Flow).ToList() : [];
+                if (kind == "choice")
+                {
+                    if (values.Count == 0) d.Error(args, d.Key(kind), "needs a non-empty list of values");
+                    random.Add(new RandomParam(key, kind, values, 0, 0));
+                    continue;
+                }
+                if (values.Count != 2 || !double.TryParse(values[0], System.Globalization.CultureInfo.InvariantCulture, out double low)
+                    || !double.TryParse(values[1], System.Globalization.CultureInfo.InvariantCulture, out double high) || !(low < high)
+                    || (kind == "loguniform" && low <= 0))
+                {
+                    d.Error(args, d.Key(kind), $"needs [low, high] with low < high{(kind == "loguniform" ? " and low > 0" : "")}");
+                    continue;
+                }
+                random.Add(new RandomParam(key, kind, [], low, high));
+            }
+        r.RejectUnknown();
+        int repeats = (int)s.Integer("repeats", 1, 1, 1000);
+        s.RejectUnknown();
+        return new SweepSpec { Grid = grid, Zip = zip, RandomTrials = trials, RandomSeed = seed, Random = random, Repeats = repeats };
+    }
+
+    private static List<SweepAxis> Axes(Section s)
+    {
+        var axes = new List<SweepAxis>();
+        if (s.Node is not YamlMappingNode map) return axes;
+        foreach (var (k, v) in map.Children)
+        {
+            string key = ((YamlScalarNode)k).Value ?? "";
+            s.Get(key);
+            if (v is YamlSequenceNode seq)
+            {
+                if (seq.Children.Count == 0) s.Error(v, s.Key(key), "needs at least one value");
+                axes.Add(new SweepAxis(key, seq.Children.Select(Flow).ToList()));
+            }
+            else if (v is YamlScalarNode { Value: { } text })
+            {
+                var expanded = SweepSpec.ExpandFunction(text, out var error);
+                if (error is not null) s.Error(v, s.Key(key), error);
+                axes.Add(new SweepAxis(key, expanded ?? [Flow(v)]));
+            }
+            else s.Error(v, s.Key(key), "must be a list of values, range(start, stop, step) or logspace(a, b, n)");
+        }
+        return axes;
+    }
+
+    /// <summary>A node as YAML flow text: what --set KEY=TEXT would parse back to the same node.</summary>
+    public static string Flow(YamlNode node) => node switch
+    {
+        YamlScalarNode s when s.Style is YamlDotNet.Core.ScalarStyle.Plain => s.Value ?? "",
+        YamlScalarNode s => "'" + (s.Value ?? "").Replace("'", "''") + "'",
+        YamlSequenceNode q => "[" + string.Join(", ", q.Children.Select(Flow)) + "]",
+        YamlMappingNode m => "{" + string.Join(", ", m.Children.Select(c => $"{Flow(c.Key)}: {Flow(c.Value)}")) + "}",
+        _ => "",
+    };
+}
