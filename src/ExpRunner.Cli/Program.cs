@@ -1,8 +1,13 @@
 using ExpRunner.Cli.Commands;
 using Spectre.Console.Cli;
 
-// Piped or redirected output is read by scripts and files, not a terminal: do not wrap tables.
-if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 240;
+// Piped or redirected output is read by scripts and files, not a terminal: no colour codes, no wrapping.
+if (Console.IsOutputRedirected)
+{
+    Spectre.Console.AnsiConsole.Profile.Width = 240;
+    Spectre.Console.AnsiConsole.Profile.Capabilities.Ansi = false;
+    Spectre.Console.AnsiConsole.Profile.Capabilities.ColorSystem = Spectre.Console.ColorSystem.NoColors;
+}
 
 var app = new CommandApp();
 app.Configure(config =>
@@ -13,6 +18,9 @@ app.Configure(config =>
     config.AddCommand<SweepCommand>("sweep").WithDescription("Run a sweep of trials (grid, zip, random; repeats) in parallel.")
         .WithExample("sweep", "experiments/mnist-mean-vs-sum.yaml", "--jobs", "2")
         .WithExample("sweep", "experiments/mnist-sgd.yaml", "--set", "training.learning_rate=0.001,0.01,0.1,1.0");
+    config.AddCommand<CompareCommand>("compare").WithDescription("Compare runs or groups of runs side by side.")
+        .WithExample("compare", "--sweep", "latest", "--group-by", "training.gradient_reduction,training.learning_rate")
+        .WithExample("compare", "runs/mnist-sgd", "--filter", "metrics.test_accuracy > 0.8", "--sort", "metrics.test_accuracy", "desc");
     config.AddCommand<ValidateCommand>("validate").WithDescription("Check configs without loading data: every error at once.");
     config.AddCommand<ListCommand>("list").WithDescription("List runs (newest first) with status and final metrics.");
     config.AddCommand<ShowCommand>("show").WithDescription("Show one run: record, parameters, metrics per epoch.");

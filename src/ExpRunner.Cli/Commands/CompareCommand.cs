@@ -1,0 +1,140 @@
+using System.ComponentModel;
+using ExpRunner.Compare;
+using ExpRunner.Sweeps;
+using ExpRunner.Tracking;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace ExpRunner.Cli.Commands;
+
+public sealed class CompareSettings : CommandSettings
+{
+    [CommandArgument(0, "[runs]"), Description("Run folders, folders of runs, or run ids (default: every run).")]
+    public string[] Inputs { get; init; } = [];
+
+    [CommandOption("--sweep <ID>"), Description("The trials of a sweep (id, prefix, or latest).")]
+    public string? Sweep { get; init; }
+
+    [CommandOption("--group-by <KEYS>"), Description("Comma-separated parameter keys; rows become groups (mean ± std, n).")]
+    public string? GroupBy { get; init; }
+
+    [CommandOption("--filter <EXPR>"), Description("MLflow search syntax plus or/parentheses, e.g. \"metrics.test_accuracy > 0.8\".")]
+    public string? Filter { get; init; }
+
+    [CommandOption("--sort <COLUMN>"), Description("Sort by a column (metrics.test_accuracy, params.KEY, ...); add asc or desc after it.")]
+    public string? Sort { get; init; }
+
+    [CommandOption("--format <FORMAT>"), Description("table (default), markdown, csv or json.")]
+    public string Format { get; init; } = "table";
+
+    [CommandOption("--all-params"), Description("Show every parameter, not only those that differ.")]
+    public bool AllParams { get; init; }
+
+    [CommandOption("--baseline <RUN>"), Description("Add each metric's difference to this run.")]
+    public string? Baseline { get; init; }
+
+    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
+    public string? Runs { get; init; }
+}
+
+/// <summary>`exprunner compare`: runs or groups of runs side by side, from their summary.json files only.</summary>
+public sealed class CompareCommand : Command<CompareSettings>
+{
+    private static readonly string[] Formats = ["table", "markdown", "csv", "json"];
+
+    public override int Execute(CommandContext context, CompareSettings settings) => Common.Guard(() =>
+    {
+        if (!Formats.Contains(settings.Format)) throw new RunNotFoundException($"--format {settings.Format}: one of {string.Join(", ", Formats)}");
+        string root = settings.Runs ?? RunLocator.DefaultRoot;
+        var inputs = settings.Inputs.ToList();
+        bool descending = false;
+        // `--sort metrics.test_accuracy desc`: the direction arrives as a separate word.
+        if (settings.Sort is not null && inputs.Count > 0 && inputs[^1] is "asc" or "desc" && !Directory.Exists(inputs[^1]))
+        {
+            descending = inputs[^1] == "desc";
+            inputs.RemoveAt(inputs.Count - 1);
+        }
+        string? sort = settings.Sort?.Trim();
+        if (sort is not null && sort.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var col, var dir] && dir is "asc" or "desc")
+        {
+            sort = col;
+            descending = dir == "desc";
+        }
+
+        Filter? filter;
+        try { filter = settings.Filter is null ? null : Filter.Parse(settings.Filter); }
+        catch (FilterException e)
+        {
+            Common.Error($"--filter: {e.Message}");
+            Console.Error.WriteLine(e.Pointer);
+            return ExitCodes.BadInput;
+        }
+
+        var rows = Load(inputs, settings.Sweep, root).ToList();
+        RunRow? baseline = null;
+        if (settings.Baseline is not null)
+            baseline = RunRow.Load(RunLocator.Resolve(settings.Baseline, root)) ?? throw new RunNotFoundException($"{settings.Baseline}: no summary to compare against");
+        Comparison comparison;
+        try
+        {
+            comparison = Comparison.Build(rows, new CompareOptions
+            {
+                GroupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+                AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending, Baseline = baseline,
+            });
+        }
+        catch (ArgumentException e) { Common.Error(e.Message); return ExitCodes.BadInput; }
+
+        switch (settings.Format)
+        {
+            case "markdown": Console.Out.Write(Render.Markdown(comparison)); break;
+            case "csv": Console.Out.Write(Render.Csv(comparison)); break;
+            case "json": Console.Out.Write(Render.Json(comparison)); break;
+            default: AnsiConsole.Write(Table(comparison, rows.Count)); break;
+        }
+        return ExitCodes.Ok;
+    });
+
+    public static IEnumerable<RunRow> Load(IReadOnlyList<string> inputs, string? sweep, string root)
+    {
+        var folders = new List<RunFolder>();
+        if (sweep is not null)
+        {
+            SweepRecord record;
+            try { record = new SweepStore(root).Read(sweep); }
+            catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
+            folders.AddRange(record.Trials.Where(t => t.RunDir is not null && Directory.Exists(t.RunDir)).Select(t => RunFolder.Open(t.RunDir!)));
+        }
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input)) folders.AddRange(RunRow.Find(input));
+            else folders.Add(RunLocator.Resolve(input, root));
+        }
+        if (sweep is null && inputs.Count == 0 && Directory.Exists(root)) folders.AddRange(RunRow.Find(root));
+        return folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(RunRow.Load).Where(r => r is not null)!;
+    }
+
+    private static Table Table(Comparison c, int loaded)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .Caption($"{c.Rows.Count} {(c.Grouped ? "groups" : "runs")} of {loaded} loaded; * marks the best value of a column");
+        if (!c.Grouped) table.AddColumn("run"); // a group is named by its parameter columns
+        foreach (var col in c.Columns)
+            table.AddColumn(col.Kind == ColumnKind.Metric ? new TableColumn(Markup.Escape(col.Name)).RightAligned() : new TableColumn(Markup.Escape(col.Name)));
+        foreach (var row in c.Rows)
+        {
+            var cells = c.Grouped ? new List<string>() : [Markup.Escape(row.Label)];
+            foreach (var col in c.Columns)
+            {
+                row.Cells.TryGetValue(col.Key, out var cell);
+                string text = Markup.Escape(Render.Text(cell, col));
+                cells.Add(col.Kind == ColumnKind.Status ? StatusText(text) : cell?.Best == true ? $"[bold green]{text}*[/]" : text);
+            }
+            table.AddRow(cells.ToArray());
+        }
+        return table;
+    }
+
+    private static string StatusText(string text) => text.Contains(RunStatus.Failed) || text.Contains(RunStatus.Crashed) ? $"[red]{text}[/]"
+        : text.Contains(RunStatus.Diverged) || text.Contains(RunStatus.Killed) ? $"[yellow]{text}[/]" : text;
+}

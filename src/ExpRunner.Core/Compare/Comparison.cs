@@ -1,0 +1,127 @@
+using System.Globalization;
+
+namespace ExpRunner.Compare;
+
+public sealed record CompareOptions
+{
+    public IReadOnlyList<string> GroupBy { get; init; } = [];
+    public bool AllParams { get; init; }
+    public Filter? Filter { get; init; }
+    public string? Sort { get; init; }
+    public bool Descending { get; init; }
+    public RunRow? Baseline { get; init; }
+}
+
+public enum ColumnKind { Param, Metric, Status }
+
+public sealed record Column(string Name, ColumnKind Kind, bool? HigherIsBetter = null)
+{
+    public string Key => Kind switch { ColumnKind.Param => "params." + Name, ColumnKind.Metric => "metrics." + Name, _ => "attributes." + Name };
+}
+
+/// <summary>One cell: text (params, status) or a number; for a group, the mean with its std and count.</summary>
+public sealed record Cell(string? Text = null, double? Value = null, double? Std = null, int N = 1, bool Best = false, double? Delta = null);
+
+public sealed record ComparisonRow(string Label, IReadOnlyDictionary<string, Cell> Cells, IReadOnlyList<RunRow> Runs);
+
+/// <summary>
+/// The comparison as data: which columns, which rows, each cell's value, the best per metric column
+/// and deltas against a baseline. Renderers only format it.
+/// </summary>
+public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<ComparisonRow> Rows, bool Grouped)
+{
+    public static readonly Column[] MetricColumns =
+    [
+        new("test_accuracy", ColumnKind.Metric, true), new("test_loss", ColumnKind.Metric, false),
+        new("validation_accuracy", ColumnKind.Metric, true), new("train_loss", ColumnKind.Metric, false),
+        new("best_epoch", ColumnKind.Metric), new("epochs_run", ColumnKind.Metric), new("duration", ColumnKind.Metric),
+    ];
+
+    public static Comparison Build(IEnumerable<RunRow> allRuns, CompareOptions options)
+    {
+        var runs = allRuns.Where(r => options.Filter?.Matches(r) ?? true).ToList();
+        var metrics = MetricColumns.Where(c => runs.Any(r => r.Metrics.ContainsKey(c.Name))).ToList();
+        var paramKeys = runs.SelectMany(r => r.Params.Keys).Distinct().ToList();
+        var rows = new List<ComparisonRow>();
+        List<Column> paramColumns;
+        if (options.GroupBy.Count > 0)
+        {
+            paramColumns = options.GroupBy.Select(k => new Column(k, ColumnKind.Param)).ToList();
+            foreach (var g in runs.GroupBy(r => string.Join("\u0001", options.GroupBy.Select(k => r.Params.GetValueOrDefault(k, "")))))
+            {
+                var members = g.ToList();
+                var cells = new Dictionary<string, Cell>();
+                foreach (var k in options.GroupBy) cells["params." + k] = new Cell(members[0].Params.GetValueOrDefault(k, "-"));
+                foreach (var m in metrics)
+                {
+                    var values = members.Where(r => r.Metrics.ContainsKey(m.Name)).Select(r => r.Metrics[m.Name]).ToList();
+                    if (values.Count == 0) continue;
+                    double mean = values.Average();
+                    double std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
+                    cells[m.Key] = new Cell(Value: mean, Std: std, N: values.Count);
+                }
+                cells["attributes.status"] = new Cell(string.Join(", ", members.GroupBy(r => r.Status).Select(s => $"{s.Count()} {s.Key}")));
+                rows.Add(new ComparisonRow(string.Join(", ", options.GroupBy.Select(k => members[0].Params.GetValueOrDefault(k, "-"))), cells, members));
+            }
+        }
+        else
+        {
+            paramColumns = paramKeys
+                .Where(k => options.AllParams || runs.Select(r => r.Params.GetValueOrDefault(k)).Distinct().Count() > 1)
+                .Select(k => new Column(k, ColumnKind.Param)).ToList();
+            foreach (var r in runs)
+            {
+                var cells = new Dictionary<string, Cell>();
+                foreach (var p in paramColumns) cells[p.Key] = new Cell(r.Params.GetValueOrDefault(p.Name, "-"));
+                foreach (var m in metrics) if (r.Metrics.TryGetValue(m.Name, out double v)) cells[m.Key] = new Cell(Value: v);
+                cells["attributes.status"] = new Cell(r.Status);
+                rows.Add(new ComparisonRow(r.Id, cells, [r]));
+            }
+        }
+        var columns = paramColumns.Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
+        rows = Sort(rows, options, columns);
+        rows = MarkBest(rows, metrics);
+        if (options.Baseline is { } baseline) rows = Deltas(rows, metrics, baseline);
+        return new Comparison(columns, rows, options.GroupBy.Count > 0);
+    }
+
+    private static List<ComparisonRow> Sort(List<ComparisonRow> rows, CompareOptions options, List<Column> columns)
+    {
+        if (options.Sort is null) return rows;
+        string key = options.Sort;
+        var column = columns.FirstOrDefault(c => c.Key == key || c.Name == key)
+            ?? throw new ArgumentException($"cannot sort by '{key}': columns are {string.Join(", ", columns.Select(c => c.Key))}");
+        double? Number(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c)
+            ? c.Value ?? (double.TryParse(c.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null) : null;
+        string Text(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c) ? c.Text ?? "" : "";
+        var ordered = rows.All(r => Number(r) is not null)
+            ? rows.OrderBy(r => Number(r)!.Value).ThenBy(r => r.Label, StringComparer.Ordinal).ToList()
+            : rows.OrderBy(r => Number(r) ?? double.MaxValue).ThenBy(Text, StringComparer.Ordinal).ToList();
+        if (options.Descending) ordered.Reverse();
+        return ordered;
+    }
+
+    private static List<ComparisonRow> MarkBest(List<ComparisonRow> rows, List<Column> metrics)
+    {
+        var cells = rows.Select(r => new Dictionary<string, Cell>(r.Cells)).ToList();
+        foreach (var m in metrics.Where(m => m.HigherIsBetter is not null))
+        {
+            var values = cells.Select(c => c.TryGetValue(m.Key, out var cell) ? cell.Value : null).Where(v => v is not null && double.IsFinite(v.Value)).ToList();
+            if (values.Count < 2) continue;
+            double best = m.HigherIsBetter == true ? values.Max()!.Value : values.Min()!.Value;
+            foreach (var c in cells)
+                if (c.TryGetValue(m.Key, out var cell) && cell.Value == best) c[m.Key] = cell with { Best = true };
+        }
+        return rows.Select((r, i) => r with { Cells = cells[i] }).ToList();
+    }
+
+    private static List<ComparisonRow> Deltas(List<ComparisonRow> rows, List<Column> metrics, RunRow baseline) =>
+        rows.Select(r =>
+        {
+            var cells = new Dictionary<string, Cell>(r.Cells);
+            foreach (var m in metrics)
+                if (cells.TryGetValue(m.Key, out var cell) && cell.Value is double v && baseline.Metrics.TryGetValue(m.Name, out double b))
+                    cells[m.Key] = cell with { Delta = v - b };
+            return r with { Cells = cells };
+        }).ToList();
+}

@@ -1,0 +1,41 @@
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Compare;
+
+/// <summary>What compare knows about one run: read from summary.json alone (run.json if there is no summary).</summary>
+public sealed record RunRow(string Id, string Experiment, string Status, string Dir, DateTimeOffset? Started,
+    IReadOnlyDictionary<string, string> Params, IReadOnlyDictionary<string, double> Metrics)
+{
+    /// <summary>Final metrics plus best_epoch, epochs_run and duration — the metric columns of a comparison.</summary>
+    public static RunRow? Load(RunFolder folder)
+    {
+        var summary = folder.ReadSummary();
+        if (summary is not null)
+        {
+            var metrics = new Dictionary<string, double>(summary.Final)
+            {
+                ["epochs_run"] = summary.EpochsRun,
+                ["duration"] = summary.DurationSeconds,
+            };
+            if (summary.BestEpoch is int best) metrics["best_epoch"] = best;
+            return new RunRow(summary.Id, summary.Experiment, summary.Status, folder.Dir, null, summary.Params, metrics);
+        }
+        var record = folder.ReadRecord();
+        if (record is null) return null;
+        return new RunRow(record.Id, record.Experiment, RunFolder.EffectiveStatus(record), folder.Dir, record.Started,
+            new Dictionary<string, string>(), new Dictionary<string, double>());
+    }
+
+    /// <summary>Every run folder under a directory: a run folder itself, a runs/EXPERIMENT folder, or a whole runs folder.</summary>
+    public static IEnumerable<RunFolder> Find(string dir)
+    {
+        if (File.Exists(Path.Combine(dir, RunFolder.RecordFile))) { yield return RunFolder.Open(dir); yield break; }
+        foreach (var child in Directory.EnumerateDirectories(dir))
+        {
+            if (File.Exists(Path.Combine(child, RunFolder.RecordFile))) yield return RunFolder.Open(child);
+            else if (Path.GetFileName(child) != Sweeps.SweepStore.Folder)
+                foreach (var grandchild in Directory.EnumerateDirectories(child))
+                    if (File.Exists(Path.Combine(grandchild, RunFolder.RecordFile))) yield return RunFolder.Open(grandchild);
+        }
+    }
+}
