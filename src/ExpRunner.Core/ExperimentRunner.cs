@@ -97,6 +97,8 @@ public static class ExperimentRunner
         var ended = options.Clock();
         var summary = Summaries.Build(folder.Id, config, status, outcome, history, (ended - started).TotalSeconds);
         folder.WriteSummary(summary);
+        if (history.Count > 0)
+            Atomic.WriteText(folder.PathOf(RunFolder.CurvesFile), Plots.LearningCurves.ForRun($"{config.Name} {folder.Id} ({status})", folder.ReadMetrics()));
         var result = new RunResult(status, folder, summary);
         folder.WriteRecord(record with { Status = status, Reason = failure ?? outcome.Reason, Ended = ended, DurationSeconds = summary.DurationSeconds, ExitCode = result.ExitCode });
         log.Information("Run {RunId} {Status} after {Epochs} epochs, {Seconds:0.0} s{Reason}", folder.Id, status, outcome.EpochsCompleted,

@@ -35,6 +35,9 @@ public sealed class CompareSettings : CommandSettings
 
     [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
     public string? Runs { get; init; }
+
+    [CommandOption("--plot <FILE>"), Description("Also write the learning curves of the compared runs or groups (.svg or .html).")]
+    public string? Plot { get; init; }
 }
 
 /// <summary>`exprunner compare`: runs or groups of runs side by side, from their summary.json files only.</summary>
@@ -85,6 +88,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         }
         catch (ArgumentException e) { Common.Error(e.Message); return ExitCodes.BadInput; }
 
+        if (settings.Plot is { } plot) WritePlot(plot, comparison);
         switch (settings.Format)
         {
             case "markdown": Console.Out.Write(Render.Markdown(comparison)); break;
@@ -112,6 +116,23 @@ public sealed class CompareCommand : Command<CompareSettings>
         }
         if (sweep is null && inputs.Count == 0 && Directory.Exists(root)) folders.AddRange(RunRow.Find(root));
         return folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(RunRow.Load).Where(r => r is not null)!;
+    }
+
+    private static void WritePlot(string file, Comparison c)
+    {
+        string ext = Path.GetExtension(file).ToLowerInvariant();
+        if (ext is not (".svg" or ".html")) throw new RunNotFoundException($"--plot {file}: the file must end in .svg or .html");
+        var entries = c.Rows.Take(Plots.SvgChart.Palette.Length).Select(r =>
+        {
+            string label = c.Grouped ? r.Label : r.Label + (r.Cells.Where(kv => kv.Key.StartsWith("params.", StringComparison.Ordinal))
+                .Select(kv => $" {kv.Key[7..]}={kv.Value.Text}") is var ps ? string.Concat(ps) : "");
+            return (label, (IReadOnlyList<IReadOnlyList<MetricRow>>)r.Runs.Select(x => RunFolder.Open(x.Dir).ReadMetrics()).ToList());
+        }).ToList();
+        string title = $"Learning curves of {c.Rows.Count} {(c.Grouped ? "groups (mean over runs)" : "runs")}";
+        string svg = Plots.LearningCurves.Overlay(title, entries);
+        Atomic.WriteText(file, ext == ".html" ? Plots.SvgChart.Html(title, svg) : svg);
+        if (c.Rows.Count > entries.Count) Common.Error($"--plot: only the first {entries.Count} of {c.Rows.Count} rows are drawn (one colour each)");
+        Console.Error.WriteLine($"wrote {file}");
     }
 
     private static Table Table(Comparison c, int loaded)

@@ -13,7 +13,7 @@ namespace ExpRunner.Tracking;
 public sealed class RunFolder
 {
     public const string ConfigFile = "config.yaml", RecordFile = "run.json", MetricsFile = "metrics.csv",
-        SummaryFile = "summary.json", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt";
+        SummaryFile = "summary.json", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt", CurvesFile = "curves.svg";
     public const string MetricsHeader = "epoch,split,step,loss,accuracy,learning_rate,seconds";
 
     public string Dir { get; }

@@ -1,0 +1,43 @@
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Plots;
+
+/// <summary>Loss and accuracy per epoch: of one run (every split), or overlaid for several runs or groups (test, and train dashed).</summary>
+public static class LearningCurves
+{
+    private static readonly string[] Splits = ["train", "validation", "test"];
+
+    public static string ForRun(string title, IReadOnlyList<MetricRow> metrics)
+    {
+        var present = Splits.Where(s => metrics.Any(m => m.Split == s)).ToList();
+        Series Make(string split, Func<MetricRow, double> value) =>
+            new(split, metrics.Where(m => m.Split == split).Select(m => ((double)m.Epoch, value(m))).ToList(), Array.IndexOf(Splits, split), split == "train");
+        return SvgChart.Render(title, [
+            new Panel("Loss", "epoch", "loss (mean per example)", present.Select(s => Make(s, m => m.Loss)).ToList()),
+            new Panel("Accuracy", "epoch", "accuracy", present.Select(s => Make(s, m => m.Accuracy)).ToList()),
+        ]);
+    }
+
+    /// <summary>One curve per entry (a run, or a group's mean per epoch over its runs).</summary>
+    public static string Overlay(string title, IReadOnlyList<(string Label, IReadOnlyList<IReadOnlyList<MetricRow>> Runs)> entries)
+    {
+        var loss = new List<Series>();
+        var accuracy = new List<Series>();
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var (label, runs) = entries[i];
+            foreach (var split in new[] { "test", "train" })
+            {
+                var byEpoch = runs.SelectMany(r => r.Where(m => m.Split == split)).GroupBy(m => m.Epoch).OrderBy(g => g.Key).ToList();
+                if (byEpoch.Count == 0) continue;
+                string name = $"{label} ({split})";
+                loss.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Loss))).ToList(), i, split == "train"));
+                accuracy.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Accuracy))).ToList(), i, split == "train"));
+            }
+        }
+        return SvgChart.Render(title, [
+            new Panel("Loss", "epoch", "loss (mean per example)", loss),
+            new Panel("Accuracy", "epoch", "accuracy", accuracy),
+        ]);
+    }
+}
