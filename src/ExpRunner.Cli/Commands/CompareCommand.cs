@@ -80,7 +80,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         Comparison comparison;
         try
         {
-            comparison = Comparison.Build(rows, new CompareOptions
+            comparison = Comparison.Build(rows, new ComparisonOptions
             {
                 GroupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
                 AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending, Baseline = baseline,

@@ -44,6 +44,8 @@ public sealed class SweepCommand : Command<SweepSettings>
         SweepRecord sweep;
         if (settings.Resume is { } resume)
         {
+            if (settings.Config is not null || settings.Set.Length > 0 || settings.DryRun)
+                throw new RunNotFoundException("--resume reruns a sweep as it was defined: give no config, --set or --dry-run with it");
             try { sweep = store.Read(resume); }
             catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
             int again = sweep.Trials.Count(t => TrialStatus.NeedsRerun(t.Status));

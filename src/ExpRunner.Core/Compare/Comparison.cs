@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace ExpRunner.Compare;
 
-public sealed record CompareOptions
+public sealed record ComparisonOptions
 {
     public IReadOnlyList<string> GroupBy { get; init; } = [];
     public bool AllParams { get; init; }
@@ -37,7 +37,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         new("best_epoch", ColumnKind.Metric), new("epochs_run", ColumnKind.Metric), new("duration", ColumnKind.Metric),
     ];
 
-    public static Comparison Build(IEnumerable<RunRow> allRuns, CompareOptions options)
+    public static Comparison Build(IEnumerable<RunRow> allRuns, ComparisonOptions options)
     {
         var runs = allRuns.Where(r => options.Filter?.Matches(r) ?? true).ToList();
         var metrics = MetricColumns.Where(c => runs.Any(r => r.Metrics.ContainsKey(c.Name))).ToList();
@@ -85,7 +85,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         return new Comparison(columns, rows, options.GroupBy.Count > 0);
     }
 
-    private static List<ComparisonRow> Sort(List<ComparisonRow> rows, CompareOptions options, List<Column> columns)
+    private static List<ComparisonRow> Sort(List<ComparisonRow> rows, ComparisonOptions options, List<Column> columns)
     {
         if (options.Sort is null) return rows;
         string key = options.Sort;
