@@ -7,7 +7,7 @@ CLI := src/ExpRunner.Cli/bin/$(CONFIG)/net10.0/exprunner
 EXPERIMENT ?= experiments/mnist-sgd.yaml
 ARGS ?=
 
-.PHONY: all build data run test pack clean
+.PHONY: all build data run test bench pack clean
 
 all: build
 
@@ -30,6 +30,11 @@ run: data
 
 test: data
 	$(DOTNET) test tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --nologo --logger "console;verbosity=normal"
+
+# Benchmarks print ratios against baselines measured in the same run; results go to tests/bench/results/.
+bench: data
+	@command -v bc >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y --no-install-recommends bc >/dev/null 2>&1 || { $$SUDO apt-get update -qq >/dev/null && $$SUDO apt-get install -y --no-install-recommends bc >/dev/null; }; }
+	CLI=$(CLI) tests/bench/sweep_compare.sh
 
 pack:
 	$(DOTNET) pack src/ExpRunner.Cli/ExpRunner.Cli.csproj -c $(CONFIG) -o artifacts --nologo

@@ -12,6 +12,9 @@ public sealed class ListSettings : CommandSettings
 
     [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
     public string? Runs { get; init; }
+
+    [CommandOption("--filter <EXPR>"), Description("Only runs matching this filter (the syntax of compare --filter).")]
+    public string? Filter { get; init; }
 }
 
 /// <summary>`exprunner list`: every run, newest first; a RUNNING run whose process died shows as CRASHED.</summary>
@@ -20,9 +23,18 @@ public sealed class ListCommand : Command<ListSettings>
     public override int Execute(CommandContext context, ListSettings settings)
     {
         string root = settings.Runs ?? RunLocator.DefaultRoot;
+        Compare.Filter? filter;
+        try { filter = settings.Filter is null ? null : Compare.Filter.Parse(settings.Filter); }
+        catch (Compare.FilterException e)
+        {
+            Common.Error($"--filter: {e.Message}");
+            Console.Error.WriteLine(e.Pointer);
+            return ExitCodes.BadInput;
+        }
         var rows = RunLocator.All(root)
             .Select(f => (Folder: f, Record: f.ReadRecord(), Summary: f.ReadSummary()))
             .Where(r => r.Record is not null && (settings.Experiment is null || r.Record.Experiment == settings.Experiment))
+            .Where(r => filter is null || (Compare.RunRow.Load(r.Folder) is { } row && filter.Matches(row with { Status = RunFolder.EffectiveStatus(r.Record!) })))
             .OrderByDescending(r => r.Record!.Started)
             .ToList();
         if (rows.Count == 0)
