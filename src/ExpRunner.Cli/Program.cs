@@ -27,6 +27,11 @@ app.Configure(config =>
     config.AddCommand<EvalCommand>("eval").WithDescription("Evaluate a run's saved weights: loss, accuracy, confusion matrix.");
     config.AddCommand<PredictCommand>("predict").WithDescription("Show one example, its label and the network's prediction.");
     config.AddCommand<ExportCommand>("export").WithDescription("Write a run's weights as one CSV file per layer and tensor.");
+    config.AddBranch("mlflow", mlflow =>
+    {
+        mlflow.SetDescription("MLflow tracking server.");
+        mlflow.AddCommand<MlflowPushCommand>("push").WithDescription("Upload runs (or complete their MLflow copy); safe to repeat.");
+    });
     config.AddBranch("data", data =>
     {
         data.SetDescription("Datasets.");

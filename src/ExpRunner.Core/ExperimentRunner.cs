@@ -20,6 +20,8 @@ public sealed record RunOptions
     public CancellationToken Cancel { get; init; }
     public Func<DateTimeOffset> Clock { get; init; } = () => DateTimeOffset.UtcNow;
     public SweepRef? Sweep { get; init; }
+    /// <summary>Mirrors of the run (MLflow); best effort — a failing tracker never fails the run.</summary>
+    public IReadOnlyList<IRunTracker> Trackers { get; init; } = [];
 }
 
 public sealed record RunResult(string Status, RunFolder Folder, RunSummary Summary)
@@ -66,6 +68,15 @@ public static class ExperimentRunner
         folder.StartMetrics();
 
         using var log = RunLog(folder, options.Console);
+        void Track(RunEvent e)
+        {
+            foreach (var t in options.Trackers)
+            {
+                try { t.Handle(e); }
+                catch (Exception ex) when (ex is not OutOfMemoryException) { log.Warning(ex, "Tracker {Tracker} failed", t.GetType().Name); }
+            }
+        }
+        Track(new RunStarted(folder, config, record, log));
         log.Information("Run {RunId} of {Experiment} started in {Folder}", folder.Id, config.Name, folder.Dir);
         log.Information("Data {Dataset} from {Source}: {Train} train, {Validation} validation, {Test} test examples",
             data.Fingerprint.Name, data.Fingerprint.Source, data.Fingerprint.TrainCount, data.Fingerprint.ValidationCount, data.Fingerprint.TestCount);
@@ -77,8 +88,8 @@ public static class ExperimentRunner
         try
         {
             outcome = config.Precision == "float64"
-                ? Train<double>(config, data, folder, history, log, options)
-                : Train<float>(config, data, folder, history, log, options);
+                ? Train<double>(config, data, folder, history, log, options, Track)
+                : Train<float>(config, data, folder, history, log, options, Track);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -100,13 +111,17 @@ public static class ExperimentRunner
         if (history.Count > 0)
             Atomic.WriteText(folder.PathOf(RunFolder.CurvesFile), Plots.LearningCurves.ForRun($"{config.Name} {folder.Id} ({status})", folder.ReadMetrics()));
         var result = new RunResult(status, folder, summary);
-        folder.WriteRecord(record with { Status = status, Reason = failure ?? outcome.Reason, Ended = ended, DurationSeconds = summary.DurationSeconds, ExitCode = result.ExitCode });
+        var final = record with { Status = status, Reason = failure ?? outcome.Reason, Ended = ended, DurationSeconds = summary.DurationSeconds, ExitCode = result.ExitCode };
+        folder.WriteRecord(final);
         log.Information("Run {RunId} {Status} after {Epochs} epochs, {Seconds:0.0} s{Reason}", folder.Id, status, outcome.EpochsCompleted,
             summary.DurationSeconds, (failure ?? outcome.Reason) is { } why ? ": " + why : "");
+        Track(new RunEnded(final, summary));
+        foreach (var t in options.Trackers.OfType<IDisposable>()) t.Dispose(); // flush mirrors (bounded wait)
         return result;
     }
 
-    private static TrainingOutcome Train<T>(ExperimentConfig config, DataSplits data, RunFolder folder, List<EpochMetrics> history, ILogger log, RunOptions options)
+    private static TrainingOutcome Train<T>(ExperimentConfig config, DataSplits data, RunFolder folder, List<EpochMetrics> history, ILogger log, RunOptions options,
+        Action<RunEvent> track)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var net = ModelBuilder.Build<T>(config.Model, data.Features, Math.Max(config.Training.BatchSize, 1024), config.Seed);
@@ -130,6 +145,7 @@ public static class ExperimentRunner
                 log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
                     string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
                 options.OnEpoch?.Invoke(m);
+                track(new EpochEnded(m));
             }, options.OnBatch, options.Cancel);
         }
         finally

@@ -29,6 +29,7 @@ internal static class Common
         catch (DataException e) { Error(e.Message); return ExitCodes.BadInput; }
         catch (RunNotFoundException e) { Error(e.Message); return ExitCodes.BadInput; }
         catch (InvalidDataException e) { Error(e.Message); return ExitCodes.BadInput; }
+        catch (ArgumentException e) when (e.Message.Contains("MLflow")) { Error(e.Message); return ExitCodes.BadInput; }
     }
 
     public static void Error(string message) => Console.Error.WriteLine($"error: {message}");

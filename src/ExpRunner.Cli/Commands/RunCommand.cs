@@ -28,6 +28,12 @@ public sealed class RunSettings : CommandSettings
     [CommandOption("--json"), Description("Print the run summary as JSON on stdout, nothing else.")]
     public bool Json { get; init; }
 
+    [CommandOption("--mlflow <URI>"), Description("Mirror the run to this MLflow tracking server (beats tracking.mlflow.uri and $MLFLOW_TRACKING_URI).")]
+    public string? Mlflow { get; init; }
+
+    [CommandOption("--mlflow-experiment <NAME>"), Description("MLflow experiment (beats tracking.mlflow.experiment and $MLFLOW_EXPERIMENT_NAME; default: the config's name).")]
+    public string? MlflowExperiment { get; init; }
+
     [CommandOption("--sweep <TRIAL>", IsHidden = true), Description("Record this run as a trial of a sweep (set by `exprunner sweep`).")]
     public string? Sweep { get; init; }
 }
@@ -50,8 +56,17 @@ public sealed class RunCommand : Command<RunSettings>
                 outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
 
+        var trackers = new List<IRunTracker>();
+        var mlflow = Tracking.Mlflow.MlflowConnection.Resolve(settings.Mlflow, loaded.Config.Tracking.MlflowUri, Environment.GetEnvironmentVariable);
+        if (mlflow is not null)
+        {
+            string experiment = settings.MlflowExperiment ?? loaded.Config.Tracking.MlflowExperiment
+                ?? Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME") ?? loaded.Config.Name;
+            trackers.Add(new Tracking.Mlflow.MlflowTracker(new Tracking.Mlflow.MlflowClient(mlflow), experiment, console));
+        }
         var options = new RunOptions
         {
+            Trackers = trackers,
             RunsRoot = settings.Runs ?? RunLocator.DefaultRoot,
             Console = console,
             Cancel = cancel.Token,

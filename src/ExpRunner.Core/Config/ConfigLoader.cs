@@ -52,9 +52,10 @@ public static class ConfigLoader
         string? loss = root.String("loss", null, ExperimentConfig.Losses, required: true);
         var training = BindTraining(root.Child("training"));
         var sweep = SweepBinder.Bind(root.Child("sweep"));
+        var tracking = BindTracking(root.Child("tracking"));
         root.RejectUnknown();
         if (dataset is null || model is null || loss is null) return null;
-        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = loss, Training = training, Sweep = sweep };
+        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = loss, Training = training, Sweep = sweep, Tracking = tracking };
     }
 
     private static DatasetConfig? BindDataset(Section s)
@@ -147,6 +148,17 @@ public static class ConfigLoader
             Shuffle = s.Boolean("shuffle", d.Shuffle),
             Threads = (int)s.Integer("threads", d.Threads, 1, 256),
         };
+        s.RejectUnknown();
+        return t;
+    }
+
+    private static TrackingConfig BindTracking(Section s)
+    {
+        var m = s.Child("mlflow");
+        var t = new TrackingConfig { MlflowUri = m.String("uri", null), MlflowExperiment = m.String("experiment", null) };
+        if (t.MlflowUri is { } uri && !(Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+            m.Error(m.Get("uri"), m.Key("uri"), "must be an http:// or https:// URL");
+        m.RejectUnknown();
         s.RejectUnknown();
         return t;
     }

@@ -12,6 +12,7 @@ public sealed record ExperimentConfig
     public required ModelConfig Model { get; init; }
     public required string Loss { get; init; }
     public TrainingConfig Training { get; init; } = new();
+    public TrackingConfig Tracking { get; init; } = new();
     /// <summary>Used by `exprunner sweep` only; a plain run ignores it.</summary>
     public Sweeps.SweepSpec Sweep { get; init; } = new();
 
@@ -104,4 +105,11 @@ public sealed record TrainingConfig
     public int Threads { get; init; } = 1;
 
     public static readonly string[] Optimizers = ["sgd"];
+}
+
+/// <summary>Optional mirrors of a run. MLflow: the tracking server's URI and experiment name.</summary>
+public sealed record TrackingConfig
+{
+    public string? MlflowUri { get; init; }
+    public string? MlflowExperiment { get; init; }
 }

@@ -14,7 +14,7 @@ public sealed class RunFolder
 {
     public const string ConfigFile = "config.yaml", RecordFile = "run.json", MetricsFile = "metrics.csv",
         SummaryFile = "summary.json", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt", CurvesFile = "curves.svg";
-    public const string MetricsHeader = "epoch,split,step,loss,accuracy,learning_rate,seconds";
+    public const string MetricsHeader = "epoch,split,step,loss,accuracy,learning_rate,seconds,timestamp";
 
     public string Dir { get; }
     public string Id => Path.GetFileName(Dir);
@@ -75,7 +75,7 @@ public sealed class RunFolder
         var sb = new StringBuilder();
         foreach (var s in m.Splits)
             sb.Append(string.Create(CultureInfo.InvariantCulture,
-                $"{m.Epoch},{s.Split},{m.Step},{s.Loss:R},{s.Accuracy:R},{m.LearningRate:R},{m.Seconds:0.######}\n"));
+                $"{m.Epoch},{s.Split},{m.Step},{s.Loss:R},{s.Accuracy:R},{m.LearningRate:R},{m.Seconds:0.######},{m.Timestamp.ToUnixTimeMilliseconds()}\n"));
         using var fs = new FileStream(PathOf(MetricsFile), FileMode.Append, FileAccess.Write, FileShare.Read);
         fs.Write(Encoding.UTF8.GetBytes(sb.ToString()));
     }
@@ -88,12 +88,13 @@ public sealed class RunFolder
         foreach (var line in File.ReadLines(path).Skip(1))
         {
             var c = line.Split(',');
-            if (c.Length != 7) continue; // a line cut short by a crash
+            if (c.Length != 8) continue; // a line cut short by a crash
             var inv = CultureInfo.InvariantCulture;
             if (int.TryParse(c[0], inv, out int epoch) && long.TryParse(c[2], inv, out long step) &&
                 double.TryParse(c[3], NumberStyles.Float, inv, out double loss) && double.TryParse(c[4], NumberStyles.Float, inv, out double acc) &&
-                double.TryParse(c[5], NumberStyles.Float, inv, out double lr) && double.TryParse(c[6], NumberStyles.Float, inv, out double sec))
-                rows.Add(new MetricRow(epoch, c[1], step, loss, acc, lr, sec));
+                double.TryParse(c[5], NumberStyles.Float, inv, out double lr) && double.TryParse(c[6], NumberStyles.Float, inv, out double sec) &&
+                long.TryParse(c[7], inv, out long ms))
+                rows.Add(new MetricRow(epoch, c[1], step, loss, acc, lr, sec, ms));
         }
         return rows;
     }

@@ -56,7 +56,7 @@ public sealed record RunSummary
 }
 
 /// <summary>One row of metrics.csv.</summary>
-public sealed record MetricRow(int Epoch, string Split, long Step, double Loss, double Accuracy, double LearningRate, double Seconds);
+public sealed record MetricRow(int Epoch, string Split, long Step, double Loss, double Accuracy, double LearningRate, double Seconds, long TimestampMs);
 
 public static class Json
 {

@@ -11,6 +11,8 @@ public sealed record SplitMetrics(string Split, double Loss, double Accuracy);
 
 public sealed record EpochMetrics(int Epoch, long Step, double LearningRate, double Seconds, IReadOnlyList<SplitMetrics> Splits)
 {
+    /// <summary>When the epoch ended (wall clock).</summary>
+    public DateTimeOffset Timestamp { get; init; } = DateTimeOffset.UtcNow;
     public SplitMetrics? this[string split] => Splits.FirstOrDefault(s => s.Split == split);
 }
 

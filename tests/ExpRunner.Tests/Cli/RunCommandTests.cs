@@ -85,13 +85,15 @@ public class RunCommandTests
     {
         using var dir = new TempDir();
         string config = dir.Write("xor.yaml", Xor.Replace("xor-test", "det"));
+        int calls = 0;
         string[] Metrics(params string[] extra)
         {
-            var r = ExpRunnerProcess.Run(dir.Path, ["run", config, "-q", "--runs", dir.File("r" + extra.Length), .. extra]);
+            string runs = dir.File("r" + calls++); // one runs folder per call, so each holds exactly this run
+            var r = ExpRunnerProcess.Run(dir.Path, ["run", config, "-q", "--runs", runs, .. extra]);
             Assert.True(r.ExitCode == 0, r.ToString());
-            string run = Directory.GetDirectories(Path.Combine(dir.File("r" + extra.Length), "det")).OrderBy(d => d).Last();
-            // Everything but the wall-clock seconds column.
-            return File.ReadAllLines(Path.Combine(run, "metrics.csv")).Select(l => l[..l.LastIndexOf(',')]).ToArray();
+            string run = Directory.GetDirectories(Path.Combine(runs, "det")).Single();
+            // Everything but the wall-clock columns (seconds, timestamp).
+            return File.ReadAllLines(Path.Combine(run, "metrics.csv")).Select(l => string.Join(',', l.Split(',').Take(6))).ToArray();
         }
         var first = Metrics();
         var second = Metrics();

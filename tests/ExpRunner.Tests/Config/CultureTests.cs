@@ -23,9 +23,9 @@ public class CultureTests
             using var dir = new Support.TempDir();
             var folder = RunFolder.Create(dir.Path, "x", DateTimeOffset.UnixEpoch);
             folder.StartMetrics();
-            folder.AppendMetrics(new EpochMetrics(1, 10, 0.25, 1.5, [new SplitMetrics("train", 0.125, 0.75)]));
+            folder.AppendMetrics(new EpochMetrics(1, 10, 0.25, 1.5, [new SplitMetrics("train", 0.125, 0.75)]) { Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(1700000000123) });
             string csv = File.ReadAllText(folder.PathOf(RunFolder.MetricsFile));
-            Assert.Contains("1,train,10,0.125,0.75,0.25,1.5", csv);
+            Assert.Contains("1,train,10,0.125,0.75,0.25,1.5,1700000000123\n", csv);
             Assert.Equal(0.125, folder.ReadMetrics().Single().Loss);
             folder.WriteSummary(new RunSummary { Id = "a", Experiment = "x", Status = RunStatus.Finished, DurationSeconds = 2.5 });
             Assert.Contains("2.5", File.ReadAllText(folder.PathOf(RunFolder.SummaryFile)));

@@ -60,7 +60,7 @@ public class RunFolderTests
     {
         using var dir = new TempDir();
         var f = RunFolder.Create(dir.Path, "x", DateTimeOffset.UtcNow);
-        File.WriteAllText(f.PathOf(RunFolder.MetricsFile), RunFolder.MetricsHeader + "\n1,train,10,0.5,0.9,0.1,1\n2,train,20,0.4");
+        File.WriteAllText(f.PathOf(RunFolder.MetricsFile), RunFolder.MetricsHeader + "\n1,train,10,0.5,0.9,0.1,1,1700000000000\n2,train,20,0.4");
         Assert.Single(f.ReadMetrics());
     }
 }

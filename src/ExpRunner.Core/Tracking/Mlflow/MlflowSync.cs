@@ -1,0 +1,147 @@
+using ExpRunner.Config;
+
+namespace ExpRunner.Tracking.Mlflow;
+
+/// <summary>mlflow.json in a run folder: which MLflow run mirrors it, and whether the mirror is complete.</summary>
+public sealed record MlflowState
+{
+    public const string File = "mlflow.json";
+    public required string TrackingUri { get; init; }
+    public required string Experiment { get; init; }
+    public string? ExperimentId { get; init; }
+    public string? RunId { get; init; }
+    public bool Complete { get; init; }
+    /// <summary>What did not reach the server, in words (for the user and for `mlflow push`).</summary>
+    public IReadOnlyList<string> Missing { get; init; } = [];
+    public string? Error { get; init; }
+    public DateTimeOffset Updated { get; init; } = DateTimeOffset.UtcNow;
+
+    public static MlflowState? Read(RunFolder folder)
+    {
+        string path = folder.PathOf(File);
+        try { return System.IO.File.Exists(path) ? Json.Deserialize<MlflowState>(System.IO.File.ReadAllText(path)) : null; }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
+
+    public void Write(RunFolder folder) => Atomic.WriteText(folder.PathOf(File), Json.Serialize(this));
+}
+
+public sealed record SyncReport(string RunId, bool Created, int ParamsLogged, int MetricsLogged, int Artifacts, bool ArtifactsProxied, string? Status);
+
+/// <summary>
+/// Brings the MLflow copy of a run folder up to date, idempotently: finds the MLflow run (by the
+/// exprunner.run_id tag) or creates it, then logs only the params, tags and metric steps the server
+/// lacks, uploads the artifacts and sets the final status. Used at the end of a live run and by
+/// `exprunner mlflow push`.
+/// </summary>
+public sealed class MlflowSync(MlflowClient client, Action<string> warn)
+{
+    public const string RunIdTag = "exprunner.run_id";
+    private static readonly string[] Splits = ["train", "validation", "test"];
+    private bool _warnedArtifacts;
+
+    public static IEnumerable<KeyValuePair<string, string>> Tags(RunRecord record)
+    {
+        yield return new("mlflow.runName", record.Id);
+        yield return new("mlflow.source.name", record.ConfigFile ?? "");
+        yield return new("mlflow.source.type", "LOCAL");
+        if (record.GitCommit is { } commit) yield return new("mlflow.source.git.commit", commit);
+        yield return new("mlflow.user", Environment.UserName);
+        yield return new(RunIdTag, record.Id);
+        yield return new("exprunner.experiment", record.Experiment);
+        if (record.Sweep is { } s) { yield return new("exprunner.sweep_id", s.Id); yield return new("exprunner.trial", s.Trial.ToString(System.Globalization.CultureInfo.InvariantCulture)); }
+    }
+
+    public static IReadOnlyList<KeyValuePair<string, string>> Params(RunFolder folder) =>
+        ConfigWriter.Flatten(ConfigLoader.Load(folder.PathOf(RunFolder.ConfigFile)).Config);
+
+    public static IEnumerable<MlflowMetric> Metrics(IEnumerable<MetricRow> rows) => rows.SelectMany(r => new[]
+    {
+        new MlflowMetric($"{r.Split}_loss", r.Loss, r.TimestampMs, r.Epoch),
+        new MlflowMetric($"{r.Split}_accuracy", r.Accuracy, r.TimestampMs, r.Epoch),
+    });
+
+    /// <summary>MLflow knows RUNNING, FINISHED, FAILED, KILLED; DIVERGED and CRASHED become FAILED (with a tag saying which).</summary>
+    public static string MlflowStatus(string status) => status switch
+    {
+        RunStatus.Finished or RunStatus.Killed or RunStatus.Running => status,
+        _ => RunStatus.Failed,
+    };
+
+    public async Task<MlflowRunInfo> EnsureRunAsync(RunFolder folder, RunRecord record, string experimentId, string? knownRunId, CancellationToken ct)
+    {
+        if (knownRunId is not null)
+        {
+            try { return (await client.GetRunAsync(knownRunId, ct)).Info; }
+            catch (MlflowException e) when (e.Status == 404 || e.ErrorCode == "RESOURCE_DOES_NOT_EXIST") { }
+        }
+        return await client.FindRunByTagAsync(experimentId, RunIdTag, record.Id, ct)
+            ?? await client.CreateRunAsync(experimentId, record.Id, record.Started.ToUnixTimeMilliseconds(), Tags(record), ct);
+    }
+
+    public async Task<SyncReport> PushAsync(RunFolder folder, string experiment, CancellationToken ct)
+    {
+        var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.PathOf(RunFolder.RecordFile)}: missing or unreadable");
+        var previous = MlflowState.Read(folder);
+        var state = new MlflowState { TrackingUri = client.Display, Experiment = experiment };
+        try
+        {
+            string experimentId = await client.GetOrCreateExperimentAsync(experiment, ct);
+            state = state with { ExperimentId = experimentId };
+            bool existed = previous?.RunId is not null || await client.FindRunByTagAsync(experimentId, RunIdTag, record.Id, ct) is not null;
+            var info = await EnsureRunAsync(folder, record, experimentId, previous?.ExperimentId == experimentId ? previous.RunId : null, ct);
+            state = state with { RunId = info.RunId };
+            var (_, haveParams, haveTags) = await client.GetRunAsync(info.RunId, ct);
+
+            string status = RunFolder.EffectiveStatus(record);
+            var tags = Tags(record).Append(new("exprunner.status", status)).Where(t => !haveTags.TryGetValue(t.Key, out var v) || v != t.Value).ToList();
+            var parameters = new List<KeyValuePair<string, string>>();
+            foreach (var p in Params(folder))
+            {
+                if (!haveParams.TryGetValue(p.Key, out var v)) parameters.Add(p);
+                else if (v != p.Value && !(v.EndsWith(MlflowClient.Truncated) && p.Value.StartsWith(v[..^MlflowClient.Truncated.Length])))
+                    warn($"MLflow run {info.RunId} already has param {p.Key}={v}; the run folder says {p.Value} (left as it is)");
+            }
+            var rows = folder.ReadMetrics();
+            var metrics = new List<MlflowMetric>();
+            foreach (var key in Splits.SelectMany(s => new[] { $"{s}_loss", $"{s}_accuracy" }))
+            {
+                var mine = Metrics(rows).Where(m => m.Key == key).ToList();
+                if (mine.Count == 0) continue;
+                var steps = (await client.GetMetricHistoryAsync(info.RunId, key, ct)).Select(m => m.Step).ToHashSet();
+                metrics.AddRange(mine.Where(m => !steps.Contains(m.Step)));
+            }
+            await client.LogBatchAsync(info.RunId, metrics, parameters, tags, ct);
+
+            int artifacts = 0;
+            bool proxied = true;
+            foreach (var file in Directory.GetFiles(folder.Dir).Order(StringComparer.Ordinal))
+            {
+                string name = Path.GetFileName(file);
+                if (name == MlflowState.File || name.EndsWith(".tmp", StringComparison.Ordinal)) continue;
+                if (!await client.UploadArtifactAsync(info.ArtifactUri, name, await File.ReadAllBytesAsync(file, ct), ct))
+                {
+                    proxied = false;
+                    if (!_warnedArtifacts)
+                        warn($"MLflow at {client.Display} does not proxy artifacts (artifact_uri {info.ArtifactUri}); run files stay local only");
+                    _warnedArtifacts = true;
+                    break;
+                }
+                artifacts++;
+            }
+            string? final = null;
+            if (status != RunStatus.Running)
+            {
+                final = MlflowStatus(status);
+                await client.UpdateRunAsync(info.RunId, final, (record.Ended ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds(), ct);
+            }
+            (state with { Complete = final is not null, Missing = final is null ? ["final status (the run has not ended)"] : proxied ? [] : ["artifacts (server does not proxy them)"] }).Write(folder);
+            return new SyncReport(info.RunId, !existed, parameters.Count, metrics.Count, artifacts, proxied, final);
+        }
+        catch (Exception e) when (e is MlflowUnavailableException or MlflowException)
+        {
+            (state with { Complete = false, Error = e.Message, Missing = ["params, metrics, artifacts or status (run `exprunner mlflow push` to complete)"] }).Write(folder);
+            throw;
+        }
+    }
+}
