@@ -7,7 +7,7 @@ CLI := src/ExpRunner.Cli/bin/$(CONFIG)/net10.0/exprunner
 EXPERIMENT ?= experiments/mnist-sgd.yaml
 ARGS ?=
 
-.PHONY: all build data run test bench pack clean
+.PHONY: all build data run test bench bench-kernels pack clean
 
 all: build
 
@@ -32,9 +32,21 @@ test: data
 	$(DOTNET) test tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --nologo --logger "console;verbosity=normal"
 
 # Benchmarks print ratios against baselines measured in the same run; results go to tests/bench/results/.
+# The peers (PyTorch, NumPy with OpenBLAS) come from Debian's packages.
+BENCH_DEBS := bc python3-torch python3-numpy libopenblas0
 bench: data
-	@command -v bc >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y --no-install-recommends bc >/dev/null 2>&1 || { $$SUDO apt-get update -qq >/dev/null && $$SUDO apt-get install -y --no-install-recommends bc >/dev/null; }; }
+	@missing=$$(for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+	fi
+	/usr/bin/python3 tests/bench/train_bench.py $(CLI) tests/bench/results/train.txt
 	CLI=$(CLI) tests/bench/sweep_compare.sh
+
+# BenchmarkDotNet micro-benchmarks of the kernels (GEMM at the training shapes, activations), with GFLOP/s.
+bench-kernels:
+	$(DOTNET) run -c $(CONFIG) --project tests/bench/ExpRunner.Bench -- --filter '*Kernels*' --join
 
 pack:
 	$(DOTNET) pack src/ExpRunner.Cli/ExpRunner.Cli.csproj -c $(CONFIG) -o artifacts --nologo

@@ -87,7 +87,7 @@ public static class Gemm
         ref T pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
         if (!Split(m, n, k, threads, out int parts))
         {
-            AxpyKernel(ref pa, rowStride, colStride, ref pb, ref pc, 0, m, n, k, accumulate);
+            AxpyBlocks(ref pa, rowStride, colStride, ref pb, ref pc, 0, m, n, k, accumulate);
             return;
         }
         fixed (T* fa = a) fixed (T* fb = b) fixed (T* fc = c)
@@ -96,10 +96,22 @@ public static class Gemm
             Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
             {
                 (int r0, int r1) = Range(m, parts, p);
-                AxpyKernel(ref Unsafe.AsRef<T>((void*)ia), rowStride, colStride, ref Unsafe.AsRef<T>((void*)ib),
+                AxpyBlocks(ref Unsafe.AsRef<T>((void*)ia), rowStride, colStride, ref Unsafe.AsRef<T>((void*)ib),
                     ref Unsafe.AsRef<T>((void*)ic), r0, r1, n, k, accumulate);
             });
         }
+    }
+
+    private const int Kc = 256; // k per block: B's panel of Kc rows × 2 vectors stays in L1 next to A's rows
+
+    /// <summary>The axpy kernel over blocks of k; after the first block each block adds to C.</summary>
+    private static void AxpyBlocks<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        if (k <= Kc) { AxpyKernel(ref a, rs, cs, ref b, ref c, r0, r1, n, k, accumulate); return; }
+        for (int k0 = 0; k0 < k; k0 += Kc)
+            AxpyKernel(ref Unsafe.Add(ref a, (nint)k0 * cs), rs, cs, ref Unsafe.Add(ref b, (nint)k0 * n), ref c, r0, r1, n,
+                Math.Min(Kc, k - k0), accumulate || k0 > 0);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -210,6 +222,11 @@ public static class Gemm
     {
         int v = Vector256<T>.Count;
         int kv = Vector256.IsHardwareAccelerated ? k - k % v : 0;
+        // Rows of B in blocks that fit in L2 (about 128 KB), reused by every 4-row tile of A.
+        int nc = Math.Max(2, (32768 / Math.Max(1, k)) & ~1);
+        for (int j0 = 0; j0 < n; j0 += nc)
+        {
+        int j1 = Math.Min(n, j0 + nc);
         int i = r0;
         for (; i + Mr <= r1; i += Mr)
         {
@@ -217,8 +234,8 @@ public static class Gemm
             ref T a1 = ref Unsafe.Add(ref a0, k);
             ref T a2 = ref Unsafe.Add(ref a1, k);
             ref T a3 = ref Unsafe.Add(ref a2, k);
-            int j = 0;
-            for (; j + 2 <= n; j += 2)
+            int j = j0;
+            for (; j + 2 <= j1; j += 2)
             {
                 ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
                 ref T b1 = ref Unsafe.Add(ref b0, k);
@@ -243,7 +260,7 @@ public static class Gemm
                 Unsafe.Add(ref crow, 3 * n) = Finish(s30, ref a3, ref b0, kv, k);
                 Unsafe.Add(ref crow, 3 * n + 1) = Finish(s31, ref a3, ref b1, kv, k);
             }
-            for (; j < n; j++)
+            for (; j < j1; j++)
             {
                 ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
                 for (int r = 0; r < Mr; r++)
@@ -253,8 +270,9 @@ public static class Gemm
         for (; i < r1; i++)
         {
             ref T ai = ref Unsafe.Add(ref a, (nint)i * k);
-            for (int j = 0; j < n; j++)
+            for (int j = j0; j < j1; j++)
                 Unsafe.Add(ref c, (nint)i * n + j) = Dot(ref ai, ref Unsafe.Add(ref b, (nint)j * k), kv, k);
+        }
         }
     }
 

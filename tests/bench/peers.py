@@ -1,0 +1,130 @@
+"""Peer implementations of the ExpRunner training benchmark: the same networks, data, batch sizes
+and epoch definition (shuffle + all batches) in PyTorch and in NumPy, plus a measured GEMM peak.
+
+usage: python3 peers.py torch|numpy|peak CONFIG THREADS DATA_DIR
+prints one line: samples_per_second=<median of the timed epochs> (or gflops=<peak>)
+"""
+import gzip, os, struct, sys, time
+import numpy as np
+
+CONFIGS = {  # name: (hidden widths, activation, loss, batch)
+    "C1": ([20, 20], "sigmoid", "sse", 100),
+    "C2": ([30], "sigmoid", "sse", 10),
+    "C3": ([128, 64], "relu", "ce", 64),
+    "C4": ([512, 512], "relu", "ce", 128),
+}
+WARMUP, TIMED = 1, 3
+
+
+def load(data_dir):
+    def read(name):
+        with gzip.open(os.path.join(data_dir, name + ".gz"), "rb") as f:
+            return f.read()
+    raw = read("train-images-idx3-ubyte")
+    n, rows, cols = struct.unpack(">III", raw[4:16])
+    x = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
+    y = np.frombuffer(read("train-labels-idx1-ubyte"), dtype=np.uint8, offset=8).astype(np.int64)
+    return x, y
+
+
+def run_torch(cfg, threads, x, y):
+    import torch
+    torch.set_num_threads(threads)
+    hidden, act, loss, batch = cfg
+    widths = [784] + hidden + [10]
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i < len(widths) - 2:
+            layers.append(torch.nn.Sigmoid() if act == "sigmoid" else torch.nn.ReLU())
+    if loss == "sse":
+        layers.append(torch.nn.Sigmoid())
+    net = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    xt = torch.from_numpy(x.copy())  # bytes, scaled per batch like ExpRunner
+    yt = torch.from_numpy(y.copy())
+    eye = torch.eye(10)
+    times = []
+    for epoch in range(WARMUP + TIMED):
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(xt))
+        for s in range(0, len(xt), batch):
+            idx = perm[s:s + batch]
+            xb = xt[idx].float().div_(255)
+            out = net(xb)
+            if loss == "sse":
+                l = 0.5 * ((out - eye[yt[idx]]) ** 2).sum()
+            else:
+                l = torch.nn.functional.cross_entropy(out, yt[idx])
+            opt.zero_grad(set_to_none=True)
+            l.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return len(xt) / float(np.median(times[WARMUP:]))
+
+
+def run_numpy(cfg, threads, x, y):
+    hidden, act, loss, batch = cfg
+    widths = [784] + hidden + [10]
+    rng = np.random.default_rng(1)
+    W = [rng.uniform(-0.5, 0.5, (widths[i + 1], widths[i])).astype(np.float32) for i in range(len(widths) - 1)]
+    b = [np.zeros(w, np.float32) for w in widths[1:]]
+    eye = np.eye(10, dtype=np.float32)
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))
+    lr = np.float32(0.01)
+    times = []
+    for epoch in range(WARMUP + TIMED):
+        t0 = time.perf_counter()
+        perm = rng.permutation(len(x))
+        for s in range(0, len(x), batch):
+            idx = perm[s:s + batch]
+            a = [x[idx].astype(np.float32) / np.float32(255)]
+            zs = []
+            for i in range(len(W)):
+                z = a[-1] @ W[i].T + b[i]
+                zs.append(z)
+                last = i == len(W) - 1
+                if last and loss == "ce":
+                    e = np.exp(z - z.max(axis=1, keepdims=True))
+                    a.append(e / e.sum(axis=1, keepdims=True))
+                elif act == "sigmoid" or (last and loss == "sse"):
+                    a.append(sig(z))
+                else:
+                    a.append(np.maximum(z, 0))
+            t = eye[y[idx]]
+            d = a[-1] - t
+            if loss == "sse":
+                d *= a[-1] * (1 - a[-1])
+            for i in reversed(range(len(W))):
+                dW = d.T @ a[i]
+                db = d.sum(axis=0)
+                if i > 0:
+                    da = d @ W[i]
+                    d = da * (a[i] * (1 - a[i]) if act == "sigmoid" else (zs[i - 1] > 0))
+                W[i] -= lr * dW
+                b[i] -= lr * db
+        times.append(time.perf_counter() - t0)
+    return len(x) / float(np.median(times[WARMUP:]))
+
+
+def peak(threads):
+    n = 2048
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    bm = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    a @ bm
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a @ bm
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n ** 3 / best / 1e9
+
+
+if __name__ == "__main__":
+    kind, name, threads, data_dir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    if kind == "peak":
+        print(f"gflops={peak(threads):.1f}")
+        sys.exit(0)
+    x, y = load(data_dir)
+    rate = (run_torch if kind == "torch" else run_numpy)(CONFIGS[name], threads, x, y)
+    print(f"samples_per_second={rate:.0f}")

@@ -1,0 +1,83 @@
+"""ExpRunner training benchmark: C1-C4 on Fashion-MNIST through `exprunner run` (1 warm-up epoch,
+3 timed; median), against PyTorch and NumPy peers on the same data and thread budget, measured in
+the same invocation, plus the GEMM peak (OpenBLAS via NumPy) and peak memory of C4.
+
+usage: python3 train_bench.py CLI OUT_FILE
+"""
+import csv, os, statistics, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(ROOT, "data", "fashion-mnist")
+WIDTHS = {"C1": [784, 20, 20, 10], "C2": [784, 30, 10], "C3": [784, 128, 64, 10], "C4": [784, 512, 512, 10]}
+TARGET = {"C1": 1.5, "C2": 2.0, "C3": 1.2, "C4": 1.0}
+
+
+def flops_per_sample(w):
+    macs = [w[i] * w[i + 1] for i in range(len(w) - 1)]
+    return 2 * sum(macs) * 2 + 2 * sum(macs[1:])  # forward, dW, dX (not for the input layer)
+
+
+def measured(cmd, env=None):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT, text=True)
+    out_chunks = p.stdout.read()
+    err_chunks = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {err_chunks[-2000:]}")
+    return out_chunks, usage.ru_maxrss / 1024.0
+
+
+def ours(cli, name, threads, runs):
+    out, rss = measured([cli, "run", os.path.join(HERE, "configs", name.lower() + ".yaml"), "--quiet", "--runs", runs,
+                         "--set", f"training.threads={threads}", "--set", f"name=bench-{name.lower()}-t{threads}"])
+    folder = out.split()[1]
+    with open(os.path.join(folder, "metrics.csv")) as f:
+        secs = [float(r["seconds"]) for r in csv.DictReader(f) if r["split"] == "train"]
+    return 60000 / statistics.median(secs[1:]), rss
+
+
+def peer(kind, name, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    out, rss = measured(["/usr/bin/python3", os.path.join(HERE, "peers.py"), kind, name, str(threads), DATA], env)
+    return float(out.strip().split("=")[1]), rss
+
+
+def main():
+    cli, out_file = sys.argv[1], sys.argv[2]
+    runs = tempfile.mkdtemp(prefix="exprunner-bench-")
+    lines = [f"ExpRunner training benchmark, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores, Fashion-MNIST 60k, float32"]
+    peaks = {}
+    for t in (1, 2):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t))
+        peaks[t] = float(subprocess.run(["/usr/bin/python3", os.path.join(HERE, "peers.py"), "peak", "-", str(t), DATA],
+                                        capture_output=True, text=True, env=env, check=True).stdout.split("=")[1])
+        lines.append(f"GEMM peak (OpenBLAS sgemm 2048^3, {t} thread{'s' if t > 1 else ''}): {peaks[t]:.1f} GFLOP/s")
+    header = f"{'config':6} {'thr':>3} {'ours/s':>9} {'GFLOP/s':>8} {'%peak':>6} {'torch/s':>9} {'numpy/s':>9} {'vs torch':>8} {'vs numpy':>8} {'vs best':>8} {'target':>7}"
+    lines += ["", header, "-" * len(header)]
+    print("\n".join(lines), flush=True)
+    memory = {}
+    for name in ("C1", "C2", "C3", "C4"):
+        for t in (1, 2):
+            mine, rss = ours(cli, name, t, runs)
+            torch_rate, torch_rss = peer("torch", name, t)
+            numpy_rate, _ = peer("numpy", name, t)
+            if name == "C4" and t == 1:
+                memory = {"ours": rss, "torch": torch_rss}
+            gflops = mine * flops_per_sample(WIDTHS[name]) / 1e9
+            best = max(torch_rate, numpy_rate)
+            ok = "ok" if mine / best >= TARGET[name] else "MISS"
+            line = (f"{name:6} {t:>3} {mine:>9.0f} {gflops:>8.1f} {100 * gflops / peaks[t]:>5.0f}% {torch_rate:>9.0f} {numpy_rate:>9.0f} "
+                    f"{mine / torch_rate:>7.2f}x {mine / numpy_rate:>7.2f}x {mine / best:>7.2f}x {TARGET[name]:>5.1f}x {ok}")
+            lines.append(line)
+            print(line, flush=True)
+    lines += ["", f"peak memory, C4 1 thread: ours {memory['ours']:.0f} MiB, PyTorch {memory['torch']:.0f} MiB, "
+                  f"ratio {memory['ours'] / memory['torch']:.2f} (target <= 0.5)"]
+    print(lines[-1])
+    os.makedirs(os.path.dirname(out_file), exist_ok=True)
+    with open(out_file, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
