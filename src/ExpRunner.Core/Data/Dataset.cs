@@ -51,8 +51,9 @@ public sealed class Dataset
             var dst = x.Slice(r * d, d);
             if (_pixels is not null)
             {
-                var src = _pixels.AsSpan(e * d, d);
-                for (int f = 0; f < d; f++) dst[f] = T.CreateTruncating(src[f]) * inv255;
+                // Exact either way (a byte is exact in float); vectorised: widen, then scale.
+                System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<byte, T>(_pixels.AsSpan(e * d, d), dst);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(dst, inv255, dst);
             }
             else
             {
