@@ -28,11 +28,25 @@ internal static class Common
         }
         catch (DataException e) { Error(e.Message); return ExitCodes.BadInput; }
         catch (RunNotFoundException e) { Error(e.Message); return ExitCodes.BadInput; }
+        catch (Compare.FilterException e)
+        {
+            Error($"--filter: {e.Message}");
+            Console.Error.WriteLine(e.Pointer);
+            return ExitCodes.BadInput;
+        }
         catch (InvalidDataException e) { Error(e.Message); return ExitCodes.BadInput; }
         catch (ArgumentException e) when (e.Message.Contains("MLflow")) { Error(e.Message); return ExitCodes.BadInput; }
     }
 
     public static void Error(string message) => Console.Error.WriteLine($"error: {message}");
+
+    /// <summary>Ctrl-C and SIGTERM cancel <paramref name="cancel"/> instead of killing the process, so the work can end cleanly.</summary>
+    public static IDisposable CancelOnSignals(CancellationTokenSource cancel)
+    {
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        return System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            c => { c.Cancel = true; cancel.Cancel(); });
+    }
 
     public static string F(double v, string format = "0.0000") =>
         double.IsNaN(v) ? "NaN" : v.ToString(format, Inv);

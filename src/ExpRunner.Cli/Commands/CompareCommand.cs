@@ -64,14 +64,7 @@ public sealed class CompareCommand : Command<CompareSettings>
             descending = dir == "desc";
         }
 
-        Filter? filter;
-        try { filter = settings.Filter is null ? null : Filter.Parse(settings.Filter); }
-        catch (FilterException e)
-        {
-            Common.Error($"--filter: {e.Message}");
-            Console.Error.WriteLine(e.Pointer);
-            return ExitCodes.BadInput;
-        }
+        var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
 
         var rows = Load(inputs, settings.Sweep, root).ToList();
         RunRow? baseline = null;

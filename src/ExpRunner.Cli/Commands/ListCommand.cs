@@ -20,17 +20,10 @@ public sealed class ListSettings : CommandSettings
 /// <summary>`exprunner list`: every run, newest first; a RUNNING run whose process died shows as CRASHED.</summary>
 public sealed class ListCommand : Command<ListSettings>
 {
-    public override int Execute(CommandContext context, ListSettings settings)
+    public override int Execute(CommandContext context, ListSettings settings) => Common.Guard(() =>
     {
         string root = settings.Runs ?? RunLocator.DefaultRoot;
-        Compare.Filter? filter;
-        try { filter = settings.Filter is null ? null : Compare.Filter.Parse(settings.Filter); }
-        catch (Compare.FilterException e)
-        {
-            Common.Error($"--filter: {e.Message}");
-            Console.Error.WriteLine(e.Pointer);
-            return ExitCodes.BadInput;
-        }
+        var filter = settings.Filter is null ? null : Compare.Filter.Parse(settings.Filter);
         var rows = RunLocator.All(root)
             .Select(f => (Folder: f, Record: f.ReadRecord(), Summary: f.ReadSummary()))
             .Where(r => r.Record is not null && (settings.Experiment is null || r.Record.Experiment == settings.Experiment))
@@ -55,5 +48,5 @@ public sealed class ListCommand : Command<ListSettings>
         }
         AnsiConsole.Write(table);
         return ExitCodes.Ok;
-    }
+    });
 }

@@ -45,8 +45,7 @@ public sealed class RunCommand : Command<RunSettings>
     {
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
         using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var signals = Common.CancelOnSignals(cancel);
 
         bool live = !settings.Quiet && !settings.Json && AnsiConsole.Profile.Capabilities.Interactive;
         bool epochLines = !settings.Quiet && !settings.Json && !live;

@@ -152,8 +152,7 @@ public sealed class SweepCommand : Command<SweepSettings>
     private static int Run(SweepStore store, SweepRecord sweep, SweepSettings settings, string runs)
     {
         using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var signals = Common.CancelOnSignals(cancel);
         var executor = new LocalExecutor(SelfCommand(), runs);
         int jobs = settings.Jobs ?? Environment.ProcessorCount;
         bool live = AnsiConsole.Profile.Capabilities.Interactive;
