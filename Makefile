@@ -28,8 +28,12 @@ data: build
 run: data
 	$(CLI) run $(EXPERIMENT) $(ARGS)
 
+# The Slurm integration tests run against a single-node Slurm cluster started here (and stopped
+# afterwards, by the PIDs of the daemons this started).
 test: data
-	$(DOTNET) test tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --nologo --logger "console;verbosity=normal"
+	tests/slurm/up.sh
+	status=0; $(DOTNET) test tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --nologo --logger "console;verbosity=normal" || status=$$?; \
+	tests/slurm/down.sh; exit $$status
 
 # Benchmarks print ratios against baselines measured in the same run; results go to tests/bench/results/.
 # The peers (PyTorch, NumPy with OpenBLAS) come from Debian's packages.

@@ -61,7 +61,7 @@ public static class ExperimentRunner
             ConfigFile = loaded.File, Overrides = loaded.Overrides, Precision = config.Precision, Threads = config.Training.Threads,
             Dataset = data.Fingerprint, GitCommit = Provenance.GitCommit(Path.GetDirectoryName(Path.GetFullPath(loaded.File))!),
             Versions = Provenance.Versions(), Host = Environment.MachineName, Pid = Environment.ProcessId, ProcessStart = Provenance.ProcessStart(),
-            Sweep = options.Sweep,
+            Sweep = options.Sweep, Slurm = SlurmRef.FromEnvironment(),
         };
         folder.WriteRecord(record);
         folder.WriteConfig(ConfigWriter.ToYaml(config, $"Resolved config of run {folder.Id} (from {loaded.File}{string.Concat(loaded.Overrides.Select(o => " --set " + o))})"));

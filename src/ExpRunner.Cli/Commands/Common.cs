@@ -58,6 +58,7 @@ internal static class Common
         RunStatus.Diverged => "[yellow]DIVERGED[/]",
         RunStatus.Killed => "[yellow]KILLED[/]",
         RunStatus.Crashed => "[red]CRASHED[/]",
+        "PENDING" => "[grey]PENDING[/]",
         _ => $"[red]{Markup.Escape(status)}[/]",
     };
 }

@@ -32,6 +32,36 @@ public sealed class SweepSettings : CommandSettings
 
     [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
     public string? Runs { get; init; }
+
+    [CommandOption("--executor <KIND>"), Description("local (default) or slurm (one job array per sweep).")]
+    public string? Executor { get; init; }
+
+    [CommandOption("--partition <NAME>"), Description("Slurm partition.")]
+    public string? Partition { get; init; }
+
+    [CommandOption("--time <LIMIT>"), Description("Slurm time limit per trial, e.g. 00:30:00.")]
+    public string? Time { get; init; }
+
+    [CommandOption("--cpus-per-task <N>"), Description("Slurm CPUs per trial (default 1).")]
+    public int? CpusPerTask { get; init; }
+
+    [CommandOption("--mem <SIZE>"), Description("Slurm memory per trial, e.g. 2G.")]
+    public string? Mem { get; init; }
+
+    [CommandOption("--max-parallel <N>"), Description("Slurm: at most N array tasks at once.")]
+    public int? MaxParallel { get; init; }
+
+    [CommandOption("--sbatch-arg <ARG>"), Description("Extra sbatch option, e.g. --sbatch-arg=--qos=short (repeatable).")]
+    public string[] SbatchArgs { get; init; } = [];
+
+    [CommandOption("--detach"), Description("Slurm: submit, print the job id and return.")]
+    public bool Detach { get; init; }
+
+    [CommandOption("--status <SWEEP>"), Description("Slurm: show the trials' states as Slurm sees them.")]
+    public string? Status { get; init; }
+
+    [CommandOption("--cancel-on-interrupt"), Description("Slurm: Ctrl-C while following cancels the jobs (scancel) without asking.")]
+    public bool CancelOnInterrupt { get; init; }
 }
 
 /// <summary>`exprunner sweep`: expand a sweep into trials, run them in parallel, keep sweep.json.</summary>
@@ -42,9 +72,18 @@ public sealed class SweepCommand : Command<SweepSettings>
         string runs = settings.Runs ?? RunLocator.DefaultRoot;
         var store = new SweepStore(runs);
         SweepRecord sweep;
+        SweepSpec? spec0 = null;
+        if (settings.Status is { } statusId)
+        {
+            try { sweep = store.Read(statusId); }
+            catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
+            if (sweep.SlurmJobs is { Count: > 0 }) sweep = Slurm(store, runs, settings, null).Refresh(sweep);
+            PrintStatus(sweep);
+            return ExitCodes.Ok;
+        }
         if (settings.Resume is { } resume)
         {
-            if (settings.Config is not null || settings.Set.Length > 0 || settings.DryRun)
+            if (settings.Config is not null || settings.Set.Length > 0 || settings.DryRun || settings.Status is not null)
                 throw new RunNotFoundException("--resume reruns a sweep as it was defined: give no config, --set or --dry-run with it");
             try { sweep = store.Read(resume); }
             catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
@@ -58,6 +97,7 @@ public sealed class SweepCommand : Command<SweepSettings>
             var (plain, swept) = SplitOverrides(settings.Set);
             var loaded = ConfigLoader.Load(settings.Config, plain);
             var spec = loaded.Config.Sweep;
+            spec0 = spec;
             var grid = spec.Grid.Where(a => swept.All(s => s.Key != a.Key)).Concat(swept).ToList();
             spec = spec with { Grid = grid };
             var trials = SweepPlan.Expand(spec, loaded.Config.Seed);
@@ -79,8 +119,80 @@ public sealed class SweepCommand : Command<SweepSettings>
             };
             Console.Error.WriteLine($"sweep {id}: {trials.Count} trials of {loaded.Config.Name} ({store.DirOf(id)})");
         }
-        return Run(store, sweep, settings, runs);
+        string executor = settings.Executor ?? spec0?.Executor ?? (settings.Resume is not null ? sweep.Executor : "local");
+        if (executor is not ("local" or "slurm")) throw new RunNotFoundException($"--executor {executor}: one of local, slurm");
+        return executor == "slurm" ? RunOnSlurm(store, sweep, settings, runs, spec0?.Slurm) : Run(store, sweep, settings, runs);
     });
+
+    private static SlurmSweep Slurm(SweepStore store, string runs, SweepSettings settings, SlurmOptions? config)
+    {
+        config ??= new SlurmOptions();
+        var options = config with
+        {
+            Partition = settings.Partition ?? config.Partition,
+            Time = settings.Time ?? config.Time,
+            CpusPerTask = settings.CpusPerTask ?? config.CpusPerTask,
+            Mem = settings.Mem ?? config.Mem,
+            MaxParallel = settings.MaxParallel ?? config.MaxParallel,
+            SbatchArgs = settings.SbatchArgs.Length > 0 ? settings.SbatchArgs : config.SbatchArgs,
+        };
+        return new SlurmSweep(store, SelfCommand(), Path.GetFullPath(runs), options);
+    }
+
+    private static int RunOnSlurm(SweepStore store, SweepRecord sweep, SweepSettings settings, string runs, SlurmOptions? config)
+    {
+        var slurm = Slurm(store, runs, settings, config);
+        try { sweep = slurm.Submit(sweep); }
+        catch (SlurmException e) { Common.Error(e.Message); return ExitCodes.BadInput; }
+        var job = sweep.SlurmJobs![^1];
+        Console.Error.WriteLine($"sweep {sweep.Id}: submitted Slurm job array {job.JobId} ({job.Trials.Count} trials; script {job.Script})");
+        if (settings.Detach)
+        {
+            Console.WriteLine(job.JobId);
+            Console.Error.WriteLine($"follow with: exprunner sweep --status {sweep.Id}");
+            return ExitCodes.Ok;
+        }
+        using var cancel = new CancellationTokenSource();
+        using var signals = Common.CancelOnSignals(cancel);
+        sweep = slurm.FollowAsync(sweep, p =>
+        {
+            if (p.Changed is { } t && t.Status is not (TrialStatus.Pending or RunStatus.Running))
+                Console.Error.WriteLine($"trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}  [done {p.Done}/{p.Total}, failed {p.Failed}]");
+        }, cancel.Token).GetAwaiter().GetResult();
+        if (cancel.IsCancellationRequested)
+        {
+            bool stop = settings.CancelOnInterrupt
+                || (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsInputRedirected && AnsiConsole.Confirm("Cancel the sweep's Slurm jobs (scancel)?", false));
+            if (!stop)
+            {
+                Console.Error.WriteLine($"the sweep goes on in Slurm; follow with: exprunner sweep --status {sweep.Id}");
+                return ExitCodes.Killed;
+            }
+            slurm.Cancel(sweep);
+            sweep = sweep with
+            {
+                Status = RunStatus.Killed, Ended = DateTimeOffset.UtcNow,
+                Trials = sweep.Trials.Select(t => t.Status is TrialStatus.Pending or RunStatus.Running ? t with { Status = RunStatus.Killed, Reason = "cancelled (scancel)" } : t).ToList(),
+            };
+            store.Write(sweep);
+            Console.Error.WriteLine($"sweep {sweep.Id} cancelled; resume with: exprunner sweep --resume {sweep.Id} --executor slurm");
+            return ExitCodes.Killed;
+        }
+        var counts = sweep.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}");
+        Console.Error.WriteLine($"sweep {sweep.Id} {sweep.Status}: {string.Join(", ", counts)}");
+        Console.Error.WriteLine($"compare with: exprunner compare --sweep {sweep.Id}{(runs == "runs" ? "" : " --runs " + runs)}");
+        return sweep.Status == RunStatus.Finished ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    private static void PrintStatus(SweepRecord sweep)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"sweep {Markup.Escape(sweep.Id)} ({sweep.Executor}) {Markup.Escape(sweep.Status)}");
+        foreach (var c in new[] { "trial", "status", "overrides", "job", "run", "reason" }) table.AddColumn(c);
+        foreach (var t in sweep.Trials)
+            table.AddRow(t.Index.ToString(Common.Inv), Common.StatusMarkup(t.Status), Markup.Escape(string.Join(" ", t.Overrides)),
+                Markup.Escape(t.SchedulerId ?? "-"), Markup.Escape(t.RunId ?? "-"), Markup.Escape(t.Reason ?? ""));
+        AnsiConsole.Write(table);
+    }
 
     /// <summary>Hydra's habit: key=a,b,c (a comma outside brackets and quotes) sweeps; anything else is a plain override.</summary>
     public static (List<string> Plain, List<SweepAxis> Swept) SplitOverrides(IEnumerable<string> sets)

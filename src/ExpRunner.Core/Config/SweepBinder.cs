@@ -53,8 +53,20 @@ internal static class SweepBinder
             }
         r.RejectUnknown();
         int repeats = (int)s.Integer("repeats", 1, 1, 1000);
+        var e = s.Child("executor");
+        string executorKind = e.String("kind", "local", ["local", "slurm"])!;
+        var slurm = new SlurmOptions
+        {
+            Partition = e.String("partition", null),
+            Time = e.String("time", null),
+            CpusPerTask = (int)e.Integer("cpus_per_task", 1, 1, 1024),
+            Mem = e.String("mem", null),
+            MaxParallel = e.Has("max_parallel") ? (int)e.Integer("max_parallel", 1, 1, 100_000) : null,
+            SbatchArgs = e.Get("sbatch_args") is YamlSequenceNode sbatch ? sbatch.Children.Select(Flow).ToList() : [],
+        };
+        e.RejectUnknown();
         s.RejectUnknown();
-        return new SweepSpec { Grid = grid, Zip = zip, RandomTrials = trials, RandomSeed = seed, Random = random, Repeats = repeats };
+        return new SweepSpec { Grid = grid, Zip = zip, RandomTrials = trials, RandomSeed = seed, Random = random, Repeats = repeats, Executor = executorKind, Slurm = slurm };
     }
 
     private static List<SweepAxis> Axes(Section s)

@@ -21,6 +21,8 @@ public sealed record TrialRecord
     public string? RunDir { get; init; }
     public string? Reason { get; init; }
     public double? Seconds { get; init; }
+    /// <summary>Slurm: "JOBID_TASK" of the array task running this trial.</summary>
+    public string? SchedulerId { get; init; }
 }
 
 /// <summary>sweep.json: the definition, every trial's overrides, run and status — a sweep as a unit.</summary>
@@ -39,6 +41,8 @@ public sealed record SweepRecord
     public string Status { get; init; } = RunStatus.Running;
     public string Executor { get; init; } = "local";
     public required IReadOnlyList<TrialRecord> Trials { get; init; }
+    /// <summary>Slurm submissions of this sweep (the first, then one per resume).</summary>
+    public IReadOnlyList<SlurmJob>? SlurmJobs { get; init; }
 }
 
 /// <summary>Sweep folders: runs/_sweeps/&lt;sweep-id&gt;/ with sweep.json and config.yaml.</summary>

@@ -34,6 +34,9 @@ public sealed record SweepSpec
     public long? RandomSeed { get; init; }
     public IReadOnlyList<RandomParam> Random { get; init; } = [];
     public int Repeats { get; init; } = 1;
+    /// <summary>`local` (default) or `slurm`, with the Slurm settings.</summary>
+    public string Executor { get; init; } = "local";
+    public SlurmOptions Slurm { get; init; } = new();
 
     public bool IsEmpty => Grid.Count == 0 && Zip.Count == 0 && Random.Count == 0 && Repeats == 1;
 

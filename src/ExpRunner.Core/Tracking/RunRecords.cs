@@ -35,9 +35,18 @@ public sealed record RunRecord
     public int? ExitCode { get; init; }
     /// <summary>The sweep and trial this run belongs to, if any.</summary>
     public SweepRef? Sweep { get; init; }
+    /// <summary>The Slurm job and array task that ran this run, if any.</summary>
+    public SlurmRef? Slurm { get; init; }
 }
 
 public sealed record SweepRef(string Id, int Trial);
+
+public sealed record SlurmRef(string JobId, string? ArrayJobId, string? ArrayTaskId)
+{
+    public static SlurmRef? FromEnvironment() => Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { } job
+        ? new SlurmRef(job, Environment.GetEnvironmentVariable("SLURM_ARRAY_JOB_ID"), Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID"))
+        : null;
+}
 
 /// <summary>summary.json: final and best metrics plus the flattened parameters — all compare needs.</summary>
 public sealed record RunSummary

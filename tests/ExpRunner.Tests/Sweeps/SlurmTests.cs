@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using ExpRunner.Sweeps;
+using ExpRunner.Tests.Support;
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Tests.Sweeps;
+
+/// <summary>
+/// The Slurm executor against a real single-node Slurm cluster, which `make test` starts with
+/// tests/slurm/up.sh (and stops with down.sh). Without one these tests fail and say so.
+/// </summary>
+public class SlurmTests
+{
+    private const string Config = """
+        name: sl
+        seed: 5
+        dataset: { name: circles, samples: 300, path: missing.csv }
+        model:
+          layers:
+            - { units: 8, activation: tanh }
+            - { units: 1, activation: sigmoid }
+          init: { scheme: xavier_uniform }
+        loss: bce
+        training: { learning_rate: 0.3, batch_size: 16, epochs: 10 }
+        """;
+
+    private static void RequireSlurm()
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo("sinfo", "-h -o %T") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            string state = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode == 0 && state.Trim().Length > 0) return;
+        }
+        catch (System.ComponentModel.Win32Exception) { }
+        Assert.Fail("SLURM IS NOT RUNNING: these tests need the single-node cluster that `make test` starts with tests/slurm/up.sh");
+    }
+
+    private static SweepRecord Latest(string runs) => new SweepStore(runs).Read("latest");
+
+    [Fact]
+    public void A_sweep_runs_as_one_job_array_and_leaves_the_same_runs_as_the_local_executor()
+    {
+        RequireSlurm();
+        using var dir = new TempDir();
+        string config = dir.Write("sl.yaml", Config);
+        string[] sweep = ["--set", "training.learning_rate=0.1,0.3", "--set", "training.batch_size=16,32"];
+        var r = ExpRunnerProcess.Run(dir.Path, ["sweep", config, "--executor", "slurm", "--partition", "cpu", "--time", "00:10:00", "--max-parallel", "2", "--runs", "slurm-runs", .. sweep]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var s = Latest(dir.File("slurm-runs"));
+        Assert.Equal("slurm", s.Executor);
+        var job = Assert.Single(s.SlurmJobs!);
+        string script = File.ReadAllText(job.Script);
+        Assert.Contains("#SBATCH --array=0-3%2", script);
+        Assert.Contains("#SBATCH --partition=cpu", script);
+        Assert.All(s.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
+        foreach (var t in s.Trials)
+        {
+            var record = RunFolder.Open(t.RunDir!).ReadRecord()!;
+            Assert.Equal(job.JobId, record.Slurm!.ArrayJobId);
+            Assert.Equal(new SweepRef(s.Id, t.Index), record.Sweep);
+        }
+
+        var local = ExpRunnerProcess.Run(dir.Path, ["sweep", config, "--jobs", "2", "--runs", "local-runs", .. sweep]);
+        Assert.True(local.ExitCode == 0, local.ToString());
+        string Table(string runs) => ExpRunnerProcess.Run(dir.Path, "compare", "--sweep", "latest", "--runs", runs, "--group-by",
+            "training.learning_rate,training.batch_size", "--format", "csv").Stdout;
+        string Metrics(string csv) => string.Join("\n", csv.Split('\n').Select(l => string.Join(',', l.Split(',').Take(9)))); // not duration
+        Assert.Equal(Metrics(Table("local-runs")), Metrics(Table("slurm-runs")));
+    }
+
+    [Fact]
+    public void Failing_trials_are_reported_and_resume_resubmits_only_them()
+    {
+        RequireSlurm();
+        using var dir = new TempDir();
+        string config = dir.Write("sl.yaml", Config);
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--set", "dataset.name=circles,csv");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        var s = Latest(dir.File("runs"));
+        Assert.Equal(RunStatus.Finished, s.Trials[0].Status);
+        Assert.Equal(RunStatus.Failed, s.Trials[1].Status);
+        Assert.Contains("missing.csv", s.Trials[1].Reason);
+
+        File.WriteAllText(dir.File("missing.csv"), "x,y,label\n" + string.Join("\n", Enumerable.Range(0, 60).Select(i => $"{i % 8},{i / 8},{(i % 8 > i / 8 ? 1 : 0)}")) + "\n");
+        var resumed = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", s.Id, "--executor", "slurm");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        var after = Latest(dir.File("runs"));
+        Assert.Equal(2, after.SlurmJobs!.Count);
+        Assert.Equal([1], after.SlurmJobs[1].Trials);
+        Assert.Equal(s.Trials[0].RunDir, after.Trials[0].RunDir);
+        Assert.All(after.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
+    }
+
+    [Fact]
+    public void A_trial_over_its_time_limit_is_killed_with_slurms_reason()
+    {
+        RequireSlurm();
+        using var dir = new TempDir();
+        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--time", "0:02", "--set", "training.epochs=5,9000000");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        var s = Latest(dir.File("runs"));
+        Assert.Equal(RunStatus.Finished, s.Trials[0].Status);
+        Assert.Equal(RunStatus.Killed, s.Trials[1].Status);
+        Assert.Equal("Slurm TIMEOUT", s.Trials[1].Reason);
+        // Slurm kills the task at its time limit; the run folder records that ending as Slurm reported it.
+        var killed = RunFolder.Open(s.Trials[1].RunDir!);
+        Assert.Equal(RunStatus.Killed, killed.ReadRecord()!.Status);
+        Assert.Equal("Slurm TIMEOUT", killed.ReadRecord()!.Reason);
+        Assert.Contains("KILLED", ExpRunnerProcess.Run(dir.Path, "list").Stdout);
+    }
+
+    [Fact]
+    public void Interrupting_a_followed_sweep_with_cancel_on_interrupt_cancels_the_jobs()
+    {
+        RequireSlurm();
+        using var dir = new TempDir();
+        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--executor", "slurm", "--cancel-on-interrupt", "--set", "training.epochs=9000000,9000001");
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60) &&
+               !(Directory.Exists(dir.File("runs/sl")) && Directory.GetFiles(dir.File("runs/sl"), "metrics.csv", SearchOption.AllDirectories).Length == 2))
+            Thread.Sleep(200);
+        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60));
+        Assert.True(r.ExitCode == 130, r.ToString());
+        var s = Latest(dir.File("runs"));
+        Assert.Equal(RunStatus.Killed, s.Status);
+        Assert.All(s.Trials, t => Assert.Equal(RunStatus.Killed, t.Status));
+        // scancel sends SIGTERM: each run records itself KILLED.
+        var deadline = Stopwatch.StartNew();
+        var folders = Directory.GetDirectories(dir.File("runs/sl")).Select(RunFolder.Open).ToList();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30) && folders.Any(f => f.ReadRecord()!.Status == RunStatus.Running)) Thread.Sleep(200);
+        Assert.All(folders, f => Assert.Equal(RunStatus.Killed, f.ReadRecord()!.Status));
+    }
+
+    [Fact]
+    public void A_partition_that_does_not_exist_is_refused_before_anything_is_submitted()
+    {
+        RequireSlurm();
+        using var dir = new TempDir();
+        string config = dir.Write("sl.yaml", Config);
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--partition", "nope", "--set", "training.learning_rate=0.1,0.2");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("no partition 'nope' (partitions: cpu)", r.Stderr);
+        Assert.Empty(Directory.GetDirectories(dir.File("runs/_sweeps")));
+    }
+}
