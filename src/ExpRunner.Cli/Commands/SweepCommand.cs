@@ -154,11 +154,7 @@ public sealed class SweepCommand : Command<SweepSettings>
         }
         using var cancel = new CancellationTokenSource();
         using var signals = Common.CancelOnSignals(cancel);
-        sweep = slurm.FollowAsync(sweep, p =>
-        {
-            if (p.Changed is { } t && t.Status is not (TrialStatus.Pending or RunStatus.Running))
-                Console.Error.WriteLine($"trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}  [done {p.Done}/{p.Total}, failed {p.Failed}]");
-        }, cancel.Token).GetAwaiter().GetResult();
+        sweep = WithProgress(sweep.Trials.Count, report => slurm.FollowAsync(sweep, report, cancel.Token).GetAwaiter().GetResult());
         if (cancel.IsCancellationRequested)
         {
             bool stop = settings.CancelOnInterrupt
@@ -192,6 +188,37 @@ public sealed class SweepCommand : Command<SweepSettings>
             table.AddRow(t.Index.ToString(Common.Inv), Common.StatusMarkup(t.Status), Markup.Escape(string.Join(" ", t.Overrides)),
                 Markup.Escape(t.SchedulerId ?? "-"), Markup.Escape(t.RunId ?? "-"), Markup.Escape(t.Reason ?? ""));
         AnsiConsole.Write(table);
+    }
+
+    /// <summary>
+    /// One progress display for any executor: a live bar (done / running / failed, ETA) on a
+    /// terminal, a line per finished trial otherwise; failures are reported as they happen.
+    /// </summary>
+    private static SweepRecord WithProgress(int total, Func<Action<SweepProgress>, SweepRecord> run)
+    {
+        bool live = AnsiConsole.Profile.Capabilities.Interactive;
+        void Line(TrialRecord t)
+        {
+            if (t.Status is RunStatus.Running or TrialStatus.Pending) return;
+            string what = $"trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}";
+            if (t.Status is RunStatus.Failed or RunStatus.Killed) AnsiConsole.MarkupLine($"[red]{Markup.Escape(what)}[/]");
+            else if (!live) Console.Error.WriteLine(what);
+        }
+        if (!live) return run(p => { if (p.Changed is { } t) Line(t); });
+        SweepRecord result = null!;
+        AnsiConsole.Progress().AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("sweep", maxValue: total);
+                result = run(p =>
+                {
+                    task.Value = p.Done;
+                    task.Description = $"done {p.Done}/{p.Total} · running {p.Running} · failed {p.Failed}";
+                    if (p.Changed is { } t) Line(t);
+                });
+            });
+        return result;
     }
 
     /// <summary>Hydra's habit: key=a,b,c (a comma outside brackets and quotes) sweeps; anything else is a plain override.</summary>
@@ -267,37 +294,8 @@ public sealed class SweepCommand : Command<SweepSettings>
         using var signals = Common.CancelOnSignals(cancel);
         var executor = new LocalExecutor(SelfCommand(), runs);
         int jobs = settings.Jobs ?? Environment.ProcessorCount;
-        bool live = AnsiConsole.Profile.Capabilities.Interactive;
-        SweepRecord result;
-        void Line(TrialRecord t)
-        {
-            if (t.Status == RunStatus.Running) return;
-            string what = $"trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}";
-            if (t.Status is RunStatus.Failed or RunStatus.Killed) AnsiConsole.MarkupLine($"[red]{Markup.Escape(what)}[/]");
-            else if (!live) Console.Error.WriteLine(what);
-        }
-        if (live)
-        {
-            result = null!;
-            AnsiConsole.Progress().AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("sweep", maxValue: sweep.Trials.Count);
-                    var runner = new SweepRunner(store, executor, jobs, settings.FailFast, p =>
-                    {
-                        task.Value = p.Done;
-                        task.Description = $"done {p.Done}/{p.Total} · running {p.Running} · failed {p.Failed}";
-                        if (p.Changed is { } t) Line(t);
-                    });
-                    result = runner.RunAsync(sweep, cancel.Token).GetAwaiter().GetResult();
-                });
-        }
-        else
-        {
-            var runner = new SweepRunner(store, executor, jobs, settings.FailFast, p => { if (p.Changed is { } t) Line(t); });
-            result = runner.RunAsync(sweep, cancel.Token).GetAwaiter().GetResult();
-        }
+        var result = WithProgress(sweep.Trials.Count, report =>
+            new SweepRunner(store, executor, jobs, settings.FailFast, report).RunAsync(sweep, cancel.Token).GetAwaiter().GetResult());
         var counts = result.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}");
         Console.Error.WriteLine($"sweep {result.Id} {result.Status}: {string.Join(", ", counts)}");
         foreach (var t in result.Trials.Where(t => t.Status is RunStatus.Failed or RunStatus.Killed or TrialStatus.Pending))
