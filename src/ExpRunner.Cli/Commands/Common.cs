@@ -27,7 +27,7 @@ internal static class Common
             return ExitCodes.BadInput;
         }
         catch (DataException e) { Error(e.Message); return ExitCodes.BadInput; }
-        catch (RunNotFoundException e) { Error(e.Message); return ExitCodes.BadInput; }
+        catch (InputException e) { Error(e.Message); return ExitCodes.BadInput; }
         catch (Compare.FilterException e)
         {
             Error($"--filter: {e.Message}");
@@ -35,7 +35,6 @@ internal static class Common
             return ExitCodes.BadInput;
         }
         catch (InvalidDataException e) { Error(e.Message); return ExitCodes.BadInput; }
-        catch (ArgumentException e) when (e.Message.Contains("MLflow")) { Error(e.Message); return ExitCodes.BadInput; }
     }
 
     public static void Error(string message) => Console.Error.WriteLine($"error: {message}");
@@ -63,33 +62,25 @@ internal static class Common
     };
 }
 
-internal sealed class RunNotFoundException(string message) : Exception(message);
+/// <summary>A command-line input that cannot be used (a run that does not exist, a bad flag value); exit code 2.</summary>
+internal sealed class InputException(string message) : Exception(message);
 
 /// <summary>Finds run folders under a runs directory: by path, by id, or all of them.</summary>
 internal static class RunLocator
 {
     public static string DefaultRoot => Environment.GetEnvironmentVariable("EXPRUNNER_RUNS") ?? "runs";
 
-    public static IEnumerable<RunFolder> All(string root)
-    {
-        if (!Directory.Exists(root)) yield break;
-        foreach (var exp in Directory.EnumerateDirectories(root))
-            foreach (var dir in Directory.EnumerateDirectories(exp))
-                if (File.Exists(Path.Combine(dir, RunFolder.RecordFile)))
-                    yield return RunFolder.Open(dir);
-    }
-
     /// <summary>A run folder path, or a run id (or unique prefix) looked up under the runs directory.</summary>
     public static RunFolder Resolve(string reference, string root)
     {
         if (Directory.Exists(reference) && File.Exists(Path.Combine(reference, RunFolder.RecordFile)))
             return RunFolder.Open(reference);
-        var matches = All(root).Where(r => r.Id.StartsWith(reference, StringComparison.Ordinal)).ToList();
+        var matches = RunFolder.FindAll(root).Where(r => r.Id.StartsWith(reference, StringComparison.Ordinal)).ToList();
         return matches.Count switch
         {
             1 => matches[0],
-            0 => throw new RunNotFoundException($"no run '{reference}': not a run folder, and no run id under '{root}' starts with it"),
-            _ => throw new RunNotFoundException($"'{reference}' matches {matches.Count} runs: {string.Join(", ", matches.Take(5).Select(m => m.Id))}..."),
+            0 => throw new InputException($"no run '{reference}': not a run folder, and no run id under '{root}' starts with it"),
+            _ => throw new InputException($"'{reference}' matches {matches.Count} runs: {string.Join(", ", matches.Take(5).Select(m => m.Id))}..."),
         };
     }
 }

@@ -47,7 +47,7 @@ public sealed class CompareCommand : Command<CompareSettings>
 
     public override int Execute(CommandContext context, CompareSettings settings) => Common.Guard(() =>
     {
-        if (!Formats.Contains(settings.Format)) throw new RunNotFoundException($"--format {settings.Format}: one of {string.Join(", ", Formats)}");
+        if (!Formats.Contains(settings.Format)) throw new InputException($"--format {settings.Format}: one of {string.Join(", ", Formats)}");
         string root = settings.Runs ?? RunLocator.DefaultRoot;
         var inputs = settings.Inputs.ToList();
         bool descending = false;
@@ -69,7 +69,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         var rows = Load(inputs, settings.Sweep, root).ToList();
         RunRow? baseline = null;
         if (settings.Baseline is not null)
-            baseline = RunRow.Load(RunLocator.Resolve(settings.Baseline, root)) ?? throw new RunNotFoundException($"{settings.Baseline}: no summary to compare against");
+            baseline = RunRow.Load(RunLocator.Resolve(settings.Baseline, root)) ?? throw new InputException($"{settings.Baseline}: no summary to compare against");
         Comparison comparison;
         try
         {
@@ -99,26 +99,27 @@ public sealed class CompareCommand : Command<CompareSettings>
         {
             SweepRecord record;
             try { record = new SweepStore(root).Read(sweep); }
-            catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
+            catch (FileNotFoundException e) { throw new InputException(e.Message); }
             folders.AddRange(record.Trials.Where(t => t.RunDir is not null && Directory.Exists(t.RunDir)).Select(t => RunFolder.Open(t.RunDir!)));
         }
         foreach (var input in inputs)
         {
-            if (Directory.Exists(input)) folders.AddRange(RunRow.Find(input));
+            if (Directory.Exists(input)) folders.AddRange(RunFolder.FindAll(input));
             else folders.Add(RunLocator.Resolve(input, root));
         }
-        if (sweep is null && inputs.Count == 0 && Directory.Exists(root)) folders.AddRange(RunRow.Find(root));
+        if (sweep is null && inputs.Count == 0) folders.AddRange(RunFolder.FindAll(root));
         return folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(RunRow.Load).Where(r => r is not null)!;
     }
 
     private static void WritePlot(string file, Comparison c)
     {
         string ext = Path.GetExtension(file).ToLowerInvariant();
-        if (ext is not (".svg" or ".html")) throw new RunNotFoundException($"--plot {file}: the file must end in .svg or .html");
+        if (ext is not (".svg" or ".html")) throw new InputException($"--plot {file}: the file must end in .svg or .html");
         var entries = c.Rows.Take(Plots.SvgChart.Palette.Length).Select(r =>
         {
-            string label = c.Grouped ? r.Label : r.Label + (r.Cells.Where(kv => kv.Key.StartsWith("params.", StringComparison.Ordinal))
-                .Select(kv => $" {kv.Key[7..]}={kv.Value.Text}") is var ps ? string.Concat(ps) : "");
+            // A run is labelled by its id and the parameters that set it apart; a group by its values.
+            string label = c.Grouped ? r.Label : r.Label + string.Concat(r.Cells.Where(kv => kv.Key.StartsWith("params.", StringComparison.Ordinal))
+                .Select(kv => $" {kv.Key[7..]}={kv.Value.Text}"));
             return (label, (IReadOnlyList<IReadOnlyList<MetricRow>>)r.Runs.Select(x => RunFolder.Open(x.Dir).ReadMetrics()).ToList());
         }).ToList();
         string title = $"Learning curves of {c.Rows.Count} {(c.Grouped ? "groups (mean over runs)" : "runs")}";

@@ -24,7 +24,7 @@ public sealed class ListCommand : Command<ListSettings>
     {
         string root = settings.Runs ?? RunLocator.DefaultRoot;
         var filter = settings.Filter is null ? null : Compare.Filter.Parse(settings.Filter);
-        var rows = RunLocator.All(root)
+        var rows = RunFolder.FindAll(root)
             .Select(f => (Folder: f, Record: f.ReadRecord(), Summary: f.ReadSummary()))
             .Where(r => r.Record is not null && (settings.Experiment is null || r.Record.Experiment == settings.Experiment))
             .Where(r => filter is null || (Compare.RunRow.Load(r.Folder) is { } row && filter.Matches(row with { Status = RunFolder.EffectiveStatus(r.Record!) })))

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using ExpRunner.Compare;
 using ExpRunner.Tracking;
 using ExpRunner.Tracking.Mlflow;
 using Spectre.Console.Cli;
@@ -27,14 +26,14 @@ public sealed class MlflowPushCommand : Command<MlflowPushSettings>
     public override int Execute(CommandContext context, MlflowPushSettings settings) => Common.Guard(() =>
     {
         string root = settings.RunsDir ?? RunLocator.DefaultRoot;
-        var folders = settings.Runs.SelectMany(r => Directory.Exists(r) ? RunRow.Find(r) : [RunLocator.Resolve(r, root)]).DistinctBy(f => f.Dir).ToList();
+        var folders = settings.Runs.SelectMany(r => Directory.Exists(r) ? RunFolder.FindAll(r) : [RunLocator.Resolve(r, root)]).DistinctBy(f => f.Dir).ToList();
         int failed = 0;
         foreach (var folder in folders)
         {
             var state = MlflowState.Read(folder);
             var connection = MlflowConnection.Resolve(settings.Mlflow, null, name =>
                 name == "MLFLOW_TRACKING_URI" ? Environment.GetEnvironmentVariable(name) ?? state?.TrackingUri : Environment.GetEnvironmentVariable(name));
-            if (connection is null) throw new RunNotFoundException("no MLflow server: give --mlflow URI or set MLFLOW_TRACKING_URI");
+            if (connection is null) throw new InputException("no MLflow server: give --mlflow URI or set MLFLOW_TRACKING_URI");
             var record = folder.ReadRecord();
             string experiment = settings.MlflowExperiment ?? state?.Experiment ?? Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME")
                 ?? record?.Experiment ?? "Default";

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using ExpRunner.Config;
 using ExpRunner.Tracking;
 using ExpRunner.Training;

@@ -1,7 +1,5 @@
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.InteropServices;
 using ExpRunner.Config;
 using ExpRunner.Sweeps;
 using ExpRunner.Tracking;
@@ -76,7 +74,7 @@ public sealed class SweepCommand : Command<SweepSettings>
         if (settings.Status is { } statusId)
         {
             try { sweep = store.Read(statusId); }
-            catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
+            catch (FileNotFoundException e) { throw new InputException(e.Message); }
             if (sweep.SlurmJobs is { Count: > 0 }) sweep = Slurm(store, runs, settings, null).Refresh(sweep);
             PrintStatus(sweep);
             return ExitCodes.Ok;
@@ -84,16 +82,16 @@ public sealed class SweepCommand : Command<SweepSettings>
         if (settings.Resume is { } resume)
         {
             if (settings.Config is not null || settings.Set.Length > 0 || settings.DryRun || settings.Status is not null)
-                throw new RunNotFoundException("--resume reruns a sweep as it was defined: give no config, --set or --dry-run with it");
+                throw new InputException("--resume reruns a sweep as it was defined: give no config, --set or --dry-run with it");
             try { sweep = store.Read(resume); }
-            catch (FileNotFoundException e) { throw new RunNotFoundException(e.Message); }
+            catch (FileNotFoundException e) { throw new InputException(e.Message); }
             int again = sweep.Trials.Count(t => TrialStatus.NeedsRerun(t.Status));
             Console.Error.WriteLine($"sweep {sweep.Id}: {again} of {sweep.Trials.Count} trials to run again");
             if (again == 0) return ExitCodes.Ok;
         }
         else
         {
-            if (settings.Config is null) throw new RunNotFoundException("give a config file, or --resume SWEEP");
+            if (settings.Config is null) throw new InputException("give a config file, or --resume SWEEP");
             var (plain, swept) = SplitOverrides(settings.Set);
             var loaded = ConfigLoader.Load(settings.Config, plain);
             var spec = loaded.Config.Sweep;
@@ -120,7 +118,7 @@ public sealed class SweepCommand : Command<SweepSettings>
             Console.Error.WriteLine($"sweep {id}: {trials.Count} trials of {loaded.Config.Name} ({store.DirOf(id)})");
         }
         string executor = settings.Executor ?? spec0?.Executor ?? (settings.Resume is not null ? sweep.Executor : "local");
-        if (executor is not ("local" or "slurm")) throw new RunNotFoundException($"--executor {executor}: one of local, slurm");
+        if (executor is not ("local" or "slurm")) throw new InputException($"--executor {executor}: one of local, slurm");
         return executor == "slurm" ? RunOnSlurm(store, sweep, settings, runs, spec0?.Slurm) : Run(store, sweep, settings, runs);
     });
 

@@ -26,16 +26,4 @@ public sealed record RunRow(string Id, string Experiment, string Status, string 
             new Dictionary<string, string>(), new Dictionary<string, double>());
     }
 
-    /// <summary>Every run folder under a directory: a run folder itself, a runs/EXPERIMENT folder, or a whole runs folder.</summary>
-    public static IEnumerable<RunFolder> Find(string dir)
-    {
-        if (File.Exists(Path.Combine(dir, RunFolder.RecordFile))) { yield return RunFolder.Open(dir); yield break; }
-        foreach (var child in Directory.EnumerateDirectories(dir))
-        {
-            if (File.Exists(Path.Combine(child, RunFolder.RecordFile))) yield return RunFolder.Open(child);
-            else if (Path.GetFileName(child) != Sweeps.SweepStore.Folder)
-                foreach (var grandchild in Directory.EnumerateDirectories(child))
-                    if (File.Exists(Path.Combine(grandchild, RunFolder.RecordFile))) yield return RunFolder.Open(grandchild);
-        }
-    }
 }

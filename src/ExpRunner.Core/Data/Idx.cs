@@ -79,7 +79,7 @@ public static class Idx
         catch (InvalidDataException e) { throw new DataException($"{path}: corrupt gzip data ({e.Message})"); }
     }
 
-    public static void WriteImages(string path, ReadOnlySpan<byte> pixels, int count, int rows, int cols)
+    public static void WriteImages(string path, byte[] pixels, int count, int rows, int cols)
     {
         var header = new byte[16];
         BinaryPrimitives.WriteInt32BigEndian(header, ImagesMagic);
@@ -89,7 +89,7 @@ public static class Idx
         Write(path, header, pixels);
     }
 
-    public static void WriteLabels(string path, ReadOnlySpan<byte> labels)
+    public static void WriteLabels(string path, byte[] labels)
     {
         var header = new byte[8];
         BinaryPrimitives.WriteInt32BigEndian(header, LabelsMagic);
@@ -97,17 +97,11 @@ public static class Idx
         Write(path, header, labels);
     }
 
-    private static void Write(string path, byte[] header, ReadOnlySpan<byte> body)
+    private static void Write(string path, byte[] header, byte[] body) => Tracking.Atomic.Write(path, file =>
     {
-        var tmp = path + ".tmp";
-        using (var fs = File.Create(tmp))
-        {
-            Stream s = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(fs, CompressionLevel.Optimal) : fs;
-            s.Write(header);
-            s.Write(body);
-            s.Flush();
-            if (s != fs) s.Dispose();
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
+        using var gzip = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true) : null;
+        Stream target = (Stream?)gzip ?? file;
+        target.Write(header);
+        target.Write(body);
+    });
 }

@@ -168,9 +168,9 @@ public sealed class SlurmSweep(SweepStore store, IReadOnlyList<string> exprunner
     /// <summary>The run folder a trial's array task created (it records the Slurm array job and its trial).</summary>
     private string? FindRun(TrialRecord trial)
     {
-        if (!Directory.Exists(runsRoot) || trial.SchedulerId is null) return null;
+        if (trial.SchedulerId is null) return null;
         string arrayJob = trial.SchedulerId.Split('_')[0];
-        foreach (var folder in Compare.RunRow.Find(runsRoot))
+        foreach (var folder in RunFolder.FindAll(runsRoot))
             if (folder.ReadRecord() is { } r && r.Sweep?.Trial == trial.Index && r.Slurm?.ArrayJobId == arrayJob)
                 return folder.Dir;
         return null;

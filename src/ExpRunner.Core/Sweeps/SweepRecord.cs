@@ -59,8 +59,9 @@ public sealed class SweepStore(string runsRoot)
         while (true)
         {
             string id = $"{now.UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
-            try { Directory.CreateDirectory(Root); if (!Directory.Exists(DirOf(id))) { Directory.CreateDirectory(DirOf(id)); return id; } }
-            catch (IOException) { }
+            if (Directory.Exists(DirOf(id))) continue; // a random suffix colliding within the same second
+            Directory.CreateDirectory(DirOf(id));
+            return id;
         }
     }
 

@@ -25,8 +25,9 @@ public sealed class SweepRunner(SweepStore store, ISweepExecutor executor, int j
     {
         var trials = sweep.Trials.ToArray();
         var todo = trials.Where(t => TrialStatus.NeedsRerun(t.Status)).Select(t => t.Index).ToList();
+        var rerun = todo.ToHashSet();
         for (int i = 0; i < trials.Length; i++)
-            if (todo.Contains(i)) trials[i] = trials[i] with { Status = TrialStatus.Pending, Reason = null };
+            if (rerun.Contains(i)) trials[i] = trials[i] with { Status = TrialStatus.Pending, Reason = null };
         var gate = new object();
         SweepRecord Snapshot(string status) => sweep with { Trials = trials.ToArray(), Status = status };
         store.Write(Snapshot(RunStatus.Running));

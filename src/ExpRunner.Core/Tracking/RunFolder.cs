@@ -25,6 +25,22 @@ public sealed class RunFolder
     public static RunFolder Open(string dir) => new(Path.GetFullPath(dir));
 
     /// <summary>
+    /// Every run folder (a folder holding run.json) in or under a directory: a run folder itself, a
+    /// runs/EXPERIMENT folder, or a whole runs folder. Nothing when the directory does not exist.
+    /// </summary>
+    public static IEnumerable<RunFolder> FindAll(string dir)
+    {
+        if (!Directory.Exists(dir)) yield break;
+        if (File.Exists(Path.Combine(dir, RecordFile))) { yield return Open(dir); yield break; }
+        foreach (var child in Directory.EnumerateDirectories(dir))
+        {
+            if (File.Exists(Path.Combine(child, RecordFile))) { yield return Open(child); continue; }
+            foreach (var grandchild in Directory.EnumerateDirectories(child))
+                if (File.Exists(Path.Combine(grandchild, RecordFile))) yield return Open(grandchild);
+        }
+    }
+
+    /// <summary>
     /// A new, empty run folder with a fresh id (UTC time + random suffix). The folder is claimed
     /// by creating run.json exclusively, so concurrent processes can never share one.
     /// </summary>

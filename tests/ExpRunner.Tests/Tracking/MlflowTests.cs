@@ -133,7 +133,8 @@ public class MlflowTests
         Assert.Equal("http://config:1", MlflowConnection.Resolve(null, "http://config:1", env)!.Display);
         Assert.Equal("http://env:1", MlflowConnection.Resolve(null, null, env)!.Display);
         Assert.Null(MlflowConnection.Resolve(null, null, _ => null));
-        Assert.Throws<ArgumentException>(() => MlflowConnection.Resolve("ftp://x", null, _ => null));
+        var bad = Assert.Throws<ExpRunner.Config.ConfigException>(() => MlflowConnection.Resolve("ftp://x", null, _ => null));
+        Assert.Equal("--mlflow", Assert.Single(bad.Errors).Location);
     }
 
     [Fact]

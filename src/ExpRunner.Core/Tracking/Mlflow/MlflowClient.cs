@@ -17,7 +17,10 @@ public sealed record MlflowConnection(Uri Uri, string? Token = null, string? Use
         string? uri = flag ?? config ?? env("MLFLOW_TRACKING_URI");
         if (string.IsNullOrWhiteSpace(uri)) return null;
         if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
-            throw new ArgumentException($"MLflow tracking URI '{Redact(uri)}' is not an http(s) URL");
+        {
+            string source = flag is not null ? "--mlflow" : config is not null ? "tracking.mlflow.uri" : "$MLFLOW_TRACKING_URI";
+            throw new Config.ConfigException([new Config.ConfigError(source, "", $"MLflow tracking URI '{Redact(uri)}' is not an http(s) URL")]);
+        }
         string? user = env("MLFLOW_TRACKING_USERNAME"), password = env("MLFLOW_TRACKING_PASSWORD");
         if (parsed.UserInfo.Length > 0 && user is null)
         {

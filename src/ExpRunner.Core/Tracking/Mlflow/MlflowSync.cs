@@ -68,15 +68,16 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn)
         _ => RunStatus.Failed,
     };
 
-    public async Task<MlflowRunInfo> EnsureRunAsync(RunFolder folder, RunRecord record, string experimentId, string? knownRunId, CancellationToken ct)
+    /// <summary>The MLflow run mirroring <paramref name="record"/>: the known one, else the one tagged with its id, else a new one.</summary>
+    public async Task<(MlflowRunInfo Info, bool Created)> EnsureRunAsync(RunRecord record, string experimentId, string? knownRunId, CancellationToken ct)
     {
         if (knownRunId is not null)
         {
-            try { return (await client.GetRunAsync(knownRunId, ct)).Info; }
+            try { return ((await client.GetRunAsync(knownRunId, ct)).Info, false); }
             catch (MlflowException e) when (e.Status == 404 || e.ErrorCode == "RESOURCE_DOES_NOT_EXIST") { }
         }
-        return await client.FindRunByTagAsync(experimentId, RunIdTag, record.Id, ct)
-            ?? await client.CreateRunAsync(experimentId, record.Id, record.Started.ToUnixTimeMilliseconds(), Tags(record), ct);
+        if (await client.FindRunByTagAsync(experimentId, RunIdTag, record.Id, ct) is { } found) return (found, false);
+        return (await client.CreateRunAsync(experimentId, record.Id, record.Started.ToUnixTimeMilliseconds(), Tags(record), ct), true);
     }
 
     public async Task<SyncReport> PushAsync(RunFolder folder, string experiment, CancellationToken ct)
@@ -88,8 +89,7 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn)
         {
             string experimentId = await client.GetOrCreateExperimentAsync(experiment, ct);
             state = state with { ExperimentId = experimentId };
-            bool existed = previous?.RunId is not null || await client.FindRunByTagAsync(experimentId, RunIdTag, record.Id, ct) is not null;
-            var info = await EnsureRunAsync(folder, record, experimentId, previous?.ExperimentId == experimentId ? previous.RunId : null, ct);
+            var (info, created) = await EnsureRunAsync(record, experimentId, previous?.ExperimentId == experimentId ? previous.RunId : null, ct);
             state = state with { RunId = info.RunId };
             var (_, haveParams, haveTags) = await client.GetRunAsync(info.RunId, ct);
 
@@ -136,7 +136,7 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn)
                 await client.UpdateRunAsync(info.RunId, final, (record.Ended ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds(), ct);
             }
             (state with { Complete = final is not null, Missing = final is null ? ["final status (the run has not ended)"] : proxied ? [] : ["artifacts (server does not proxy them)"] }).Write(folder);
-            return new SyncReport(info.RunId, !existed, parameters.Count, metrics.Count, artifacts, proxied, final);
+            return new SyncReport(info.RunId, created, parameters.Count, metrics.Count, artifacts, proxied, final);
         }
         catch (Exception e) when (e is MlflowUnavailableException or MlflowException)
         {

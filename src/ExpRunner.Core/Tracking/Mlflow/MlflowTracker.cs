@@ -12,6 +12,7 @@ namespace ExpRunner.Tracking.Mlflow;
 public sealed class MlflowTracker : IRunTracker, IDisposable
 {
     private readonly MlflowClient _client;
+    private readonly MlflowSync _sync;
     private readonly string _experiment;
     private ILogger _log;
     private readonly TimeSpan _finishTimeout;
@@ -27,6 +28,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
     public MlflowTracker(MlflowClient client, string experiment, ILogger log, TimeSpan? finishTimeout = null)
     {
         _client = client; _experiment = experiment; _log = log; _finishTimeout = finishTimeout ?? TimeSpan.FromSeconds(60);
+        _sync = new MlflowSync(client, Warn);
         _worker = Task.Run(WorkAsync);
     }
 
@@ -45,8 +47,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                         _folder = s.Folder;
                         _log = s.Log;
                         _experimentId = await _client.GetOrCreateExperimentAsync(_experiment, _stop.Token);
-                        var sync = new MlflowSync(_client, Warn);
-                        _runId = (await sync.EnsureRunAsync(s.Folder, s.Record, _experimentId, null, _stop.Token)).RunId;
+                        _runId = (await _sync.EnsureRunAsync(s.Record, _experimentId, null, _stop.Token)).Info.RunId;
                         await _client.LogBatchAsync(_runId, [], MlflowSync.Params(s.Folder), [], _stop.Token);
                         new MlflowState { TrackingUri = _client.Display, Experiment = _experiment, ExperimentId = _experimentId, RunId = _runId,
                             Missing = ["the run is still training"] }.Write(s.Folder);
@@ -58,7 +59,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                         await _client.LogBatchAsync(_runId, MlflowSync.Metrics(rows).Where(x => double.IsFinite(x.Value)).ToList(), [], [], _stop.Token);
                         break;
                     case RunEnded when _folder is not null:
-                        await new MlflowSync(_client, Warn).PushAsync(_folder, _experiment, _stop.Token);
+                        await _sync.PushAsync(_folder, _experiment, _stop.Token);
                         _ended = true;
                         break;
                 }
