@@ -33,11 +33,8 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
             TensorPrimitives.Sigmoid(z[..(rows * cols)], a);
 
         // σ'(z) = a(1 − a)
-        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
-        {
-            int len = rows * cols;
-            for (int i = 0; i < len; i++) dZ[i] = dA[i] * a[i] * (T.One - a[i]);
-        }
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
+            Elementwise.SigmoidBackward(a[..(rows * cols)], dA, dZ);
     }
 
     private sealed class Tanh : Activation<T>
@@ -47,28 +44,19 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
             TensorPrimitives.Tanh(z[..(rows * cols)], a);
 
         // tanh'(z) = 1 − a²
-        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
-        {
-            int len = rows * cols;
-            for (int i = 0; i < len; i++) dZ[i] = dA[i] * (T.One - a[i] * a[i]);
-        }
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
+            Elementwise.TanhBackward(a[..(rows * cols)], dA, dZ);
     }
 
     /// <summary>relu is leaky_relu with slope 0. The derivative at exactly 0 is taken as the slope.</summary>
     private sealed class LeakyRelu(T slope, string name) : Activation<T>
     {
         public override string Name => name;
-        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols)
-        {
-            int len = rows * cols;
-            for (int i = 0; i < len; i++) a[i] = z[i] > T.Zero ? z[i] : slope * z[i];
-        }
+        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) =>
+            Elementwise.Where(z[..(rows * cols)], z, z, slope, a);
 
-        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
-        {
-            int len = rows * cols;
-            for (int i = 0; i < len; i++) dZ[i] = z[i] > T.Zero ? dA[i] : slope * dA[i];
-        }
+        public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
+            Elementwise.Where(z[..(rows * cols)], dA, dA, slope, dZ);
     }
 
     private sealed class Linear : Activation<T>

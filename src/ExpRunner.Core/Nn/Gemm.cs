@@ -17,50 +17,67 @@ namespace ExpRunner.Nn;
 /// Each element of C is written by exactly one thread in a fixed order of k, so results do not
 /// depend on the thread count.
 /// </summary>
-public static class Gemm
+public static partial class Gemm
 {
-    private const int Mr = 4;                  // rows of C per register tile
+    private const int Mr = 4;                  // rows of C per 256-bit register tile
+    private const int Align = 8;               // partitions between threads start at multiples of every tile height
     private const long ParallelFlops = 1 << 21; // below this a product runs on one thread
 
+    /// <summary>
+    /// The widest vectors the kernels may use: 512 (the default) uses Vector512 where the CPU runs
+    /// it natively, 256 keeps to Vector256, anything less runs the scalar fallback. Benchmarks set
+    /// it to compare the paths.
+    /// </summary>
+    public static int VectorBits { get; set; } = 512;
+
+    // Every product takes the thread count for its row partition and, optionally, the widest
+    // vectors to use (0: VectorBits; below 256: the scalar fallback), so tests can exercise every
+    // kernel family side by side.
+
     /// <summary>C = A·Bᵀ with A [m,k], B [n,k].</summary>
-    public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1)
+    public static unsafe void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0)
         where T : unmanaged, INumber<T>
     {
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
-        ref T pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
-        if (!Split(m, n, k, threads, out int parts))
+        fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
-            DotKernel(ref pa, ref pb, ref pc, 0, m, n, k);
-            return;
-        }
-        unsafe
-        {
-            fixed (T* fa = a) fixed (T* fb = b) fixed (T* fc = c)
-            {
-                nint ia = (nint)fa, ib = (nint)fb, ic = (nint)fc;
-                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
-                {
-                    (int r0, int r1) = Range(m, parts, p);
-                    DotKernel(ref Unsafe.AsRef<T>((void*)ia), ref Unsafe.AsRef<T>((void*)ib), ref Unsafe.AsRef<T>((void*)ic), r0, r1, n, k);
-                });
-            }
+            var work = Work<T>.Get(Kind.Dot, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
+            WorkerPool.Run(work, work.Parts);
         }
     }
 
     /// <summary>C = Aᵀ·B with A [k,m], B [k,n]; with <paramref name="accumulate"/> C += Aᵀ·B.</summary>
-    public static void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, bool accumulate = false)
+    public static unsafe void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1,
+        bool accumulate = false, int vectorBits = 0)
         where T : unmanaged, INumber<T>
     {
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
-        Axpy(a, rowStride: 1, colStride: m, b, c, m, n, k, threads, accumulate);
+        fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
+        {
+            var work = Work<T>.Get(Kind.AxpyTransposed, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate, vectorBits);
+            WorkerPool.Run(work, work.Parts);
+        }
     }
 
     /// <summary>C = A·B with A [m,k], B [k,n].</summary>
-    public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1)
+    public static unsafe void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0)
         where T : unmanaged, INumber<T>
     {
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
-        Axpy(a, rowStride: k, colStride: 1, b, c, m, n, k, threads, accumulate: false);
+        if (UseAxpy512<T>(vectorBits, n))
+        {
+            // The 512-bit kernel reads a tile's rows of A as consecutive values: A goes in transposed
+            // (m·k values against m·n·k multiply-adds).
+            var at = Scratch<T>.Get(m * k);
+            Transpose(a, at, m, k);
+            MultiplyTransposedA<T>(at, b, c, m, n, k, threads, accumulate: false, vectorBits);
+            return;
+        }
+        fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
+        {
+            var work = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
+            WorkerPool.Run(work, work.Parts);
+        }
     }
 
     private static void Check(bool ok)
@@ -68,50 +85,99 @@ public static class Gemm
         if (!ok) throw new ArgumentException("matrix buffer smaller than its shape");
     }
 
-    private static bool Split(int m, int n, int k, int threads, out int parts)
+    private static int Split(int m, int n, int k, int threads)
     {
-        parts = Math.Min(threads, (m + Mr - 1) / Mr);
-        return parts > 1 && (long)m * n * k >= ParallelFlops;
+        int parts = Math.Min(threads, (m + Align - 1) / Align);
+        return parts > 1 && (long)m * n * k >= ParallelFlops ? parts : 1;
     }
 
     private static (int, int) Range(int m, int parts, int p)
     {
-        int tiles = (m + Mr - 1) / Mr;
-        int r0 = (int)((long)tiles * p / parts) * Mr, r1 = (int)((long)tiles * (p + 1) / parts) * Mr;
+        int tiles = (m + Align - 1) / Align;
+        int r0 = (int)((long)tiles * p / parts) * Align, r1 = (int)((long)tiles * (p + 1) / parts) * Align;
         return (r0, Math.Min(r1, m));
     }
 
-    private static unsafe void Axpy<T>(ReadOnlySpan<T> a, int rowStride, int colStride, ReadOnlySpan<T> b, Span<T> c,
-        int m, int n, int k, int threads, bool accumulate) where T : unmanaged, INumber<T>
+    /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols], in 8×8 blocks.</summary>
+    private static void Transpose<T>(ReadOnlySpan<T> src, Span<T> dst, int rows, int cols)
     {
-        ref T pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
-        if (!Split(m, n, k, threads, out int parts))
+        const int B = 8;
+        for (int i0 = 0; i0 < rows; i0 += B)
         {
-            AxpyBlocks(ref pa, rowStride, colStride, ref pb, ref pc, 0, m, n, k, accumulate);
-            return;
-        }
-        fixed (T* fa = a) fixed (T* fb = b) fixed (T* fc = c)
-        {
-            nint ia = (nint)fa, ib = (nint)fb, ic = (nint)fc;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
+            int i1 = Math.Min(rows, i0 + B);
+            for (int j0 = 0; j0 < cols; j0 += B)
             {
-                (int r0, int r1) = Range(m, parts, p);
-                AxpyBlocks(ref Unsafe.AsRef<T>((void*)ia), rowStride, colStride, ref Unsafe.AsRef<T>((void*)ib),
-                    ref Unsafe.AsRef<T>((void*)ic), r0, r1, n, k, accumulate);
-            });
+                int j1 = Math.Min(cols, j0 + B);
+                for (int j = j0; j < j1; j++)
+                    for (int i = i0; i < i1; i++)
+                        dst[j * rows + i] = src[i * cols + j];
+            }
+        }
+    }
+
+    private enum Kind { Dot, Axpy, AxpyTransposed }
+
+    /// <summary>Whether the 256-bit kernels vectorise; below 256 bits they run their scalar fallback.</summary>
+    private static bool Simd<T>(int bits) where T : unmanaged =>
+        (bits > 0 ? bits : VectorBits) >= 256 && Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;
+
+    /// <summary>One product, split by rows of C; kept per thread so dispatching allocates nothing.</summary>
+    private sealed unsafe class Work<T> : PartitionedWork where T : unmanaged, INumber<T>
+    {
+        [ThreadStatic] private static Work<T>? _cached;
+        private Kind _kind;
+        private T* _a, _b, _c;
+        private int _rowStride, _m, _n, _k, _bits;
+        private bool _accumulate;
+        public int Parts { get; private set; }
+
+        public static Work<T> Get(Kind kind, T* a, int rowStride, T* b, T* c, int m, int n, int k, int parts, bool accumulate, int bits)
+        {
+            var w = _cached ??= new Work<T>();
+            w._kind = kind; w._a = a; w._rowStride = rowStride; w._b = b; w._c = c;
+            w._m = m; w._n = n; w._k = k; w.Parts = parts; w._accumulate = accumulate; w._bits = bits;
+            return w;
+        }
+
+        public override void Run(int part)
+        {
+            (int r0, int r1) = Range(_m, Parts, part);
+            ref T a = ref Unsafe.AsRef<T>(_a);
+            ref T b = ref Unsafe.AsRef<T>(_b);
+            ref T c = ref Unsafe.AsRef<T>(_c);
+            switch (_kind)
+            {
+                case Kind.Dot when UseDot512<T>(_bits, _k): DotKernel512(ref a, ref b, ref c, r0, r1, _n, _k); break;
+                case Kind.Dot: DotKernel(ref a, ref b, ref c, r0, r1, _n, _k, Simd<T>(_bits)); break;
+                case Kind.AxpyTransposed when UseAxpy512<T>(_bits, _n): AxpyBlocks512(ref a, _m, ref b, ref c, r0, r1, _n, _k, _accumulate); break;
+                case Kind.AxpyTransposed: AxpyBlocks(ref a, 1, _m, ref b, ref c, r0, r1, _n, _k, _accumulate, Simd<T>(_bits)); break;
+                default: AxpyBlocks(ref a, _rowStride, 1, ref b, ref c, r0, r1, _n, _k, _accumulate, Simd<T>(_bits)); break;
+            }
+        }
+    }
+
+    /// <summary>A per-thread buffer that grows to the largest size asked for and is then reused.</summary>
+    private static class Scratch<T>
+    {
+        [ThreadStatic] private static T[]? _buffer;
+
+        public static Span<T> Get(int length)
+        {
+            if (_buffer is null || _buffer.Length < length) _buffer = new T[length];
+            return _buffer.AsSpan(0, length);
         }
     }
 
     private const int Kc = 256; // k per block: B's panel of Kc rows × 2 vectors stays in L1 next to A's rows
 
     /// <summary>The axpy kernel over blocks of k; after the first block each block adds to C.</summary>
-    private static void AxpyBlocks<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+    private static void AxpyBlocks<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd)
         where T : unmanaged, INumber<T>
     {
-        if (k <= Kc) { AxpyKernel(ref a, rs, cs, ref b, ref c, r0, r1, n, k, accumulate); return; }
+        if (k <= Kc) { AxpyKernel(ref a, rs, cs, ref b, ref c, r0, r1, n, k, accumulate, simd); return; }
         for (int k0 = 0; k0 < k; k0 += Kc)
             AxpyKernel(ref Unsafe.Add(ref a, (nint)k0 * cs), rs, cs, ref Unsafe.Add(ref b, (nint)k0 * n), ref c, r0, r1, n,
-                Math.Min(Kc, k - k0), accumulate || k0 > 0);
+                Math.Min(Kc, k - k0), accumulate || k0 > 0, simd);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -128,11 +194,11 @@ public static class Gemm
     /// Rows [r0, r1) of C = A·B where A(i,p) = a[i·rowStride + p·colStride]. Register tile: 4 rows ×
     /// 2 vectors of C held in registers while p runs over k (broadcast A, stream B's row).
     /// </summary>
-    private static void AxpyKernel<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+    private static void AxpyKernel<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd)
         where T : unmanaged, INumber<T>
     {
         int v = Vector256<T>.Count;
-        bool simd = Vector256.IsHardwareAccelerated && n >= v;
+        simd &= n >= v;
         int j = 0;
         if (simd)
         {
@@ -217,11 +283,11 @@ public static class Gemm
     /// Rows [r0, r1) of C = A·Bᵀ: every element is a dot product of two contiguous rows. Register
     /// tile: 4 rows of A × 2 rows of B, eight vector accumulators along k, reduced at the end.
     /// </summary>
-    private static void DotKernel<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k)
+    private static void DotKernel<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k, bool simd)
         where T : unmanaged, INumber<T>
     {
         int v = Vector256<T>.Count;
-        int kv = Vector256.IsHardwareAccelerated ? k - k % v : 0;
+        int kv = simd ? k - k % v : 0;
         // Rows of B in blocks that fit in L2 (about 128 KB), reused by every 4-row tile of A.
         int nc = Math.Max(2, (32768 / Math.Max(1, k)) & ~1);
         for (int j0 = 0; j0 < n; j0 += nc)

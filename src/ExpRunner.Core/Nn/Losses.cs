@@ -42,8 +42,9 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
-            T scale = half ? T.One : T.CreateChecked(2.0 / cols);
-            for (int i = 0; i < rows * cols; i++) dA[i] = scale * (a[i] - y[i]);
+            int len = rows * cols;
+            System.Numerics.Tensors.TensorPrimitives.Subtract(a[..len], y[..len], dA);
+            if (!half) System.Numerics.Tensors.TensorPrimitives.Multiply(dA[..len], T.CreateChecked(2.0 / cols), dA);
             output.Backward(z, a, dA, dZ, rows, cols);
         }
     }
@@ -69,7 +70,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
-            for (int i = 0; i < rows * cols; i++) dZ[i] = a[i] - y[i];
+            System.Numerics.Tensors.TensorPrimitives.Subtract(a[..(rows * cols)], y[..(rows * cols)], dZ);
         }
     }
 
@@ -103,7 +104,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
-            for (int i = 0; i < rows * cols; i++) dZ[i] = a[i] - y[i];
+            System.Numerics.Tensors.TensorPrimitives.Subtract(a[..(rows * cols)], y[..(rows * cols)], dZ);
         }
     }
 }

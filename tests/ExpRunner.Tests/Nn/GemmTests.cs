@@ -1,83 +1,137 @@
+using System.Numerics;
 using ExpRunner.Nn;
 
 namespace ExpRunner.Tests.Nn;
 
-/// <summary>The three matrix products against a naive triple loop, at awkward sizes.</summary>
+/// <summary>
+/// The three matrix products against a naive triple loop in double, in float and double, on each
+/// kernel family (512-bit, 256-bit, scalar fallback), at awkward sizes: 1×N, N×1, sizes that are
+/// not multiples of a vector or a register tile, k long enough for several cache blocks, and the
+/// training shapes.
+/// </summary>
 public class GemmTests
 {
-    public static TheoryData<int, int, int, int> Shapes() => new()
-    {
-        { 1, 1, 1, 1 }, { 1, 17, 5, 1 }, { 17, 1, 5, 1 }, { 3, 5, 7, 1 }, { 4, 16, 8, 1 }, { 5, 33, 9, 1 },
-        { 9, 31, 784, 1 }, { 100, 20, 784, 1 }, { 13, 10, 20, 1 }, { 128, 64, 128, 2 }, { 130, 70, 129, 2 }, { 7, 8, 3, 3 },
-    };
+    private static readonly (int M, int N, int K)[] Sizes =
+    [
+        (1, 1, 1), (1, 17, 5), (17, 1, 5), (1, 70, 300), (70, 1, 300), (3, 5, 7), (4, 16, 8), (5, 33, 9),
+        (9, 31, 784), (100, 20, 784), (13, 10, 20), (12, 64, 130), (19, 47, 300), (37, 100, 513),
+        (10, 784, 128), (128, 10, 512), (64, 128, 64),
+    ];
 
-    private static float[] Random(int n, int seed)
+    public static TheoryData<int, int, int, int, int> Cases()
+    {
+        var data = new TheoryData<int, int, int, int, int>();
+        foreach (int bits in new[] { 512, 256, 128 }) // 128: the scalar fallback
+            foreach (var (m, n, k) in Sizes)
+                data.Add(m, n, k, bits, m * n * k > 200_000 ? 2 : 1);
+        data.Add(130, 70, 129, 512, 3);
+        data.Add(130, 70, 129, 256, 3);
+        return data;
+    }
+
+    private static double[] Random(int n, int seed)
     {
         var rng = new Rng((ulong)seed);
-        return Enumerable.Range(0, n).Select(_ => (float)rng.Uniform(-1, 1)).ToArray();
+        var r = new double[n];
+        for (int i = 0; i < n; i++) r[i] = rng.Uniform(-1, 1);
+        return r;
     }
 
-    [Theory, MemberData(nameof(Shapes))]
-    public void A_times_B_transposed_matches_the_naive_product(int m, int n, int k, int threads)
+    private static T[] As<T>(double[] x) where T : INumber<T> => x.Select(T.CreateChecked).ToArray();
+
+    /// <summary>Reference C(i,j) = Σ_p A(i,p)·B(p,j) with A(i,p) = a[ai(i,p)], B(p,j) = b[bi(p,j)].</summary>
+    private static void AssertProduct<T>(T[] c, double[] a, Func<int, int, int> ai, double[] b, Func<int, int, int> bi,
+        int m, int n, int k, double scale = 1) where T : INumber<T>
     {
-        var a = Random(m * k, 1); var b = Random(n * k, 2);
-        var c = new float[m * n];
-        Gemm.MultiplyTransposedB<float>(a, b, c, m, n, k, threads);
+        double tolerance = (typeof(T) == typeof(float) ? 2e-6 : 1e-14) * k;
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
                 double s = 0;
-                for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[j * k + p];
-                Assert.Equal(s, c[i * n + j], 1e-3 * Math.Sqrt(k));
+                for (int p = 0; p < k; p++) s += a[ai(i, p)] * b[bi(p, j)];
+                double got = double.CreateChecked(c[i * n + j]);
+                Assert.True(Math.Abs(scale * s - got) <= tolerance * scale,
+                    $"C({i},{j}) = {got}, expected {scale * s} (m={m} n={n} k={k})");
             }
     }
 
-    [Theory, MemberData(nameof(Shapes))]
-    public void A_transposed_times_B_matches_the_naive_product_and_accumulates(int m, int n, int k, int threads)
+    [Theory, MemberData(nameof(Cases))]
+    public void A_times_B_transposed_matches_the_naive_product(int m, int n, int k, int bits, int threads)
     {
-        var a = Random(k * m, 3); var b = Random(k * n, 4);
-        var c = new float[m * n];
-        Gemm.MultiplyTransposedA<float>(a, b, c, m, n, k, threads);
-        var c2 = (float[])c.Clone();
-        Gemm.MultiplyTransposedA<float>(a, b, c2, m, n, k, threads, accumulate: true);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int p = 0; p < k; p++) s += (double)a[p * m + i] * b[p * n + j];
-                Assert.Equal(s, c[i * n + j], 1e-3 * Math.Sqrt(k));
-                Assert.Equal(2 * s, c2[i * n + j], 2e-3 * Math.Sqrt(k));
-            }
+        ABt<float>(m, n, k, bits, threads);
+        ABt<double>(m, n, k, bits, threads);
     }
 
-    [Theory, MemberData(nameof(Shapes))]
-    public void A_times_B_matches_the_naive_product_in_double(int m, int n, int k, int threads)
+    private static void ABt<T>(int m, int n, int k, int bits, int threads) where T : unmanaged, INumber<T>
     {
-        var rng = new Rng(5);
-        var a = Enumerable.Range(0, m * k).Select(_ => rng.Uniform(-1, 1)).ToArray();
-        var b = Enumerable.Range(0, k * n).Select(_ => rng.Uniform(-1, 1)).ToArray();
-        var c = new double[m * n];
-        Gemm.Multiply<double>(a, b, c, m, n, k, threads);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
-                Assert.Equal(s, c[i * n + j], 1e-12 * k);
-            }
+        double[] a = Random(m * k, 1), b = Random(n * k, 2);
+        var c = new T[m * n];
+        Gemm.MultiplyTransposedB<T>(As<T>(a), As<T>(b), c, m, n, k, threads, bits);
+        AssertProduct(c, a, (i, p) => i * k + p, b, (p, j) => j * k + p, m, n, k);
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void A_transposed_times_B_matches_the_naive_product_and_accumulates(int m, int n, int k, int bits, int threads)
+    {
+        AtB<float>(m, n, k, bits, threads);
+        AtB<double>(m, n, k, bits, threads);
+    }
+
+    private static void AtB<T>(int m, int n, int k, int bits, int threads) where T : unmanaged, INumber<T>
+    {
+        double[] a = Random(k * m, 3), b = Random(k * n, 4);
+        T[] ta = As<T>(a), tb = As<T>(b);
+        var c = new T[m * n];
+        Gemm.MultiplyTransposedA<T>(ta, tb, c, m, n, k, threads, vectorBits: bits);
+        AssertProduct(c, a, (i, p) => p * m + i, b, (p, j) => p * n + j, m, n, k);
+        Gemm.MultiplyTransposedA<T>(ta, tb, c, m, n, k, threads, accumulate: true, vectorBits: bits);
+        AssertProduct(c, a, (i, p) => p * m + i, b, (p, j) => p * n + j, m, n, k, scale: 2);
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void A_times_B_matches_the_naive_product(int m, int n, int k, int bits, int threads)
+    {
+        AB<float>(m, n, k, bits, threads);
+        AB<double>(m, n, k, bits, threads);
+    }
+
+    private static void AB<T>(int m, int n, int k, int bits, int threads) where T : unmanaged, INumber<T>
+    {
+        double[] a = Random(m * k, 5), b = Random(k * n, 6);
+        var c = new T[m * n];
+        Array.Fill(c, T.CreateChecked(7)); // overwritten, not added to
+        Gemm.Multiply<T>(As<T>(a), As<T>(b), c, m, n, k, threads, bits);
+        AssertProduct(c, a, (i, p) => i * k + p, b, (p, j) => p * n + j, m, n, k);
+    }
+
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void Results_do_not_depend_on_the_thread_count(int bits)
+    {
+        int m = 259, n = 300, k = 270;
+        float[] a = As<float>(Random(m * k, 6)), b = As<float>(Random(n * k, 7));
+        float[] Run(int threads, Action<float[], int> product)
+        {
+            var c = new float[m * n];
+            product(c, threads);
+            return c;
+        }
+        void Same(Action<float[], int> product)
+        {
+            var one = Run(1, product);
+            Assert.Equal(one, Run(2, product));
+            Assert.Equal(one, Run(3, product));
+        }
+        Same((c, t) => Gemm.MultiplyTransposedB<float>(a, b, c, m, n, k, t, bits));
+        Same((c, t) => Gemm.Multiply<float>(a, b, c, m, n, k, t, bits));
+        Same((c, t) => Gemm.MultiplyTransposedA<float>(a, b, c, m, n, k, t, vectorBits: bits));
     }
 
     [Fact]
-    public void Results_do_not_depend_on_the_thread_count()
+    public void A_buffer_smaller_than_its_shape_is_refused()
     {
-        int m = 256, n = 300, k = 200;
-        var a = Random(m * k, 6); var b = Random(n * k, 7);
-        var one = new float[m * n]; var two = new float[m * n];
-        Gemm.MultiplyTransposedB<float>(a, b, one, m, n, k, 1);
-        Gemm.MultiplyTransposedB<float>(a, b, two, m, n, k, 2);
-        Assert.Equal(one, two);
-        Gemm.Multiply<float>(a, b, one, m, k, k, 1);
-        Gemm.Multiply<float>(a, b, two, m, k, k, 2);
-        Assert.Equal(one, two);
+        var ex = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(new float[5], new float[6], new float[6], 2, 3, 3));
+        Assert.Contains("smaller than its shape", ex.Message);
     }
 }

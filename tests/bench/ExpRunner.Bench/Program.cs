@@ -12,10 +12,40 @@ if (args.Length >= 1 && args[0] == "profile")
     Profile.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
     return;
 }
+if (args.Length >= 1 && args[0] == "gemm")
+{
+    Profile.Gemms(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 512);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Profile).Assembly).Run(args);
 
 static class Profile
 {
+    /// <summary>`gemm THREADS BITS`: GFLOP/s of the three products at the training shapes of C1, C3 and C4.</summary>
+    public static void Gemms(int threads, int bits)
+    {
+        Gemm.VectorBits = bits;
+        var rng = new Rng(1);
+        foreach (var (b, i, o) in new[] { (100, 784, 20), (64, 784, 128), (64, 128, 64), (128, 784, 512), (128, 512, 512), (128, 512, 10) })
+        {
+            float[] R(int n) { var r = new float[n]; for (int q = 0; q < n; q++) r[q] = (float)rng.Uniform(-1, 1); return r; }
+            float[] x = R(b * i), w = R(o * i), dz = R(b * o), z = new float[b * o], dw = new float[o * i], dx = new float[b * i];
+            double Time(Action f)
+            {
+                var warm = Stopwatch.StartNew();
+                while (warm.Elapsed.TotalSeconds < 0.5) f(); // past tiered compilation
+                int reps = (int)Math.Max(20, 2e9 / (2.0 * b * i * o));
+                var sw = Stopwatch.StartNew();
+                for (int q = 0; q < reps; q++) f();
+                return 2.0 * b * i * o * reps / sw.Elapsed.TotalSeconds / 1e9;
+            }
+            double f1 = Time(() => Gemm.MultiplyTransposedB<float>(x, w, z, b, o, i, threads));
+            double f2 = Time(() => Gemm.MultiplyTransposedA<float>(dz, x, dw, o, i, b, threads));
+            double f3 = Time(() => Gemm.Multiply<float>(dz, w, dx, b, i, o, threads));
+            Console.WriteLine($"b{b,-4} {i,4}x{o,-4} forward {f1,6:0.0}  dW {f2,6:0.0}  dX {f3,6:0.0} GFLOP/s");
+        }
+    }
+
     public static void Run(string configPath, int threads)
     {
         var c = ConfigLoader.Load(configPath).Config;
@@ -28,7 +58,8 @@ static class Profile
         var x = new float[b * net.Inputs]; var y = new float[b * net.Outputs];
         var order = (int[])data.Train.Indices.Clone();
         if (Environment.GetEnvironmentVariable("SHUFFLE") == "1") new Rng(1).Shuffle<int>(order);
-        var t = new double[5];
+        var t = new double[6];
+        float[]? probe = Environment.GetEnvironmentVariable("PROBE") == "1" ? new float[b * net.Layers[0].Out] : null;
         var sw = new Stopwatch();
         for (int epoch = 0; epoch < 3; epoch++)
         {
@@ -36,12 +67,13 @@ static class Profile
             for (int s = 0; s + b <= n; s += b)
             {
                 sw.Restart(); data.Train.Data.FillBatch<float>(order.AsSpan(s, b), x, y, net.Outputs); t[0] += sw.Elapsed.TotalSeconds;
+                if (probe is not null) { sw.Restart(); Gemm.MultiplyTransposedB<float>(x, net.Layers[0].W, probe, b, net.Layers[0].Out, net.Inputs, threads); t[5] += sw.Elapsed.TotalSeconds; }
                 sw.Restart(); net.Forward(x, b); t[1] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.LossSum(loss, y, b); t[2] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.Backward(x, y, b, loss); t[3] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); sgd.Step(net, b); t[4] += sw.Elapsed.TotalSeconds;
             }
         }
-        Console.WriteLine($"fill {t[0]:0.000}  forward {t[1]:0.000}  loss {t[2]:0.000}  backward {t[3]:0.000}  step {t[4]:0.000}  total {t.Sum():0.000} s/epoch -> {n / t.Sum():0} samples/s");
+        Console.WriteLine($"fill {t[0]:0.000}  forward {t[1]:0.000}  loss {t[2]:0.000}  backward {t[3]:0.000}  step {t[4]:0.000}  total {t.Sum() - t[5]:0.000} s/epoch (probe: first layer's X·Wᵀ again {t[5]:0.000}) -> {n / (t.Sum() - t[5]):0} samples/s");
     }
 }

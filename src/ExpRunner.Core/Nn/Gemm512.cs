@@ -1,0 +1,281 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ExpRunner.Nn;
+
+/// <summary>
+/// The 512-bit kernels, used where the CPU runs Vector512 natively. With 32 vector registers they
+/// hold larger register tiles than the 256-bit kernels: 4×4 dot products and 8 rows × 2 vectors of
+/// axpy, so each value loaded from memory feeds four FMAs or more.
+/// </summary>
+public static partial class Gemm
+{
+    private const int Mr512 = 8;   // rows of C per axpy tile
+    private const int Kc512 = 128; // k per block: B's panel of Kc rows × 2 vectors (16 KB in float) stays in L1
+
+    private static bool Wide<T>(int bits) where T : unmanaged =>
+        (bits > 0 ? bits : VectorBits) >= 512 && Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+
+    /// <summary>Axpy products take the 512-bit kernel once a row of C spans two vectors.</summary>
+    private static bool UseAxpy512<T>(int bits, int n) where T : unmanaged => Wide<T>(bits) && n >= 2 * Vector512<T>.Count;
+
+    /// <summary>
+    /// Dot products take the 512-bit kernel when k is long enough to pay for reducing sixteen
+    /// accumulators per tile (measured: shorter k runs faster on the 256-bit kernel).
+    /// </summary>
+    private static bool UseDot512<T>(int bits, int k) where T : unmanaged => Wide<T>(bits) && k >= 16 * Vector512<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> acc) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        return x * y + acc;
+    }
+
+    /// <summary>Rows [r0, r1) of C = A·Bᵀ (A [m,k], B [n,k]): 4 rows of A × 4 rows of B per tile.</summary>
+    private static void DotKernel512<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k)
+        where T : unmanaged, INumber<T>
+    {
+        int v = Vector512<T>.Count;
+        int kv = k - k % v;
+        // Rows of B in blocks that stay in L2 (about 128 KB), reused by every 4-row tile of A.
+        int nc = Math.Max(4, (32768 / Math.Max(1, k)) & ~3);
+        for (int j0 = 0; j0 < n; j0 += nc)
+        {
+            int j1 = Math.Min(n, j0 + nc);
+            int i = r0;
+            for (; i + 4 <= r1; i += 4)
+            {
+                ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
+                ref T a1 = ref Unsafe.Add(ref a0, k);
+                ref T a2 = ref Unsafe.Add(ref a1, k);
+                ref T a3 = ref Unsafe.Add(ref a2, k);
+                int j = j0;
+                for (; j + 4 <= j1; j += 4)
+                {
+                    ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                    ref T b1 = ref Unsafe.Add(ref b0, k);
+                    ref T b2 = ref Unsafe.Add(ref b1, k);
+                    ref T b3 = ref Unsafe.Add(ref b2, k);
+                    Vector512<T> s00 = default, s01 = default, s02 = default, s03 = default,
+                                 s10 = default, s11 = default, s12 = default, s13 = default,
+                                 s20 = default, s21 = default, s22 = default, s23 = default,
+                                 s30 = default, s31 = default, s32 = default, s33 = default;
+                    for (int p = 0; p < kv; p += v)
+                    {
+                        var w0 = Vector512.LoadUnsafe(ref b0, (nuint)p);
+                        var w1 = Vector512.LoadUnsafe(ref b1, (nuint)p);
+                        var w2 = Vector512.LoadUnsafe(ref b2, (nuint)p);
+                        var w3 = Vector512.LoadUnsafe(ref b3, (nuint)p);
+                        var x = Vector512.LoadUnsafe(ref a0, (nuint)p);
+                        s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01); s02 = Fma(x, w2, s02); s03 = Fma(x, w3, s03);
+                        x = Vector512.LoadUnsafe(ref a1, (nuint)p);
+                        s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11); s12 = Fma(x, w2, s12); s13 = Fma(x, w3, s13);
+                        x = Vector512.LoadUnsafe(ref a2, (nuint)p);
+                        s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21); s22 = Fma(x, w2, s22); s23 = Fma(x, w3, s23);
+                        x = Vector512.LoadUnsafe(ref a3, (nuint)p);
+                        s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31); s32 = Fma(x, w2, s32); s33 = Fma(x, w3, s33);
+                    }
+                    ref T c0 = ref Unsafe.Add(ref c, (nint)i * n + j);
+                    Row4(ref c0, s00, s01, s02, s03, ref a0, ref b0, k, kv);
+                    Row4(ref Unsafe.Add(ref c0, n), s10, s11, s12, s13, ref a1, ref b0, k, kv);
+                    Row4(ref Unsafe.Add(ref c0, 2 * n), s20, s21, s22, s23, ref a2, ref b0, k, kv);
+                    Row4(ref Unsafe.Add(ref c0, 3 * n), s30, s31, s32, s33, ref a3, ref b0, k, kv);
+                }
+                for (; j < j1; j++) // columns left over: 4 rows × 1 column, four accumulators
+                {
+                    ref T bj = ref Unsafe.Add(ref b, (nint)j * k);
+                    Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
+                    for (int p = 0; p < kv; p += v)
+                    {
+                        var w = Vector512.LoadUnsafe(ref bj, (nuint)p);
+                        s0 = Fma(Vector512.LoadUnsafe(ref a0, (nuint)p), w, s0);
+                        s1 = Fma(Vector512.LoadUnsafe(ref a1, (nuint)p), w, s1);
+                        s2 = Fma(Vector512.LoadUnsafe(ref a2, (nuint)p), w, s2);
+                        s3 = Fma(Vector512.LoadUnsafe(ref a3, (nuint)p), w, s3);
+                    }
+                    ref T cj = ref Unsafe.Add(ref c, (nint)i * n + j);
+                    cj = Finish(s0, ref a0, ref bj, kv, k);
+                    Unsafe.Add(ref cj, n) = Finish(s1, ref a1, ref bj, kv, k);
+                    Unsafe.Add(ref cj, 2 * n) = Finish(s2, ref a2, ref bj, kv, k);
+                    Unsafe.Add(ref cj, 3 * n) = Finish(s3, ref a3, ref bj, kv, k);
+                }
+            }
+            for (; i < r1; i++)
+            {
+                ref T ai = ref Unsafe.Add(ref a, (nint)i * k);
+                for (int j = j0; j < j1; j++)
+                    Unsafe.Add(ref c, (nint)i * n + j) = Dot512(ref ai, ref Unsafe.Add(ref b, (nint)j * k), kv, k);
+            }
+        }
+    }
+
+    /// <summary>Four dot products of one row of A with four consecutive rows of B, each finished like <see cref="Dot512"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row4<T>(ref T c, Vector512<T> s0, Vector512<T> s1, Vector512<T> s2, Vector512<T> s3, ref T a, ref T b, int k, int kv)
+        where T : unmanaged, INumber<T>
+    {
+        c = Finish(s0, ref a, ref b, kv, k);
+        Unsafe.Add(ref c, 1) = Finish(s1, ref a, ref Unsafe.Add(ref b, k), kv, k);
+        Unsafe.Add(ref c, 2) = Finish(s2, ref a, ref Unsafe.Add(ref b, 2 * k), kv, k);
+        Unsafe.Add(ref c, 3) = Finish(s3, ref a, ref Unsafe.Add(ref b, 3 * k), kv, k);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Finish<T>(Vector512<T> s, ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
+    {
+        T sum = Vector512.Sum(s);
+        for (int p = kv; p < k; p++) sum += Unsafe.Add(ref x, p) * Unsafe.Add(ref y, p);
+        return sum;
+    }
+
+    private static T Dot512<T>(ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
+    {
+        Vector512<T> s = default;
+        for (int p = 0; p < kv; p += Vector512<T>.Count)
+            s = Fma(Vector512.LoadUnsafe(ref x, (nuint)p), Vector512.LoadUnsafe(ref y, (nuint)p), s);
+        return Finish(s, ref x, ref y, kv, k);
+    }
+
+    /// <summary>The axpy kernel over blocks of k; after the first block each block adds to C.</summary>
+    private static void AxpyBlocks512<T>(ref T a, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        for (int k0 = 0; k0 < k; k0 += Kc512)
+            AxpyKernel512(ref Unsafe.Add(ref a, (nint)k0 * cs), cs, ref Unsafe.Add(ref b, (nint)k0 * n), ref c, r0, r1, n,
+                Math.Min(Kc512, k - k0), accumulate || k0 > 0);
+    }
+
+    /// <summary>
+    /// Rows [r0, r1) of C = A·B where A(i,p) = a[p·cs + i] (A stored transposed, so a tile's 8 rows
+    /// are 8 consecutive values at each p) and B is row-major [k,n]. Register tile: 8 rows × 2
+    /// vectors of C while p runs over k (broadcast A, stream B's row). Each element of C is one lane
+    /// summed over p in order, whichever tile computes it.
+    /// </summary>
+    private static void AxpyKernel512<T>(ref T a, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        int v = Vector512<T>.Count;
+        int j = 0;
+        for (; j + 2 * v <= n; j += 2 * v)
+        {
+            int i = r0;
+            for (; i + Mr512 <= r1; i += Mr512)
+            {
+                Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default,
+                             c20 = default, c21 = default, c30 = default, c31 = default,
+                             c40 = default, c41 = default, c50 = default, c51 = default,
+                             c60 = default, c61 = default, c70 = default, c71 = default;
+                ref T ap = ref Unsafe.Add(ref a, i);
+                ref T bp = ref Unsafe.Add(ref b, j);
+                for (int p = 0; p < k; p++)
+                {
+                    var b0 = Vector512.LoadUnsafe(ref bp);
+                    var b1 = Vector512.LoadUnsafe(ref bp, (nuint)v);
+                    var x = Vector512.Create(ap); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 6)); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 7)); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+                    ap = ref Unsafe.Add(ref ap, cs);
+                    bp = ref Unsafe.Add(ref bp, n);
+                }
+                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                Store(ref dst, v, c00, c01, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c10, c11, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c20, c21, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c30, c31, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c40, c41, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c50, c51, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c60, c61, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c70, c71, accumulate);
+            }
+            for (; i + 4 <= r1; i += 4)
+            {
+                Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default,
+                             c20 = default, c21 = default, c30 = default, c31 = default;
+                ref T ap = ref Unsafe.Add(ref a, i);
+                ref T bp = ref Unsafe.Add(ref b, j);
+                for (int p = 0; p < k; p++)
+                {
+                    var b0 = Vector512.LoadUnsafe(ref bp);
+                    var b1 = Vector512.LoadUnsafe(ref bp, (nuint)v);
+                    var x = Vector512.Create(ap); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                    ap = ref Unsafe.Add(ref ap, cs);
+                    bp = ref Unsafe.Add(ref bp, n);
+                }
+                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                Store(ref dst, v, c00, c01, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c10, c11, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c20, c21, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store(ref dst, v, c30, c31, accumulate);
+            }
+            for (; i < r1; i++)
+            {
+                Vector512<T> c0 = default, c1 = default;
+                ref T ap = ref Unsafe.Add(ref a, i);
+                ref T bp = ref Unsafe.Add(ref b, j);
+                for (int p = 0; p < k; p++)
+                {
+                    var x = Vector512.Create(ap);
+                    c0 = Fma(x, Vector512.LoadUnsafe(ref bp), c0);
+                    c1 = Fma(x, Vector512.LoadUnsafe(ref bp, (nuint)v), c1);
+                    ap = ref Unsafe.Add(ref ap, cs);
+                    bp = ref Unsafe.Add(ref bp, n);
+                }
+                Store(ref Unsafe.Add(ref c, (nint)i * n + j), v, c0, c1, accumulate);
+            }
+        }
+        for (; j + v <= n; j += v)
+        {
+            for (int i = r0; i < r1; i++)
+            {
+                Vector512<T> c0 = default;
+                ref T ap = ref Unsafe.Add(ref a, i);
+                ref T bp = ref Unsafe.Add(ref b, j);
+                for (int p = 0; p < k; p++)
+                {
+                    c0 = Fma(Vector512.Create(ap), Vector512.LoadUnsafe(ref bp), c0);
+                    ap = ref Unsafe.Add(ref ap, cs);
+                    bp = ref Unsafe.Add(ref bp, n);
+                }
+                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                if (accumulate) c0 += Vector512.LoadUnsafe(ref dst);
+                c0.StoreUnsafe(ref dst);
+            }
+        }
+        for (; j < n; j++) // columns left over: scalar, same order of p
+        {
+            for (int i = r0; i < r1; i++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++)
+                    sum += Unsafe.Add(ref a, (nint)p * cs + i) * Unsafe.Add(ref b, (nint)p * n + j);
+                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                dst = accumulate ? dst + sum : sum;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(ref T dst, int v, Vector512<T> x0, Vector512<T> x1, bool accumulate) where T : unmanaged
+    {
+        if (accumulate)
+        {
+            x0 += Vector512.LoadUnsafe(ref dst);
+            x1 += Vector512.LoadUnsafe(ref dst, (nuint)v);
+        }
+        x0.StoreUnsafe(ref dst);
+        x1.StoreUnsafe(ref dst, (nuint)v);
+    }
+}
