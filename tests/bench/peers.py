@@ -1,8 +1,10 @@
 """Peer implementations of the ExpRunner training benchmark: the same networks, data, batch sizes
 and epoch definition (shuffle + all batches) in PyTorch and in NumPy, plus a measured GEMM peak.
 
-usage: python3 peers.py torch|numpy|peak CONFIG THREADS DATA_DIR
-prints one line: samples_per_second=<median of the timed epochs> (or gflops=<peak>)
+usage: python3 peers.py torch|numpy|torch-eval|numpy-eval|peak CONFIG THREADS DATA_DIR
+prints one line: samples_per_second=<median of the timed epochs> (or gflops=<peak>); the eval
+kinds time batched inference over the 10k test set (batches of 1024, output activation, loss
+and argmax, as `exprunner eval` does): cold=<first pass> warm=<median of the next passes>
 """
 import gzip, os, struct, sys, time
 import numpy as np
@@ -16,20 +18,23 @@ CONFIGS = {  # name: (hidden widths, activation, loss, batch)
 WARMUP, TIMED = 1, 3
 
 
-def load(data_dir):
+EVAL_BATCH, EVAL_PASSES = 1024, 6
+
+
+def load(data_dir, split="train"):
     def read(name):
         with gzip.open(os.path.join(data_dir, name + ".gz"), "rb") as f:
             return f.read()
-    raw = read("train-images-idx3-ubyte")
+    prefix = "train" if split == "train" else "t10k"
+    raw = read(prefix + "-images-idx3-ubyte")
     n, rows, cols = struct.unpack(">III", raw[4:16])
     x = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
-    y = np.frombuffer(read("train-labels-idx1-ubyte"), dtype=np.uint8, offset=8).astype(np.int64)
+    y = np.frombuffer(read(prefix + "-labels-idx1-ubyte"), dtype=np.uint8, offset=8).astype(np.int64)
     return x, y
 
 
-def run_torch(cfg, threads, x, y):
+def torch_net(cfg):
     import torch
-    torch.set_num_threads(threads)
     hidden, act, loss, batch = cfg
     widths = [784] + hidden + [10]
     layers = []
@@ -39,7 +44,81 @@ def run_torch(cfg, threads, x, y):
             layers.append(torch.nn.Sigmoid() if act == "sigmoid" else torch.nn.ReLU())
     if loss == "sse":
         layers.append(torch.nn.Sigmoid())
-    net = torch.nn.Sequential(*layers)
+    return torch.nn.Sequential(*layers)
+
+
+def numpy_weights(cfg, rng):
+    """Uniform ±0.5 for sigmoid nets; He-uniform for ReLU nets (as the ExpRunner configs), so training stays finite."""
+    hidden, act, _, _ = cfg
+    widths = [784] + hidden + [10]
+    W = []
+    for i in range(len(widths) - 1):
+        limit = 0.5 if act == "sigmoid" else (6.0 / widths[i]) ** 0.5
+        W.append(rng.uniform(-limit, limit, (widths[i + 1], widths[i])).astype(np.float32))
+    return W, [np.zeros(w, np.float32) for w in widths[1:]]
+
+
+def timed_passes(one_pass):
+    times = []
+    for _ in range(EVAL_PASSES):
+        t0 = time.perf_counter()
+        one_pass()
+        times.append(time.perf_counter() - t0)
+    return times[0], float(np.median(times[1:]))
+
+
+def eval_torch(cfg, threads, x, y):
+    import torch
+    torch.set_num_threads(threads)
+    net = torch_net(cfg).eval()
+    xt, yt = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+    eye = torch.eye(10)
+
+    def one_pass():
+        with torch.no_grad():
+            correct, total = 0, 0.0
+            for s in range(0, len(xt), EVAL_BATCH):
+                out = net(xt[s:s + EVAL_BATCH].float().div_(255))
+                yb = yt[s:s + EVAL_BATCH]
+                if cfg[2] == "sse":
+                    total += float(0.5 * ((out - eye[yb]) ** 2).sum())
+                else:
+                    total += float(torch.nn.functional.cross_entropy(out, yb, reduction="sum"))
+                correct += int((out.argmax(1) == yb).sum())
+    return timed_passes(one_pass)
+
+
+def eval_numpy(cfg, threads, x, y):
+    W, b = numpy_weights(cfg, np.random.default_rng(1))
+    eye = np.eye(10, dtype=np.float32)
+    act, loss = cfg[1], cfg[2]
+
+    def one_pass():
+        correct, total = 0, 0.0
+        for s in range(0, len(x), EVAL_BATCH):
+            a = x[s:s + EVAL_BATCH].astype(np.float32) / np.float32(255)
+            yb = y[s:s + EVAL_BATCH]
+            for i in range(len(W)):
+                z = a @ W[i].T + b[i]
+                if i < len(W) - 1:
+                    a = 1.0 / (1.0 + np.exp(-z)) if act == "sigmoid" else np.maximum(z, 0)
+                elif loss == "sse":
+                    a = 1.0 / (1.0 + np.exp(-z))
+                    total += float(0.5 * ((a - eye[yb]) ** 2).sum())
+                else:
+                    m = z.max(axis=1, keepdims=True)
+                    lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+                    total += float((lse - z[np.arange(len(yb)), yb]).sum())
+                    a = z
+            correct += int((a.argmax(axis=1) == yb).sum())
+    return timed_passes(one_pass)
+
+
+def run_torch(cfg, threads, x, y):
+    import torch
+    torch.set_num_threads(threads)
+    hidden, act, loss, batch = cfg
+    net = torch_net(cfg)
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
     xt = torch.from_numpy(x.copy())  # bytes, scaled per batch like ExpRunner
     yt = torch.from_numpy(y.copy())
@@ -65,10 +144,8 @@ def run_torch(cfg, threads, x, y):
 
 def run_numpy(cfg, threads, x, y):
     hidden, act, loss, batch = cfg
-    widths = [784] + hidden + [10]
     rng = np.random.default_rng(1)
-    W = [rng.uniform(-0.5, 0.5, (widths[i + 1], widths[i])).astype(np.float32) for i in range(len(widths) - 1)]
-    b = [np.zeros(w, np.float32) for w in widths[1:]]
+    W, b = numpy_weights(cfg, rng)
     eye = np.eye(10, dtype=np.float32)
     sig = lambda z: 1.0 / (1.0 + np.exp(-z))
     lr = np.float32(0.01)
@@ -124,6 +201,11 @@ if __name__ == "__main__":
     kind, name, threads, data_dir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     if kind == "peak":
         print(f"gflops={peak(threads):.1f}")
+        sys.exit(0)
+    if kind.endswith("-eval"):
+        x, y = load(data_dir, "test")
+        cold, warm = (eval_torch if kind == "torch-eval" else eval_numpy)(CONFIGS[name], threads, x, y)
+        print(f"cold={len(x) / cold:.0f} warm={len(x) / warm:.0f}")
         sys.exit(0)
     x, y = load(data_dir)
     rate = (run_torch if kind == "torch" else run_numpy)(CONFIGS[name], threads, x, y)

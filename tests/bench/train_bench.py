@@ -1,15 +1,19 @@
 """ExpRunner training benchmark: C1-C4 on Fashion-MNIST through `exprunner run` (1 warm-up epoch,
 3 timed; median), against PyTorch and NumPy peers on the same data and thread budget, measured in
-the same invocation, plus the GEMM peak (OpenBLAS via NumPy) and peak memory of C4.
+the same invocation, plus the GEMM peak (OpenBLAS via NumPy) and peak memory of C4; then
+inference over the 10k test set: `exprunner eval` (one pass in a fresh process, "cold"), the same
+evaluator warmed up (median of five passes after the first, "warm"), against the peers' batched
+forward measured the same two ways.
 
 usage: python3 train_bench.py CLI OUT_FILE
 """
-import csv, os, statistics, subprocess, sys, tempfile, time
+import csv, json, os, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(ROOT, "data", "fashion-mnist")
 WIDTHS = {"C1": [784, 20, 20, 10], "C2": [784, 30, 10], "C3": [784, 128, 64, 10], "C4": [784, 512, 512, 10]}
+BENCH_DLL = os.path.join(HERE, "ExpRunner.Bench", "bin", "Release", "net10.0", "ExpRunner.Bench.dll")
 TARGET = {"C1": 1.5, "C2": 2.0, "C3": 1.2, "C4": 1.0}
 
 
@@ -35,6 +39,24 @@ def ours(cli, name, threads, runs):
     with open(os.path.join(folder, "metrics.csv")) as f:
         secs = [float(r["seconds"]) for r in csv.DictReader(f) if r["split"] == "train"]
     return 60000 / statistics.median(secs[1:]), rss
+
+
+def ours_eval(cli, name, threads, runs):
+    """cold: `exprunner eval` on a run trained one epoch; warm: the evaluator's steady rate."""
+    out, _ = measured([cli, "run", os.path.join(HERE, "configs", name.lower() + ".yaml"), "--quiet", "--runs", runs,
+                       "--set", "training.epochs=1", "--set", "dataset.test_limit=0", "--set", f"name=bench-eval-{name.lower()}"])
+    folder = out.split()[1]
+    out, _ = measured([cli, "eval", folder, "--threads", str(threads), "--json"])
+    cold = json.loads(out)["examples_per_second"]
+    out, _ = measured(["dotnet", BENCH_DLL, "eval", os.path.join(HERE, "configs", name.lower() + ".yaml"), str(threads)])
+    return cold, float(out.split("warm=")[1])
+
+
+def peer_eval(kind, name, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    out, _ = measured(["/usr/bin/python3", os.path.join(HERE, "peers.py"), kind + "-eval", name, str(threads), DATA], env)
+    fields = dict(f.split("=") for f in out.split())
+    return float(fields["cold"]), float(fields["warm"])
 
 
 def peer(kind, name, threads):
@@ -74,6 +96,22 @@ def main():
     lines += ["", f"peak memory, C4 1 thread: ours {memory['ours']:.0f} MiB, PyTorch {memory['torch']:.0f} MiB, "
                   f"ratio {memory['ours'] / memory['torch']:.2f} (target <= 0.5)"]
     print(lines[-1])
+
+    header = (f"{'eval':6} {'thr':>3} {'ours cold':>9} {'ours warm':>9} {'torch c/w':>15} {'numpy c/w':>15} "
+              f"{'warm vs best':>12} {'cold vs best':>12}")
+    lines += ["", "inference over the 10k test set, examples/s (cold: first pass in a fresh process; warm: median of 5 more)",
+              header, "-" * len(header)]
+    print("\n".join(lines[-3:]), flush=True)
+    for name in ("C1", "C2", "C3", "C4"):
+        for t in (1, 2):
+            cold, warm = ours_eval(cli, name, t, runs)
+            tc, tw = peer_eval("torch", name, t)
+            nc, nw = peer_eval("numpy", name, t)
+            ok = "ok" if warm / max(tw, nw) >= 1.0 else "MISS"
+            line = (f"{name:6} {t:>3} {cold:>9.0f} {warm:>9.0f} {tc:>7.0f}/{tw:<7.0f} {nc:>7.0f}/{nw:<7.0f} "
+                    f"{warm / max(tw, nw):>11.2f}x {cold / max(tc, nc):>11.2f}x {ok}")
+            lines.append(line)
+            print(line, flush=True)
     os.makedirs(os.path.dirname(out_file), exist_ok=True)
     with open(out_file, "w") as f:
         f.write("\n".join(lines) + "\n")

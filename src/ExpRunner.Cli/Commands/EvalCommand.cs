@@ -20,7 +20,10 @@ public sealed class EvalSettings : CommandSettings
     [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
     public string? Runs { get; init; }
 
-    [CommandOption("--json"), Description("Print loss, accuracy and confusion matrix as JSON.")]
+    [CommandOption("--threads <N>"), Description("Threads for the matrix products (default: the run's training.threads).")]
+    public int? Threads { get; init; }
+
+    [CommandOption("--json"), Description("Print loss, accuracy, confusion matrix and throughput as JSON.")]
     public bool Json { get; init; }
 }
 
@@ -31,15 +34,19 @@ public sealed class EvalCommand : Command<EvalSettings>
     {
         var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
         var model = SavedModel.Open(folder, settings.Weights);
+        if (settings.Threads is { } threads)
+            model.Threads = threads is >= 1 and <= 256 ? threads : throw new InputException($"--threads {threads}: must be between 1 and 256");
         var e = model.Evaluate(settings.Split);
         int k = e.Confusion.GetLength(0);
         if (settings.Json)
         {
             var rows = Enumerable.Range(0, k).Select(a => Enumerable.Range(0, k).Select(p => e.Confusion[a, p]).ToArray()).ToArray();
-            Console.Out.Write(Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows }));
+            Console.Out.Write(Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows,
+                seconds = e.Seconds, examples_per_second = e.ExamplesPerSecond, threads = model.Threads }));
             return ExitCodes.Ok;
         }
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(folder.Id)}[/] {settings.Split}: {e.Count} examples, loss {Common.F(e.Loss, "0.000000")}, accuracy [bold]{Common.F(e.Accuracy)}[/]");
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(folder.Id)}[/] {settings.Split}: {e.Count} examples, loss {Common.F(e.Loss, "0.000000")}, accuracy [bold]{Common.F(e.Accuracy)}[/] "
+            + $"[grey]({Common.F(e.Seconds, "0.000")} s, {Common.F(e.ExamplesPerSecond, "#,0")} examples/s on {model.Threads} thread{(model.Threads == 1 ? "" : "s")})[/]");
         var names = model.Data.Train.Data.ClassNames;
         var table = new Table().Border(TableBorder.Rounded).Title("confusion matrix (rows: true class, columns: predicted)");
         table.AddColumn("");

@@ -71,10 +71,24 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
     private sealed class Softmax : Activation<T>
     {
         public override string Name => "softmax";
+        // Three passes over the batch rather than one SoftMax call per row: rows are short (one
+        // value per class), and the exponentials vectorise across row boundaries.
         public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols)
         {
+            int len = rows * cols;
             for (int r = 0; r < rows; r++)
-                TensorPrimitives.SoftMax(z.Slice(r * cols, cols), a.Slice(r * cols, cols));
+            {
+                var zr = z.Slice(r * cols, cols);
+                T max = zr[0];
+                for (int c = 1; c < cols; c++) if (zr[c] > max) max = zr[c];
+                TensorPrimitives.Subtract(zr, max, a.Slice(r * cols, cols));
+            }
+            TensorPrimitives.Exp(a[..len], a);
+            for (int r = 0; r < rows; r++)
+            {
+                var ar = a.Slice(r * cols, cols);
+                TensorPrimitives.Divide(ar, TensorPrimitives.Sum<T>(ar), ar);
+            }
         }
 
         // dZ = a ⊙ (dA − ⟨dA, a⟩) per row: the softmax Jacobian applied without forming it.

@@ -22,6 +22,7 @@ public static partial class Gemm
     private const int Mr = 4;                  // rows of C per 256-bit register tile
     private const int Align = 8;               // partitions between threads start at multiples of every tile height
     private const long ParallelFlops = 1 << 21; // below this a product runs on one thread
+    private const int ShortK = 64;             // X·Wᵀ with k below this runs as an axpy product
 
     /// <summary>
     /// The widest vectors the kernels may use: 512 (the default) uses Vector512 where the CPU runs
@@ -39,6 +40,19 @@ public static partial class Gemm
         where T : unmanaged, INumber<T>
     {
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
+        if (k < ShortK)
+        {
+            // Dot products this short are mostly reductions: transpose B (n·k values) and
+            // broadcast A instead.
+            var bt = Scratch<T>.Get(n * k);
+            Transpose(b, bt, n, k);
+            fixed (T* pa = a) fixed (T* pb = bt) fixed (T* pc = c)
+            {
+                var axpy = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
+                WorkerPool.Run(axpy, axpy.Parts);
+            }
+            return;
+        }
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
             var work = Work<T>.Get(Kind.Dot, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
@@ -239,31 +253,130 @@ public static partial class Gemm
                     Store(ref c, (nint)i * n + j, v, c0, c1, accumulate);
                 }
             }
-            for (; j + v <= n; j += v)
+            for (; j + v <= n; j += v) // one vector of columns, four rows at a time
             {
-                for (int i = r0; i < r1; i++)
+                int i = r0;
+                for (; i + 4 <= r1; i += 4)
+                {
+                    Vector256<T> c0 = default, c1 = default, c2 = default, c3 = default;
+                    ref T ai = ref Unsafe.Add(ref a, (nint)i * rs);
+                    for (int p = 0; p < k; p++)
+                    {
+                        var bv = Vector256.LoadUnsafe(ref Unsafe.Add(ref b, (nint)p * n + j));
+                        ref T ap = ref Unsafe.Add(ref ai, (nint)p * cs);
+                        c0 = Fma(Vector256.Create(ap), bv, c0);
+                        c1 = Fma(Vector256.Create(Unsafe.Add(ref ap, rs)), bv, c1);
+                        c2 = Fma(Vector256.Create(Unsafe.Add(ref ap, 2 * rs)), bv, c2);
+                        c3 = Fma(Vector256.Create(Unsafe.Add(ref ap, 3 * rs)), bv, c3);
+                    }
+                    Put(ref c, (nint)i * n + j, c0, accumulate);
+                    Put(ref c, (nint)(i + 1) * n + j, c1, accumulate);
+                    Put(ref c, (nint)(i + 2) * n + j, c2, accumulate);
+                    Put(ref c, (nint)(i + 3) * n + j, c3, accumulate);
+                }
+                for (; i < r1; i++)
                 {
                     Vector256<T> c0 = default;
                     for (int p = 0; p < k; p++)
                         c0 = Fma(Vector256.Create(Unsafe.Add(ref a, (nint)i * rs + (nint)p * cs)),
                                  Vector256.LoadUnsafe(ref Unsafe.Add(ref b, (nint)p * n + j)), c0);
-                    ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
-                    if (accumulate) c0 += Vector256.LoadUnsafe(ref dst);
-                    c0.StoreUnsafe(ref dst);
+                    Put(ref c, (nint)i * n + j, c0, accumulate);
+                }
+            }
+            int h = Vector128<T>.Count;
+            for (; Vector128.IsHardwareAccelerated && j + h <= n; j += h) // half a vector of columns, four rows at a time
+            {
+                int i = r0;
+                for (; i + 4 <= r1; i += 4)
+                {
+                    Vector128<T> c0 = default, c1 = default, c2 = default, c3 = default;
+                    ref T ai = ref Unsafe.Add(ref a, (nint)i * rs);
+                    for (int p = 0; p < k; p++)
+                    {
+                        var bv = Vector128.LoadUnsafe(ref Unsafe.Add(ref b, (nint)p * n + j));
+                        ref T ap = ref Unsafe.Add(ref ai, (nint)p * cs);
+                        c0 = Fma(Vector128.Create(ap), bv, c0);
+                        c1 = Fma(Vector128.Create(Unsafe.Add(ref ap, rs)), bv, c1);
+                        c2 = Fma(Vector128.Create(Unsafe.Add(ref ap, 2 * rs)), bv, c2);
+                        c3 = Fma(Vector128.Create(Unsafe.Add(ref ap, 3 * rs)), bv, c3);
+                    }
+                    Put(ref c, (nint)i * n + j, c0, accumulate);
+                    Put(ref c, (nint)(i + 1) * n + j, c1, accumulate);
+                    Put(ref c, (nint)(i + 2) * n + j, c2, accumulate);
+                    Put(ref c, (nint)(i + 3) * n + j, c3, accumulate);
+                }
+                for (; i < r1; i++)
+                {
+                    Vector128<T> c0 = default;
+                    for (int p = 0; p < k; p++)
+                        c0 = Fma(Vector128.Create(Unsafe.Add(ref a, (nint)i * rs + (nint)p * cs)),
+                                 Vector128.LoadUnsafe(ref Unsafe.Add(ref b, (nint)p * n + j)), c0);
+                    Put(ref c, (nint)i * n + j, c0, accumulate);
                 }
             }
         }
-        for (; j < n; j++) // columns left over: scalar, same order of p
+        for (; j < n; j++) // columns left over: scalar, same order of p, four rows at a time
         {
-            for (int i = r0; i < r1; i++)
+            int i = r0;
+            for (; i + 4 <= r1; i += 4)
+            {
+                T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
+                ref T ai = ref Unsafe.Add(ref a, (nint)i * rs);
+                for (int p = 0; p < k; p++)
+                {
+                    T bp = Unsafe.Add(ref b, (nint)p * n + j);
+                    ref T ap = ref Unsafe.Add(ref ai, (nint)p * cs);
+                    s0 += ap * bp;
+                    s1 += Unsafe.Add(ref ap, rs) * bp;
+                    s2 += Unsafe.Add(ref ap, 2 * rs) * bp;
+                    s3 += Unsafe.Add(ref ap, 3 * rs) * bp;
+                }
+                Put(ref c, (nint)i * n + j, s0, accumulate);
+                Put(ref c, (nint)(i + 1) * n + j, s1, accumulate);
+                Put(ref c, (nint)(i + 2) * n + j, s2, accumulate);
+                Put(ref c, (nint)(i + 3) * n + j, s3, accumulate);
+            }
+            for (; i < r1; i++)
             {
                 T sum = T.Zero;
                 for (int p = 0; p < k; p++)
                     sum += Unsafe.Add(ref a, (nint)i * rs + (nint)p * cs) * Unsafe.Add(ref b, (nint)p * n + j);
-                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
-                dst = accumulate ? dst + sum : sum;
+                Put(ref c, (nint)i * n + j, sum, accumulate);
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(ref T c, nint offset, T x, bool accumulate) where T : INumber<T>
+    {
+        ref T dst = ref Unsafe.Add(ref c, offset);
+        dst = accumulate ? dst + x : x;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(ref T c, nint offset, Vector256<T> x, bool accumulate) where T : unmanaged
+    {
+        ref T dst = ref Unsafe.Add(ref c, offset);
+        if (accumulate) x += Vector256.LoadUnsafe(ref dst);
+        x.StoreUnsafe(ref dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(ref T c, nint offset, Vector128<T> x, bool accumulate) where T : unmanaged
+    {
+        ref T dst = ref Unsafe.Add(ref c, offset);
+        if (accumulate) x += Vector128.LoadUnsafe(ref dst);
+        x.StoreUnsafe(ref dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> Fma<T>(Vector128<T> x, Vector128<T> y, Vector128<T> acc) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Vector128.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector128.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        return x * y + acc;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -284,6 +397,22 @@ public static partial class Gemm
     /// tile: 4 rows of A × 2 rows of B, eight vector accumulators along k, reduced at the end.
     /// </summary>
     private static void DotKernel<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k, bool simd)
+        where T : unmanaged, INumber<T>
+    {
+        int mc = RowBlock<T>(k);
+        for (int i0 = r0; i0 < r1; i0 += mc)
+            DotBlock(ref a, ref b, ref c, i0, Math.Min(r1, i0 + mc), n, k, simd);
+    }
+
+    /// <summary>
+    /// Rows of A per block of a dot-product kernel: as many as fit in about 512 KB, so a block
+    /// stays in L2 while it meets every row of B (a multiple of 8, so tiles fall on the same rows
+    /// whatever the partition).
+    /// </summary>
+    private static int RowBlock<T>(int k) where T : unmanaged =>
+        Math.Max(Align, 524288 / (Math.Max(1, k) * Unsafe.SizeOf<T>()) / Align * Align);
+
+    private static void DotBlock<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k, bool simd)
         where T : unmanaged, INumber<T>
     {
         int v = Vector256<T>.Count;

@@ -40,6 +40,14 @@ public static partial class Gemm
     private static void DotKernel512<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k)
         where T : unmanaged, INumber<T>
     {
+        int mc = RowBlock<T>(k);
+        for (int i0 = r0; i0 < r1; i0 += mc)
+            DotBlock512(ref a, ref b, ref c, i0, Math.Min(r1, i0 + mc), n, k);
+    }
+
+    private static void DotBlock512<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k)
+        where T : unmanaged, INumber<T>
+    {
         int v = Vector512<T>.Count;
         int kv = k - k % v;
         // Rows of B in blocks that stay in L2 (about 128 KB), reused by every 4-row tile of A.

@@ -4,7 +4,11 @@ using ExpRunner.Nn;
 
 namespace ExpRunner.Training;
 
-public sealed record Evaluation(double Loss, double Accuracy, int Count, int[,] Confusion);
+/// <summary>The result of one pass over a split; <see cref="Seconds"/> is the pass's wall time (batch filling and forward).</summary>
+public sealed record Evaluation(double Loss, double Accuracy, int Count, int[,] Confusion, double Seconds = 0)
+{
+    public double ExamplesPerSecond => Seconds > 0 ? Count / Seconds : 0;
+}
 
 /// <summary>Loss, accuracy and confusion matrix of a network over a data split, in batches.</summary>
 public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -26,6 +30,7 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
         var confusion = new int[classes, classes];
         double lossSum = 0;
         int correct = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int start = 0; start < split.Count; start += _net.Capacity)
         {
             int rows = Math.Min(_net.Capacity, split.Count - start);
@@ -42,7 +47,7 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
         int n = Math.Max(1, split.Count);
-        return new Evaluation(lossSum / n, (double)correct / n, split.Count, confusion);
+        return new Evaluation(lossSum / n, (double)correct / n, split.Count, confusion, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>The predicted class of one output row: argmax, or output ≥ 0.5 for a single unit.</summary>

@@ -15,7 +15,13 @@ public sealed class SavedModel
     public DataSplits Data { get; }
     private readonly string _weights;
 
-    private SavedModel(ExperimentConfig config, DataSplits data, string weights) { Config = config; Data = data; _weights = weights; }
+    /// <summary>Threads for the matrix products (default: the run's training.threads).</summary>
+    public int Threads { get; set; }
+
+    private SavedModel(ExperimentConfig config, DataSplits data, string weights)
+    {
+        Config = config; Data = data; _weights = weights; Threads = config.Training.Threads;
+    }
 
     public static SavedModel Open(RunFolder run, string weightsFile = RunFolder.WeightsFile)
     {
@@ -40,7 +46,7 @@ public sealed class SavedModel
     private Network<T> Network<T>(int capacity) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var net = ModelBuilder.Build<T>(Config.Model, Data.Features, capacity, Config.Seed);
-        net.Threads = Config.Training.Threads;
+        net.Threads = Threads;
         ModelBuilder.Load(net, Safetensors.Read(_weights).Tensors, _weights);
         return net;
     }

@@ -12,6 +12,11 @@ if (args.Length >= 1 && args[0] == "profile")
     Profile.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
     return;
 }
+if (args.Length >= 1 && args[0] == "eval")
+{
+    Profile.Eval(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
+    return;
+}
 if (args.Length >= 1 && args[0] == "gemm")
 {
     Profile.Gemms(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 512);
@@ -21,12 +26,42 @@ BenchmarkSwitcher.FromAssembly(typeof(Profile).Assembly).Run(args);
 
 static class Profile
 {
+    /// <summary>
+    /// `eval CONFIG THREADS`: passes of the evaluator (the code path of `exprunner eval`, batches
+    /// of 1024) over the full test split; prints the first pass and the median of the next five.
+    /// </summary>
+    public static void Eval(string configPath, int threads)
+    {
+        var c = ConfigLoader.Load(configPath).Config;
+        var data = DatasetLoader.Load(c.Dataset with { TestLimit = 0 }, c.Seed);
+        var net = ModelBuilder.Build<float>(c.Model, data.Features, 1024, c.Seed);
+        net.Threads = threads;
+        var ev = new Evaluator<float>(net, Loss<float>.Create(c.Loss));
+        var rates = new double[6];
+        for (int r = 0; r < rates.Length; r++) rates[r] = ev.Evaluate(data.Test).ExamplesPerSecond;
+        var warm = rates[1..];
+        Array.Sort(warm);
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cold={rates[0]:0} warm={warm[warm.Length / 2]:0}"));
+        if (Environment.GetEnvironmentVariable("PHASES") != "1") return;
+        var x = new float[1024 * net.Inputs]; var y = new float[1024 * net.Outputs];
+        var loss = Loss<float>.Create(c.Loss);
+        var t = new double[3]; var sw = new Stopwatch();
+        for (int s = 0; s < data.Test.Count; s += 1024)
+        {
+            int rows = Math.Min(1024, data.Test.Count - s);
+            sw.Restart(); data.Test.Data.FillBatch<float>(data.Test.Indices.AsSpan(s, rows), x, y, net.Outputs); t[0] += sw.Elapsed.TotalSeconds;
+            sw.Restart(); net.Forward(x, rows); t[1] += sw.Elapsed.TotalSeconds;
+            sw.Restart(); net.LossSum(loss, y, rows); t[2] += sw.Elapsed.TotalSeconds;
+        }
+        Console.WriteLine($"fill {t[0]:0.0000} forward {t[1]:0.0000} loss {t[2]:0.0000}");
+    }
+
     /// <summary>`gemm THREADS BITS`: GFLOP/s of the three products at the training shapes of C1, C3 and C4.</summary>
     public static void Gemms(int threads, int bits)
     {
         Gemm.VectorBits = bits;
         var rng = new Rng(1);
-        foreach (var (b, i, o) in new[] { (100, 784, 20), (64, 784, 128), (64, 128, 64), (128, 784, 512), (128, 512, 512), (128, 512, 10) })
+        foreach (var (b, i, o) in new[] { (100, 20, 20), (100, 20, 10), (10, 784, 30), (10, 30, 10), (1024, 784, 128), (1024, 128, 64), (1024, 64, 10), (1024, 784, 20), (1024, 784, 512), (1024, 20, 20), (100, 784, 20), (64, 784, 128), (64, 128, 64), (128, 784, 512), (128, 512, 512), (128, 512, 10) })
         {
             float[] R(int n) { var r = new float[n]; for (int q = 0; q < n; q++) r[q] = (float)rng.Uniform(-1, 1); return r; }
             float[] x = R(b * i), w = R(o * i), dz = R(b * o), z = new float[b * o], dw = new float[o * i], dx = new float[b * i];
