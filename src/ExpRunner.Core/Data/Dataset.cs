@@ -71,8 +71,7 @@ public sealed class Dataset
             if (_pixels is not null)
             {
                 // Exact either way (a byte is exact in float); vectorised: widen, then scale.
-                System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<byte, T>(_pixels.AsSpan(e * d, d), dst);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(dst, inv255, dst);
+                ExpRunner.Nn.Elementwise.ScaleBytes(_pixels.AsSpan(e * d, d), dst, inv255);
             }
             else
             {

@@ -30,7 +30,7 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         public override string Name => "sigmoid";
         public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) =>
-            TensorPrimitives.Sigmoid(z[..(rows * cols)], a);
+            Elementwise.Sigmoid(z[..(rows * cols)], a);
 
         // σ'(z) = a(1 − a)
         public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>

@@ -66,8 +66,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             var layer = Layers[l];
             Span<T> z = _z[l].AsSpan(0, rows * layer.Out);
             Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads);
-            for (int r = 0; r < rows; r++)
-                System.Numerics.Tensors.TensorPrimitives.Add(z.Slice(r * layer.Out, layer.Out), layer.B, z.Slice(r * layer.Out, layer.Out));
+            Elementwise.AddToRows<T>(z, layer.B, rows, layer.Out);
             layer.Activation.Forward(z, _a[l], rows, layer.Out);
             input = _a[l].AsSpan(0, rows * layer.Out);
         }

@@ -34,7 +34,8 @@ static class Profile
     {
         var c = ConfigLoader.Load(configPath).Config;
         var data = DatasetLoader.Load(c.Dataset with { TestLimit = 0 }, c.Seed);
-        var net = ModelBuilder.Build<float>(c.Model, data.Features, 1024, c.Seed);
+        int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), out int eb) ? eb : 1024;
+        var net = ModelBuilder.Build<float>(c.Model, data.Features, batch, c.Seed);
         net.Threads = threads;
         var ev = new Evaluator<float>(net, Loss<float>.Create(c.Loss));
         var rates = new double[6];
@@ -43,12 +44,12 @@ static class Profile
         Array.Sort(warm);
         Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cold={rates[0]:0} warm={warm[warm.Length / 2]:0}"));
         if (Environment.GetEnvironmentVariable("PHASES") != "1") return;
-        var x = new float[1024 * net.Inputs]; var y = new float[1024 * net.Outputs];
+        var x = new float[batch * net.Inputs]; var y = new float[batch * net.Outputs];
         var loss = Loss<float>.Create(c.Loss);
         var t = new double[3]; var sw = new Stopwatch();
-        for (int s = 0; s < data.Test.Count; s += 1024)
+        for (int s = 0; s < data.Test.Count; s += batch)
         {
-            int rows = Math.Min(1024, data.Test.Count - s);
+            int rows = Math.Min(batch, data.Test.Count - s);
             sw.Restart(); data.Test.Data.FillBatch<float>(data.Test.Indices.AsSpan(s, rows), x, y, net.Outputs); t[0] += sw.Elapsed.TotalSeconds;
             sw.Restart(); net.Forward(x, rows); t[1] += sw.Elapsed.TotalSeconds;
             sw.Restart(); net.LossSum(loss, y, rows); t[2] += sw.Elapsed.TotalSeconds;
