@@ -58,7 +58,7 @@ public static class ExperimentRunner
         var record = new RunRecord
         {
             Id = folder.Id, Experiment = config.Name, Status = RunStatus.Running, Started = started, Seed = config.Seed,
-            ConfigFile = loaded.File, Overrides = loaded.Overrides, Precision = config.Precision, Threads = config.Training.Threads,
+            ConfigFile = loaded.File, Overrides = loaded.Overrides, Precision = config.Precision, Threads = Sweeps.ThreadBudget.Effective(config.Training.Threads),
             Dataset = data.Fingerprint, GitCommit = Provenance.GitCommit(Path.GetDirectoryName(Path.GetFullPath(loaded.File))!),
             Versions = Provenance.Versions(), Host = Environment.MachineName, Pid = Environment.ProcessId, ProcessStart = Provenance.ProcessStart(),
             Sweep = options.Sweep, Slurm = SlurmRef.FromEnvironment(),
@@ -124,8 +124,8 @@ public static class ExperimentRunner
         Action<RunEvent> track)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var net = ModelBuilder.Build<T>(config.Model, data.Features, Math.Max(config.Training.BatchSize, 1024), config.Seed);
-        net.Threads = config.Training.Threads;
+        var net = ModelBuilder.Build<T>(config.Model, data.Features, Math.Max(config.Training.BatchSize, SavedModel.EvalBatch), config.Seed);
+        net.Threads = Sweeps.ThreadBudget.Effective(config.Training.Threads);
         var meta = ModelBuilder.Metadata(net, config, folder.Id);
         Safetensors.Write(folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);
         log.Information("Network {Inputs}-{Units} ({Activations}), {Parameters} parameters, loss {Loss}, {Precision}",

@@ -290,8 +290,14 @@ public sealed class SweepCommand : Command<SweepSettings>
     {
         using var cancel = new CancellationTokenSource();
         using var signals = Common.CancelOnSignals(cancel);
-        var executor = new LocalExecutor(SelfCommand(), runs);
-        int jobs = settings.Jobs ?? Environment.ProcessorCount;
+        int cores = Environment.ProcessorCount;
+        int threads = sweep.Trials.Max(t => ConfigLoader.Load(sweep.ConfigFile, [.. sweep.Overrides, .. t.Overrides]).Config.Training.Threads);
+        int jobs = settings.Jobs ?? ThreadBudget.DefaultJobs(threads, cores);
+        int share = ThreadBudget.PerTrial(jobs, cores);
+        if (jobs * threads > cores)
+            Console.Error.WriteLine($"note: {jobs} trials at once × {threads} threads each would exceed {cores} cores; " +
+                $"each trial's matrix products use at most {share} thread{(share == 1 ? "" : "s")}");
+        var executor = new LocalExecutor(SelfCommand(), runs) { MaxThreads = share };
         var result = WithProgress(sweep.Trials.Count, report =>
             new SweepRunner(store, executor, jobs, settings.FailFast, report).RunAsync(sweep, cancel.Token).GetAwaiter().GetResult());
         var counts = result.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}");

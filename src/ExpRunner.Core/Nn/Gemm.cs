@@ -78,15 +78,6 @@ public static partial class Gemm
         where T : unmanaged, INumber<T>
     {
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
-        if (UseAxpy512<T>(vectorBits, n))
-        {
-            // The 512-bit kernel reads a tile's rows of A as consecutive values: A goes in transposed
-            // (m·k values against m·n·k multiply-adds).
-            var at = Scratch<T>.Get(m * k);
-            Transpose(a, at, m, k);
-            MultiplyTransposedA<T>(at, b, c, m, n, k, threads, accumulate: false, vectorBits);
-            return;
-        }
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
             var work = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
@@ -165,6 +156,16 @@ public static partial class Gemm
                 case Kind.Dot: DotKernel(ref a, ref b, ref c, r0, r1, _n, _k, Simd<T>(_bits)); break;
                 case Kind.AxpyTransposed when UseAxpy512<T>(_bits, _n): AxpyBlocks512(ref a, _m, ref b, ref c, r0, r1, _n, _k, _accumulate); break;
                 case Kind.AxpyTransposed: AxpyBlocks(ref a, 1, _m, ref b, ref c, r0, r1, _n, _k, _accumulate, Simd<T>(_bits)); break;
+                case Kind.Axpy when UseAxpy512<T>(_bits, _n):
+                {
+                    // Column blocks four vectors wide on the 512-bit kernel, the rest on the 256-bit one.
+                    int wide = _n - _n % (4 * Vector512<T>.Count);
+                    AxpyRowsBlocks512(ref a, _rowStride, ref b, ref c, r0, r1, _n, _k, _accumulate);
+                    if (wide < _n)
+                        AxpyBlocks(ref a, _rowStride, 1, ref Unsafe.Add(ref b, wide), ref Unsafe.Add(ref c, wide), r0, r1, _n, _k, _accumulate,
+                            Simd<T>(_bits), width: _n - wide);
+                    break;
+                }
                 default: AxpyBlocks(ref a, _rowStride, 1, ref b, ref c, r0, r1, _n, _k, _accumulate, Simd<T>(_bits)); break;
             }
         }
@@ -185,13 +186,15 @@ public static partial class Gemm
     private const int Kc = 256; // k per block: B's panel of Kc rows × 2 vectors stays in L1 next to A's rows
 
     /// <summary>The axpy kernel over blocks of k; after the first block each block adds to C.</summary>
-    private static void AxpyBlocks<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd)
-        where T : unmanaged, INumber<T>
+    /// <remarks>n is the row length of B and C; <paramref name="width"/> (default n) how many of their columns to compute.</remarks>
+    private static void AxpyBlocks<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd,
+        int width = -1) where T : unmanaged, INumber<T>
     {
-        if (k <= Kc) { AxpyKernel(ref a, rs, cs, ref b, ref c, r0, r1, n, k, accumulate, simd); return; }
+        if (width < 0) width = n;
+        if (k <= Kc) { AxpyKernel(ref a, rs, cs, ref b, ref c, r0, r1, n, k, accumulate, simd, width); return; }
         for (int k0 = 0; k0 < k; k0 += Kc)
             AxpyKernel(ref Unsafe.Add(ref a, (nint)k0 * cs), rs, cs, ref Unsafe.Add(ref b, (nint)k0 * n), ref c, r0, r1, n,
-                Math.Min(Kc, k - k0), accumulate || k0 > 0, simd);
+                Math.Min(Kc, k - k0), accumulate || k0 > 0, simd, width);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -208,15 +211,16 @@ public static partial class Gemm
     /// Rows [r0, r1) of C = A·B where A(i,p) = a[i·rowStride + p·colStride]. Register tile: 4 rows ×
     /// 2 vectors of C held in registers while p runs over k (broadcast A, stream B's row).
     /// </summary>
-    private static void AxpyKernel<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd)
+    private static void AxpyKernel<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd,
+        int width)
         where T : unmanaged, INumber<T>
     {
         int v = Vector256<T>.Count;
-        simd &= n >= v;
+        simd &= width >= v;
         int j = 0;
         if (simd)
         {
-            for (; j + 2 * v <= n; j += 2 * v)
+            for (; j + 2 * v <= width; j += 2 * v)
             {
                 int i = r0;
                 for (; i + Mr <= r1; i += Mr)
@@ -253,7 +257,7 @@ public static partial class Gemm
                     Store(ref c, (nint)i * n + j, v, c0, c1, accumulate);
                 }
             }
-            for (; j + v <= n; j += v) // one vector of columns, four rows at a time
+            for (; j + v <= width; j += v) // one vector of columns, four rows at a time
             {
                 int i = r0;
                 for (; i + 4 <= r1; i += 4)
@@ -284,7 +288,7 @@ public static partial class Gemm
                 }
             }
             int h = Vector128<T>.Count;
-            for (; Vector128.IsHardwareAccelerated && j + h <= n; j += h) // half a vector of columns, four rows at a time
+            for (; Vector128.IsHardwareAccelerated && j + h <= width; j += h) // half a vector of columns, four rows at a time
             {
                 int i = r0;
                 for (; i + 4 <= r1; i += 4)
@@ -315,7 +319,7 @@ public static partial class Gemm
                 }
             }
         }
-        for (; j < n; j++) // columns left over: scalar, same order of p, four rows at a time
+        for (; j < width; j++) // columns left over: scalar, same order of p, four rows at a time
         {
             int i = r0;
             for (; i + 4 <= r1; i += 4)

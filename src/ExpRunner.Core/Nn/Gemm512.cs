@@ -286,4 +286,87 @@ public static partial class Gemm
         x0.StoreUnsafe(ref dst);
         x1.StoreUnsafe(ref dst, (nuint)v);
     }
+
+    private const int KcRows512 = 64; // k per block of the row-major kernel: B's panel of 64 rows × 4 vectors (16 KB in float)
+
+    /// <summary>The row-major axpy kernel over blocks of k; after the first block each block adds to C.</summary>
+    private static void AxpyRowsBlocks512<T>(ref T a, int rs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        for (int k0 = 0; k0 < k; k0 += KcRows512)
+            AxpyRowsKernel512(ref Unsafe.Add(ref a, k0), rs, ref Unsafe.Add(ref b, (nint)k0 * n), ref c, r0, r1, n,
+                Math.Min(KcRows512, k - k0), accumulate || k0 > 0);
+    }
+
+    /// <summary>
+    /// Rows [r0, r1) of C = A·B with A row-major (A(i,p) = a[i·rs + p]) and B row-major [k,n], for
+    /// column blocks four vectors wide: 4 rows × 4 vectors of C in registers while p runs over k.
+    /// Columns past the last full block are left to the caller.
+    /// </summary>
+    private static void AxpyRowsKernel512<T>(ref T a, int rs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        int v = Vector512<T>.Count;
+        for (int j = 0; j + 4 * v <= n; j += 4 * v)
+        {
+            int i = r0;
+            for (; i + 4 <= r1; i += 4)
+            {
+                Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default,
+                             c10 = default, c11 = default, c12 = default, c13 = default,
+                             c20 = default, c21 = default, c22 = default, c23 = default,
+                             c30 = default, c31 = default, c32 = default, c33 = default;
+                ref T a0 = ref Unsafe.Add(ref a, (nint)i * rs);
+                ref T a1 = ref Unsafe.Add(ref a0, rs);
+                ref T a2 = ref Unsafe.Add(ref a1, rs);
+                ref T a3 = ref Unsafe.Add(ref a2, rs);
+                ref T bp = ref Unsafe.Add(ref b, j);
+                for (int p = 0; p < k; p++)
+                {
+                    var b0 = Vector512.LoadUnsafe(ref bp);
+                    var b1 = Vector512.LoadUnsafe(ref bp, (nuint)v);
+                    var b2 = Vector512.LoadUnsafe(ref bp, (nuint)(2 * v));
+                    var b3 = Vector512.LoadUnsafe(ref bp, (nuint)(3 * v));
+                    var x = Vector512.Create(Unsafe.Add(ref a0, p));
+                    c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
+                    x = Vector512.Create(Unsafe.Add(ref a1, p));
+                    c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
+                    x = Vector512.Create(Unsafe.Add(ref a2, p));
+                    c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
+                    x = Vector512.Create(Unsafe.Add(ref a3, p));
+                    c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
+                    bp = ref Unsafe.Add(ref bp, n);
+                }
+                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                Store4(ref dst, v, c00, c01, c02, c03, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store4(ref dst, v, c10, c11, c12, c13, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store4(ref dst, v, c20, c21, c22, c23, accumulate); dst = ref Unsafe.Add(ref dst, n);
+                Store4(ref dst, v, c30, c31, c32, c33, accumulate);
+            }
+            for (; i < r1; i++)
+            {
+                Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
+                ref T ai = ref Unsafe.Add(ref a, (nint)i * rs);
+                ref T bp = ref Unsafe.Add(ref b, j);
+                for (int p = 0; p < k; p++)
+                {
+                    var x = Vector512.Create(Unsafe.Add(ref ai, p));
+                    c0 = Fma(x, Vector512.LoadUnsafe(ref bp), c0);
+                    c1 = Fma(x, Vector512.LoadUnsafe(ref bp, (nuint)v), c1);
+                    c2 = Fma(x, Vector512.LoadUnsafe(ref bp, (nuint)(2 * v)), c2);
+                    c3 = Fma(x, Vector512.LoadUnsafe(ref bp, (nuint)(3 * v)), c3);
+                    bp = ref Unsafe.Add(ref bp, n);
+                }
+                Store4(ref Unsafe.Add(ref c, (nint)i * n + j), v, c0, c1, c2, c3, accumulate);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4<T>(ref T dst, int v, Vector512<T> x0, Vector512<T> x1, Vector512<T> x2, Vector512<T> x3, bool accumulate)
+        where T : unmanaged
+    {
+        Store(ref dst, v, x0, x1, accumulate);
+        Store(ref Unsafe.Add(ref dst, 2 * v), v, x2, x3, accumulate);
+    }
 }

@@ -12,12 +12,16 @@ namespace ExpRunner.Sweeps;
 /// </summary>
 public sealed class LocalExecutor(IReadOnlyList<string> exprunner, string runsRoot) : ISweepExecutor
 {
+    /// <summary>Matrix threads each trial may use (its share of the cores); 0 leaves the trial's own setting.</summary>
+    public int MaxThreads { get; init; }
+
     public async Task<TrialOutcome> RunAsync(SweepRecord sweep, TrialRecord trial, CancellationToken cancel)
     {
         var psi = new ProcessStartInfo(exprunner[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in exprunner.Skip(1)) psi.ArgumentList.Add(a);
         foreach (var a in RunArguments(sweep, trial, runsRoot)) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
+        if (MaxThreads > 0) psi.Environment[ThreadBudget.Variable] = MaxThreads.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start exprunner");
         var stdout = p.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = p.StandardError.ReadToEndAsync(CancellationToken.None);

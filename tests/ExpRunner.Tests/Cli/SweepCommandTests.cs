@@ -28,6 +28,19 @@ public class SweepCommandTests
     private static SweepRecord Sweep(string runs) => new SweepStore(runs).Read("latest");
 
     [Fact]
+    public void Parallel_trials_and_their_threads_share_the_cores()
+    {
+        using var dir = new TempDir();
+        string config = dir.Write("sw.yaml", Config.Replace("epochs: 15 }", "epochs: 2, threads: 64 }").Replace("[circles, csv]", "[circles]"));
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--jobs", "2");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        int share = Math.Max(1, Environment.ProcessorCount / 2);
+        Assert.Contains($"each trial's matrix products use at most {share} thread", r.Stderr);
+        var sweep = Sweep(dir.File("runs"));
+        Assert.All(sweep.Trials, t => Assert.Equal(share, RunFolder.Open(t.RunDir!).ReadRecord()!.Threads));
+    }
+
+    [Fact]
     public void A_sweep_runs_every_trial_reports_the_failure_and_resume_reruns_only_what_failed()
     {
         using var dir = new TempDir();

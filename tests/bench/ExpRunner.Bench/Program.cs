@@ -28,13 +28,13 @@ static class Profile
 {
     /// <summary>
     /// `eval CONFIG THREADS`: passes of the evaluator (the code path of `exprunner eval`, batches
-    /// of 1024) over the full test split; prints the first pass and the median of the next five.
+    /// of SavedModel.EvalBatch) over the full test split; prints the first pass and the median of the next five.
     /// </summary>
     public static void Eval(string configPath, int threads)
     {
         var c = ConfigLoader.Load(configPath).Config;
         var data = DatasetLoader.Load(c.Dataset with { TestLimit = 0 }, c.Seed);
-        int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), out int eb) ? eb : 1024;
+        int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), out int eb) ? eb : SavedModel.EvalBatch;
         var net = ModelBuilder.Build<float>(c.Model, data.Features, batch, c.Seed);
         net.Threads = threads;
         var ev = new Evaluator<float>(net, Loss<float>.Create(c.Loss));

@@ -1,0 +1,26 @@
+namespace ExpRunner.Sweeps;
+
+/// <summary>
+/// One budget of cores for parallel trials and the threads inside each: a local sweep running
+/// <c>jobs</c> trials at once gives each at most cores / jobs matrix threads, through the
+/// environment variable <see cref="Variable"/>, so trial processes and their worker threads never
+/// compete for the same cores.
+/// </summary>
+public static class ThreadBudget
+{
+    public const string Variable = "EXPRUNNER_MAX_THREADS";
+
+    /// <summary>Trials at once when the user did not say: as many as fit their threads in the cores.</summary>
+    public static int DefaultJobs(int threadsPerTrial, int cores) => Math.Max(1, cores / Math.Max(1, threadsPerTrial));
+
+    /// <summary>Each trial's share of the cores when <paramref name="jobs"/> run at once.</summary>
+    public static int PerTrial(int jobs, int cores) => Math.Max(1, cores / Math.Max(1, jobs));
+
+    /// <summary>The threads a run uses: its config's, capped by the budget its sweep gave it.</summary>
+    public static int Effective(int configured) => Effective(configured, Environment.GetEnvironmentVariable(Variable));
+
+    public static int Effective(int configured, string? cap) =>
+        int.TryParse(cap, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int max) && max >= 1
+            ? Math.Min(configured, max)
+            : configured;
+}
