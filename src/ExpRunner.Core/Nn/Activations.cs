@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -29,10 +30,12 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
     private sealed class Sigmoid : Activation<T>
     {
         public override string Name => "sigmoid";
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) =>
             Elementwise.Sigmoid(z[..(rows * cols)], a);
 
         // σ'(z) = a(1 − a)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
             Elementwise.SigmoidBackward(a[..(rows * cols)], dA, dZ);
     }
@@ -40,10 +43,12 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
     private sealed class Tanh : Activation<T>
     {
         public override string Name => "tanh";
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) =>
             TensorPrimitives.Tanh(z[..(rows * cols)], a);
 
         // tanh'(z) = 1 − a²
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
             Elementwise.TanhBackward(a[..(rows * cols)], dA, dZ);
     }
@@ -52,9 +57,11 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
     private sealed class LeakyRelu(T slope, string name) : Activation<T>
     {
         public override string Name => name;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) =>
             Elementwise.Where(z[..(rows * cols)], z, z, slope, a);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
             Elementwise.Where(z[..(rows * cols)], dA, dA, slope, dZ);
     }
@@ -62,7 +69,9 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
     private sealed class Linear : Activation<T>
     {
         public override string Name => "linear";
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) => z[..(rows * cols)].CopyTo(a);
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols) =>
             dA[..(rows * cols)].CopyTo(dZ);
     }
@@ -73,6 +82,7 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
         public override string Name => "softmax";
         // Three passes over the batch rather than one SoftMax call per row: rows are short (one
         // value per class), and the exponentials vectorise across row boundaries.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols)
         {
             int len = rows * cols;
@@ -92,6 +102,7 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
         }
 
         // dZ = a ⊙ (dA − ⟨dA, a⟩) per row: the softmax Jacobian applied without forming it.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Backward(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ, int rows, int cols)
         {
             for (int r = 0; r < rows; r++)

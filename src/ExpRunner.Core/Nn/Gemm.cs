@@ -36,6 +36,7 @@ public static partial class Gemm
     // kernel family side by side.
 
     /// <summary>C = A·Bᵀ with A [m,k], B [n,k].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0)
         where T : unmanaged, INumber<T>
     {
@@ -61,6 +62,7 @@ public static partial class Gemm
     }
 
     /// <summary>C = Aᵀ·B with A [k,m], B [k,n]; with <paramref name="accumulate"/> C += Aᵀ·B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1,
         bool accumulate = false, int vectorBits = 0)
         where T : unmanaged, INumber<T>
@@ -74,6 +76,7 @@ public static partial class Gemm
     }
 
     /// <summary>C = A·B with A [m,k], B [k,n].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0)
         where T : unmanaged, INumber<T>
     {
@@ -136,6 +139,7 @@ public static partial class Gemm
         private bool _accumulate;
         public int Parts { get; private set; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static Work<T> Get(Kind kind, T* a, int rowStride, T* b, T* c, int m, int n, int k, int parts, bool accumulate, int bits)
         {
             var w = _cached ??= new Work<T>();
@@ -144,6 +148,7 @@ public static partial class Gemm
             return w;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run(int part)
         {
             (int r0, int r1) = Range(_m, Parts, part);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace ExpRunner.Nn;
@@ -40,6 +41,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
             return half ? 0.5 * s : s / cols;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
             int len = rows * cols;
@@ -68,6 +70,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
             return s;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
             System.Numerics.Tensors.TensorPrimitives.Subtract(a[..(rows * cols)], y[..(rows * cols)], dZ);
@@ -102,6 +105,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
             return s;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
             System.Numerics.Tensors.TensorPrimitives.Subtract(a[..(rows * cols)], y[..(rows * cols)], dZ);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace ExpRunner.Nn;
@@ -36,8 +37,6 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[][] _z, _a, _dz;  // per layer, [capacity, Out]
     private readonly T[] _dA;            // scratch for ∂loss/∂A of the output layer
     private T[] _dInput = [];            // ∂loss/∂X, only when asked for
-    private readonly T[]?[] _wt;         // Wᵀ [In, Out] per layer while inference passes run
-    private bool _inference;
     public int Capacity { get; }
 
     public Network(IReadOnlyList<DenseLayer<T>> layers, int capacity)
@@ -51,35 +50,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             _dz[l] = new T[capacity * layers[l].Out];
         }
         _dA = new T[capacity * layers[^1].Out];
-        _wt = new T[layers.Count][];
     }
-
-    /// <summary>
-    /// Layers this wide compute X·Wᵀ faster as X·(Wᵀ) with the transpose made once: the row-major
-    /// 512-bit kernel outruns the dot-product one (measured 104–115 against 88–97 GFLOP/s).
-    /// </summary>
-    private const int TransposedForwardWidth = 64;
-
-    /// <summary>
-    /// Starts a series of forward passes with fixed weights (evaluation): wide layers keep a
-    /// transposed copy of W and use the faster kernel for it. Call <see cref="EndInference"/> before
-    /// the weights change again.
-    /// </summary>
-    public void BeginInference()
-    {
-        for (int l = 0; l < Layers.Count; l++)
-        {
-            var layer = Layers[l];
-            if (layer.Out < TransposedForwardWidth) continue;
-            var wt = _wt[l] ??= new T[layer.W.Length];
-            for (int o = 0; o < layer.Out; o++)
-                for (int i = 0; i < layer.In; i++)
-                    wt[i * layer.Out + o] = layer.W[o * layer.In + i];
-        }
-        _inference = true;
-    }
-
-    public void EndInference() => _inference = false;
 
     public ReadOnlySpan<T> Output(int rows) => _a[^1].AsSpan(0, rows * Outputs);
     public ReadOnlySpan<T> OutputLogits(int rows) => _z[^1].AsSpan(0, rows * Outputs);
@@ -95,8 +66,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var layer = Layers[l];
             Span<T> z = _z[l].AsSpan(0, rows * layer.Out);
-            if (_inference && _wt[l] is { } wt) Gemm.Multiply<T>(input, wt, z, rows, layer.Out, layer.In, Threads);
-            else Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads);
+            Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads);
             Elementwise.AddToRows<T>(z, layer.B, rows, layer.Out);
             layer.Activation.Forward(z, _a[l], rows, layer.Out);
             input = _a[l].AsSpan(0, rows * layer.Out);
@@ -105,6 +75,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Sum over the batch of the per-example loss, for the last <see cref="Forward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double LossSum(Loss<T> loss, ReadOnlySpan<T> y, int rows) =>
         loss.Sum(OutputLogits(rows), Output(rows), y, rows, Outputs);
 

@@ -31,28 +31,20 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
         double lossSum = 0;
         int correct = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        _net.BeginInference();
-        try
+        for (int start = 0; start < split.Count; start += _net.Capacity)
         {
-            for (int start = 0; start < split.Count; start += _net.Capacity)
+            int rows = Math.Min(_net.Capacity, split.Count - start);
+            var idx = split.Indices.AsSpan(start, rows);
+            split.Data.FillBatch<T>(idx, _x, _y, _net.Outputs);
+            var output = _net.Forward(_x, rows);
+            lossSum += _net.LossSum(_loss, _y, rows);
+            for (int r = 0; r < rows; r++)
             {
-                int rows = Math.Min(_net.Capacity, split.Count - start);
-                var idx = split.Indices.AsSpan(start, rows);
-                split.Data.FillBatch<T>(idx, _x, _y, _net.Outputs);
-                var output = _net.Forward(_x, rows);
-                lossSum += _net.LossSum(_loss, _y, rows);
-                for (int r = 0; r < rows; r++)
-                {
-                    int predicted = Predict(output.Slice(r * _net.Outputs, _net.Outputs));
-                    int actual = split.Data.Labels[idx[r]];
-                    confusion[actual, predicted]++;
-                    if (predicted == actual) correct++;
-                }
+                int predicted = Predict(output.Slice(r * _net.Outputs, _net.Outputs));
+                int actual = split.Data.Labels[idx[r]];
+                confusion[actual, predicted]++;
+                if (predicted == actual) correct++;
             }
-        }
-        finally
-        {
-            _net.EndInference();
         }
         int n = Math.Max(1, split.Count);
         return new Evaluation(lossSum / n, (double)correct / n, split.Count, confusion, clock.Elapsed.TotalSeconds);
