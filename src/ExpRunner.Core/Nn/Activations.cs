@@ -83,23 +83,7 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
         // Three passes over the batch rather than one SoftMax call per row: rows are short (one
         // value per class), and the exponentials vectorise across row boundaries.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols)
-        {
-            int len = rows * cols;
-            for (int r = 0; r < rows; r++)
-            {
-                var zr = z.Slice(r * cols, cols);
-                T max = zr[0];
-                for (int c = 1; c < cols; c++) if (zr[c] > max) max = zr[c];
-                TensorPrimitives.Subtract(zr, max, a.Slice(r * cols, cols));
-            }
-            TensorPrimitives.Exp(a[..len], a);
-            for (int r = 0; r < rows; r++)
-            {
-                var ar = a.Slice(r * cols, cols);
-                TensorPrimitives.Divide(ar, TensorPrimitives.Sum<T>(ar), ar);
-            }
-        }
+        public override void Forward(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) => Elementwise.Softmax(z, a, rows, cols);
 
         // dZ = a ⊙ (dA − ⟨dA, a⟩) per row: the softmax Jacobian applied without forming it.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -109,7 +93,8 @@ public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T
             {
                 var ar = a.Slice(r * cols, cols);
                 var gr = dA.Slice(r * cols, cols);
-                T dot = TensorPrimitives.Dot(ar, gr);
+                T dot = T.Zero;
+                for (int c = 0; c < cols; c++) dot += ar[c] * gr[c];
                 var dz = dZ.Slice(r * cols, cols);
                 for (int c = 0; c < cols; c++) dz[c] = ar[c] * (gr[c] - dot);
             }

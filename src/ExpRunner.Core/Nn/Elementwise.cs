@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -6,8 +7,11 @@ using System.Runtime.Intrinsics;
 namespace ExpRunner.Nn;
 
 /// <summary>
-/// Hand-vectorised element-wise passes that TensorPrimitives has no single call for, each one pass
-/// over memory. Spans are read up to the length of the first argument.
+/// Hand-vectorised element-wise passes of the training path, each one pass over memory. They are
+/// ours rather than TensorPrimitives calls so that everything a batch runs is compiled optimised
+/// from its first call (the library's generic helpers start in unoptimised code and are tiered
+/// up only after a delay, which slowed the first epochs of small networks by a third). Spans are
+/// read up to the length of the first argument.
 /// </summary>
 internal static class Elementwise
 {
@@ -33,31 +37,59 @@ internal static class Elementwise
             Unsafe.Add(ref po, i) = Unsafe.Add(ref pz, i) > T.Zero ? Unsafe.Add(ref px, i) : slope * Unsafe.Add(ref py, i);
     }
 
-    /// <summary>a = 1 / (1 + e^−z), one pass, on the widest vectors the CPU runs natively.</summary>
+    /// <summary>a = 1 / (1 + e^−z), one pass (vectorised in float).</summary>
     public static void Sigmoid<T>(ReadOnlySpan<T> z, Span<T> a) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int len = z.Length, i = 0;
         Fits(len, a.Length, len, len);
         ref T pz = ref MemoryMarshal.GetReference(z), pa = ref MemoryMarshal.GetReference(a);
-        if (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+        if (typeof(T) == typeof(float))
         {
+            ref float zf = ref Unsafe.As<T, float>(ref pz), af = ref Unsafe.As<T, float>(ref pa);
             if (Vector512.IsHardwareAccelerated)
-                for (; i + Vector512<T>.Count <= len; i += Vector512<T>.Count)
-                    (Vector512<T>.One / (Vector512<T>.One + Exp(-Vector512.LoadUnsafe(ref pz, (nuint)i)))).StoreUnsafe(ref pa, (nuint)i);
+                for (; i + 16 <= len; i += 16)
+                    (Vector512<float>.One / (Vector512<float>.One + Exp(-Vector512.LoadUnsafe(ref zf, (nuint)i)))).StoreUnsafe(ref af, (nuint)i);
             if (Vector256.IsHardwareAccelerated)
-                for (; i + Vector256<T>.Count <= len; i += Vector256<T>.Count)
-                    (Vector256<T>.One / (Vector256<T>.One + Exp(-Vector256.LoadUnsafe(ref pz, (nuint)i)))).StoreUnsafe(ref pa, (nuint)i);
+                for (; i + 8 <= len; i += 8)
+                    (Vector256<float>.One / (Vector256<float>.One + Exp(-Vector256.LoadUnsafe(ref zf, (nuint)i)))).StoreUnsafe(ref af, (nuint)i);
         }
         for (; i < len; i++) Unsafe.Add(ref pa, i) = T.One / (T.One + T.Exp(-Unsafe.Add(ref pz, i)));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Exp<T>(Vector512<T> x) where T : unmanaged =>
-        typeof(T) == typeof(float) ? Vector512.Exp(x.AsSingle()).As<float, T>() : Vector512.Exp(x.AsDouble()).As<double, T>();
+    // e^x in float: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two for exactness), e^r by a
+    // degree-7 polynomial (Cephes expf coefficients, about 1 ulp), 2^n put into the exponent bits.
+    // Ours rather than Vector512.Exp, whose library helpers are not inlined and start unoptimised.
+    private const float ExpHi = 88.3762626647949f, ExpLo = -87.3365447504019f, Log2E = 1.44269504088896341f,
+        Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f,
+        P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged =>
-        typeof(T) == typeof(float) ? Vector256.Exp(x.AsSingle()).As<float, T>() : Vector256.Exp(x.AsDouble()).As<double, T>();
+    private static Vector512<float> Exp(Vector512<float> x)
+    {
+        var c = Vector512.Min(Vector512.Max(x, Vector512.Create(ExpLo)), Vector512.Create(ExpHi));
+        var n = Vector512.Round(c * Vector512.Create(Log2E));
+        var r = c - n * Vector512.Create(Ln2Hi) - n * Vector512.Create(Ln2Lo);
+        var p = Vector512.Create(P0);
+        p = p * r + Vector512.Create(P1); p = p * r + Vector512.Create(P2); p = p * r + Vector512.Create(P3);
+        p = p * r + Vector512.Create(P4); p = p * r + Vector512.Create(P5);
+        p = p * (r * r) + r + Vector512<float>.One;
+        var scale = ((Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23).AsSingle();
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), p * scale, x); // NaN stays NaN
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Exp(Vector256<float> x)
+    {
+        var c = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpLo)), Vector256.Create(ExpHi));
+        var n = Vector256.Round(c * Vector256.Create(Log2E));
+        var r = c - n * Vector256.Create(Ln2Hi) - n * Vector256.Create(Ln2Lo);
+        var p = Vector256.Create(P0);
+        p = p * r + Vector256.Create(P1); p = p * r + Vector256.Create(P2); p = p * r + Vector256.Create(P3);
+        p = p * r + Vector256.Create(P4); p = p * r + Vector256.Create(P5);
+        p = p * (r * r) + r + Vector256<float>.One;
+        var scale = ((Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23).AsSingle();
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), p * scale, x);
+    }
 
     /// <summary>Adds the row vector <paramref name="bias"/> [cols] to every row of z [rows, cols], in place.</summary>
     public static void AddToRows<T>(Span<T> z, ReadOnlySpan<T> bias, int rows, int cols) where T : unmanaged, INumber<T>
@@ -143,8 +175,110 @@ internal static class Elementwise
         }
     }
 
+    /// <summary>output = x − y.</summary>
+    public static void Subtract<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> output) where T : unmanaged, INumber<T>
+    {
+        int len = x.Length, i = 0;
+        Fits(len, y.Length, output.Length, len);
+        ref T px = ref MemoryMarshal.GetReference(x), py = ref MemoryMarshal.GetReference(y), po = ref MemoryMarshal.GetReference(output);
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            for (; i + Vector256<T>.Count <= len; i += Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref px, (nuint)i) - Vector256.LoadUnsafe(ref py, (nuint)i)).StoreUnsafe(ref po, (nuint)i);
+        for (; i < len; i++) Unsafe.Add(ref po, i) = Unsafe.Add(ref px, i) - Unsafe.Add(ref py, i);
+    }
+
+    /// <summary>x = x·s, in place.</summary>
+    public static void Scale<T>(Span<T> x, T s) where T : unmanaged, INumber<T>
+    {
+        int len = x.Length, i = 0;
+        ref T px = ref MemoryMarshal.GetReference(x);
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        {
+            var sv = Vector256.Create(s);
+            for (; i + Vector256<T>.Count <= len; i += Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref px, (nuint)i) * sv).StoreUnsafe(ref px, (nuint)i);
+        }
+        for (; i < len; i++) Unsafe.Add(ref px, i) *= s;
+    }
+
+    /// <summary>p = g·s + p (multiply, then add: not fused, so the result is the same on every CPU).</summary>
+    public static void MultiplyAdd<T>(ReadOnlySpan<T> g, T s, Span<T> p) where T : unmanaged, INumber<T>
+    {
+        int len = g.Length, i = 0;
+        Fits(len, p.Length, len, len);
+        ref T pg = ref MemoryMarshal.GetReference(g), pp = ref MemoryMarshal.GetReference(p);
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        {
+            var sv = Vector256.Create(s);
+            for (; i + Vector256<T>.Count <= len; i += Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref pg, (nuint)i) * sv + Vector256.LoadUnsafe(ref pp, (nuint)i)).StoreUnsafe(ref pp, (nuint)i);
+        }
+        for (; i < len; i++) Unsafe.Add(ref pp, i) = Unsafe.Add(ref pg, i) * s + Unsafe.Add(ref pp, i);
+    }
+
+    /// <summary>sum [cols] = Σ over the rows of x [rows, cols], row after row.</summary>
+    public static void SumRows<T>(ReadOnlySpan<T> x, int rows, int cols, Span<T> sum) where T : unmanaged, INumber<T>
+    {
+        Fits(rows * cols, x.Length, rows * cols, rows * cols);
+        Fits(cols, sum.Length, cols, cols);
+        sum[..cols].Clear();
+        ref T px = ref MemoryMarshal.GetReference(x), ps = ref MemoryMarshal.GetReference(sum);
+        int v = Vector256<T>.Count, vectors = Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported ? cols - cols % v : 0;
+        for (int r = 0; r < rows; r++)
+        {
+            ref T row = ref Unsafe.Add(ref px, (nint)r * cols);
+            int c = 0;
+            for (; c < vectors; c += v)
+                (Vector256.LoadUnsafe(ref ps, (nuint)c) + Vector256.LoadUnsafe(ref row, (nuint)c)).StoreUnsafe(ref ps, (nuint)c);
+            for (; c < cols; c++) Unsafe.Add(ref ps, c) += Unsafe.Add(ref row, c);
+        }
+    }
+
+    /// <summary>Row-wise softmax of z [rows, cols] into a: shift by the row's maximum, exponentials over the whole batch, normalise.</summary>
+    public static void Softmax<T>(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int len = rows * cols;
+        Fits(len, z.Length, a.Length, len);
+        for (int r = 0; r < rows; r++)
+        {
+            var zr = z.Slice(r * cols, cols);
+            var ar = a.Slice(r * cols, cols);
+            T max = zr[0];
+            for (int c = 1; c < cols; c++) if (zr[c] > max) max = zr[c];
+            for (int c = 0; c < cols; c++) ar[c] = zr[c] - max;
+        }
+        Exp(a[..len]);
+        for (int r = 0; r < rows; r++)
+        {
+            var ar = a.Slice(r * cols, cols);
+            T sum = T.Zero;
+            for (int c = 0; c < cols; c++) sum += ar[c];
+            for (int c = 0; c < cols; c++) ar[c] /= sum;
+        }
+    }
+
+    /// <summary>x = e^x, in place (vectorised in float).</summary>
+    public static void Exp<T>(Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int len = x.Length, i = 0;
+        ref T px = ref MemoryMarshal.GetReference(x);
+        if (typeof(T) == typeof(float))
+        {
+            ref float pf = ref Unsafe.As<T, float>(ref px);
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= len; i += 16) Exp(Vector512.LoadUnsafe(ref pf, (nuint)i)).StoreUnsafe(ref pf, (nuint)i);
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= len; i += 8) Exp(Vector256.LoadUnsafe(ref pf, (nuint)i)).StoreUnsafe(ref pf, (nuint)i);
+        }
+        for (; i < len; i++) Unsafe.Add(ref px, i) = T.Exp(Unsafe.Add(ref px, i));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Fits(int len, int b, int c, int d)
     {
-        if (b < len || c < len || d < len) throw new ArgumentException("element-wise operand shorter than its input");
+        if (b < len || c < len || d < len) Shorter();
     }
+
+    [DoesNotReturn]
+    private static void Shorter() => throw new ArgumentException("element-wise operand shorter than its input");
 }

@@ -99,6 +99,7 @@ public static partial class Gemm
         return parts > 1 && (long)m * n * k >= ParallelFlops ? parts : 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (int, int) Range(int m, int parts, int p)
     {
         int tiles = (m + Align - 1) / Align;
@@ -181,6 +182,7 @@ public static partial class Gemm
     {
         [ThreadStatic] private static T[]? _buffer;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static Span<T> Get(int length)
         {
             if (_buffer is null || _buffer.Length < length) _buffer = new T[length];

@@ -45,8 +45,8 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
             int len = rows * cols;
-            System.Numerics.Tensors.TensorPrimitives.Subtract(a[..len], y[..len], dA);
-            if (!half) System.Numerics.Tensors.TensorPrimitives.Multiply(dA[..len], T.CreateChecked(2.0 / cols), dA);
+            Elementwise.Subtract(a[..len], y, dA);
+            if (!half) Elementwise.Scale(dA[..len], T.CreateChecked(2.0 / cols));
             output.Backward(z, a, dA, dZ, rows, cols);
         }
     }
@@ -73,7 +73,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
-            System.Numerics.Tensors.TensorPrimitives.Subtract(a[..(rows * cols)], y[..(rows * cols)], dZ);
+            Elementwise.Subtract(a[..(rows * cols)], y, dZ);
         }
     }
 
@@ -108,7 +108,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Delta(Activation<T> output, ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, Span<T> dA, Span<T> dZ, int rows, int cols)
         {
-            System.Numerics.Tensors.TensorPrimitives.Subtract(a[..(rows * cols)], y[..(rows * cols)], dZ);
+            Elementwise.Subtract(a[..(rows * cols)], y, dZ);
         }
     }
 }

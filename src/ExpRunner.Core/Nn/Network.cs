@@ -93,9 +93,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             ReadOnlySpan<T> dz = _dz[l].AsSpan(0, rows * layer.Out);
             ReadOnlySpan<T> input = l == 0 ? x : _a[l - 1].AsSpan(0, rows * layer.In);
             Gemm.MultiplyTransposedA<T>(dz, input, layer.DW, layer.Out, layer.In, rows, Threads);   // dW = δᵀ·X
-            layer.DB.AsSpan().Clear();
-            for (int r = 0; r < rows; r++)                                                         // db = Σ_rows δ
-                System.Numerics.Tensors.TensorPrimitives.Add(layer.DB, dz.Slice(r * layer.Out, layer.Out), layer.DB);
+            Elementwise.SumRows(dz, rows, layer.Out, layer.DB);                                    // db = Σ_rows δ
             if (l > 0)
             {
                 Span<T> dA = _dz[l - 1].AsSpan(0, rows * layer.In);                                // reuse as dA, then dZ in place

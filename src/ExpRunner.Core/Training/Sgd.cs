@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+
 using ExpRunner.Config;
 using ExpRunner.Nn;
 
@@ -49,8 +49,8 @@ public sealed class Sgd<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (velocity.IsEmpty)
         {
             // p ← p(1 − lr·λ) − (lr/divisor)·g
-            if (decay > 0) TensorPrimitives.Multiply(p, T.CreateChecked(1 - lr * decay), p);
-            TensorPrimitives.MultiplyAdd(grad, T.CreateChecked(-(lr / divisor)), p, p);
+            if (decay > 0) Elementwise.Scale(p, T.CreateChecked(1 - lr * decay));
+            Elementwise.MultiplyAdd(grad, T.CreateChecked(-(lr / divisor)), p);
             return;
         }
         // v ← μv + g/divisor + λp ;  p ← p − lr·v

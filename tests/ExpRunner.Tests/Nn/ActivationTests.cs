@@ -58,3 +58,27 @@ public class ActivationTests
         }
     }
 }
+
+/// <summary>The vectorised float exponential against Math.Exp, over the whole range a float can hold.</summary>
+public class ExpTests
+{
+    [Fact]
+    public void Float_exp_is_within_two_ulps_of_the_exact_value_and_keeps_nan_and_the_ends()
+    {
+        var x = new float[20001 + 5];
+        for (int i = 0; i <= 20000; i++) x[i] = -87f + 175f * i / 20000;
+        x[20001] = float.NaN; x[20002] = -1000f; x[20003] = 0f; x[20004] = 1e-30f; x[20005] = -0f;
+        var e = (float[])x.Clone();
+        Elementwise.Exp<float>(e);
+        for (int i = 0; i <= 20000; i++)
+        {
+            double exact = Math.Exp(x[i]);
+            Assert.True(Math.Abs(e[i] - exact) / exact <= 2.4e-7, $"exp({x[i]}) = {e[i]}, exact {exact}"); // two float ulps
+        }
+        Assert.True(float.IsNaN(e[20001]));
+        Assert.True(e[20002] >= 0 && e[20002] < 1e-37);
+        Assert.Equal(1f, e[20003]);
+        Assert.Equal(1f, e[20004]);
+        Assert.Equal(1f, e[20005]);
+    }
+}

@@ -16,6 +16,10 @@ public class Kernels
     [Params("C1 784x20 b100", "C4 784x512 b128", "C4 512x512 b128")]
     public string Shape { get; set; } = "";
 
+    /// <summary>The widest vectors the kernels may use: the 512-bit family against the 256-bit one.</summary>
+    [Params(512, 256)]
+    public int Bits { get; set; } = 512;
+
     private int _b, _in, _out;
     private float[] _x = [], _w = [], _z = [], _dz = [], _dw = [], _dx = [];
 
@@ -32,6 +36,7 @@ public class Kernels
         float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)rng.Uniform(-1, 1)).ToArray();
         _x = R(_b * _in); _w = R(_out * _in); _dz = R(_b * _out);
         _z = new float[_b * _out]; _dw = new float[_out * _in]; _dx = new float[_b * _in];
+        Gemm.VectorBits = Bits;
     }
 
     public double Flops => 2.0 * _b * _in * _out;
@@ -46,7 +51,16 @@ public class Kernels
     public void InputGradient() => Gemm.Multiply<float>(_dz, _w, _dx, _b, _in, _out);
 
     [Benchmark(Description = "sigmoid forward (per Z)")]
-    public void Sigmoid() => Activation<float>.Create("sigmoid").Forward(_z, _z, _b, _out);
+    public void Sigmoid() => _sigmoid.Forward(_z, _z, _b, _out);
+
+    [Benchmark(Description = "relu forward (per Z)")]
+    public void Relu() => _relu.Forward(_z, _z, _b, _out);
+
+    [Benchmark(Description = "softmax forward (per Z)")]
+    public void Softmax() => _softmax.Forward(_z, _z, _b, _out);
+
+    private readonly Activation<float> _sigmoid = Activation<float>.Create("sigmoid"), _relu = Activation<float>.Create("relu"),
+        _softmax = Activation<float>.Create("softmax");
 }
 
 public sealed class KernelConfig : ManualConfig
@@ -74,7 +88,7 @@ public sealed class GflopsColumn : IColumn
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
-        if (benchmarkCase.Descriptor.WorkloadMethodDisplayInfo.StartsWith("sigmoid")) return "-";
+        if (benchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Contains("per Z")) return "-";
         var report = summary[benchmarkCase];
         if (report?.ResultStatistics is not { } stats) return "-";
         var k = new Kernels { Shape = (string)benchmarkCase.Parameters["Shape"] };
