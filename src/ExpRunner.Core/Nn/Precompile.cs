@@ -18,9 +18,13 @@ public static class Precompile
         typeof(Data.Dataset), typeof(Training.Trainer<>), typeof(Training.Evaluator<>), typeof(Training.Sgd<>),
     ];
 
-    /// <summary>Starts compiling for float32 or float64 (the config's precision) in the background.</summary>
+    /// <summary>
+    /// Starts compiling for float32 or float64 (the config's precision) in the background, when
+    /// there is a core to spare (a sweep trial given one core compiles as it goes instead).
+    /// </summary>
     public static Task Start(string precision)
     {
+        if (!Sweeps.ThreadBudget.SpareCore) return Task.CompletedTask;
         var t = precision == "float64" ? typeof(double) : typeof(float);
         return Task.Factory.StartNew(() => Run(t), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }

@@ -17,6 +17,12 @@ public static class ThreadBudget
     public static int PerTrial(int jobs, int cores) => Math.Max(1, cores / Math.Max(1, jobs));
 
     /// <summary>The threads a run uses: its config's, capped by the budget its sweep gave it.</summary>
+    /// <summary>
+    /// Whether this process may keep a second core busy with background work (compiling while the
+    /// data loads): not when a sweep gave it a share of one core.
+    /// </summary>
+    public static bool SpareCore => Effective(int.MaxValue) >= 2 && Environment.ProcessorCount >= 2;
+
     public static int Effective(int configured) => Effective(configured, Environment.GetEnvironmentVariable(Variable));
 
     public static int Effective(int configured, string? cap) =>
