@@ -27,9 +27,10 @@ public static partial class Gemm
     /// <summary>
     /// The widest vectors the kernels may use: 512 (the default) uses Vector512 where the CPU runs
     /// it natively, 256 keeps to Vector256, anything less runs the scalar fallback. Benchmarks set
-    /// it to compare the paths.
+    /// it (or the environment variable EXPRUNNER_VECTOR_BITS) to compare the paths.
     /// </summary>
-    public static int VectorBits { get; set; } = 512;
+    public static int VectorBits { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("EXPRUNNER_VECTOR_BITS"), out int bits) && bits > 0 ? bits : 512;
 
     // Every product takes the thread count for its row partition and, optionally, the widest
     // vectors to use (0: VectorBits; below 256: the scalar fallback), so tests can exercise every

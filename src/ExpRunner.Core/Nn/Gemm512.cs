@@ -15,8 +15,13 @@ public static partial class Gemm
     private const int Mr512 = 8;   // rows of C per axpy tile
     private const int Kc512 = 128; // k per block: B's panel of Kc rows × 2 vectors (16 KB in float) stays in L1
 
+    /// <summary>
+    /// Whether the 512-bit kernels run. Avx512F alone is enough: .NET reports Vector512 as not
+    /// accelerated on CPUs whose clock drops under 512-bit code (Skylake-X, Cascade Lake) yet still
+    /// compiles it to AVX-512, and for dense FMA work the wider vectors win there too.
+    /// </summary>
     private static bool Wide<T>(int bits) where T : unmanaged =>
-        (bits > 0 ? bits : VectorBits) >= 512 && Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+        (bits > 0 ? bits : VectorBits) >= 512 && (Vector512.IsHardwareAccelerated || Avx512F.IsSupported) && Vector512<T>.IsSupported;
 
     /// <summary>Axpy products take the 512-bit kernel once a row of C spans two vectors.</summary>
     private static bool UseAxpy512<T>(int bits, int n) where T : unmanaged => Wide<T>(bits) && n >= 2 * Vector512<T>.Count;
