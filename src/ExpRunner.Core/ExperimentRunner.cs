@@ -125,8 +125,9 @@ public static class ExperimentRunner
         Action<RunEvent> track)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var net = ModelBuilder.Build<T>(config.Model, data.Features, Math.Max(config.Training.BatchSize, SavedModel.EvalBatch), config.Seed);
-        net.Threads = Sweeps.ThreadBudget.Effective(config.Training.Threads);
+        int threads = Sweeps.ThreadBudget.Effective(config.Training.Threads);
+        var net = ModelBuilder.Build<T>(config.Model, data.Features, Math.Max(config.Training.BatchSize, SavedModel.EvalBatch(threads)), config.Seed);
+        net.Threads = threads;
         var meta = ModelBuilder.Metadata(net, config, folder.Id);
         Safetensors.Write(folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);
         log.Information("Network {Inputs}-{Units} ({Activations}), {Parameters} parameters, loss {Loss}, {Precision}",

@@ -8,14 +8,15 @@ namespace ExpRunner.Nn;
 /// <summary>
 /// Matrix products for dense layers. Shape convention, stated once for the whole project:
 /// matrices are row-major; a batch is [rows = examples, cols = features]; a weight matrix is
-/// [out, in]. The three products training needs, none of which materialises a transpose:
+/// [out, in]. The three products training needs, none of which materialises a transpose of a
+/// large operand (only X·Wᵀ with fewer than 64 inputs copies its small W transposed):
 /// <list type="bullet">
 /// <item><see cref="MultiplyTransposedB"/>: C[m,n] = A[m,k]·B[n,k]ᵀ — forward, Z = X·Wᵀ.</item>
 /// <item><see cref="MultiplyTransposedA"/>: C[m,n] = A[k,m]ᵀ·B[k,n] — dW = δᵀ·X.</item>
 /// <item><see cref="Multiply"/>: C[m,n] = A[m,k]·B[k,n] — dX = δ·W.</item>
 /// </list>
 /// Each element of C is written by exactly one thread in a fixed order of k, so results do not
-/// depend on the thread count.
+/// depend on the thread count. The 512-bit kernels live in Gemm512.cs.
 /// </summary>
 public static partial class Gemm
 {
@@ -25,9 +26,9 @@ public static partial class Gemm
     private const int ShortK = 64;             // X·Wᵀ with k below this runs as an axpy product
 
     /// <summary>
-    /// The widest vectors the kernels may use: 512 (the default) uses Vector512 where the CPU runs
-    /// it natively, 256 keeps to Vector256, anything less runs the scalar fallback. Benchmarks set
-    /// it (or the environment variable EXPRUNNER_VECTOR_BITS) to compare the paths.
+    /// The widest vectors the kernels may use: 512 (the default) takes the 512-bit kernels where
+    /// the CPU has AVX-512, 256 keeps to the 256-bit ones, anything less runs the scalar fallback.
+    /// Benchmarks set it (or the environment variable EXPRUNNER_VECTOR_BITS) to compare the paths.
     /// </summary>
     public static int VectorBits { get; set; } =
         int.TryParse(Environment.GetEnvironmentVariable("EXPRUNNER_VECTOR_BITS"), out int bits) && bits > 0 ? bits : 512;

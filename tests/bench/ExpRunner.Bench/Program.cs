@@ -34,7 +34,7 @@ static class Profile
     {
         var c = ConfigLoader.Load(configPath).Config;
         var data = DatasetLoader.Load(c.Dataset with { TestLimit = 0 }, c.Seed);
-        int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), out int eb) ? eb : SavedModel.EvalBatch;
+        int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), out int eb) ? eb : SavedModel.EvalBatch(threads);
         var net = ModelBuilder.Build<float>(c.Model, data.Features, batch, c.Seed);
         net.Threads = threads;
         var ev = new Evaluator<float>(net, Loss<float>.Create(c.Loss));
