@@ -232,6 +232,32 @@ public static partial class Gemm
             for (; j + 2 * v <= width; j += 2 * v)
             {
                 int i = r0;
+                for (; i + 6 <= r1; i += 6) // 6 rows × 2 vectors: 12 accumulators, 15 of the 16 vector registers
+                {
+                    Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                                 c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+                    ref T ap = ref Unsafe.Add(ref a, (nint)i * rs);
+                    ref T bp = ref Unsafe.Add(ref b, j);
+                    for (int p = 0; p < k; p++)
+                    {
+                        var b0 = Vector256.LoadUnsafe(ref bp);
+                        var b1 = Vector256.LoadUnsafe(ref bp, (nuint)v);
+                        var x = Vector256.Create(ap); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                        x = Vector256.Create(Unsafe.Add(ref ap, rs)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                        x = Vector256.Create(Unsafe.Add(ref ap, 2 * rs)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                        x = Vector256.Create(Unsafe.Add(ref ap, 3 * rs)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                        x = Vector256.Create(Unsafe.Add(ref ap, 4 * rs)); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                        x = Vector256.Create(Unsafe.Add(ref ap, 5 * rs)); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                        ap = ref Unsafe.Add(ref ap, cs);
+                        bp = ref Unsafe.Add(ref bp, n);
+                    }
+                    Store(ref c, (nint)i * n + j, v, c00, c01, accumulate);
+                    Store(ref c, (nint)(i + 1) * n + j, v, c10, c11, accumulate);
+                    Store(ref c, (nint)(i + 2) * n + j, v, c20, c21, accumulate);
+                    Store(ref c, (nint)(i + 3) * n + j, v, c30, c31, accumulate);
+                    Store(ref c, (nint)(i + 4) * n + j, v, c40, c41, accumulate);
+                    Store(ref c, (nint)(i + 5) * n + j, v, c50, c51, accumulate);
+                }
                 for (; i + Mr <= r1; i += Mr)
                 {
                     Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default,

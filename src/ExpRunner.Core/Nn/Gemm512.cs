@@ -248,6 +248,24 @@ public static partial class Gemm
                 Store(ref dst, v, c20, c21, accumulate); dst = ref Unsafe.Add(ref dst, n);
                 Store(ref dst, v, c30, c31, accumulate);
             }
+            for (; i + 2 <= r1; i += 2)
+            {
+                Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+                ref T ap = ref Unsafe.Add(ref a, i);
+                ref T bp = ref Unsafe.Add(ref b, j);
+                for (int p = 0; p < k; p++)
+                {
+                    var b0 = Vector512.LoadUnsafe(ref bp);
+                    var b1 = Vector512.LoadUnsafe(ref bp, (nuint)v);
+                    var x = Vector512.Create(ap); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                    x = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                    ap = ref Unsafe.Add(ref ap, cs);
+                    bp = ref Unsafe.Add(ref bp, n);
+                }
+                ref T dst = ref Unsafe.Add(ref c, (nint)i * n + j);
+                Store(ref dst, v, c00, c01, accumulate);
+                Store(ref Unsafe.Add(ref dst, n), v, c10, c11, accumulate);
+            }
             for (; i < r1; i++)
             {
                 Vector512<T> c0 = default, c1 = default;
