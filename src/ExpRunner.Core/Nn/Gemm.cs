@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ExpRunner.Nn;
 
@@ -485,14 +486,10 @@ public static partial class Gemm
                     x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
                 }
                 ref T crow = ref Unsafe.Add(ref c, (nint)i * n + j);
-                crow = Finish(s00, ref a0, ref b0, kv, k);
-                Unsafe.Add(ref crow, 1) = Finish(s01, ref a0, ref b1, kv, k);
-                Unsafe.Add(ref crow, n) = Finish(s10, ref a1, ref b0, kv, k);
-                Unsafe.Add(ref crow, n + 1) = Finish(s11, ref a1, ref b1, kv, k);
-                Unsafe.Add(ref crow, 2 * n) = Finish(s20, ref a2, ref b0, kv, k);
-                Unsafe.Add(ref crow, 2 * n + 1) = Finish(s21, ref a2, ref b1, kv, k);
-                Unsafe.Add(ref crow, 3 * n) = Finish(s30, ref a3, ref b0, kv, k);
-                Unsafe.Add(ref crow, 3 * n + 1) = Finish(s31, ref a3, ref b1, kv, k);
+                Pair(ref crow, s00, s01, ref a0, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, n), s10, s11, ref a1, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, 2 * n), s20, s21, ref a2, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, 3 * n), s30, s31, ref a3, ref b0, ref b1, kv, k);
             }
             for (; j < j1; j++)
             {
@@ -508,6 +505,27 @@ public static partial class Gemm
                 Unsafe.Add(ref c, (nint)i * n + j) = Dot(ref ai, ref Unsafe.Add(ref b, (nint)j * k), kv, k);
         }
         }
+    }
+
+    /// <summary>
+    /// Two dot products of one row of A with two rows of B. In float with no scalar tail the two
+    /// accumulators are reduced together (two horizontal adds for both); otherwise each is
+    /// finished like <see cref="Dot"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair<T>(ref T c, Vector256<T> s0, Vector256<T> s1, ref T a, ref T b0, ref T b1, int kv, int k)
+        where T : unmanaged, INumber<T>
+    {
+        if (typeof(T) == typeof(float) && kv == k && Avx.IsSupported)
+        {
+            var t = Avx.HorizontalAdd(s0.AsSingle(), s1.AsSingle());  // per 128-bit half: s0 pairs, s1 pairs
+            var u = t.GetLower() + t.GetUpper();
+            var w = Sse3.HorizontalAdd(u, u);                         // Σs0, Σs1, Σs0, Σs1
+            Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref c), w.AsUInt64().ToScalar()); // both sums at once
+            return;
+        }
+        c = Finish(s0, ref a, ref b0, kv, k);
+        Unsafe.Add(ref c, 1) = Finish(s1, ref a, ref b1, kv, k);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
