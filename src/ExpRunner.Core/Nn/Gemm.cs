@@ -180,6 +180,19 @@ public static partial class Gemm
         }
     }
 
+    /// <summary>Per-thread room for a packed panel of B (separate from <see cref="Scratch{T}"/>, which may hold an operand).</summary>
+    private static class Panel<T>
+    {
+        [ThreadStatic] private static T[]? _buffer;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Span<T> Get(int length)
+        {
+            if (_buffer is null || _buffer.Length < length) _buffer = new T[length];
+            return _buffer.AsSpan(0, length);
+        }
+    }
+
     /// <summary>A per-thread buffer that grows to the largest size asked for and is then reused.</summary>
     private static class Scratch<T>
     {
@@ -232,13 +245,32 @@ public static partial class Gemm
         {
             for (; j + 2 * v <= width; j += 2 * v)
             {
+                // B's panel (k rows × 2 vectors) is read once per row tile: with many tiles, copy it
+                // to consecutive memory first. Rows of B a power-of-two apart (n = 512) otherwise
+                // fall in the same few L1 sets and evict each other (measured: dW for 512×512
+                // at 75 against 95 GFLOP/s).
+                ref T bj = ref Unsafe.Add(ref b, j);
+                int bs = n;
+                if (r1 - r0 >= 24)
+                {
+                    var panel = Panel<T>.Get(k * 2 * v);
+                    ref T dst = ref MemoryMarshal.GetReference(panel);
+                    for (int p = 0; p < k; p++)
+                    {
+                        ref T src = ref Unsafe.Add(ref bj, (nint)p * n);
+                        Vector256.LoadUnsafe(ref src).StoreUnsafe(ref dst, (nuint)(p * 2 * v));
+                        Vector256.LoadUnsafe(ref src, (nuint)v).StoreUnsafe(ref dst, (nuint)(p * 2 * v + v));
+                    }
+                    bj = ref dst;
+                    bs = 2 * v;
+                }
                 int i = r0;
                 for (; i + 6 <= r1; i += 6) // 6 rows × 2 vectors: 12 accumulators, 15 of the 16 vector registers
                 {
                     Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                                  c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
                     ref T ap = ref Unsafe.Add(ref a, (nint)i * rs);
-                    ref T bp = ref Unsafe.Add(ref b, j);
+                    ref T bp = ref bj;
                     for (int p = 0; p < k; p++)
                     {
                         var b0 = Vector256.LoadUnsafe(ref bp);
@@ -250,7 +282,7 @@ public static partial class Gemm
                         x = Vector256.Create(Unsafe.Add(ref ap, 4 * rs)); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
                         x = Vector256.Create(Unsafe.Add(ref ap, 5 * rs)); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
                         ap = ref Unsafe.Add(ref ap, cs);
-                        bp = ref Unsafe.Add(ref bp, n);
+                        bp = ref Unsafe.Add(ref bp, bs);
                     }
                     Store(ref c, (nint)i * n + j, v, c00, c01, accumulate);
                     Store(ref c, (nint)(i + 1) * n + j, v, c10, c11, accumulate);
@@ -266,7 +298,7 @@ public static partial class Gemm
                     ref T a0 = ref Unsafe.Add(ref a, (nint)i * rs);
                     for (int p = 0; p < k; p++)
                     {
-                        ref T brow = ref Unsafe.Add(ref b, (nint)p * n + j);
+                        ref T brow = ref Unsafe.Add(ref bj, (nint)p * bs);
                         var b0 = Vector256.LoadUnsafe(ref brow);
                         var b1 = Vector256.LoadUnsafe(ref brow, (nuint)v);
                         ref T ap = ref Unsafe.Add(ref a0, (nint)p * cs);
@@ -285,7 +317,7 @@ public static partial class Gemm
                     Vector256<T> c0 = default, c1 = default;
                     for (int p = 0; p < k; p++)
                     {
-                        ref T brow = ref Unsafe.Add(ref b, (nint)p * n + j);
+                        ref T brow = ref Unsafe.Add(ref bj, (nint)p * bs);
                         var x = Vector256.Create(Unsafe.Add(ref a, (nint)i * rs + (nint)p * cs));
                         c0 = Fma(x, Vector256.LoadUnsafe(ref brow), c0);
                         c1 = Fma(x, Vector256.LoadUnsafe(ref brow, (nuint)v), c1);
