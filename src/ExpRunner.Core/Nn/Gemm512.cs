@@ -6,9 +6,10 @@ using System.Runtime.Intrinsics.X86;
 namespace ExpRunner.Nn;
 
 /// <summary>
-/// The 512-bit kernels, used where the CPU runs Vector512 natively. With 32 vector registers they
-/// hold larger register tiles than the 256-bit kernels: 4×4 dot products and 8 rows × 2 vectors of
-/// axpy, so each value loaded from memory feeds four FMAs or more.
+/// The 512-bit kernels, used where the CPU has AVX-512. With 32 vector registers they hold larger
+/// register tiles than the 256-bit kernels: 4×4 dot products (X·Wᵀ), 8 rows × 2 vectors of axpy
+/// with A stored transposed (δᵀ·X) and 4 rows × 4 vectors with A row-major (δ·W), so each value
+/// loaded from memory feeds four FMAs or more.
 /// </summary>
 public static partial class Gemm
 {
