@@ -46,7 +46,7 @@ public static class ExperimentRunner
     {
         var config = loaded.Config;
         // 1. Data (before any folder exists: bad data leaves nothing behind).
-        Nn.Precompile.Start(config.Precision); // compiles the numeric code while the data loads
+        if (Sweeps.ThreadBudget.SpareCore) Nn.Precompile.Start(config.Precision); // compiles the numeric code while the data loads
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var widthErrors = new List<ConfigError>();
         ConfigLoader.CheckOutputWidth(config, data.Classes, (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));

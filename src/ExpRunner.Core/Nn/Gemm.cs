@@ -48,7 +48,7 @@ public static partial class Gemm
         {
             // Dot products this short are mostly reductions: transpose B (n·k values) and
             // broadcast A instead.
-            var bt = Scratch<T>.Get(n * k);
+            var bt = Scratch<T>.Operand(n * k);
             Transpose(b, bt, n, k);
             fixed (T* pa = a) fixed (T* pb = bt) fixed (T* pc = c)
             {
@@ -169,7 +169,7 @@ public static partial class Gemm
                 {
                     // Column blocks four vectors wide on the 512-bit kernel, the rest on the 256-bit one.
                     int wide = _n - _n % (4 * Vector512<T>.Count);
-                    AxpyRowsBlocks512(ref a, _rowStride, ref b, ref c, r0, r1, _n, _k, _accumulate);
+                    if (wide > 0) AxpyRowsBlocks512(ref a, _rowStride, ref b, ref c, r0, r1, _n, _k, _accumulate);
                     if (wide < _n)
                         AxpyBlocks(ref a, _rowStride, 1, ref Unsafe.Add(ref b, wide), ref Unsafe.Add(ref c, wide), r0, r1, _n, _k, _accumulate,
                             Simd<T>(_bits), width: _n - wide);
@@ -180,29 +180,24 @@ public static partial class Gemm
         }
     }
 
-    /// <summary>Per-thread room for a packed panel of B (separate from <see cref="Scratch{T}"/>, which may hold an operand).</summary>
-    private static class Panel<T>
-    {
-        [ThreadStatic] private static T[]? _buffer;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Span<T> Get(int length)
-        {
-            if (_buffer is null || _buffer.Length < length) _buffer = new T[length];
-            return _buffer.AsSpan(0, length);
-        }
-    }
-
-    /// <summary>A per-thread buffer that grows to the largest size asked for and is then reused.</summary>
+    /// <summary>
+    /// Per-thread buffers that grow to the largest size asked for and are then reused: one for a
+    /// transposed operand (held by the calling thread for a whole product), one for a packed panel
+    /// of B (used inside a kernel, on whichever thread runs the part).
+    /// </summary>
     private static class Scratch<T>
     {
-        [ThreadStatic] private static T[]? _buffer;
+        [ThreadStatic] private static T[]? _operand, _panel;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static Span<T> Get(int length)
+        public static Span<T> Operand(int length) => Grow(ref _operand, length);
+
+        public static Span<T> Panel(int length) => Grow(ref _panel, length);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Span<T> Grow(ref T[]? buffer, int length)
         {
-            if (_buffer is null || _buffer.Length < length) _buffer = new T[length];
-            return _buffer.AsSpan(0, length);
+            if (buffer is null || buffer.Length < length) buffer = new T[length];
+            return buffer.AsSpan(0, length);
         }
     }
 
@@ -231,8 +226,9 @@ public static partial class Gemm
     }
 
     /// <summary>
-    /// Rows [r0, r1) of C = A·B where A(i,p) = a[i·rowStride + p·colStride]. Register tile: 4 rows ×
-    /// 2 vectors of C held in registers while p runs over k (broadcast A, stream B's row).
+    /// Rows [r0, r1) of C = A·B where A(i,p) = a[i·rowStride + p·colStride]. Register tile: 6 rows ×
+    /// 2 vectors of C held in registers while p runs over k (broadcast A, stream B's row), then 4-row
+    /// and single-row tiles, one-vector, half-vector and scalar column tails, each four rows at a time.
     /// </summary>
     private static void AxpyKernel<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd,
         int width)
@@ -253,7 +249,7 @@ public static partial class Gemm
                 int bs = n;
                 if (r1 - r0 >= 24)
                 {
-                    var panel = Panel<T>.Get(k * 2 * v);
+                    var panel = Scratch<T>.Panel(k * 2 * v);
                     ref T dst = ref MemoryMarshal.GetReference(panel);
                     for (int p = 0; p < k; p++)
                     {
@@ -561,10 +557,14 @@ public static partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Finish<T>(Vector256<T> s, ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
+    private static T Finish<T>(Vector256<T> s, ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T> =>
+        Tail(Vector256.Sum(s), ref x, ref y, kv, k);
+
+    /// <summary>A dot product's scalar tail: <paramref name="sum"/> plus x[p]·y[p] for p in [from, k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Tail<T>(T sum, ref T x, ref T y, int from, int k) where T : INumber<T>
     {
-        T sum = Vector256.Sum(s);
-        for (int p = kv; p < k; p++) sum += Unsafe.Add(ref x, p) * Unsafe.Add(ref y, p);
+        for (int p = from; p < k; p++) sum += Unsafe.Add(ref x, p) * Unsafe.Add(ref y, p);
         return sum;
     }
 

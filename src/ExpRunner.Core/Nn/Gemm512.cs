@@ -155,12 +155,8 @@ public static partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Finish<T>(Vector512<T> s, ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
-    {
-        T sum = Vector512.Sum(s);
-        for (int p = kv; p < k; p++) sum += Unsafe.Add(ref x, p) * Unsafe.Add(ref y, p);
-        return sum;
-    }
+    private static T Finish<T>(Vector512<T> s, ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T> =>
+        Tail(Vector512.Sum(s), ref x, ref y, kv, k);
 
     private static T Dot512<T>(ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
     {

@@ -19,12 +19,11 @@ public static class Precompile
     ];
 
     /// <summary>
-    /// Starts compiling for float32 or float64 (the config's precision) in the background, when
-    /// there is a core to spare (a sweep trial given one core compiles as it goes instead).
+    /// Starts compiling for float32 or float64 (the config's precision) in the background. Callers
+    /// start it only with a core to spare (<see cref="Sweeps.ThreadBudget.SpareCore"/>).
     /// </summary>
     public static Task Start(string precision)
     {
-        if (!Sweeps.ThreadBudget.SpareCore) return Task.CompletedTask;
         var t = precision == "float64" ? typeof(double) : typeof(float);
         return Task.Factory.StartNew(() => Run(t), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }

@@ -35,7 +35,7 @@ public sealed class SavedModel
         var loaded = ConfigLoader.Load(run.PathOf(RunFolder.ConfigFile));
         string weights = run.PathOf(weightsFile);
         if (!File.Exists(weights)) throw new InvalidDataException($"{weights}: no saved weights in this run folder");
-        Precompile.Start(loaded.Config.Precision); // compiles the numeric code while the data loads
+        if (Sweeps.ThreadBudget.SpareCore) Precompile.Start(loaded.Config.Precision); // compiles the numeric code while the data loads
         return new SavedModel(loaded.Config, DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed), weights);
     }
 

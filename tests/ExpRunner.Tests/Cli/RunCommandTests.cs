@@ -73,6 +73,15 @@ public class RunCommandTests
         Assert.True(eval.ExitCode == 0, eval.ToString());
         using var doc = JsonDocument.Parse(eval.Stdout);
         Assert.Equal(summary.Final["test_accuracy"], doc.RootElement.GetProperty("accuracy").GetDouble(), 6);
+        Assert.True(doc.RootElement.GetProperty("examples_per_second").GetDouble() > 0);
+        Assert.Equal(1, doc.RootElement.GetProperty("threads").GetInt32());
+        var twoThreads = ExpRunnerProcess.Run(dir.Path, "eval", run, "--json", "--threads", "2");
+        Assert.True(twoThreads.ExitCode == 0, twoThreads.ToString());
+        using (var two = JsonDocument.Parse(twoThreads.Stdout))
+            Assert.Equal(doc.RootElement.GetProperty("accuracy").GetDouble(), two.RootElement.GetProperty("accuracy").GetDouble());
+        var badThreads = ExpRunnerProcess.Run(dir.Path, "eval", run, "--threads", "0");
+        Assert.Equal(2, badThreads.ExitCode);
+        Assert.Contains("--threads 0: must be between 1 and 256", badThreads.Stderr);
         var export = ExpRunnerProcess.Run(dir.Path, "export", run);
         Assert.True(export.ExitCode == 0, export.ToString());
         var rows = File.ReadAllLines(Path.Combine(run, "export", "layer1_weights.csv"));

@@ -6,7 +6,9 @@ using ExpRunner.Data;
 using ExpRunner.Nn;
 using ExpRunner.Training;
 
-// `profile CONFIG`: time each phase of training on Fashion-MNIST; otherwise BenchmarkDotNet kernels.
+// Modes: `profile CONFIG [THREADS]` times each phase of training on Fashion-MNIST; `eval CONFIG [THREADS]`
+// times evaluation passes (used by train_bench.py); `gemm [THREADS] [BITS]` prints GFLOP/s of the three
+// products at the training shapes; otherwise the BenchmarkDotNet kernels.
 if (args.Length >= 1 && args[0] == "profile")
 {
     Profile.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
@@ -94,8 +96,7 @@ static class Profile
         var x = new float[b * net.Inputs]; var y = new float[b * net.Outputs];
         var order = (int[])data.Train.Indices.Clone();
         if (Environment.GetEnvironmentVariable("SHUFFLE") == "1") new Rng(1).Shuffle<int>(order);
-        var t = new double[6];
-        float[]? probe = Environment.GetEnvironmentVariable("PROBE") == "1" ? new float[b * net.Layers[0].Out] : null;
+        var t = new double[5];
         var sw = new Stopwatch();
         for (int epoch = 0; epoch < 3; epoch++)
         {
@@ -103,13 +104,12 @@ static class Profile
             for (int s = 0; s + b <= n; s += b)
             {
                 sw.Restart(); data.Train.Data.FillBatch<float>(order.AsSpan(s, b), x, y, net.Outputs); t[0] += sw.Elapsed.TotalSeconds;
-                if (probe is not null) { sw.Restart(); Gemm.MultiplyTransposedB<float>(x, net.Layers[0].W, probe, b, net.Layers[0].Out, net.Inputs, threads); t[5] += sw.Elapsed.TotalSeconds; }
                 sw.Restart(); net.Forward(x, b); t[1] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.LossSum(loss, y, b); t[2] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.Backward(x, y, b, loss); t[3] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); sgd.Step(net, b); t[4] += sw.Elapsed.TotalSeconds;
             }
         }
-        Console.WriteLine($"fill {t[0]:0.000}  forward {t[1]:0.000}  loss {t[2]:0.000}  backward {t[3]:0.000}  step {t[4]:0.000}  total {t.Sum() - t[5]:0.000} s/epoch (probe: first layer's X·Wᵀ again {t[5]:0.000}) -> {n / (t.Sum() - t[5]):0} samples/s");
+        Console.WriteLine($"fill {t[0]:0.000}  forward {t[1]:0.000}  loss {t[2]:0.000}  backward {t[3]:0.000}  step {t[4]:0.000}  total {t.Sum():0.000} s/epoch -> {n / t.Sum():0} samples/s");
     }
 }
