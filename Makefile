@@ -32,7 +32,7 @@ run: data
 # afterwards, by the PIDs of the daemons this started).
 test: data
 	tests/slurm/up.sh
-	status=0; $(DOTNET) test tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --nologo --logger "console;verbosity=normal" || status=$$?; \
+	status=0; $(DOTNET) test --project tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --no-progress --no-ansi || status=$$?; \
 	tests/slurm/down.sh; exit $$status
 
 # Benchmarks print ratios against baselines measured in the same run; results go to tests/bench/results/.

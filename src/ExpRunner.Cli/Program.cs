@@ -9,6 +9,12 @@ if (Console.IsOutputRedirected)
     Spectre.Console.AnsiConsole.Profile.Capabilities.ColorSystem = Spectre.Console.ColorSystem.NoColors;
 }
 
+// Ctrl-C and SIGTERM cancel the command's token instead of killing the process, from the first
+// moment on, so that work interrupted at any point can still end cleanly and say so.
+using var cancel = new CancellationTokenSource();
+using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+
 var app = new CommandApp();
 app.Configure(config =>
 {
@@ -38,4 +44,4 @@ app.Configure(config =>
         data.AddCommand<DataFetchCommand>("fetch").WithDescription("Get mnist or fashion-mnist into data/NAME as IDX files.");
     });
 });
-return app.Run(args);
+return app.Run(args, cancel.Token);

@@ -45,7 +45,7 @@ public sealed class CompareCommand : Command<CompareSettings>
 {
     private static readonly string[] Formats = ["table", "markdown", "csv", "json"];
 
-    public override int Execute(CommandContext context, CompareSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, CompareSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         if (!Formats.Contains(settings.Format)) throw new InputException($"--format {settings.Format}: one of {string.Join(", ", Formats)}");
         string root = settings.Runs ?? RunLocator.DefaultRoot;

@@ -30,7 +30,7 @@ public sealed class EvalSettings : CommandSettings
 /// <summary>`exprunner eval`: loss, accuracy and confusion matrix of a run's saved weights.</summary>
 public sealed class EvalCommand : Command<EvalSettings>
 {
-    public override int Execute(CommandContext context, EvalSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
         var model = SavedModel.Open(folder, settings.Weights);

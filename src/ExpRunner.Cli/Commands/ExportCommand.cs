@@ -27,7 +27,7 @@ public sealed class ExportSettings : CommandSettings
 /// </summary>
 public sealed class ExportCommand : Command<ExportSettings>
 {
-    public override int Execute(CommandContext context, ExportSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
         string path = folder.PathOf(settings.Weights);

@@ -20,7 +20,7 @@ public sealed class ListSettings : CommandSettings
 /// <summary>`exprunner list`: every run, newest first; a RUNNING run whose process died shows as CRASHED.</summary>
 public sealed class ListCommand : Command<ListSettings>
 {
-    public override int Execute(CommandContext context, ListSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, ListSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         string root = settings.Runs ?? RunLocator.DefaultRoot;
         var filter = settings.Filter is null ? null : Compare.Filter.Parse(settings.Filter);

@@ -23,7 +23,7 @@ public sealed class MlflowPushSettings : CommandSettings
 /// <summary>`exprunner mlflow push`: create or complete the MLflow copy of runs; repeating it changes nothing.</summary>
 public sealed class MlflowPushCommand : Command<MlflowPushSettings>
 {
-    public override int Execute(CommandContext context, MlflowPushSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, MlflowPushSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         string root = settings.RunsDir ?? RunLocator.DefaultRoot;
         var folders = settings.Runs.SelectMany(r => Directory.Exists(r) ? RunFolder.FindAll(r) : [RunLocator.Resolve(r, root)]).DistinctBy(f => f.Dir).ToList();

@@ -26,7 +26,7 @@ public sealed class PredictCommand : Command<PredictSettings>
 {
     private const string Shades = " .:-=+*#%@";
 
-    public override int Execute(CommandContext context, PredictSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
         var model = SavedModel.Open(folder);

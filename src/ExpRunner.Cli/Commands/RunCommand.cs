@@ -40,11 +40,9 @@ public sealed class RunSettings : CommandSettings
 /// <summary>`exprunner run`: validate, train with live progress, leave a run folder.</summary>
 public sealed class RunCommand : Command<RunSettings>
 {
-    public override int Execute(CommandContext context, RunSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, RunSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
-        using var cancel = new CancellationTokenSource();
-        using var signals = Common.CancelOnSignals(cancel);
 
         bool live = !settings.Quiet && !settings.Json && AnsiConsole.Profile.Capabilities.Interactive;
         bool epochLines = !settings.Quiet && !settings.Json && !live;
@@ -67,7 +65,7 @@ public sealed class RunCommand : Command<RunSettings>
             Trackers = trackers,
             RunsRoot = settings.Runs ?? RunLocator.DefaultRoot,
             Console = console,
-            Cancel = cancel.Token,
+            Cancel = cancellation,
             OnEpoch = epochLines ? m => Console.Error.WriteLine(EpochLine(m)) : null,
             Sweep = settings.Sweep is { } sw && sw.LastIndexOf(':') is int c and > 0 && int.TryParse(sw[(c + 1)..], out int trial)
                 ? new SweepRef(sw[..c], trial) : null,

@@ -17,7 +17,7 @@ public sealed class RunRefSettings : CommandSettings
 /// <summary>`exprunner show`: one run's record, parameters and per-epoch metrics.</summary>
 public sealed class ShowCommand : Command<RunRefSettings>
 {
-    public override int Execute(CommandContext context, RunRefSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, RunRefSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
         var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.PathOf(RunFolder.RecordFile)}: unreadable");

@@ -65,7 +65,7 @@ public sealed class SweepSettings : CommandSettings
 /// <summary>`exprunner sweep`: expand a sweep into trials, run them in parallel, keep sweep.json.</summary>
 public sealed class SweepCommand : Command<SweepSettings>
 {
-    public override int Execute(CommandContext context, SweepSettings settings) => Common.Guard(() =>
+    public override int Execute(CommandContext context, SweepSettings settings, CancellationToken cancellation) => Common.Guard(() =>
     {
         string runs = settings.Runs ?? RunLocator.DefaultRoot;
         var store = new SweepStore(runs);

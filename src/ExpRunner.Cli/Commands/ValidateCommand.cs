@@ -16,7 +16,7 @@ public sealed class ValidateSettings : CommandSettings
 /// <summary>`exprunner validate`: the config checks of `run`, nothing else; no data is read.</summary>
 public sealed class ValidateCommand : Command<ValidateSettings>
 {
-    public override int Execute(CommandContext context, ValidateSettings settings)
+    public override int Execute(CommandContext context, ValidateSettings settings, CancellationToken cancellation)
     {
         int worst = ExitCodes.Ok;
         foreach (var file in settings.Configs)

@@ -86,12 +86,12 @@ public class MlflowTests
     {
         using var server = new FakeMlflowServer();
         using var client = Client(server.Url);
-        string exp = await client.GetOrCreateExperimentAsync("e", default);
-        var run = await client.CreateRunAsync(exp, "r", 1, [], default);
+        string exp = await client.GetOrCreateExperimentAsync("e", TestContext.Current.CancellationToken);
+        var run = await client.CreateRunAsync(exp, "r", 1, [], TestContext.Current.CancellationToken);
         var metrics = Enumerable.Range(0, 2500).Select(i => new MlflowMetric("m", i, 1000 + i, i)).ToList();
         var ps = Enumerable.Range(0, 250).Select(i => new KeyValuePair<string, string>($"p{i}", new string('x', i == 7 ? 900 : 3))).ToList();
         var tags = Enumerable.Range(0, 150).Select(i => new KeyValuePair<string, string>($"t{i}", "v")).ToList();
-        await client.LogBatchAsync(run.RunId, metrics, ps, tags, default);
+        await client.LogBatchAsync(run.RunId, metrics, ps, tags, TestContext.Current.CancellationToken);
 
         var batches = server.To("runs/log-batch").Select(r => JsonNode.Parse(r.Body)!).ToList();
         Assert.All(batches, b =>
@@ -111,12 +111,12 @@ public class MlflowTests
     public async Task Credentials_go_in_headers_and_nowhere_else()
     {
         using var server = new FakeMlflowServer();
-        using (var bearer = Client(server.Url, token: "s3cret-token")) await bearer.GetOrCreateExperimentAsync("a", default);
+        using (var bearer = Client(server.Url, token: "s3cret-token")) await bearer.GetOrCreateExperimentAsync("a", TestContext.Current.CancellationToken);
         Assert.All(server.Requests, r => Assert.Equal("Bearer s3cret-token", r.Authorization));
 
         var env = new Dictionary<string, string> { ["MLFLOW_TRACKING_USERNAME"] = "ann", ["MLFLOW_TRACKING_PASSWORD"] = "pw" };
         var basic = MlflowConnection.Resolve(null, server.Url, k => env.GetValueOrDefault(k))!;
-        using (var c = new MlflowClient(basic)) await c.GetOrCreateExperimentAsync("b", default);
+        using (var c = new MlflowClient(basic)) await c.GetOrCreateExperimentAsync("b", TestContext.Current.CancellationToken);
         Assert.Equal("Basic " + Convert.ToBase64String("ann:pw"u8.ToArray()), server.Requests.Last().Authorization);
 
         var inUri = MlflowConnection.Resolve($"http://bob:hunter2@127.0.0.1:1", null, _ => null)!;
@@ -154,14 +154,14 @@ public class MlflowTests
 
         using var server = new FakeMlflowServer(port: port);
         var sync = new MlflowSync(Client(server.Url), _ => { });
-        var first = await sync.PushAsync(result.Folder, "xor-study", default);
+        var first = await sync.PushAsync(result.Folder, "xor-study", TestContext.Current.CancellationToken);
         Assert.True(first.Created);
         var run = Assert.Single(server.State.Runs.Values);
         Assert.Equal(result.Folder.ReadMetrics().Count * 2, run.Metrics.Count);
         Assert.Equal("FINISHED", run.Status);
         Assert.True(MlflowState.Read(result.Folder)!.Complete);
 
-        var again = await sync.PushAsync(result.Folder, "xor-study", default);
+        var again = await sync.PushAsync(result.Folder, "xor-study", TestContext.Current.CancellationToken);
         Assert.False(again.Created);
         Assert.Equal(0, again.MetricsLogged);
         Assert.Equal(0, again.ParamsLogged);
@@ -190,7 +190,7 @@ public class MlflowTests
         Assert.True(partial.Metrics.Count < 120);
 
         using var restarted = new FakeMlflowServer(state, port);
-        await new MlflowSync(Client(restarted.Url), _ => { }).PushAsync(result.Folder, "xor-study", default);
+        await new MlflowSync(Client(restarted.Url), _ => { }).PushAsync(result.Folder, "xor-study", TestContext.Current.CancellationToken);
         var run = Assert.Single(state.Runs.Values);
         Assert.Equal(120, run.Metrics.Count);
         Assert.Equal(120, run.Metrics.Select(m => (m.Key, m.Step)).Distinct().Count());
@@ -204,16 +204,16 @@ public class MlflowTests
         int calls = 0;
         server.Fault = r => Interlocked.Increment(ref calls) <= 2 ? (calls == 1 ? 503 : 429) : null;
         using var client = Client(server.Url);
-        Assert.Equal("1", await client.GetOrCreateExperimentAsync("e", default));
+        Assert.Equal("1", await client.GetOrCreateExperimentAsync("e", TestContext.Current.CancellationToken));
 
         server.Fault = r => r.Path.EndsWith("runs/create") ? 400 : null;
-        var e = await Assert.ThrowsAsync<MlflowException>(() => client.CreateRunAsync("1", "r", 1, [], default));
+        var e = await Assert.ThrowsAsync<MlflowException>(() => client.CreateRunAsync("1", "r", 1, [], TestContext.Current.CancellationToken));
         Assert.Equal("INVALID_PARAMETER_VALUE", e.ErrorCode);
         Assert.Contains("injected fault", e.Message);
         Assert.Single(server.To("runs/create")); // a 4xx is not retried
 
         server.Fault = _ => 500;
-        var down = await Assert.ThrowsAsync<MlflowUnavailableException>(() => client.GetOrCreateExperimentAsync("x", default));
+        var down = await Assert.ThrowsAsync<MlflowUnavailableException>(() => client.GetOrCreateExperimentAsync("x", TestContext.Current.CancellationToken));
         Assert.Contains("3 attempts", down.Message);
     }
 
@@ -222,7 +222,7 @@ public class MlflowTests
     {
         using var server = new FakeMlflowServer { Delay = TimeSpan.FromSeconds(3) };
         using var client = Client(server.Url, timeout: TimeSpan.FromMilliseconds(200));
-        var e = await Assert.ThrowsAsync<MlflowUnavailableException>(() => client.GetOrCreateExperimentAsync("e", default));
+        var e = await Assert.ThrowsAsync<MlflowUnavailableException>(() => client.GetOrCreateExperimentAsync("e", TestContext.Current.CancellationToken));
         Assert.Contains("timed out", e.Message);
     }
 
@@ -238,7 +238,7 @@ public class MlflowTests
             return null;
         };
         using var client = Client(server.Url);
-        Assert.Equal("9", await client.GetOrCreateExperimentAsync("race", default));
+        Assert.Equal("9", await client.GetOrCreateExperimentAsync("race", TestContext.Current.CancellationToken));
     }
 
     [Fact]
