@@ -28,12 +28,11 @@ data: build
 run: data
 	$(CLI) run $(EXPERIMENT) $(ARGS)
 
-# The Slurm integration tests run against a single-node Slurm cluster started here (and stopped
-# afterwards, by the PIDs of the daemons this started).
+# The Slurm integration tests run against a private single-node Slurm cluster that tests/run.sh
+# starts in a temporary folder (its own config, munge key, ports and state) and stops afterwards
+# by the PIDs of the daemons it started.
 test: data
-	tests/slurm/up.sh
-	status=0; $(DOTNET) test --project tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c $(CONFIG) --no-progress --no-ansi || status=$$?; \
-	tests/slurm/down.sh; exit $$status
+	DOTNET=$(DOTNET) CONFIG=$(CONFIG) tests/run.sh
 
 # Benchmarks print ratios against baselines measured in the same run; results go to tests/bench/results/.
 # The peers (PyTorch, NumPy with OpenBLAS) come from Debian's packages.

@@ -1,42 +1,61 @@
 #!/usr/bin/env bash
-# Starts a single-node Slurm cluster on this machine for the Slurm integration tests: installs
-# Debian's slurmctld, slurmd, slurm-client and munge when missing, writes a slurm.conf for the
-# local host (no cgroups, no accounting), clears old state and starts munged, slurmctld and slurmd
-# as plain daemons (no systemd). The PIDs of what it started go to $STATE/pids for down.sh.
+# Starts a private single-node Slurm cluster for the Slurm integration tests, touching nothing of
+# the machine but installing Debian's slurmctld, slurmd, slurm-client and munge when missing:
+# its slurm.conf, munge key and socket, spool, state, logs and PID files all live in STATE_DIR,
+# its daemons listen on free ports of their own, and no system file (slurm or munge config,
+# /etc/hosts) is read or written — a node's own Slurm, if it has one, goes on undisturbed.
+# Clients reach this cluster with SLURM_CONF=STATE_DIR/slurm.conf; down.sh stops exactly the
+# daemons started here, by the PIDs recorded in STATE_DIR/pids.
+#   usage: tests/slurm/up.sh STATE_DIR
 set -euo pipefail
-STATE=${SLURM_TEST_STATE:-/tmp/exprunner-slurm}
-mkdir -p "$STATE"; : > "$STATE/pids"
+STATE=$(realpath -m "${1:?usage: up.sh STATE_DIR}")
+mkdir -p "$STATE"; chmod 700 "$STATE"; : > "$STATE/pids"
 SUDO=$( [ "$(id -u)" = 0 ] || echo sudo )
-if ! command -v slurmctld >/dev/null || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
+if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
   echo "installing slurmctld slurmd slurm-client munge"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null 2>&1 ||
     { $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null; }
 fi
+PATH=$PATH:/usr/sbin
+
+# Two free TCP ports on loopback for slurmctld and slurmd.
+read -r CTLD_PORT SLURMD_PORT < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
+
+# munge: our own key, socket, PID, log and seed files.
+mkdir -p "$STATE/munge"; chmod 700 "$STATE/munge"
+head -c 1024 /dev/urandom > "$STATE/munge/munge.key"; chmod 400 "$STATE/munge/munge.key"
+munged --force --socket="$STATE/munge/munge.socket" --key-file="$STATE/munge/munge.key" --pid-file="$STATE/munge/munged.pid" \
+  --log-file="$STATE/munge/munged.log" --seed-file="$STATE/munge/munged.seed"
+for _ in $(seq 1 50); do [ -s "$STATE/munge/munged.pid" ] && break; sleep 0.1; done
+cat "$STATE/munge/munged.pid" >> "$STATE/pids"
+
+# Slurm: a config for this host under its own name, addressed as 127.0.0.1 (no name lookup needed).
 host=$(hostname -s)
-getent hosts "$host" >/dev/null || echo "127.0.0.1 $host" | $SUDO tee -a /etc/hosts >/dev/null
-
-# munge: key, runtime folder, daemon as the munge user.
-$SUDO mkdir -p /run/munge /var/log/munge /var/lib/munge /etc/munge
-[ -s /etc/munge/munge.key ] || $SUDO dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
-$SUDO chown -R munge:munge /run/munge /var/log/munge /var/lib/munge /etc/munge
-$SUDO chmod 700 /etc/munge; $SUDO chmod 400 /etc/munge/munge.key
-if ! pgrep -x munged >/dev/null; then
-  $SUDO runuser -u munge -- /usr/sbin/munged
-  sleep 0.5; pgrep -x munged >> "$STATE/pids"
-fi
-
-# Slurm: fresh state, a config for this host, then the daemons.
-for p in slurmctld slurmd; do pgrep -x $p >/dev/null && $SUDO pkill -x $p && sleep 1 || true; done
-$SUDO rm -rf /var/spool/slurmctld /var/spool/slurmd
-$SUDO mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /etc/slurm
-node=$(slurmd -C | head -1 | sed 's/ UpTime=.*//')
-$SUDO tee /etc/slurm/slurm.conf >/dev/null <<CONF
+user=$(id -un)
+mkdir -p "$STATE/ctld" "$STATE/d" "$STATE/log"
+: > "$STATE/plugstack.conf"
+node=$(slurmd -C | head -1 | sed 's/ UpTime=.*//; s/^NodeName=[^ ]*//')
+cat > "$STATE/slurm.conf" <<CONF
 ClusterName=exprunner-test
-SlurmctldHost=$host
-SlurmUser=root
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+SlurmUser=$user
+SlurmdUser=$user
 AuthType=auth/munge
-StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
+AuthInfo=socket=$STATE/munge/munge.socket
+CredType=cred/munge
+StateSaveLocation=$STATE/ctld
+SlurmdSpoolDir=$STATE/d
+SlurmctldPidFile=$STATE/slurmctld.pid
+SlurmdPidFile=$STATE/slurmd.pid
+SlurmctldLogFile=$STATE/log/slurmctld.log
+SlurmdLogFile=$STATE/log/slurmd.log
+PlugStackConfig=$STATE/plugstack.conf
 SwitchType=switch/none
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
@@ -48,20 +67,20 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 MinJobAge=3600
 KillWait=5
-SlurmctldPidFile=/var/spool/slurmctld/slurmctld.pid
-SlurmdPidFile=/var/spool/slurmd/slurmd.pid
-SlurmctldLogFile=/var/log/slurm/slurmctld.log
-SlurmdLogFile=/var/log/slurm/slurmd.log
-$node State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host$node State=UNKNOWN
 PartitionName=cpu Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-$SUDO /usr/sbin/slurmctld
-$SUDO /usr/sbin/slurmd
-sleep 1
-cat /var/spool/slurmctld/slurmctld.pid /var/spool/slurmd/slurmd.pid >> "$STATE/pids"
-for i in $(seq 1 30); do
-  if sinfo -h -o %T 2>/dev/null | grep -qE "^(idle|mixed|allocated)"; then echo "slurm: node $host up (partition cpu)"; exit 0; fi
-  sleep 1
+export SLURM_CONF=$STATE/slurm.conf
+slurmctld -f "$SLURM_CONF"
+for _ in $(seq 1 50); do [ -s "$STATE/slurmctld.pid" ] && break; sleep 0.1; done
+cat "$STATE/slurmctld.pid" >> "$STATE/pids"
+slurmd -f "$SLURM_CONF" -N "$host"
+for _ in $(seq 1 50); do [ -s "$STATE/slurmd.pid" ] && break; sleep 0.1; done
+cat "$STATE/slurmd.pid" >> "$STATE/pids"
+for _ in $(seq 1 60); do
+  if sinfo -h -o %T 2>/dev/null | grep -qE "^(idle|mixed|allocated)"; then echo "slurm: node $host up (partition cpu, SLURM_CONF=$SLURM_CONF)"; exit 0; fi
+  sleep 0.5
 done
-echo "slurm: the node did not come up; see /var/log/slurm/" >&2
+echo "slurm: the node did not come up; see $STATE/log/" >&2
+tail -5 "$STATE/log/"*.log >&2 || true
 exit 1

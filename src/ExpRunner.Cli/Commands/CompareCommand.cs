@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class CompareSettings : CommandSettings
+public sealed class CompareSettings : RunsSettings
 {
     [CommandArgument(0, "[runs]"), Description("Run folders, folders of runs, or run ids (default: every run).")]
     public string[] Inputs { get; init; } = [];
@@ -33,22 +33,20 @@ public sealed class CompareSettings : CommandSettings
     [CommandOption("--baseline <RUN>"), Description("Add each metric's difference to this run.")]
     public string? Baseline { get; init; }
 
-    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
-    public string? Runs { get; init; }
 
     [CommandOption("--plot <FILE>"), Description("Also write the learning curves of the compared runs or groups (.svg or .html).")]
     public string? Plot { get; init; }
 }
 
 /// <summary>`exprunner compare`: runs or groups of runs side by side, from their summary.json files only.</summary>
-public sealed class CompareCommand : Command<CompareSettings>
+public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
 {
     private static readonly string[] Formats = ["table", "markdown", "csv", "json"];
 
-    public override int Execute(CommandContext context, CompareSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override int Execute(CommandContext context, CompareSettings settings, CancellationToken cancellation)
     {
         if (!Formats.Contains(settings.Format)) throw new InputException($"--format {settings.Format}: one of {string.Join(", ", Formats)}");
-        string root = settings.Runs ?? RunLocator.DefaultRoot;
+        string root = cli.RunsRoot(settings.Runs);
         var inputs = settings.Inputs.ToList();
         bool descending = false;
         // `--sort metrics.test_accuracy desc`: the direction arrives as a separate word.
@@ -66,7 +64,7 @@ public sealed class CompareCommand : Command<CompareSettings>
 
         var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
 
-        var rows = Load(inputs, settings.Sweep, root).ToList();
+        var rows = Load(inputs, settings.Sweep, root, cli.Warn).ToList();
         RunRow? baseline = null;
         if (settings.Baseline is not null)
             baseline = RunRow.Load(RunLocator.Resolve(settings.Baseline, root)) ?? throw new InputException($"{settings.Baseline}: no summary to compare against");
@@ -79,28 +77,26 @@ public sealed class CompareCommand : Command<CompareSettings>
                 AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending, Baseline = baseline,
             });
         }
-        catch (ArgumentException e) { Common.Error(e.Message); return ExitCodes.BadInput; }
+        catch (ArgumentException e) { cli.Fail(e.Message); return ExitCodes.BadInput; }
 
         if (settings.Plot is { } plot) WritePlot(plot, comparison);
         switch (settings.Format)
         {
-            case "markdown": Console.Out.Write(Render.Markdown(comparison)); break;
-            case "csv": Console.Out.Write(Render.Csv(comparison)); break;
-            case "json": Console.Out.Write(Render.Json(comparison)); break;
-            default: AnsiConsole.Write(Table(comparison, rows.Count)); break;
+            case "markdown": cli.Print(Render.Markdown(comparison)); break;
+            case "csv": cli.Print(Render.Csv(comparison)); break;
+            case "json": cli.Print(Render.Json(comparison)); break;
+            default: cli.Out.Write(Table(comparison, rows.Count)); break;
         }
         return ExitCodes.Ok;
-    });
+    }
 
-    public static IEnumerable<RunRow> Load(IReadOnlyList<string> inputs, string? sweep, string root)
+    public static IEnumerable<RunRow> Load(IReadOnlyList<string> inputs, string? sweep, string root, Action<string> warn)
     {
         var folders = new List<RunFolder>();
         if (sweep is not null)
         {
-            SweepRecord record;
-            try { record = new SweepStore(root).Read(sweep); }
-            catch (FileNotFoundException e) { throw new InputException(e.Message); }
-            folders.AddRange(record.Trials.Where(t => t.RunDir is not null && Directory.Exists(t.RunDir)).Select(t => RunFolder.Open(t.RunDir!)));
+            var store = new SweepStore(root);
+            folders.AddRange(store.Read(sweep).Trials.Select(store.RunDirOf).OfType<string>().Where(Directory.Exists).Select(RunFolder.Open));
         }
         foreach (var input in inputs)
         {
@@ -108,10 +104,16 @@ public sealed class CompareCommand : Command<CompareSettings>
             else folders.Add(RunLocator.Resolve(input, root));
         }
         if (sweep is null && inputs.Count == 0) folders.AddRange(RunFolder.FindAll(root));
-        return folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(RunRow.Load).Where(r => r is not null)!;
+        var rows = folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(f =>
+        {
+            try { return (Row: RunRow.Load(f), Problem: (string?)null); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (Row: null, Problem: e.Message); }
+        }).ToList();
+        foreach (var (_, problem) in rows.Where(r => r.Problem is not null)) warn($"skipped a broken run folder: {problem}");
+        return rows.Select(r => r.Row).OfType<RunRow>();
     }
 
-    private static void WritePlot(string file, Comparison c)
+    private void WritePlot(string file, Comparison c)
     {
         string ext = Path.GetExtension(file).ToLowerInvariant();
         if (ext is not (".svg" or ".html")) throw new InputException($"--plot {file}: the file must end in .svg or .html");
@@ -124,12 +126,12 @@ public sealed class CompareCommand : Command<CompareSettings>
         }).ToList();
         string title = $"Learning curves of {c.Rows.Count} {(c.Grouped ? "groups (mean over runs)" : "runs")}";
         string svg = Plots.LearningCurves.Overlay(title, entries);
-        Atomic.WriteText(file, ext == ".html" ? Plots.SvgChart.Html(title, svg) : svg);
-        if (c.Rows.Count > entries.Count) Common.Error($"--plot: only the first {entries.Count} of {c.Rows.Count} rows are drawn (one colour each)");
-        Console.Error.WriteLine($"wrote {file}");
+        IO.Atomic.WriteText(file, ext == ".html" ? Plots.SvgChart.Html(title, svg) : svg);
+        if (c.Rows.Count > entries.Count) cli.Fail($"--plot: only the first {entries.Count} of {c.Rows.Count} rows are drawn (one colour each)");
+        cli.Note($"wrote {file}");
     }
 
-    private static Table Table(Comparison c, int loaded)
+    private Table Table(Comparison c, int loaded)
     {
         var table = new Table().Border(TableBorder.Rounded)
             .Caption($"{c.Rows.Count} {(c.Grouped ? "groups" : "runs")} of {loaded} loaded; * marks the best value of a column");

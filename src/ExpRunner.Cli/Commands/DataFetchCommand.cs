@@ -17,11 +17,11 @@ public sealed class DataFetchSettings : CommandSettings
 }
 
 /// <summary>`exprunner data fetch`: the IDX files of mnist / fashion-mnist, from wherever they can be had.</summary>
-public sealed class DataFetchCommand : Command<DataFetchSettings>
+public sealed class DataFetchCommand(CliContext cli) : Command<DataFetchSettings>
 {
-    public override int Execute(CommandContext context, DataFetchSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override int Execute(CommandContext context, DataFetchSettings settings, CancellationToken cancellation)
     {
-        new DataFetcher(Console.Error.WriteLine).Fetch(settings.Dataset, settings.Dest ?? Path.Combine("data", settings.Dataset), settings.Force);
+        new DataFetcher(cli.Note).Fetch(settings.Dataset, settings.Dest ?? Path.Combine("data", settings.Dataset), settings.Force);
         return ExitCodes.Ok;
-    });
+    }
 }

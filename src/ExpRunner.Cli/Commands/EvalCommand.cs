@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class EvalSettings : CommandSettings
+public sealed class EvalSettings : RunsSettings
 {
     [CommandArgument(0, "<run>"), Description("A run folder, or a run id under the runs directory.")]
     public string Run { get; init; } = "";
@@ -17,8 +17,6 @@ public sealed class EvalSettings : CommandSettings
     [CommandOption("--weights <FILE>"), Description("Weights file in the run folder (default model.safetensors; init.safetensors for the start).")]
     public string Weights { get; init; } = RunFolder.WeightsFile;
 
-    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
-    public string? Runs { get; init; }
 
     [CommandOption("--threads <N>"), Description("Threads for the matrix products (default: the run's training.threads).")]
     public int? Threads { get; init; }
@@ -28,12 +26,12 @@ public sealed class EvalSettings : CommandSettings
 }
 
 /// <summary>`exprunner eval`: loss, accuracy and confusion matrix of a run's saved weights.</summary>
-public sealed class EvalCommand : Command<EvalSettings>
+public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
 {
-    public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellation)
     {
-        var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
-        var model = SavedModel.Open(folder, settings.Weights);
+        var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
+        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(settings.Weights), ThreadBudget.SpareCore(null));
         if (settings.Threads is { } threads)
             model.Threads = threads is >= 1 and <= 256 ? threads : throw new InputException($"--threads {threads}: must be between 1 and 256");
         var e = model.Evaluate(settings.Split);
@@ -41,11 +39,11 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (settings.Json)
         {
             var rows = Enumerable.Range(0, k).Select(a => Enumerable.Range(0, k).Select(p => e.Confusion[a, p]).ToArray()).ToArray();
-            Console.Out.Write(Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows,
+            cli.Print(IO.Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows,
                 seconds = e.Seconds, examples_per_second = e.ExamplesPerSecond, threads = model.Threads }));
             return ExitCodes.Ok;
         }
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(folder.Id)}[/] {settings.Split}: {e.Count} examples, loss {Common.F(e.Loss, "0.000000")}, accuracy [bold]{Common.F(e.Accuracy)}[/] "
+        cli.Out.MarkupLine($"[bold]{Markup.Escape(folder.Id)}[/] {settings.Split}: {e.Count} examples, loss {Common.F(e.Loss, "0.000000")}, accuracy [bold]{Common.F(e.Accuracy)}[/] "
             + $"[grey]({Common.F(e.Seconds, "0.000")} s, {Common.F(e.ExamplesPerSecond, "#,0")} examples/s on {model.Threads} thread{(model.Threads == 1 ? "" : "s")})[/]");
         var names = model.Data.Train.Data.ClassNames;
         var table = new Table().Border(TableBorder.Rounded).Title("confusion matrix (rows: true class, columns: predicted)");
@@ -65,9 +63,9 @@ public sealed class EvalCommand : Command<EvalSettings>
             cells.Add(total == 0 ? "-" : Common.F((double)e.Confusion[a, a] / total, "0.000"));
             table.AddRow(cells.ToArray());
         }
-        AnsiConsole.Write(table);
+        cli.Out.Write(table);
         return ExitCodes.Ok;
-    });
+    }
 
     private static string Short(string name) => name.Length <= 8 ? name : name[..7] + "…";
 }

@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class ExportSettings : CommandSettings
+public sealed class ExportSettings : RunsSettings
 {
     [CommandArgument(0, "<run>"), Description("A run folder, or a run id under the runs directory.")]
     public string Run { get; init; } = "";
@@ -17,22 +17,20 @@ public sealed class ExportSettings : CommandSettings
     [CommandOption("--weights <FILE>"), Description("model.safetensors (default) or init.safetensors.")]
     public string Weights { get; init; } = RunFolder.WeightsFile;
 
-    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
-    public string? Runs { get; init; }
 }
 
 /// <summary>
 /// `exprunner export`: one CSV per tensor (layer1_weights.csv: one row per output unit, one column
 /// per input; layer1_biases.csv: one value per line), invariant culture, round-trip precision.
 /// </summary>
-public sealed class ExportCommand : Command<ExportSettings>
+public sealed class ExportCommand(CliContext cli) : Command<ExportSettings>
 {
-    public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellation)
     {
-        var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
+        var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
         string path = folder.PathOf(settings.Weights);
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: no such weights file");
-        var (tensors, _) = Safetensors.Read(path);
+        var (tensors, _) = IO.Safetensors.Read(path);
         string outDir = settings.Out ?? Path.Combine(folder.Dir, "export");
         Directory.CreateDirectory(outDir);
         foreach (var t in tensors)
@@ -47,9 +45,9 @@ public sealed class ExportCommand : Command<ExportSettings>
                 sb.Append(t[i].ToString("R", CultureInfo.InvariantCulture));
                 sb.Append((i + 1) % cols == 0 ? '\n' : ',');
             }
-            Atomic.WriteText(file, sb.ToString());
-            Console.WriteLine(file);
+            IO.Atomic.WriteText(file, sb.ToString());
+            cli.Line(file);
         }
         return ExitCodes.Ok;
-    });
+    }
 }

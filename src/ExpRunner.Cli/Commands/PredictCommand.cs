@@ -1,12 +1,13 @@
 using System.ComponentModel;
 using System.Text;
+using ExpRunner.Tracking;
 using ExpRunner.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class PredictSettings : CommandSettings
+public sealed class PredictSettings : RunsSettings
 {
     [CommandArgument(0, "<run>"), Description("A run folder, or a run id under the runs directory.")]
     public string Run { get; init; } = "";
@@ -17,27 +18,25 @@ public sealed class PredictSettings : CommandSettings
     [CommandOption("--split <SPLIT>"), Description("train, validation or test (default test).")]
     public string Split { get; init; } = "test";
 
-    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
-    public string? Runs { get; init; }
 }
 
 /// <summary>`exprunner predict`: one example drawn in the terminal, its label, the prediction and class scores.</summary>
-public sealed class PredictCommand : Command<PredictSettings>
+public sealed class PredictCommand(CliContext cli) : Command<PredictSettings>
 {
     private const string Shades = " .:-=+*#%@";
 
-    public override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellation)
     {
-        var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
-        var model = SavedModel.Open(folder);
+        var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
+        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(RunFolder.WeightsFile), ThreadBudget.SpareCore(null));
         var p = model.Predict(settings.Split, settings.Index);
         var names = p.Data.ClassNames;
         if (p.Data.HasPixels && p.Data.ImageWidth > 0)
-            Console.WriteLine(Draw(p.Data.Pixels(p.Example), p.Data.ImageWidth));
+            cli.Line(Draw(p.Data.Pixels(p.Example), p.Data.ImageWidth));
         else
-            Console.WriteLine("features: " + string.Join(", ", Enumerable.Range(0, p.Data.Features).Select(f => Common.F(p.Data.Feature(p.Example, f)))));
+            cli.Line("features: " + string.Join(", ", Enumerable.Range(0, p.Data.Features).Select(f => Common.F(p.Data.Feature(p.Example, f)))));
         bool right = p.Label == p.Predicted;
-        AnsiConsole.MarkupLine($"{settings.Split} example {settings.Index}: label [bold]{Markup.Escape(names[p.Label])}[/], predicted " +
+        cli.Out.MarkupLine($"{settings.Split} example {settings.Index}: label [bold]{Markup.Escape(names[p.Label])}[/], predicted " +
             $"[bold {(right ? "green" : "red")}]{Markup.Escape(names[p.Predicted])}[/] {(right ? "(correct)" : "(wrong)")}");
         var chart = new BarChart().Width(60).Label("class scores (output layer)");
         for (int c = 0; c < p.Scores.Length; c++)
@@ -45,9 +44,9 @@ public sealed class PredictCommand : Command<PredictSettings>
             string name = p.Scores.Length == 1 ? $"P({names[1]})" : names[c];
             chart.AddItem(Markup.Escape(name), Math.Round(p.Scores[c], 4), c == p.Predicted ? Color.Green : Color.Grey);
         }
-        AnsiConsole.Write(chart);
+        cli.Out.Write(chart);
         return ExitCodes.Ok;
-    });
+    }
 
     /// <summary>Each pixel as two characters (terminal cells are about twice as tall as wide).</summary>
     public static string Draw(ReadOnlySpan<byte> pixels, int width)

@@ -1,7 +1,10 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Globalization;
 using ExpRunner.Config;
+using ExpRunner.Sweeps;
 using ExpRunner.Tracking;
+using ExpRunner.Tracking.Mlflow;
 using ExpRunner.Training;
 using Serilog;
 using Serilog.Events;
@@ -10,16 +13,13 @@ using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class RunSettings : CommandSettings
+public sealed class RunSettings : RunsSettings
 {
     [CommandArgument(0, "<config>"), Description("Experiment YAML file.")]
     public string Config { get; init; } = "";
 
     [CommandOption("--set <KEY=VALUE>"), Description("Override a config key, e.g. training.learning_rate=0.1 (repeatable).")]
     public string[] Set { get; init; } = [];
-
-    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
-    public string? Runs { get; init; }
 
     [CommandOption("-q|--quiet"), Description("No progress; print only the final line.")]
     public bool Quiet { get; init; }
@@ -33,99 +33,107 @@ public sealed class RunSettings : CommandSettings
     [CommandOption("--mlflow-experiment <NAME>"), Description("MLflow experiment (beats tracking.mlflow.experiment and $MLFLOW_EXPERIMENT_NAME; default: the config's name).")]
     public string? MlflowExperiment { get; init; }
 
-    [CommandOption("--sweep <TRIAL>", IsHidden = true), Description("Record this run as a trial of a sweep (set by `exprunner sweep`).")]
+    [CommandOption("--sweep <TRIAL>", IsHidden = true), Description("Record this run as trial N of a sweep, given as SWEEP-ID:N (set by `exprunner sweep`).")]
     public string? Sweep { get; init; }
 }
 
 /// <summary>`exprunner run`: validate, train with live progress, leave a run folder.</summary>
-public sealed class RunCommand : Command<RunSettings>
+public sealed class RunCommand(CliContext cli) : Command<RunSettings>
 {
-    public override int Execute(CommandContext context, RunSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override int Execute(CommandContext context, RunSettings settings, CancellationToken cancellation)
     {
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
+        string runs = cli.RunsRoot(settings.Runs);
+        var (sweepRef, sweep) = Trial(settings.Sweep, runs);
 
-        bool live = !settings.Quiet && !settings.Json && AnsiConsole.Profile.Capabilities.Interactive;
+        bool live = !settings.Quiet && !settings.Json && cli.Interactive;
         bool epochLines = !settings.Quiet && !settings.Json && !live;
         using var console = new LoggerConfiguration()
             .MinimumLevel.Is(live || settings.Quiet || settings.Json ? LogEventLevel.Warning : LogEventLevel.Information)
-            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: Common.Inv,
-                outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .WriteTo.Sink(new TextSink(cli.Error.Profile.Out.Writer, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
             .CreateLogger();
 
-        var trackers = new List<IRunTracker>();
-        var mlflow = Tracking.Mlflow.MlflowConnection.Resolve(settings.Mlflow, loaded.Config.Tracking.MlflowUri, Environment.GetEnvironmentVariable);
-        if (mlflow is not null)
+        var trackers = new List<TrackerFactory>();
+        if (MlflowConnection.Resolve(settings.Mlflow, loaded.Config.Tracking.MlflowUri, cli.Env) is { } mlflow)
         {
-            string experiment = settings.MlflowExperiment ?? loaded.Config.Tracking.MlflowExperiment
-                ?? Environment.GetEnvironmentVariable("MLFLOW_EXPERIMENT_NAME") ?? loaded.Config.Name;
-            trackers.Add(new Tracking.Mlflow.MlflowTracker(new Tracking.Mlflow.MlflowClient(mlflow), experiment, console));
+            string experiment = settings.MlflowExperiment ?? loaded.Config.Tracking.MlflowExperiment ?? cli.Env("MLFLOW_EXPERIMENT_NAME") ?? loaded.Config.Name;
+            trackers.Add(log => new MlflowTracker(new MlflowClient(mlflow), experiment, log));
         }
         var options = new RunOptions
         {
-            Trackers = trackers,
-            RunsRoot = settings.Runs ?? RunLocator.DefaultRoot,
-            Console = console,
-            Cancel = cancellation,
-            OnEpoch = epochLines ? m => Console.Error.WriteLine(EpochLine(m)) : null,
-            Sweep = settings.Sweep is { } sw && sw.LastIndexOf(':') is int c and > 0 && int.TryParse(sw[(c + 1)..], out int trial)
-                ? new SweepRef(sw[..c], trial) : null,
+            RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock, Trackers = trackers,
+            Sweep = sweepRef, SourceConfig = sweep?.SourceConfig,
+            Git = sweep?.GitCommit is { } commit ? new Provenance.GitState(commit, sweep.GitDirty) : null,
+            Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)),
+            OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
+            OnStarted = sweepRef is null ? null : folder => new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id),
         };
-        RunResult result;
-        if (live)
-        {
-            result = null!;
-            AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("starting", maxValue: 1);
-                    var throttle = Stopwatch.StartNew();
-                    string last = "";
-                    result = ExperimentRunner.Run(loaded, options with
-                    {
-                        OnBatch = p =>
-                        {
-                            if (throttle.ElapsedMilliseconds < 100 && p.Batch != p.Batches) return;
-                            throttle.Restart();
-                            task.MaxValue = (double)p.Epochs * p.Batches;
-                            task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
-                            task.Description = Markup.Escape(
-                                $"epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.Batches} loss {Common.F(p.Loss)} acc {Common.F(p.Accuracy)}{last}");
-                        },
-                        OnEpoch = m => last = m["test"] is { } t ? $" | test acc {Common.F(t.Accuracy)}" : "",
-                    });
-                    task.Value = task.MaxValue;
-                });
-        }
-        else result = ExperimentRunner.Run(loaded, options);
+        var result = live ? WithProgress(loaded, options) : ExperimentRunner.Run(loaded, options);
 
-        if (settings.Json)
-            Console.Out.Write(Tracking.Json.Serialize(result.Summary));
-        else
-            Report(result, settings.Quiet);
+        if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
+        else Report(result, settings.Quiet);
         return result.ExitCode;
-    });
+    }
+
+    /// <summary>The sweep trial a run belongs to (--sweep ID:N) and its sweep, whose source config and commit the run records.</summary>
+    private static (SweepRef?, SweepRecord?) Trial(string? value, string runs)
+    {
+        if (value is null) return (null, null);
+        int colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int trial))
+            throw new InputException($"--sweep {value}: expected SWEEP-ID:TRIAL, e.g. 20261125-101500-ab12cd:3");
+        var sweep = new SweepStore(runs).Read(value[..colon]);
+        if (trial >= sweep.Trials.Count) throw new InputException($"--sweep {value}: sweep {sweep.Id} has {sweep.Trials.Count} trials");
+        return (new SweepRef(sweep.Id, trial), sweep);
+    }
+
+    private RunResult WithProgress(LoadedConfig loaded, RunOptions options)
+    {
+        RunResult result = null!;
+        cli.Error.Progress().AutoClear(false).HideCompleted(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: 1);
+                var throttle = Stopwatch.StartNew();
+                string last = "";
+                result = ExperimentRunner.Run(loaded, options with
+                {
+                    OnBatch = p =>
+                    {
+                        if (throttle.ElapsedMilliseconds < 100 && p.Batch != p.Batches) return;
+                        throttle.Restart();
+                        task.MaxValue = (double)p.Epochs * p.Batches;
+                        task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
+                        task.Description = Markup.Escape(
+                            $"epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.Batches} loss {Common.F(p.Loss)} acc {Common.F(p.Accuracy)}{last}");
+                    },
+                    OnEpoch = m => last = m["test"] is { } t ? $" | test acc {Common.F(t.Accuracy)}" : "",
+                });
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
 
     private static string EpochLine(EpochMetrics m) =>
         $"epoch {m.Epoch}: " + string.Join("  ", m.Splits.Select(s => $"{s.Split} loss {Common.F(s.Loss)} acc {Common.F(s.Accuracy)}")) +
         $"  ({Common.F(m.Seconds, "0.00")} s)";
 
-    private static void Report(RunResult r, bool quiet)
+    private void Report(RunResult r, bool quiet)
     {
         var s = r.Summary;
         string Metric(string key) => s.Final.TryGetValue(key, out var v) ? Common.F(v) : "-";
         if (quiet)
         {
-            Console.WriteLine($"{s.Status} {r.Folder.Dir} test_accuracy={Metric("test_accuracy")} test_loss={Metric("test_loss")}");
+            cli.Print($"{s.Status} {r.Folder.Dir} test_accuracy={Metric("test_accuracy")} test_loss={Metric("test_loss")}\n");
             return;
         }
         var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(s.Experiment)}[/] {Common.StatusMarkup(s.Status)}");
         table.AddColumn("split"); table.AddColumn(new TableColumn("loss").RightAligned()); table.AddColumn(new TableColumn("accuracy").RightAligned());
         foreach (var split in new[] { "train", "validation", "test" })
             if (s.Final.ContainsKey($"{split}_loss")) table.AddRow(split, Metric($"{split}_loss"), Metric($"{split}_accuracy"));
-        AnsiConsole.Write(table);
-        var record = r.Folder.ReadRecord();
-        if (record?.Reason is { } reason) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(reason)}[/]");
-        AnsiConsole.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: {Markup.Escape(r.Folder.Dir)}");
+        cli.Out.Write(table);
+        if (r.Record.Reason is { } reason) cli.Out.MarkupLine($"[yellow]{Markup.Escape(reason)}[/]");
+        cli.Out.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: {Markup.Escape(r.Folder.Dir)}");
     }
 }

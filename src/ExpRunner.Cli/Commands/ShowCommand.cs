@@ -5,21 +5,19 @@ using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class RunRefSettings : CommandSettings
+public sealed class RunRefSettings : RunsSettings
 {
     [CommandArgument(0, "<run>"), Description("A run folder, or a run id (or unique prefix) under the runs directory.")]
     public string Run { get; init; } = "";
 
-    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
-    public string? Runs { get; init; }
 }
 
 /// <summary>`exprunner show`: one run's record, parameters and per-epoch metrics.</summary>
-public sealed class ShowCommand : Command<RunRefSettings>
+public sealed class ShowCommand(CliContext cli) : Command<RunRefSettings>
 {
-    public override int Execute(CommandContext context, RunRefSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override int Execute(CommandContext context, RunRefSettings settings, CancellationToken cancellation)
     {
-        var folder = RunLocator.Resolve(settings.Run, settings.Runs ?? RunLocator.DefaultRoot);
+        var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
         var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.PathOf(RunFolder.RecordFile)}: unreadable");
         var summary = folder.ReadSummary();
         var grid = new Grid().AddColumn().AddColumn();
@@ -30,12 +28,12 @@ public sealed class ShowCommand : Command<RunRefSettings>
         if (record.Dataset is { } d)
             grid.AddRow("data", Markup.Escape($"{d.Name} ({d.Source}): {d.TrainCount} train, {d.ValidationCount} validation, {d.TestCount} test"));
         grid.AddRow("git", Markup.Escape(record.GitCommit ?? "-"));
-        AnsiConsole.Write(grid);
+        cli.Out.Write(grid);
         if (summary is not null)
         {
             var p = new Table().Border(TableBorder.Simple).AddColumn("parameter").AddColumn("value");
             foreach (var (k, v) in summary.Params) p.AddRow(Markup.Escape(k), Markup.Escape(v));
-            AnsiConsole.Write(p);
+            cli.Out.Write(p);
         }
         var metrics = folder.ReadMetrics();
         var splits = metrics.Select(m => m.Split).Distinct().ToList();
@@ -55,7 +53,7 @@ public sealed class ShowCommand : Command<RunRefSettings>
             }
             t.AddRow(cells.ToArray());
         }
-        AnsiConsole.Write(t);
+        cli.Out.Write(t);
         return ExitCodes.Ok;
-    });
+    }
 }

@@ -1,37 +1,38 @@
 using System.ComponentModel;
-using System.Reflection;
 using ExpRunner.Config;
 using ExpRunner.Sweeps;
-using ExpRunner.Tracking;
-using Spectre.Console;
+using ExpRunner.Training;
 using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class SweepSettings : CommandSettings
+public sealed class SweepSettings : RunsSettings
 {
-    [CommandArgument(0, "[config]"), Description("Experiment YAML file; its sweep: block and any --set key=a,b,c define the trials.")]
+    [CommandArgument(0, "[config]"), Description("Experiment YAML file; its sweep: block and any --set KEY=a,b,c define the trials.")]
     public string? Config { get; init; }
 
     [CommandOption("--set <KEY=VALUE>"), Description("Override for every trial; KEY=a,b,c sweeps over the values (repeatable).")]
     public string[] Set { get; init; } = [];
 
-    [CommandOption("-j|--jobs <N>"), Description("Trials run at once (default: number of cores).")]
+    [CommandOption("-j|--jobs <N>"), Description("Trials run at once (default: as many as fit in the cores).")]
     public int? Jobs { get; init; }
 
     [CommandOption("--dry-run"), Description("Print the trial table; run nothing.")]
     public bool DryRun { get; init; }
 
-    [CommandOption("--fail-fast"), Description("Stop launching trials at the first failure.")]
+    [CommandOption("--fail-fast"), Description("Stop starting trials at the first failure.")]
     public bool FailFast { get; init; }
 
-    [CommandOption("--resume <SWEEP>"), Description("Run again the trials of a sweep that failed, were killed or never ran.")]
+    [CommandOption("--max-trials <N>"), Description("Refuse a sweep of more trials than this (default 100000).")]
+    public long? MaxTrials { get; init; }
+
+    [CommandOption("--resume <SWEEP>"), Description("Run again the trials of a sweep that failed, were killed or never ran (id, prefix or latest).")]
     public string? Resume { get; init; }
 
-    [CommandOption("--runs <DIR>"), Description("Runs directory (default: runs, or $EXPRUNNER_RUNS).")]
-    public string? Runs { get; init; }
+    [CommandOption("--status <SWEEP>"), Description("Show the trials' states (as the executor sees them) and return.")]
+    public string? Status { get; init; }
 
-    [CommandOption("--executor <KIND>"), Description("local (default) or slurm (one job array per sweep).")]
+    [CommandOption("--executor <KIND>"), Description("local (default) or slurm (one job array per submission).")]
     public string? Executor { get; init; }
 
     [CommandOption("--partition <NAME>"), Description("Slurm partition.")]
@@ -55,270 +56,109 @@ public sealed class SweepSettings : CommandSettings
     [CommandOption("--detach"), Description("Slurm: submit, print the job id and return.")]
     public bool Detach { get; init; }
 
-    [CommandOption("--status <SWEEP>"), Description("Slurm: show the trials' states as Slurm sees them.")]
-    public string? Status { get; init; }
-
     [CommandOption("--cancel-on-interrupt"), Description("Slurm: Ctrl-C while following cancels the jobs (scancel) without asking.")]
     public bool CancelOnInterrupt { get; init; }
+
+    public bool SlurmFlags => Partition is not null || Time is not null || CpusPerTask is not null || Mem is not null || MaxParallel is not null
+        || SbatchArgs.Length > 0 || Detach || CancelOnInterrupt;
 }
 
-/// <summary>`exprunner sweep`: expand a sweep into trials, run them in parallel, keep sweep.json.</summary>
-public sealed class SweepCommand : Command<SweepSettings>
+/// <summary>`exprunner sweep`: plan and create a sweep (or pick one to resume), run it on an executor, show it.</summary>
+public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
 {
-    public override int Execute(CommandContext context, SweepSettings settings, CancellationToken cancellation) => Common.Guard(() =>
+    public override async Task<int> ExecuteAsync(CommandContext context, SweepSettings s, CancellationToken cancellation)
     {
-        string runs = settings.Runs ?? RunLocator.DefaultRoot;
-        var store = new SweepStore(runs);
+        var store = new SweepStore(cli.RunsRoot(s.Runs));
+        var view = new SweepView(cli, store);
+        Common.Check(s.Jobs, "--jobs", 1, 4096); Common.Check(s.CpusPerTask, "--cpus-per-task", 1, 4096); Common.Check(s.MaxParallel, "--max-parallel", 1, 1_000_000);
+        if (s.MaxTrials is < 1) throw new InputException($"--max-trials {s.MaxTrials}: must be at least 1");
+        if (s.Status is not null || s.Resume is not null)
+        {
+            if (s.Config is not null || s.Set.Length > 0 || s.DryRun || (s.Status is not null && s.Resume is not null))
+                throw new InputException($"{(s.Status is not null ? "--status" : "--resume")} takes a sweep as it was defined: give no config, --set, --dry-run{(s.Status is not null ? " or --resume" : "")} with it");
+        }
         SweepRecord sweep;
-        SweepSpec? spec0 = null;
-        if (settings.Status is { } statusId)
-        {
-            try { sweep = store.Read(statusId); }
-            catch (FileNotFoundException e) { throw new InputException(e.Message); }
-            if (sweep.SlurmJobs is { Count: > 0 }) sweep = Slurm(store, runs, settings, null).Refresh(sweep);
-            PrintStatus(sweep);
-            return ExitCodes.Ok;
-        }
-        if (settings.Resume is { } resume)
-        {
-            if (settings.Config is not null || settings.Set.Length > 0 || settings.DryRun || settings.Status is not null)
-                throw new InputException("--resume reruns a sweep as it was defined: give no config, --set or --dry-run with it");
-            try { sweep = store.Read(resume); }
-            catch (FileNotFoundException e) { throw new InputException(e.Message); }
-            int again = sweep.Trials.Count(t => TrialStatus.NeedsRerun(t.Status));
-            Console.Error.WriteLine($"sweep {sweep.Id}: {again} of {sweep.Trials.Count} trials to run again");
-            if (again == 0) return ExitCodes.Ok;
-        }
+        if ((s.Status ?? s.Resume) is { } existing) sweep = store.Read(existing);
         else
         {
-            if (settings.Config is null) throw new InputException("give a config file, or --resume SWEEP");
-            var (plain, swept) = SplitOverrides(settings.Set);
-            var loaded = ConfigLoader.Load(settings.Config, plain);
-            var spec = loaded.Config.Sweep;
-            spec0 = spec;
-            var grid = spec.Grid.Where(a => swept.All(s => s.Key != a.Key)).Concat(swept).ToList();
-            spec = spec with { Grid = grid };
-            var trials = SweepPlan.Expand(spec, loaded.Config.Seed);
-            Validate(settings.Config, plain, trials);
-            if (settings.DryRun)
-            {
-                PrintTrials(trials, spec);
-                return ExitCodes.Ok;
-            }
-            string id = store.NewId(DateTimeOffset.UtcNow);
-            string copy = Path.Combine(store.DirOf(id), SweepStore.ConfigFile);
-            File.Copy(settings.Config, copy);
-            sweep = new SweepRecord
-            {
-                Id = id, Experiment = loaded.Config.Name, ConfigFile = Path.GetFullPath(copy), SourceConfig = Path.GetFullPath(settings.Config),
-                Overrides = [$"name={loaded.Config.Name}", .. plain], SweptKeys = grid.Select(a => a.Key).Concat(spec.Zip.Select(a => a.Key)).Concat(spec.Random.Select(r => r.Key)).ToList(),
-                Repeats = spec.Repeats, Created = DateTimeOffset.UtcNow,
-                Trials = trials.Select(t => new TrialRecord { Index = t.Index, Overrides = t.Overrides, Seed = t.Seed, Repeat = t.Repeat }).ToList(),
-            };
-            Console.Error.WriteLine($"sweep {id}: {trials.Count} trials of {loaded.Config.Name} ({store.DirOf(id)})");
+            if (s.Config is null) throw new InputException("give a config file, or --resume SWEEP, or --status SWEEP");
+            var draft = NewSweep.Plan(s.Config, s.Set, s.MaxTrials ?? NewSweep.DefaultMaxTrials);
+            if (s.DryRun) { view.Plan(draft); return ExitCodes.Ok; }
+            if (!draft.Sweeps) cli.Note("note: the config has no sweep: block and no --set KEY=a,b: the sweep has one trial");
+            string kind = Kind(s.Executor ?? draft.Spec.Executor, s);
+            var connected = Executor(kind, store, s, draft.Spec.Slurm, draft.Trials.Count == 0 ? 1 : Threads(draft));
+            sweep = draft.Create(store, kind, connected.Slurm, cli.Clock.GetUtcNow());
+            cli.Note($"sweep {sweep.Id}: {sweep.Trials.Count} trial{(sweep.Trials.Count == 1 ? "" : "s")} of {sweep.Experiment} ({store.DirOf(sweep.Id)})");
+            return await Run(view, store, sweep, connected, s, cancellation);
         }
-        string executor = settings.Executor ?? spec0?.Executor ?? (settings.Resume is not null ? sweep.Executor : "local");
-        if (executor is not ("local" or "slurm")) throw new InputException($"--executor {executor}: one of local, slurm");
-        return executor == "slurm" ? RunOnSlurm(store, sweep, settings, runs, spec0?.Slurm) : Run(store, sweep, settings, runs);
-    });
-
-    private static SlurmSweep Slurm(SweepStore store, string runs, SweepSettings settings, SlurmOptions? config)
-    {
-        config ??= new SlurmOptions();
-        var options = config with
+        string executor = Kind(s.Executor ?? sweep.Executor, s);
+        var x = Executor(executor, store, s, sweep.Slurm ?? new SlurmOptions(), Threads(store, sweep));
+        if (s.Status is not null)
         {
-            Partition = settings.Partition ?? config.Partition,
-            Time = settings.Time ?? config.Time,
-            CpusPerTask = settings.CpusPerTask ?? config.CpusPerTask,
-            Mem = settings.Mem ?? config.Mem,
-            MaxParallel = settings.MaxParallel ?? config.MaxParallel,
-            SbatchArgs = settings.SbatchArgs.Length > 0 ? settings.SbatchArgs : config.SbatchArgs,
-        };
-        return new SlurmSweep(store, SelfCommand(), Path.GetFullPath(runs), options);
-    }
-
-    private static int RunOnSlurm(SweepStore store, SweepRecord sweep, SweepSettings settings, string runs, SlurmOptions? config)
-    {
-        var slurm = Slurm(store, runs, settings, config);
-        try { sweep = slurm.Submit(sweep); }
-        catch (SlurmException e) { Common.Error(e.Message); return ExitCodes.BadInput; }
-        var job = sweep.SlurmJobs![^1];
-        Console.Error.WriteLine($"sweep {sweep.Id}: submitted Slurm job array {job.JobId} ({job.Trials.Count} trials; script {job.Script})");
-        if (settings.Detach)
-        {
-            Console.WriteLine(job.JobId);
-            Console.Error.WriteLine($"follow with: exprunner sweep --status {sweep.Id}");
+            view.Status(await new SweepEngine(store, x.Executor, cli.Clock).StatusAsync(sweep.Id));
             return ExitCodes.Ok;
         }
-        using var cancel = new CancellationTokenSource();
-        using var signals = Common.CancelOnSignals(cancel);
-        sweep = WithProgress(sweep.Trials.Count, report => slurm.FollowAsync(sweep, report, cancel.Token).GetAwaiter().GetResult());
-        if (cancel.IsCancellationRequested)
+        int again = sweep.Trials.Count(t => t.NeedsRun || t.InFlight);
+        cli.Note($"sweep {sweep.Id}: {again} of {sweep.Trials.Count} trials to run or follow");
+        return await Run(view, store, sweep, x, s, cancellation);
+    }
+
+    private async Task<int> Run(SweepView view, SweepStore store, SweepRecord sweep, (ISweepExecutor Executor, SlurmOptions? Slurm) x, SweepSettings s, CancellationToken cancel)
+    {
+        bool slurm = x.Slurm is not null;
+        var options = new SweepRunOptions
         {
-            bool stop = settings.CancelOnInterrupt
-                || (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsInputRedirected && AnsiConsole.Confirm("Cancel the sweep's Slurm jobs (scancel)?", false));
-            if (!stop)
+            FailFast = s.FailFast, Detach = s.Detach, LeaveRunningOnInterrupt = slurm, Executor = slurm ? "slurm" : "local", Slurm = x.Slurm,
+        };
+        var result = await view.Follow(sweep, s.Detach, progress =>
+            new SweepEngine(store, x.Executor, cli.Clock) { Progress = progress }.RunAsync(sweep.Id, options, cancel));
+        if (slurm && cancel.IsCancellationRequested && result.Status == Tracking.RunStatus.Running)
+        {
+            bool stop = s.CancelOnInterrupt || (cli.CanAsk && view.Ask("Cancel the sweep's Slurm jobs (scancel)?"));
+            if (stop) result = await new SweepEngine(store, x.Executor, cli.Clock).StopAsync(sweep.Id, TimeSpan.FromSeconds(60));
+        }
+        (x.Executor as IDisposable)?.Dispose();
+        return view.Finish(result, detached: s.Detach);
+    }
+
+    private static string Kind(string kind, SweepSettings s)
+    {
+        if (!SweepSpec.Executors.Contains(kind))
+            throw new InputException($"--executor {kind}: one of {string.Join(", ", SweepSpec.Executors)}{DidYouMean.Suggest(kind, SweepSpec.Executors)}");
+        if (kind == "local" && s.SlurmFlags) throw new InputException("--partition, --time, --cpus-per-task, --mem, --max-parallel, --sbatch-arg, --detach and --cancel-on-interrupt are Slurm options: add --executor slurm");
+        if (kind == "slurm" && s.Jobs is not null) throw new InputException("--jobs is for the local executor; on Slurm use --max-parallel");
+        return kind;
+    }
+
+    /// <summary>The executor: local processes sharing the cores, or Slurm with the config's settings under the flags'.</summary>
+    private (ISweepExecutor Executor, SlurmOptions? Slurm) Executor(string kind, SweepStore store, SweepSettings s, SlurmOptions config, int threads)
+    {
+        if (kind == "slurm")
+        {
+            var slurm = config with
             {
-                Console.Error.WriteLine($"the sweep goes on in Slurm; follow with: exprunner sweep --status {sweep.Id}");
-                return ExitCodes.Killed;
-            }
-            slurm.Cancel(sweep);
-            sweep = sweep with
-            {
-                Status = RunStatus.Killed, Ended = DateTimeOffset.UtcNow,
-                Trials = sweep.Trials.Select(t => t.Status is TrialStatus.Pending or RunStatus.Running ? t with { Status = RunStatus.Killed, Reason = "cancelled (scancel)" } : t).ToList(),
+                Partition = s.Partition ?? config.Partition, Time = s.Time ?? config.Time, CpusPerTask = s.CpusPerTask ?? config.CpusPerTask,
+                Mem = s.Mem ?? config.Mem, MaxParallel = s.MaxParallel ?? config.MaxParallel, SbatchArgs = s.SbatchArgs.Length > 0 ? s.SbatchArgs : config.SbatchArgs,
             };
-            store.Write(sweep);
-            Console.Error.WriteLine($"sweep {sweep.Id} cancelled; resume with: exprunner sweep --resume {sweep.Id} --executor slurm");
-            return ExitCodes.Killed;
+            return (SlurmExecutor.Connect(store, cli.Self, slurm, cli.Clock), slurm);
         }
-        var counts = sweep.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}");
-        Console.Error.WriteLine($"sweep {sweep.Id} {sweep.Status}: {string.Join(", ", counts)}");
-        Console.Error.WriteLine($"compare with: exprunner compare --sweep {sweep.Id}{(runs == "runs" ? "" : " --runs " + runs)}");
-        return sweep.Status == RunStatus.Finished ? ExitCodes.Ok : ExitCodes.Failed;
-    }
-
-    private static void PrintStatus(SweepRecord sweep)
-    {
-        var table = new Table().Border(TableBorder.Rounded).Title($"sweep {Markup.Escape(sweep.Id)} ({sweep.Executor}) {Markup.Escape(sweep.Status)}");
-        foreach (var c in new[] { "trial", "status", "overrides", "job", "run", "reason" }) table.AddColumn(c);
-        foreach (var t in sweep.Trials)
-            table.AddRow(t.Index.ToString(Common.Inv), Common.StatusMarkup(t.Status), Markup.Escape(string.Join(" ", t.Overrides)),
-                Markup.Escape(t.SchedulerId ?? "-"), Markup.Escape(t.RunId ?? "-"), Markup.Escape(t.Reason ?? ""));
-        AnsiConsole.Write(table);
-    }
-
-    /// <summary>
-    /// One progress display for any executor: a live bar (done / running / failed, ETA) on a
-    /// terminal, a line per finished trial otherwise; failures are reported as they happen.
-    /// </summary>
-    private static SweepRecord WithProgress(int total, Func<Action<SweepProgress>, SweepRecord> run)
-    {
-        bool live = AnsiConsole.Profile.Capabilities.Interactive;
-        void Line(TrialRecord t)
-        {
-            if (t.Status is RunStatus.Running or TrialStatus.Pending) return;
-            string what = $"trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}";
-            if (t.Status is RunStatus.Failed or RunStatus.Killed) AnsiConsole.MarkupLine($"[red]{Markup.Escape(what)}[/]");
-            else if (!live) Console.Error.WriteLine(what);
-        }
-        if (!live) return run(p => { if (p.Changed is { } t) Line(t); });
-        SweepRecord result = null!;
-        AnsiConsole.Progress().AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask("sweep", maxValue: total);
-                result = run(p =>
-                {
-                    task.Value = p.Done;
-                    task.Description = $"done {p.Done}/{p.Total} · running {p.Running} · failed {p.Failed}";
-                    if (p.Changed is { } t) Line(t);
-                });
-            });
-        return result;
-    }
-
-    /// <summary>Hydra's habit: key=a,b,c (a comma outside brackets and quotes) sweeps; anything else is a plain override.</summary>
-    public static (List<string> Plain, List<SweepAxis> Swept) SplitOverrides(IEnumerable<string> sets)
-    {
-        var plain = new List<string>();
-        var swept = new List<SweepAxis>();
-        foreach (var s in sets)
-        {
-            int eq = s.IndexOf('=');
-            if (eq <= 0) { plain.Add(s); continue; }
-            string key = s[..eq], value = s[(eq + 1)..];
-            var parts = TopLevelSplit(value);
-            var fn = SweepSpec.ExpandFunction(value, out var error);
-            if (error is not null) throw new ConfigException([new ConfigError($"--set {s}", key, error)]);
-            if (fn is not null) swept.Add(new SweepAxis(key, fn));
-            else if (parts.Count > 1) swept.Add(new SweepAxis(key, parts));
-            else plain.Add(s);
-        }
-        return (plain, swept);
-    }
-
-    private static List<string> TopLevelSplit(string value)
-    {
-        var parts = new List<string>();
-        int depth = 0, start = 0;
-        char quote = '\0';
-        for (int i = 0; i < value.Length; i++)
-        {
-            char c = value[i];
-            if (quote != '\0') { if (c == quote) quote = '\0'; continue; }
-            switch (c)
-            {
-                case '\'' or '"': quote = c; break;
-                case '[' or '{' or '(': depth++; break;
-                case ']' or '}' or ')': depth--; break;
-                case ',' when depth == 0: parts.Add(value[start..i].Trim()); start = i + 1; break;
-            }
-        }
-        parts.Add(value[start..].Trim());
-        return parts;
-    }
-
-    /// <summary>Every trial's config is checked before anything runs; the errors are reported once each.</summary>
-    private static void Validate(string file, List<string> plain, IReadOnlyList<Trial> trials)
-    {
-        var errors = new List<ConfigError>();
-        var seen = new HashSet<string>();
-        foreach (var t in trials)
-        {
-            try { ConfigLoader.Load(file, [.. plain, .. t.Overrides]); }
-            catch (ConfigException e)
-            {
-                foreach (var error in e.Errors)
-                    if (seen.Add(error.ToString())) errors.Add(error with { Message = $"{error.Message} (trial {t.Index}: {t.Label})" });
-            }
-        }
-        if (errors.Count > 0) throw new ConfigException(errors);
-    }
-
-    private static void PrintTrials(IReadOnlyList<Trial> trials, SweepSpec spec)
-    {
-        var table = new Table().Border(TableBorder.Rounded).Title($"{trials.Count} trials");
-        table.AddColumn("trial"); table.AddColumn("overrides"); table.AddColumn("seed");
-        foreach (var t in trials)
-            table.AddRow(t.Index.ToString(Common.Inv), Markup.Escape(string.Join(" ", t.Overrides.Where(o => !o.StartsWith("seed=", StringComparison.Ordinal)))), t.Seed.ToString(Common.Inv));
-        AnsiConsole.Write(table);
-    }
-
-    private static int Run(SweepStore store, SweepRecord sweep, SweepSettings settings, string runs)
-    {
-        using var cancel = new CancellationTokenSource();
-        using var signals = Common.CancelOnSignals(cancel);
         int cores = Environment.ProcessorCount;
-        int threads = sweep.Trials.Max(t => ConfigLoader.Load(sweep.ConfigFile, [.. sweep.Overrides, .. t.Overrides]).Config.Training.Threads);
-        int jobs = settings.Jobs ?? ThreadBudget.DefaultJobs(threads, cores);
+        int jobs = s.Jobs ?? ThreadBudget.DefaultJobs(threads, cores);
         int share = ThreadBudget.PerTrial(jobs, cores);
         if (jobs * threads > cores)
-            Console.Error.WriteLine($"note: {jobs} trials at once × {threads} threads each would exceed {cores} cores; " +
+            cli.Note($"note: {jobs} trials at once × {threads} threads each would exceed {cores} cores; " +
                 $"each trial's matrix products use at most {share} thread{(share == 1 ? "" : "s")}");
-        var executor = new LocalExecutor(SelfCommand(), runs) { MaxThreads = share };
-        var result = WithProgress(sweep.Trials.Count, report =>
-            new SweepRunner(store, executor, jobs, settings.FailFast, report).RunAsync(sweep, cancel.Token).GetAwaiter().GetResult());
-        var counts = result.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}");
-        Console.Error.WriteLine($"sweep {result.Id} {result.Status}: {string.Join(", ", counts)}");
-        foreach (var t in result.Trials.Where(t => t.Status is RunStatus.Failed or RunStatus.Killed or TrialStatus.Pending))
-            Console.Error.WriteLine($"  trial {t.Index} {t.Status}: {string.Join(" ", t.Overrides)}{(t.Reason is null ? "" : " — " + t.Reason)}");
-        Console.Error.WriteLine($"compare with: exprunner compare --sweep {result.Id}{(runs == "runs" ? "" : " --runs " + runs)}");
-        if (result.Status == RunStatus.Killed) Console.Error.WriteLine($"resume with: exprunner sweep --resume {result.Id}");
-        return result.Status switch
-        {
-            RunStatus.Finished => ExitCodes.Ok,
-            RunStatus.Killed => ExitCodes.Killed,
-            _ => ExitCodes.Failed,
-        };
+        return (new LocalExecutor(store, cli.Self, jobs, share, cli.Clock), null);
     }
 
-    /// <summary>How to start this same exprunner again: the apphost, or `dotnet exprunner.dll`.</summary>
-    private static List<string> SelfCommand()
+    /// <summary>The most matrix threads any trial asks for (training.threads may be swept).</summary>
+    private static int Threads(NewSweep draft) => draft.Trials.Where(t => t.Repeat == 0)
+        .Max(t => ConfigLoader.Parse(draft.ConfigText, draft.ConfigFile, [.. draft.Plain, .. t.Overrides]).Config.Training.Threads);
+
+    private static int Threads(SweepStore store, SweepRecord sweep)
     {
-        string host = Environment.ProcessPath ?? "exprunner";
-        string name = Path.GetFileNameWithoutExtension(host);
-        return name == "dotnet" ? [host, Assembly.GetEntryAssembly()!.Location] : [host];
+        string file = store.PathOf(sweep.Id, sweep.ConfigFile), text = ConfigLoader.ReadText(file);
+        return sweep.Trials.Where(t => t.NeedsRun && t.Repeat == 0).Select(t => ConfigLoader.Parse(text, file, [.. sweep.Overrides, .. t.Overrides]).Config.Training.Threads)
+            .DefaultIfEmpty(1).Max();
     }
 }

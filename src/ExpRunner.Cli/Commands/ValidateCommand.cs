@@ -14,23 +14,22 @@ public sealed class ValidateSettings : CommandSettings
 }
 
 /// <summary>`exprunner validate`: the config checks of `run`, nothing else; no data is read.</summary>
-public sealed class ValidateCommand : Command<ValidateSettings>
+public sealed class ValidateCommand(CliContext cli) : Command<ValidateSettings>
 {
     public override int Execute(CommandContext context, ValidateSettings settings, CancellationToken cancellation)
     {
         int worst = ExitCodes.Ok;
         foreach (var file in settings.Configs)
         {
-            int code = Common.Guard(() =>
+            try
             {
                 var loaded = ConfigLoader.Load(file, settings.Set);
                 var c = loaded.Config;
-                Console.WriteLine($"{file}: ok — {c.Name}: {c.Dataset.Name}, " +
+                cli.Line($"{file}: ok — {c.Name}: {c.Dataset.Name}, " +
                     $"{string.Join("-", c.Model.Layers.Select(l => $"{l.Units}{l.Activation[0]}"))}, {c.Loss}, " +
                     $"lr {c.Training.LearningRate.ToString(Common.Inv)}, batch {c.Training.BatchSize}, {c.Training.GradientReduction}, {c.Training.Epochs} epochs");
-                return ExitCodes.Ok;
-            });
-            worst = Math.Max(worst, code);
+            }
+            catch (Exception e) when (e is Config.ConfigException) { worst = Math.Max(worst, App.Report(cli, e, [])); }
         }
         return worst;
     }

@@ -99,6 +99,6 @@ public static class Render
                     : (object)(cell.Text ?? "");
             }),
         });
-        return JsonSerializer.Serialize(new { columns = c.Columns.Select(x => x.Key), rows }, Tracking.Json.Options) + "\n";
+        return JsonSerializer.Serialize(new { columns = c.Columns.Select(x => x.Key), rows }, IO.Json.Options) + "\n";
     }
 }

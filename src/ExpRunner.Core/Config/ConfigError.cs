@@ -13,7 +13,8 @@ public sealed class ConfigException(IReadOnlyList<ConfigError> errors)
     public IReadOnlyList<ConfigError> Errors { get; } = errors;
 }
 
-internal static class DidYouMean
+/// <summary>"(did you mean 'x'?)" for a word close to one of the words that are allowed.</summary>
+public static class DidYouMean
 {
     public static string Suggest(string word, IEnumerable<string> candidates)
     {

@@ -12,14 +12,37 @@ public sealed record LoadedConfig(ExperimentConfig Config, string File, IReadOnl
 /// </summary>
 public static class ConfigLoader
 {
-    public static LoadedConfig Load(string path, IReadOnlyList<string>? overrides = null)
+    public static LoadedConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadText(path), path, overrides);
+
+    /// <summary>
+    /// A config file's text, read once (a pipe such as `&lt;(cat x.yaml)` can be read only once): a
+    /// regular file or a pipe, at most <see cref="YamlTree.MaxBytes"/>, valid UTF-8.
+    /// </summary>
+    public static string ReadText(string path)
     {
-        if (!File.Exists(path))
-            throw new ConfigException([new ConfigError(path, "", "no such file")]);
-        var info = new FileInfo(path);
-        if (info.Length > YamlTree.MaxBytes)
-            throw new ConfigException([new ConfigError($"{path}:1:1", "", $"file is {info.Length} bytes; a config may be at most {YamlTree.MaxBytes}")]);
-        return Parse(File.ReadAllText(path), path, overrides);
+        ConfigException Error(string message) => new([new ConfigError(path, "", message)]);
+        switch (IO.BoundedFile.KindOf(path))
+        {
+            case IO.BoundedFile.Kind.Missing: throw Error("no such file");
+            case IO.BoundedFile.Kind.Directory: throw Error("is a directory, not a config file");
+        }
+        byte[] bytes;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            for (int n; (n = stream.Read(chunk)) > 0;)
+            {
+                if (buffer.Length + n > YamlTree.MaxBytes) throw Error($"more than {YamlTree.MaxBytes} bytes; a config may be at most {YamlTree.MaxBytes}");
+                buffer.Write(chunk, 0, n);
+            }
+            bytes = buffer.ToArray();
+        }
+        catch (UnauthorizedAccessException) { throw Error("permission denied"); }
+        catch (IOException e) { throw Error($"cannot be read ({e.Message})"); }
+        try { return IO.BoundedFile.Decode(bytes, path); }
+        catch (InvalidDataException e) { throw Error(e.Message[(path.Length + 2)..]); }
     }
 
     public static LoadedConfig Parse(string text, string file, IReadOnlyList<string>? overrides = null)

@@ -14,7 +14,7 @@ public sealed record ExperimentConfig
     public TrainingConfig Training { get; init; } = new();
     public TrackingConfig Tracking { get; init; } = new();
     /// <summary>Used by `exprunner sweep` only; a plain run ignores it.</summary>
-    public Sweeps.SweepSpec Sweep { get; init; } = new();
+    public SweepSpec Sweep { get; init; } = new();
 
     public static readonly string[] Precisions = ["float32", "float64"];
     public static readonly string[] Losses = ["sse", "mse", "bce", "cross_entropy"];

@@ -1,4 +1,3 @@
-using ExpRunner.Sweeps;
 using YamlDotNet.RepresentationModel;
 
 namespace ExpRunner.Config;

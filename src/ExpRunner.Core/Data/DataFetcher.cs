@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
-using ExpRunner.Tracking;
+using ExpRunner.IO;
+
+using ExpRunner.Nn;
 
 namespace ExpRunner.Data;
 

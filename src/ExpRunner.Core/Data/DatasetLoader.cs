@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using ExpRunner.Config;
 
+using ExpRunner.Nn;
+
 namespace ExpRunner.Data;
 
 /// <summary>Turns a dataset config into train / validation / test splits and a fingerprint.</summary>

@@ -97,7 +97,7 @@ public static class Idx
         Write(path, header, labels);
     }
 
-    private static void Write(string path, byte[] header, byte[] body) => Tracking.Atomic.Write(path, file =>
+    private static void Write(string path, byte[] header, byte[] body) => IO.Atomic.Write(path, file =>
     {
         using var gzip = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true) : null;
         Stream target = (Stream?)gzip ?? file;

@@ -1,3 +1,5 @@
+using ExpRunner.Nn;
+
 namespace ExpRunner.Data;
 
 /// <summary>

@@ -29,10 +29,12 @@ public static partial class Gemm
     /// <summary>
     /// The widest vectors the kernels may use: 512 (the default) takes the 512-bit kernels where
     /// the CPU has AVX-512, 256 keeps to the 256-bit ones, anything less runs the scalar fallback.
-    /// Benchmarks set it (or the environment variable EXPRUNNER_VECTOR_BITS) to compare the paths.
+    /// Benchmarks set it (the command-line tool from EXPRUNNER_VECTOR_BITS) to compare the paths.
     /// </summary>
-    public static int VectorBits { get; set; } =
-        int.TryParse(Environment.GetEnvironmentVariable("EXPRUNNER_VECTOR_BITS"), out int bits) && bits > 0 ? bits : 512;
+    public static int VectorBits { get; set; } = 512;
+
+    /// <summary>The kernel family the products run on: avx512, avx2 or scalar (what a run records).</summary>
+    public static string Family => Wide<float>(0) ? "avx512" : Simd<float>(0) ? "avx2" : "scalar";
 
     // Every product takes the thread count for its row partition and, optionally, the widest
     // vectors to use (0: VectorBits; below 256: the scalar fallback), so tests can exercise every

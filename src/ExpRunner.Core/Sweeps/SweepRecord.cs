@@ -1,38 +1,76 @@
+using System.Text.Json.Serialization;
+using ExpRunner.Config;
 using ExpRunner.Tracking;
 
 namespace ExpRunner.Sweeps;
 
+/// <summary>
+/// A trial's life: PENDING → RUNNING → FINISHED | DIVERGED (results, kept) or FAILED | KILLED |
+/// CRASHED (run again by --resume). A Slurm trial waits PENDING in the queue once submitted.
+/// </summary>
 public static class TrialStatus
 {
     public const string Pending = "PENDING";
-    /// <summary>Statuses after which --resume runs a trial again.</summary>
-    public static bool NeedsRerun(string status) =>
-        status is Pending or RunStatus.Running or RunStatus.Failed or RunStatus.Killed or RunStatus.Crashed;
+
+    /// <summary>A trial that ended with a result: --resume keeps it.</summary>
+    public static bool IsResult(string status) => status is RunStatus.Finished or RunStatus.Diverged;
+
+    /// <summary>A trial that ended without a result: the sweep failed, --resume runs it again.</summary>
+    public static bool IsFailure(string status) => status is RunStatus.Failed or RunStatus.Killed or RunStatus.Crashed;
 }
 
+/// <summary>One trial of sweep.json: its definition (overrides, seed) and its state.</summary>
 public sealed record TrialRecord
 {
     public required int Index { get; init; }
-    public required IReadOnlyList<string> Overrides { get; init; }
+    public IReadOnlyList<string> Overrides { get; init; } = [];
     public long Seed { get; init; }
     public int Repeat { get; init; }
+
     public string Status { get; init; } = TrialStatus.Pending;
-    public string? RunId { get; init; }
-    public string? RunDir { get; init; }
     public string? Reason { get; init; }
+    public string? RunId { get; init; }
+    /// <summary>The trial's run folder, relative to the runs directory (so the directory can move).</summary>
+    public string? RunDir { get; init; }
+    /// <summary>How many times the trial was started (resumes start it again).</summary>
+    public int Attempts { get; init; }
+    public DateTimeOffset? Started { get; init; }
     public double? Seconds { get; init; }
     /// <summary>Slurm: "JOBID_TASK" of the array task running this trial.</summary>
     public string? SchedulerId { get; init; }
+    /// <summary>Local executor: the process running this trial.</summary>
+    public ProcessRef? Process { get; init; }
+
+    /// <summary>Started somewhere and not known to have ended: running, or queued by a scheduler.</summary>
+    [JsonIgnore]
+    public bool InFlight => Status == RunStatus.Running || (Status == TrialStatus.Pending && (SchedulerId is not null || Process is not null));
+
+    /// <summary>To be started (again): never started, or ended without a result.</summary>
+    [JsonIgnore]
+    public bool NeedsRun => !InFlight && (Status == TrialStatus.Pending || TrialStatus.IsFailure(Status));
+
+    [JsonIgnore]
+    public string Label => string.Join(" ", Overrides);
 }
 
-/// <summary>sweep.json: the definition, every trial's overrides, run and status — a sweep as a unit.</summary>
+/// <summary>One submission of a sweep to Slurm: the job array, its script, and which trial each array task runs.</summary>
+public sealed record SlurmJob(string JobId, string Script, IReadOnlyList<int> Trials);
+
+/// <summary>
+/// sweep.json: the definition (config copy, overrides, every trial's overrides and seed, executor
+/// settings) and the state of every trial as of the last snapshot; later changes are in the event
+/// log it names (<see cref="SweepStore"/>).
+/// </summary>
 public sealed record SweepRecord
 {
     public required string Id { get; init; }
     public required string Experiment { get; init; }
-    /// <summary>The config as it was when the sweep started (a copy lives beside sweep.json).</summary>
+    /// <summary>The config as it was when the sweep started: a copy in the sweep folder (relative to it).</summary>
     public required string ConfigFile { get; init; }
+    /// <summary>Where the config came from, and the commit of its working tree: trials record them as their own.</summary>
     public string? SourceConfig { get; init; }
+    public string? GitCommit { get; init; }
+    public bool? GitDirty { get; init; }
     public IReadOnlyList<string> Overrides { get; init; } = [];
     public IReadOnlyList<string> SweptKeys { get; init; } = [];
     public int Repeats { get; init; } = 1;
@@ -40,52 +78,58 @@ public sealed record SweepRecord
     public DateTimeOffset? Ended { get; init; }
     public string Status { get; init; } = RunStatus.Running;
     public string Executor { get; init; } = "local";
+    /// <summary>The Slurm settings the sweep was submitted with (a resume keeps them).</summary>
+    public SlurmOptions? Slurm { get; init; }
     public required IReadOnlyList<TrialRecord> Trials { get; init; }
     /// <summary>Slurm submissions of this sweep (the first, then one per resume).</summary>
     public IReadOnlyList<SlurmJob>? SlurmJobs { get; init; }
+    /// <summary>The event log holding the changes since this snapshot (a file in the sweep folder).</summary>
+    public string? Log { get; init; }
 }
 
-/// <summary>Sweep folders: runs/_sweeps/&lt;sweep-id&gt;/ with sweep.json and config.yaml.</summary>
-public sealed class SweepStore(string runsRoot)
+/// <summary>The one rule that turns the trials' statuses into the sweep's.</summary>
+public static class SweepStatus
 {
-    public const string Folder = "_sweeps", RecordFile = "sweep.json", ConfigFile = "config.yaml";
-    public string Root => Path.Combine(runsRoot, Folder);
-    public string DirOf(string id) => Path.Combine(Root, id);
-    private readonly Lock _lock = new();
-
-    public string NewId(DateTimeOffset now)
+    /// <summary>
+    /// RUNNING while any trial is in flight; FINISHED when every trial has a result (diverged is a
+    /// result); otherwise KILLED if the sweep was interrupted, else FAILED.
+    /// </summary>
+    public static string Of(IReadOnlyList<TrialRecord> trials, bool interrupted)
     {
-        Directory.CreateDirectory(Root);
-        while (true)
+        if (trials.Any(t => t.InFlight)) return RunStatus.Running;
+        if (trials.All(t => TrialStatus.IsResult(t.Status))) return RunStatus.Finished;
+        return interrupted ? RunStatus.Killed : RunStatus.Failed;
+    }
+}
+
+/// <summary>How many trials are in each state — what progress displays and summaries show.</summary>
+public readonly record struct SweepCounts(int Total, int Pending, int Running, int Finished, int Diverged, int Failed, int Killed, int Crashed)
+{
+    public int Ended => Finished + Diverged + Failed + Killed + Crashed;
+
+    /// <summary>The counts with <paramref name="delta"/> trials more (or fewer) in <paramref name="status"/>.</summary>
+    public SweepCounts Add(string status, int delta) => status switch
+    {
+        TrialStatus.Pending => this with { Pending = Pending + delta },
+        RunStatus.Running => this with { Running = Running + delta },
+        RunStatus.Finished => this with { Finished = Finished + delta },
+        RunStatus.Diverged => this with { Diverged = Diverged + delta },
+        RunStatus.Killed => this with { Killed = Killed + delta },
+        RunStatus.Crashed => this with { Crashed = Crashed + delta },
+        _ => this with { Failed = Failed + delta },
+    };
+
+    public static SweepCounts Of(IEnumerable<TrialRecord> trials)
+    {
+        var counts = new SweepCounts();
+        foreach (var t in trials) counts = counts.Add(t.Status, 1) with { Total = counts.Total + 1 };
+        return counts;
+    }
+
+    /// <summary>"3 FINISHED, 1 FAILED": the non-zero counts, in a fixed order.</summary>
+    public override string ToString() => string.Join(", ", new (int N, string Name)[]
         {
-            string id = $"{now.UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
-            if (Directory.Exists(DirOf(id))) continue; // a random suffix colliding within the same second
-            Directory.CreateDirectory(DirOf(id));
-            return id;
-        }
-    }
-
-    public void Write(SweepRecord record)
-    {
-        lock (_lock) Atomic.WriteText(Path.Combine(DirOf(record.Id), RecordFile), Json.Serialize(record));
-    }
-
-    public SweepRecord Read(string idOrLatest)
-    {
-        string id = idOrLatest == "latest" ? Latest() ?? throw new FileNotFoundException($"no sweeps under {Root}") : Resolve(idOrLatest);
-        string path = Path.Combine(DirOf(id), RecordFile);
-        return Json.Deserialize<SweepRecord>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: unreadable");
-    }
-
-    private string Resolve(string prefix)
-    {
-        if (!Directory.Exists(Root)) throw new FileNotFoundException($"no sweep '{prefix}': there are no sweeps under {Root}");
-        var matches = Directory.GetDirectories(Root).Select(Path.GetFileName).Where(n => n!.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        return matches.Count == 1 ? matches[0]! : throw new FileNotFoundException(matches.Count == 0
-            ? $"no sweep '{prefix}' under {Root}" : $"'{prefix}' matches {matches.Count} sweeps");
-    }
-
-    public string? Latest() => Directory.Exists(Root)
-        ? Directory.GetDirectories(Root).Where(d => File.Exists(Path.Combine(d, RecordFile))).Select(Path.GetFileName).Order(StringComparer.Ordinal).LastOrDefault()
-        : null;
+            (Finished, RunStatus.Finished), (Diverged, RunStatus.Diverged), (Failed, RunStatus.Failed), (Killed, RunStatus.Killed),
+            (Crashed, RunStatus.Crashed), (Running, RunStatus.Running), (Pending, TrialStatus.Pending),
+        }.Where(c => c.N > 0).Select(c => $"{c.N} {c.Name}"));
 }

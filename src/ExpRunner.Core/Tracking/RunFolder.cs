@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using ExpRunner.IO;
 using ExpRunner.Training;
 
 namespace ExpRunner.Tracking;
@@ -74,14 +74,26 @@ public sealed class RunFolder
     public void WriteRecord(RunRecord record) => Atomic.WriteText(PathOf(RecordFile), Json.Serialize(record));
     public void WriteSummary(RunSummary summary) => Atomic.WriteText(PathOf(SummaryFile), Json.Serialize(summary));
 
+    /// <summary>A JSON file of a run folder is read only up to this size.</summary>
+    public const long MaxJsonBytes = 16 << 20;
+
+    /// <summary>run.json; null when there is none; <see cref="InvalidDataException"/> (naming the file) when it is broken.</summary>
     public RunRecord? ReadRecord() => ReadJson<RunRecord>(RecordFile);
     public RunSummary? ReadSummary() => ReadJson<RunSummary>(SummaryFile);
+
+    /// <summary>run.json, or null when it is missing or broken (for code that has a fallback).</summary>
+    public RunRecord? TryReadRecord()
+    {
+        try { return ReadRecord(); }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return null; }
+    }
 
     private T? ReadJson<T>(string file) where T : class
     {
         string path = PathOf(file);
-        try { return File.Exists(path) ? Json.Deserialize<T>(File.ReadAllText(path)) : null; }
-        catch (System.Text.Json.JsonException) { return null; }
+        if (BoundedFile.KindOf(path) == BoundedFile.Kind.Missing) return null;
+        try { return Json.Deserialize<T>(BoundedFile.ReadText(path, MaxJsonBytes)) ?? throw new InvalidDataException($"{path}: empty"); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
     }
 
     public void StartMetrics() => Atomic.WriteText(PathOf(MetricsFile), MetricsHeader + "\n");
@@ -89,9 +101,9 @@ public sealed class RunFolder
     public void AppendMetrics(EpochMetrics m)
     {
         var sb = new StringBuilder();
-        foreach (var s in m.Splits)
+        foreach (var r in MetricRow.From(m))
             sb.Append(string.Create(CultureInfo.InvariantCulture,
-                $"{m.Epoch},{s.Split},{m.Step},{s.Loss:R},{s.Accuracy:R},{m.LearningRate:R},{m.Seconds:0.######},{m.Timestamp.ToUnixTimeMilliseconds()}\n"));
+                $"{r.Epoch},{r.Split},{r.Step},{r.Loss:R},{r.Accuracy:R},{r.LearningRate:R},{r.Seconds:0.######},{r.TimestampMs}\n"));
         using var fs = new FileStream(PathOf(MetricsFile), FileMode.Append, FileAccess.Write, FileShare.Read);
         fs.Write(Encoding.UTF8.GetBytes(sb.ToString()));
     }
@@ -116,19 +128,6 @@ public sealed class RunFolder
     }
 
     /// <summary>The status to show: a RUNNING record whose process no longer exists is CRASHED.</summary>
-    public static string EffectiveStatus(RunRecord r)
-    {
-        if (r.Status != RunStatus.Running) return r.Status;
-        if (!string.Equals(r.Host, Environment.MachineName, StringComparison.OrdinalIgnoreCase)) return r.Status;
-        try
-        {
-            using var p = Process.GetProcessById(r.Pid);
-            if (p.HasExited) return RunStatus.Crashed;
-            if (r.ProcessStart is { } started && Math.Abs((p.StartTime.ToUniversalTime() - started.UtcDateTime).TotalSeconds) > 2)
-                return RunStatus.Crashed; // the pid was reused by another process
-            return RunStatus.Running;
-        }
-        catch (ArgumentException) { return RunStatus.Crashed; }
-        catch (InvalidOperationException) { return RunStatus.Crashed; }
-    }
+    public static string EffectiveStatus(RunRecord r) =>
+        r.Status == RunStatus.Running && new ProcessRef(r.Host, r.Pid, r.ProcessStart).IsAlive() == false ? RunStatus.Crashed : r.Status;
 }

@@ -1,14 +1,22 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using ExpRunner.Data;
+using ExpRunner.Training;
 
 namespace ExpRunner.Tracking;
 
 public static class RunStatus
 {
     public const string Running = "RUNNING", Finished = "FINISHED", Failed = "FAILED", Killed = "KILLED", Diverged = "DIVERGED";
-    /// <summary>Shown, never written: a RUNNING record whose process is gone.</summary>
+    /// <summary>Shown for a RUNNING record whose process is gone; written only by a sweep that finds one.</summary>
     public const string Crashed = "CRASHED";
+
+    /// <summary>The exit code of a run that ended so: 0 finished, 3 diverged, 130 killed, 1 anything else.</summary>
+    public static int ExitCode(string status) => status switch
+    {
+        Finished => 0,
+        Diverged => 3,
+        Killed => 130,
+        _ => 1,
+    };
 }
 
 /// <summary>run.json: who ran what, when, on which data, and how it ended.</summary>
@@ -23,11 +31,15 @@ public sealed record RunRecord
     public double? DurationSeconds { get; init; }
     public long Seed { get; init; }
     public string? ConfigFile { get; init; }
+    /// <summary>The user's config when <see cref="ConfigFile"/> is a copy of it (a sweep's).</summary>
+    public string? SourceConfig { get; init; }
     public IReadOnlyList<string> Overrides { get; init; } = [];
     public string Precision { get; init; } = "float32";
     public int Threads { get; init; } = 1;
     public DatasetFingerprint? Dataset { get; init; }
     public string? GitCommit { get; init; }
+    /// <summary>Whether the config's git working tree had uncommitted changes (null: unknown).</summary>
+    public bool? GitDirty { get; init; }
     public IReadOnlyDictionary<string, string> Versions { get; init; } = new Dictionary<string, string>();
     public string Host { get; init; } = "";
     public int Pid { get; init; }
@@ -43,8 +55,8 @@ public sealed record SweepRef(string Id, int Trial);
 
 public sealed record SlurmRef(string JobId, string? ArrayJobId, string? ArrayTaskId)
 {
-    public static SlurmRef? FromEnvironment() => Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { } job
-        ? new SlurmRef(job, Environment.GetEnvironmentVariable("SLURM_ARRAY_JOB_ID"), Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID"))
+    public static SlurmRef? From(Func<string, string?> env) => env("SLURM_JOB_ID") is { } job
+        ? new SlurmRef(job, env("SLURM_ARRAY_JOB_ID"), env("SLURM_ARRAY_TASK_ID"))
         : null;
 }
 
@@ -65,19 +77,9 @@ public sealed record RunSummary
 }
 
 /// <summary>One row of metrics.csv.</summary>
-public sealed record MetricRow(int Epoch, string Split, long Step, double Loss, double Accuracy, double LearningRate, double Seconds, long TimestampMs);
-
-public static class Json
+public sealed record MetricRow(int Epoch, string Split, long Step, double Loss, double Accuracy, double LearningRate, double Seconds, long TimestampMs)
 {
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options) + "\n";
-    public static T? Deserialize<T>(string text) => JsonSerializer.Deserialize<T>(text, Options);
+    /// <summary>An epoch's rows, one per split: the one mapping from training's metrics to what is written and mirrored.</summary>
+    public static IEnumerable<MetricRow> From(EpochMetrics m) => m.Splits.Select(s =>
+        new MetricRow(m.Epoch, s.Split, m.Step, s.Loss, s.Accuracy, m.LearningRate, m.Seconds, m.Timestamp.ToUnixTimeMilliseconds()));
 }

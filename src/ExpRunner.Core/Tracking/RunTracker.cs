@@ -1,17 +1,59 @@
 using ExpRunner.Config;
 using ExpRunner.Training;
+using Serilog;
 
 namespace ExpRunner.Tracking;
 
-/// <summary>Something that follows a run as it happens (the run folder is written directly; this is for mirrors).</summary>
+/// <summary>Something that follows a run as it happens (the run folder is written by the recorder; this is for mirrors).</summary>
 public interface IRunTracker
 {
     void Handle(RunEvent e);
 }
 
+/// <summary>Creates a tracker for one run, given that run's log; the <see cref="RunRecorder"/> that calls it disposes the tracker.</summary>
+public delegate IRunTracker TrackerFactory(ILogger runLog);
+
 public abstract record RunEvent;
-/// <summary>The run folder exists; <paramref name="Log"/> is the run's log (its log.txt and the console).</summary>
-public sealed record RunStarted(RunFolder Folder, ExperimentConfig Config, RunRecord Record, Serilog.ILogger Log) : RunEvent;
+/// <summary>The run folder exists with its record and resolved config.</summary>
+public sealed record RunStarted(RunFolder Folder, ExperimentConfig Config, RunRecord Record) : RunEvent;
 public sealed record EpochEnded(EpochMetrics Metrics) : RunEvent;
 /// <summary>The run folder is complete (summary, weights, curves, final record).</summary>
 public sealed record RunEnded(RunRecord Record, RunSummary Summary) : RunEvent;
+
+/// <summary>
+/// Hands each event to every tracker; a tracker that throws — starting, handling or stopping — is
+/// reported in the run's log and cannot fail the run or keep the others from their events.
+/// </summary>
+internal sealed class SafeTrackers : IDisposable
+{
+    private readonly List<IRunTracker> _trackers = [];
+    private readonly ILogger _log;
+
+    public SafeTrackers(IEnumerable<TrackerFactory> factories, ILogger log)
+    {
+        _log = log;
+        foreach (var create in factories)
+        {
+            try { _trackers.Add(create(log)); }
+            catch (Exception e) when (e is not OutOfMemoryException) { log.Warning("A tracker could not start ({Error}); the run goes on without it", e.Message); }
+        }
+    }
+
+    public void Publish(RunEvent e)
+    {
+        foreach (var t in _trackers)
+        {
+            try { t.Handle(e); }
+            catch (Exception ex) when (ex is not OutOfMemoryException) { _log.Warning("Tracker {Tracker} failed on {Event} ({Error})", t.GetType().Name, e.GetType().Name, ex.Message); }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _trackers)
+        {
+            try { (t as IDisposable)?.Dispose(); }
+            catch (Exception ex) when (ex is not OutOfMemoryException) { _log.Warning("Tracker {Tracker} failed to finish ({Error})", t.GetType().Name, ex.Message); }
+        }
+    }
+}

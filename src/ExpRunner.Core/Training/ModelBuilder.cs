@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using ExpRunner.Config;
 using ExpRunner.Nn;
-using ExpRunner.Tracking;
+using ExpRunner.IO;
 
 namespace ExpRunner.Training;
 

@@ -2,7 +2,7 @@ using System.Numerics;
 using ExpRunner.Config;
 using ExpRunner.Data;
 using ExpRunner.Nn;
-using ExpRunner.Tracking;
+using ExpRunner.IO;
 
 namespace ExpRunner.Training;
 
@@ -30,12 +30,13 @@ public sealed class SavedModel
         Config = config; Data = data; _weights = weights; Threads = config.Training.Threads;
     }
 
-    public static SavedModel Open(RunFolder run, string weightsFile = RunFolder.WeightsFile)
+    /// <summary>The network a config describes, with the weights of <paramref name="weights"/>, and its data.</summary>
+    /// <param name="spareCore">Whether a core is free to compile the numeric code while the data loads.</param>
+    public static SavedModel Open(string configFile, string weights, bool spareCore)
     {
-        var loaded = ConfigLoader.Load(run.PathOf(RunFolder.ConfigFile));
-        string weights = run.PathOf(weightsFile);
+        var loaded = ConfigLoader.Load(configFile);
         if (!File.Exists(weights)) throw new InvalidDataException($"{weights}: no saved weights in this run folder");
-        if (Sweeps.ThreadBudget.SpareCore) Precompile.Start(loaded.Config.Precision); // compiles the numeric code while the data loads
+        if (spareCore) Precompile.Start(loaded.Config.Precision);
         return new SavedModel(loaded.Config, DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed), weights);
     }
 

@@ -12,7 +12,7 @@ public sealed record SplitMetrics(string Split, double Loss, double Accuracy);
 public sealed record EpochMetrics(int Epoch, long Step, double LearningRate, double Seconds, IReadOnlyList<SplitMetrics> Splits)
 {
     /// <summary>When the epoch ended (wall clock).</summary>
-    public DateTimeOffset Timestamp { get; init; } = DateTimeOffset.UtcNow;
+    public required DateTimeOffset Timestamp { get; init; }
     public SplitMetrics? this[string split] => Splits.FirstOrDefault(s => s.Split == split);
 }
 
@@ -27,7 +27,7 @@ public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long 
 /// the means over the epoch's batches (measured before each step); validation and test are
 /// evaluated after each epoch. A non-finite loss stops training as diverged.
 /// </summary>
-public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, TrainingConfig config, Rng shuffleRng)
+public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel)
@@ -40,7 +40,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, T
         long step = 0;
         for (int epoch = 1; epoch <= config.Epochs; epoch++)
         {
-            var clock = Stopwatch.StartNew();
+            var watch = Stopwatch.StartNew();
             if (config.Shuffle) shuffleRng.Shuffle<int>(order);
             double lossSum = 0;
             int correct = 0;
@@ -65,7 +65,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, T
             var splits = new List<SplitMetrics>(3) { new("train", lossSum / n, (double)correct / n) };
             if (data.Validation is not null) splits.Add(Measure(evaluator, data.Validation));
             splits.Add(Measure(evaluator, data.Test));
-            var metrics = new EpochMetrics(epoch, step, config.LearningRate, clock.Elapsed.TotalSeconds, splits);
+            var metrics = new EpochMetrics(epoch, step, config.LearningRate, watch.Elapsed.TotalSeconds, splits) { Timestamp = (clock ?? TimeProvider.System).GetUtcNow() };
             onEpoch(metrics);
             foreach (var s in splits)
                 if (!double.IsFinite(s.Loss))

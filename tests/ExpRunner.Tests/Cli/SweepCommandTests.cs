@@ -5,7 +5,7 @@ using ExpRunner.Tracking;
 
 namespace ExpRunner.Tests.Cli;
 
-/// <summary>`exprunner sweep` and `exprunner compare` as a user runs them.</summary>
+/// <summary>`exprunner sweep` and `exprunner compare` as a user runs them: real processes, real signals.</summary>
 public class SweepCommandTests
 {
     private const string Config = """
@@ -25,7 +25,35 @@ public class SweepCommandTests
             dataset.name: [circles, csv]
         """;
 
-    private static SweepRecord Sweep(string runs) => new SweepStore(runs).Read("latest");
+    /// <summary>Two trials that never end by themselves (a million epochs).</summary>
+    private const string Endless = """
+        name: long
+        seed: 2
+        dataset: { name: circles, samples: 300 }
+        model: { layers: [ { units: 8, activation: tanh }, { units: 1, activation: sigmoid } ] }
+        loss: bce
+        training: { learning_rate: 0.3, batch_size: 16, epochs: 1000000 }
+        sweep: { grid: { training.learning_rate: [0.1, 0.3] } }
+        """;
+
+    private static SweepRecord Latest(string runs) => new SweepStore(runs).Read("latest");
+
+    /// <summary>Trial <paramref name="index"/> of the latest sweep is training: its run folder exists and has written epochs.</summary>
+    private static TrialMarker Training(string runs, int index)
+    {
+        TrialMarker? marker = null;
+        Eventually.Reach(() =>
+        {
+            var store = new SweepStore(runs);
+            if (store.Latest() is not { } id || store.ReadMarker(id, index) is not { } m) return false;
+            marker = m;
+            string metrics = Path.Combine(runs, m.RunDir, RunFolder.MetricsFile);
+            return File.Exists(metrics) && File.ReadLines(metrics).Count() > 3;
+        }, $"trial {index} of the sweep training");
+        return marker!;
+    }
+
+    private static void Signal(int pid, string signal) => Process.Start("kill", [$"-{signal}", pid.ToString()])!.WaitForExit();
 
     [Fact]
     public void Parallel_trials_and_their_threads_share_the_cores()
@@ -36,8 +64,8 @@ public class SweepCommandTests
         Assert.True(r.ExitCode == 0, r.ToString());
         int share = Math.Max(1, Environment.ProcessorCount / 2);
         Assert.Contains($"each trial's matrix products use at most {share} thread", r.Stderr);
-        var sweep = Sweep(dir.File("runs"));
-        Assert.All(sweep.Trials, t => Assert.Equal(share, RunFolder.Open(t.RunDir!).ReadRecord()!.Threads));
+        var store = new SweepStore(dir.File("runs"));
+        Assert.All(store.Read("latest").Trials, t => Assert.Equal(share, RunFolder.Open(store.RunDirOf(t)!).ReadRecord()!.Threads));
     }
 
     [Fact]
@@ -47,22 +75,24 @@ public class SweepCommandTests
         string config = dir.Write("sw.yaml", Config);
         var dry = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--dry-run");
         Assert.True(dry.ExitCode == 0, dry.ToString());
-        Assert.Contains("4 trials", dry.Stdout);
+        Assert.Contains("4 trials (2 × 2)", dry.Stdout);
         Assert.False(Directory.Exists(dir.File("runs")));
 
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--jobs", "2");
         Assert.True(r.ExitCode == 1, r.ToString());                 // two csv trials fail: missing.csv does not exist
-        Assert.Contains("2 FINISHED, 2 FAILED", r.Stderr.Replace("2 FAILED, 2 FINISHED", "2 FINISHED, 2 FAILED"));
+        Assert.Contains("FAILED: 2 FINISHED, 2 FAILED", r.Stderr);
         Assert.Contains("missing.csv", r.Stderr);
-        var sweep = Sweep(dir.File("runs"));
+        var store = new SweepStore(dir.File("runs"));
+        var sweep = store.Read("latest");
         Assert.Equal(RunStatus.Failed, sweep.Status);
         Assert.Equal(4, sweep.Trials.Count);
         var finished = sweep.Trials.Where(t => t.Status == RunStatus.Finished).ToList();
         Assert.Equal(2, finished.Count);
         Assert.All(finished, t =>
         {
-            var record = RunFolder.Open(t.RunDir!).ReadRecord()!;
+            var record = RunFolder.Open(store.RunDirOf(t)!).ReadRecord()!;
             Assert.Equal(new SweepRef(sweep.Id, t.Index), record.Sweep);
+            Assert.Equal(Path.GetFullPath(config), record.SourceConfig); // the user's file, not the sweep's copy
             Assert.Contains($"training.learning_rate={(t.Index < 2 ? "0.1" : "0.3")}", record.Overrides);
         });
 
@@ -70,11 +100,11 @@ public class SweepCommandTests
         File.WriteAllText(dir.File("missing.csv"), "x,y,label\n" + string.Join("\n", Enumerable.Range(0, 100).Select(i => $"{i % 10},{i / 10},{(i % 10 > i / 10 ? 1 : 0)}")) + "\n");
         var resumed = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", sweep.Id, "--jobs", "2");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
-        Assert.Contains("2 of 4 trials to run again", resumed.Stderr);
-        var after = Sweep(dir.File("runs"));
+        Assert.Contains("2 of 4 trials to run or follow", resumed.Stderr);
+        var after = store.Read("latest");
         Assert.Equal(RunStatus.Finished, after.Status);
         Assert.All(after.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
-        foreach (var t in finished) Assert.Equal(t.RunDir, after.Trials[t.Index].RunDir); // untouched
+        foreach (var t in finished) Assert.Equal((t.RunDir, 1), (after.Trials[t.Index].RunDir, after.Trials[t.Index].Attempts)); // untouched
         Assert.Equal(4, Directory.GetDirectories(dir.File("runs/sw")).Length);
 
         var compare = ExpRunnerProcess.Run(dir.Path, "compare", "--sweep", "latest", "--group-by", "dataset.name", "--format", "csv", "--plot", "curves.html");
@@ -94,33 +124,120 @@ public class SweepCommandTests
         Assert.Contains("position 24", bad.Stderr);
     }
 
-    [Fact]
-    public void Interrupting_a_sweep_marks_running_trials_killed_and_resume_finishes_the_rest()
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public void Interrupting_a_sweep_marks_running_trials_killed_and_resume_finishes_the_rest(string signal)
     {
         using var dir = new TempDir();
-        string config = dir.Write("long.yaml", Config.Replace("dataset.name: [circles, csv]", "training.batch_size: [16]").Replace("epochs: 15", "epochs: 400"));
+        string config = dir.Write("long.yaml", Endless);
         using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1");
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60) &&
-               !(Directory.Exists(dir.File("runs/sw")) && Directory.GetFiles(dir.File("runs/sw"), "metrics.csv", SearchOption.AllDirectories)
-                   .Any(f => File.ReadAllLines(f).Length > 3)))
-            Thread.Sleep(100);
-        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        Training(dir.File("runs"), 0);
+        Signal(p.Id, signal);
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 130, r.ToString());
         Assert.Contains("resume with: exprunner sweep --resume", r.Stderr);
-        var sweep = Sweep(dir.File("runs"));
+        var store = new SweepStore(dir.File("runs"));
+        var sweep = store.Read("latest");
         Assert.Equal(RunStatus.Killed, sweep.Status);
-        Assert.Equal(RunStatus.Killed, sweep.Trials[0].Status);
-        Assert.Equal(TrialStatus.Pending, sweep.Trials[1].Status);
-        Assert.Equal(RunStatus.Killed, RunFolder.Open(sweep.Trials[0].RunDir!).ReadRecord()!.Status);
+        Assert.Equal([RunStatus.Killed, TrialStatus.Pending], sweep.Trials.Select(t => t.Status));
+        Assert.Equal(RunStatus.Killed, RunFolder.Open(store.RunDirOf(sweep.Trials[0])!).ReadRecord()!.Status);
 
         var refused = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", "latest", "--set", "training.epochs=1");
         Assert.Equal(2, refused.ExitCode);
-        Assert.Contains("--resume reruns a sweep as it was defined", refused.Stderr);
+        Assert.Contains("--resume takes a sweep as it was defined", refused.Stderr);
+        // The sweep runs its own copy of the config: shorten its trials so that they can finish.
+        string copy = store.PathOf(sweep.Id, SweepStore.ConfigFile);
+        File.WriteAllText(copy, File.ReadAllText(copy).Replace("epochs: 1000000", "epochs: 3"));
         var resumed = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", "latest");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
-        Assert.All(Sweep(dir.File("runs")).Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
+        var after = store.Read("latest");
+        Assert.All(after.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
+        Assert.Equal(2, after.Trials[0].Attempts);
+        Assert.Equal(3, Directory.GetDirectories(dir.File("runs/long")).Length); // the killed attempt's folder is kept
+    }
+
+    [Fact]
+    public void A_second_run_of_a_sweep_that_is_running_is_refused_naming_its_holder()
+    {
+        using var dir = new TempDir();
+        string config = dir.Write("long.yaml", Endless);
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1");
+        Training(dir.File("runs"), 0);
+        var twice = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", "latest");
+        Assert.True(twice.ExitCode == 2, twice.ToString());
+        Assert.Contains($"is being run by another exprunner (pid {p.Id} on {Environment.MachineName}", twice.Stderr);
+        Signal(p.Id, "TERM");
+        Assert.Equal(130, ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60)).ExitCode);
+        Assert.Single(Directory.GetDirectories(dir.File("runs/long"))); // nothing ran twice
+    }
+
+    [Fact]
+    public void After_kill_9_of_the_sweep_process_its_running_trial_is_followed_never_started_twice()
+    {
+        using var dir = new TempDir();
+        string config = dir.Write("long.yaml", Endless);
+        string runs = dir.File("runs");
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1");
+        var orphan = Training(runs, 0).Process;
+        try
+        {
+            Signal(p.Id, "KILL");
+            ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(30));
+            Assert.True(orphan.IsAlive(), "the trial goes on without its sweep process");
+
+            var status = ExpRunnerProcess.Run(dir.Path, "sweep", "--status", "latest");
+            Assert.True(status.ExitCode == 0, status.ToString());
+            Assert.Equal([RunStatus.Running, TrialStatus.Pending], Latest(runs).Trials.Select(t => t.Status));
+
+            // A resume follows the orphan (it fills the one job slot) instead of starting trial 0 again.
+            using var resume = ExpRunnerProcess.Start(dir.Path, null, "sweep", "--resume", "latest", "--jobs", "1");
+            var store = new SweepStore(runs);
+            Eventually.Reach(() => File.Exists(store.PathOf(store.Latest()!, SweepLock.HolderFile))
+                && File.ReadAllText(store.PathOf(store.Latest()!, SweepLock.HolderFile)).Contains($"\"pid\": {resume.Id},"), "the resume holding the sweep");
+            Signal(resume.Id, "TERM"); // stops what it follows: the orphan ends KILLED
+            var r = ExpRunnerProcess.Wait(resume, TimeSpan.FromSeconds(60));
+            Assert.True(r.ExitCode == 130, r.ToString());
+            Eventually.Reach(() => orphan.IsAlive() == false, "the orphan trial ending");
+            var sweep = Latest(runs);
+            Assert.Equal([RunStatus.Killed, TrialStatus.Pending], sweep.Trials.Select(t => t.Status));
+            Assert.Equal(1, sweep.Trials[0].Attempts);
+            Assert.Single(Directory.GetDirectories(dir.File("runs/long"))); // no twin
+            Assert.Equal(RunStatus.Killed, RunFolder.Open(store.RunDirOf(sweep.Trials[0])!).ReadRecord()!.Status);
+        }
+        finally
+        {
+            if (orphan.IsAlive() == true) Signal(orphan.Pid, "KILL");
+        }
+    }
+
+    [Fact]
+    public async Task A_trial_interrupted_as_it_starts_is_killed_not_failed()
+    {
+        using var dir = new TempDir();
+        var store = new SweepStore(dir.File("runs"));
+        var sweep = NewSweep.Plan(dir.Write("long.yaml", Endless), []).Create(store, "local", null, DateTimeOffset.UtcNow);
+        using var executor = new LocalExecutor(store, ["dotnet", ExpRunnerProcess.Dll], jobs: 1, maxThreads: 1, TimeProvider.System);
+        var started = executor.Submit(sweep, [sweep.Trials[0]]).Trials;
+        executor.Cancel(sweep, started); // SIGTERM at once: before, during or after the runtime installs its handlers
+        IReadOnlyList<TrialRecord> ended = [];
+        while (ended.Count == 0) ended = await executor.PollAsync(sweep, started, wait: true, TestContext.Current.CancellationToken);
+        var trial = Assert.Single(ended);
+        Assert.Equal(RunStatus.Killed, trial.Status);
+        if (store.ReadMarker(sweep.Id, 0) is { } marker) // it got as far as its run folder: that says KILLED too
+            Assert.Equal(RunStatus.Killed, RunFolder.Open(Path.Combine(store.RunsRoot, marker.RunDir)).ReadRecord()!.Status);
+    }
+
+    [Fact]
+    public void A_moved_runs_directory_still_compares_by_sweep()
+    {
+        using var dir = new TempDir();
+        string config = dir.Write("sw.yaml", Config.Replace("[circles, csv]", "[circles]").Replace("epochs: 15", "epochs: 2"));
+        Assert.Equal(0, ExpRunnerProcess.Run(dir.Path, "sweep", config).ExitCode);
+        Directory.Move(dir.File("runs"), dir.File("elsewhere"));
+        var r = ExpRunnerProcess.Run(dir.Path, "compare", "--sweep", "latest", "--runs", "elsewhere", "--format", "csv");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(3, r.Stdout.Trim().Split('\n').Length); // header and both trials
     }
 
     [Fact]

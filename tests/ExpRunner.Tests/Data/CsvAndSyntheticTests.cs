@@ -2,6 +2,8 @@ using ExpRunner.Config;
 using ExpRunner.Data;
 using ExpRunner.Tests.Support;
 
+using ExpRunner.Nn;
+
 namespace ExpRunner.Tests.Data;
 
 public class CsvAndSyntheticTests

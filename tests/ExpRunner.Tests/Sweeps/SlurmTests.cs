@@ -34,7 +34,7 @@ public class SlurmTests
             if (p.ExitCode == 0 && state.Trim().Length > 0) return;
         }
         catch (System.ComponentModel.Win32Exception) { }
-        Assert.Fail("SLURM IS NOT RUNNING: these tests need the single-node cluster that `make test` starts with tests/slurm/up.sh");
+        Assert.Fail("SLURM IS NOT RUNNING: these tests need the private single-node cluster that `make test` starts (tests/run.sh, with SLURM_CONF set)");
     }
 
     private static SweepRecord Latest(string runs) => new SweepStore(runs).Read("latest");
@@ -48,16 +48,17 @@ public class SlurmTests
         string[] sweep = ["--set", "training.learning_rate=0.1,0.3", "--set", "training.batch_size=16,32"];
         var r = ExpRunnerProcess.Run(dir.Path, ["sweep", config, "--executor", "slurm", "--partition", "cpu", "--time", "00:10:00", "--max-parallel", "2", "--runs", "slurm-runs", .. sweep]);
         Assert.True(r.ExitCode == 0, r.ToString());
-        var s = Latest(dir.File("slurm-runs"));
+        var store = new SweepStore(dir.File("slurm-runs"));
+        var s = store.Read("latest");
         Assert.Equal("slurm", s.Executor);
         var job = Assert.Single(s.SlurmJobs!);
-        string script = File.ReadAllText(job.Script);
+        string script = File.ReadAllText(store.PathOf(s.Id, job.Script));
         Assert.Contains("#SBATCH --array=0-3%2", script);
         Assert.Contains("#SBATCH --partition=cpu", script);
         Assert.All(s.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
         foreach (var t in s.Trials)
         {
-            var record = RunFolder.Open(t.RunDir!).ReadRecord()!;
+            var record = RunFolder.Open(store.RunDirOf(t)!).ReadRecord()!;
             Assert.Equal(job.JobId, record.Slurm!.ArrayJobId);
             Assert.Equal(new SweepRef(s.Id, t.Index), record.Sweep);
         }
@@ -76,7 +77,8 @@ public class SlurmTests
         RequireSlurm();
         using var dir = new TempDir();
         string config = dir.Write("sl.yaml", Config);
-        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--set", "dataset.name=circles,csv");
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--partition", "cpu", "--time", "00:05:00", "--mem", "200M",
+            "--set", "dataset.name=circles,csv");
         Assert.True(r.ExitCode == 1, r.ToString());
         var s = Latest(dir.File("runs"));
         Assert.Equal(RunStatus.Finished, s.Trials[0].Status);
@@ -86,9 +88,13 @@ public class SlurmTests
         File.WriteAllText(dir.File("missing.csv"), "x,y,label\n" + string.Join("\n", Enumerable.Range(0, 60).Select(i => $"{i % 8},{i / 8},{(i % 8 > i / 8 ? 1 : 0)}")) + "\n");
         var resumed = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", s.Id, "--executor", "slurm");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
-        var after = Latest(dir.File("runs"));
+        var store = new SweepStore(dir.File("runs"));
+        var after = store.Read("latest");
         Assert.Equal(2, after.SlurmJobs!.Count);
         Assert.Equal([1], after.SlurmJobs[1].Trials);
+        string resubmitted = File.ReadAllText(store.PathOf(after.Id, after.SlurmJobs[1].Script));
+        foreach (var line in new[] { "#SBATCH --partition=cpu", "#SBATCH --time=00:05:00", "#SBATCH --mem=200M" })
+            Assert.Contains(line, resubmitted); // the resume submits with the sweep's own settings
         Assert.Equal(s.Trials[0].RunDir, after.Trials[0].RunDir);
         Assert.All(after.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
     }
@@ -106,7 +112,7 @@ public class SlurmTests
         Assert.Equal(RunStatus.Killed, s.Trials[1].Status);
         Assert.Equal("Slurm TIMEOUT", s.Trials[1].Reason);
         // Slurm kills the task at its time limit; the run folder records that ending as Slurm reported it.
-        var killed = RunFolder.Open(s.Trials[1].RunDir!);
+        var killed = RunFolder.Open(new SweepStore(dir.File("runs")).RunDirOf(s.Trials[1])!);
         Assert.Equal(RunStatus.Killed, killed.ReadRecord()!.Status);
         Assert.Equal("Slurm TIMEOUT", killed.ReadRecord()!.Reason);
         Assert.Contains("KILLED", ExpRunnerProcess.Run(dir.Path, "list").Stdout);
@@ -119,10 +125,8 @@ public class SlurmTests
         using var dir = new TempDir();
         string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
         using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--executor", "slurm", "--cancel-on-interrupt", "--set", "training.epochs=9000000,9000001");
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60) &&
-               !(Directory.Exists(dir.File("runs/sl")) && Directory.GetFiles(dir.File("runs/sl"), "metrics.csv", SearchOption.AllDirectories).Length == 2))
-            Thread.Sleep(200);
+        Eventually.Reach(() => Directory.Exists(dir.File("runs/sl")) && Directory.GetFiles(dir.File("runs/sl"), "metrics.csv", SearchOption.AllDirectories).Length == 2,
+            "both trials training in Slurm");
         Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 130, r.ToString());
@@ -130,9 +134,8 @@ public class SlurmTests
         Assert.Equal(RunStatus.Killed, s.Status);
         Assert.All(s.Trials, t => Assert.Equal(RunStatus.Killed, t.Status));
         // scancel sends SIGTERM: each run records itself KILLED.
-        var deadline = Stopwatch.StartNew();
         var folders = Directory.GetDirectories(dir.File("runs/sl")).Select(RunFolder.Open).ToList();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(30) && folders.Any(f => f.ReadRecord()!.Status == RunStatus.Running)) Thread.Sleep(200);
+        Eventually.Reach(() => folders.All(f => f.ReadRecord()!.Status != RunStatus.Running), "both runs recording how they ended", 30);
         Assert.All(folders, f => Assert.Equal(RunStatus.Killed, f.ReadRecord()!.Status));
     }
 
@@ -145,6 +148,6 @@ public class SlurmTests
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--partition", "nope", "--set", "training.learning_rate=0.1,0.2");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("no partition 'nope' (partitions: cpu)", r.Stderr);
-        Assert.Empty(Directory.GetDirectories(dir.File("runs/_sweeps")));
+        Assert.False(Directory.Exists(dir.File("runs/_sweeps")) && Directory.GetDirectories(dir.File("runs/_sweeps")).Length > 0);
     }
 }

@@ -1,4 +1,3 @@
-using ExpRunner.Cli.Commands;
 using ExpRunner.Config;
 using ExpRunner.Sweeps;
 
@@ -73,7 +72,7 @@ public class SweepPlanTests
     [Fact]
     public void Command_line_values_with_commas_sweep_and_the_rest_are_plain_overrides()
     {
-        var (plain, swept) = SweepCommand.SplitOverrides(["training.learning_rate=0.001,0.01,0.1", "training.epochs=3",
+        var (plain, swept) = SweepPlan.SplitOverrides(["training.learning_rate=0.001,0.01,0.1", "training.epochs=3",
             "training.gradient_reduction={weights: sum, biases: mean},mean", "model.layers.0.units=range(2, 5)"]);
         Assert.Equal(["training.epochs=3"], plain);
         Assert.Equal(["0.001", "0.01", "0.1"], swept[0].Values);

@@ -34,7 +34,7 @@ public class MlflowTests
         var result = ExperimentRunner.Run(loaded, new RunOptions
         {
             RunsRoot = dir.File("runs"),
-            Trackers = [new MlflowTracker(client, experiment, new LoggerConfiguration().CreateLogger(), TimeSpan.FromSeconds(30))],
+            Trackers = [log => new MlflowTracker(client, experiment, log, TimeSpan.FromSeconds(30))],
         });
         return (result, File.ReadAllText(result.Folder.PathOf(RunFolder.LogFile)));
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using ExpRunner.Tests.Support;
+using ExpRunner.IO;
 using ExpRunner.Tracking;
 
 namespace ExpRunner.Tests.Tracking;

@@ -62,15 +62,28 @@ public class SgdTests
         Assert.NotEqual(mean, untrained); // and the reduction does matter at the same lr
     }
 
-    [Fact]
-    public void Per_kind_reduction_sums_weight_gradients_and_averages_bias_gradients()
+    /// <summary>
+    /// The hand-worked network of the first test (Σδx = [−0.375, −2.0625], Σδ = −1.425 over a batch
+    /// of 2, lr 0.1) with the reduction chosen per kind. Weights summed, biases averaged:
+    /// w ← w − 0.1·Σδx = [0.5375, −0.04375]; b ← 0.1 + 0.1·1.425/2 = 0.17125. The other way round:
+    /// w ← w − 0.1·Σδx/2 = [0.51875, −0.146875]; b ← 0.1 + 0.1·1.425 = 0.2425.
+    /// </summary>
+    [Theory]
+    [InlineData(Reduction.Sum, Reduction.Mean, 0.5375, -0.04375, 0.17125)]
+    [InlineData(Reduction.Mean, Reduction.Sum, 0.51875, -0.146875, 0.2425)]
+    public void Per_kind_reduction_divides_each_kind_of_gradient_by_its_own_rule(Reduction weights, Reduction biases, double w0, double w1, double b)
     {
-        var cfg = new TrainingConfig { LearningRate = 0.5, BatchSize = 25, Epochs = 1, GradientReduction = new GradientReduction(Reduction.Sum, Reduction.Mean) };
-        var mixed = Train("float64", cfg);
-        var sum = Train("float64", cfg with { GradientReduction = GradientReduction.Sum });
-        var mean = Train("float64", cfg with { GradientReduction = GradientReduction.Mean });
-        Assert.NotEqual(mixed, sum);
-        Assert.NotEqual(mixed, mean);
+        var layer = new DenseLayer<double>(2, 1, Activation<double>.Create("linear"));
+        layer.W[0] = 0.5; layer.W[1] = -0.25; layer.B[0] = 0.1;
+        var net = new Network<double>([layer], 2);
+        double[] x = [1, 2, -1, 0.5], y = [1, 0];
+        var loss = Loss<double>.Create("sse");
+        net.Forward(x, 2);
+        net.Backward(x, y, 2, loss);
+        new Sgd<double>(new TrainingConfig { LearningRate = 0.1, GradientReduction = new GradientReduction(weights, biases) }, net).Step(net, 2);
+        Assert.Equal(w0, layer.W[0], 12);
+        Assert.Equal(w1, layer.W[1], 12);
+        Assert.Equal(b, layer.B[0], 12);
     }
 
     /// <summary>Trains a small network on XOR and returns all its parameters as doubles.</summary>

@@ -1,4 +1,5 @@
 using ExpRunner.Config;
+using ExpRunner.IO;
 
 namespace ExpRunner.Tracking.Mlflow;
 

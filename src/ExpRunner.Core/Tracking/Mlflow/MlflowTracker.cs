@@ -14,7 +14,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
     private readonly MlflowClient _client;
     private readonly MlflowSync _sync;
     private readonly string _experiment;
-    private ILogger _log;
+    private readonly ILogger _log;
     private readonly TimeSpan _finishTimeout;
     private readonly Channel<RunEvent> _queue = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _worker;
@@ -24,7 +24,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
     private string? _failure;
     private bool _ended;
 
-    /// <param name="log">Used until the run starts; from then on the run's own log.</param>
+    /// <param name="log">The run's log (its log.txt and the console).</param>
     public MlflowTracker(MlflowClient client, string experiment, ILogger log, TimeSpan? finishTimeout = null)
     {
         _client = client; _experiment = experiment; _log = log; _finishTimeout = finishTimeout ?? TimeSpan.FromSeconds(60);
@@ -45,7 +45,6 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                 {
                     case RunStarted s:
                         _folder = s.Folder;
-                        _log = s.Log;
                         _experimentId = await _client.GetOrCreateExperimentAsync(_experiment, _stop.Token);
                         _runId = (await _sync.EnsureRunAsync(s.Record, _experimentId, null, _stop.Token)).Info.RunId;
                         await _client.LogBatchAsync(_runId, [], MlflowSync.Params(s.Folder), [], _stop.Token);
@@ -54,9 +53,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                         _log.Information("Mirroring to MLflow {Uri}, experiment {Experiment}, run {MlflowRun}", _client.Display, _experiment, _runId);
                         break;
                     case EpochEnded m when _runId is not null:
-                        var rows = m.Metrics.Splits.Select(x => new MetricRow(m.Metrics.Epoch, x.Split, m.Metrics.Step, x.Loss, x.Accuracy,
-                            m.Metrics.LearningRate, m.Metrics.Seconds, m.Metrics.Timestamp.ToUnixTimeMilliseconds()));
-                        await _client.LogBatchAsync(_runId, MlflowSync.Metrics(rows).Where(x => double.IsFinite(x.Value)).ToList(), [], [], _stop.Token);
+                        await _client.LogBatchAsync(_runId, MlflowSync.Metrics(MetricRow.From(m.Metrics)).Where(x => double.IsFinite(x.Value)).ToList(), [], [], _stop.Token);
                         break;
                     case RunEnded when _folder is not null:
                         await _sync.PushAsync(_folder, _experiment, _stop.Token);

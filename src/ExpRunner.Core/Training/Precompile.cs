@@ -1,7 +1,9 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 
-namespace ExpRunner.Nn;
+using ExpRunner.Nn;
+
+namespace ExpRunner.Training;
 
 /// <summary>
 /// Compiles the numeric code (kernels, element-wise passes, network, losses, activations, batch
@@ -20,7 +22,7 @@ public static class Precompile
 
     /// <summary>
     /// Starts compiling for float32 or float64 (the config's precision) in the background. Callers
-    /// start it only with a core to spare (<see cref="Sweeps.ThreadBudget.SpareCore"/>).
+    /// start it only with a core to spare (<see cref="ThreadBudget.SpareCore"/>).
     /// </summary>
     public static Task Start(string precision)
     {

@@ -1,4 +1,4 @@
-namespace ExpRunner;
+namespace ExpRunner.Nn;
 
 /// <summary>
 /// xoshiro256** (Blackman &amp; Vigna, 2018) seeded through SplitMix64. Our own generator so that a

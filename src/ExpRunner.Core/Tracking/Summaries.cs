@@ -1,7 +1,7 @@
 using ExpRunner.Config;
-using ExpRunner.Tracking;
+using ExpRunner.Training;
 
-namespace ExpRunner.Training;
+namespace ExpRunner.Tracking;
 
 /// <summary>summary.json from the epoch history: last epoch's metrics, and the best epoch.</summary>
 public static class Summaries

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ExpRunner.Tracking;
+namespace ExpRunner.IO;
 
 /// <summary>A named tensor: F32 or F64 data with a shape, row-major.</summary>
 public sealed record Tensor(string Name, int[] Shape, float[]? F32 = null, double[]? F64 = null)
@@ -95,29 +95,4 @@ public static class Safetensors
         // In the order of the data in the file, whatever the order of the JSON keys.
         return (tensors.OrderBy(t => offsets[t.Name]).ToList(), meta);
     }
-}
-
-/// <summary>Files appear whole or not at all: written to a temporary name, then renamed.</summary>
-public static class Atomic
-{
-    public static void Write(string path, Action<Stream> write)
-    {
-        string tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                write(fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
-
-    public static void WriteText(string path, string text) =>
-        Write(path, s => s.Write(Encoding.UTF8.GetBytes(text)));
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ExpRunner.Sweeps;
+namespace ExpRunner.Config;
 
 /// <summary>One swept key and its values, each value in YAML flow syntax (as --set takes it).</summary>
 public sealed record SweepAxis(string Key, IReadOnlyList<string> Values);
@@ -9,17 +9,17 @@ public sealed record SweepAxis(string Key, IReadOnlyList<string> Values);
 public sealed record RandomParam(string Key, string Kind, IReadOnlyList<string> Choices, double Low, double High)
 {
     public static readonly string[] Kinds = ["choice", "uniform", "loguniform", "int"];
+}
 
-    public string Draw(Rng rng) => Kind switch
-    {
-        "choice" => Choices[rng.NextInt(Choices.Count)],
-        "uniform" => Format(rng.Uniform(Low, High)),
-        "loguniform" => Format(Math.Exp(rng.Uniform(Math.Log(Low), Math.Log(High)))),
-        "int" => ((long)Low + rng.NextInt((int)(High - Low) + 1)).ToString(CultureInfo.InvariantCulture),
-        _ => throw new InvalidOperationException(Kind),
-    };
-
-    private static string Format(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+/// <summary>Settings of the Slurm executor (config `sweep.executor`; command-line flags win).</summary>
+public sealed record SlurmOptions
+{
+    public string? Partition { get; init; }
+    public string? Time { get; init; }
+    public int CpusPerTask { get; init; } = 1;
+    public string? Mem { get; init; }
+    public int? MaxParallel { get; init; }
+    public IReadOnlyList<string> SbatchArgs { get; init; } = [];
 }
 
 /// <summary>
@@ -38,7 +38,12 @@ public sealed record SweepSpec
     public string Executor { get; init; } = "local";
     public SlurmOptions Slurm { get; init; } = new();
 
+    public static readonly string[] Executors = ["local", "slurm"];
+
     public bool IsEmpty => Grid.Count == 0 && Zip.Count == 0 && Random.Count == 0 && Repeats == 1;
+
+    /// <summary>Every key the sweep sets, in the order trials list them.</summary>
+    public IEnumerable<string> SweptKeys => Grid.Select(a => a.Key).Concat(Zip.Select(a => a.Key)).Concat(Random.Select(r => r.Key));
 
     /// <summary>Expands `range(start, stop, step)` and `logspace(a, b, n)` (10^a .. 10^b); other text is one value.</summary>
     public static IReadOnlyList<string>? ExpandFunction(string text, out string? error)
@@ -81,53 +86,4 @@ public sealed record SweepSpec
         if (values.Count == 0) error = $"'{t}' gives no values";
         return values;
     }
-}
-
-/// <summary>One trial of a sweep: the overrides that make it (seed included) and which point and repeat it is.</summary>
-public sealed record Trial(int Index, IReadOnlyList<string> Overrides, long Seed, int Repeat)
-{
-    public string Label => string.Join(" ", Overrides);
-}
-
-/// <summary>Expansion of a sweep into its trials, in a fixed order: points in order, repeats inside.</summary>
-public static class SweepPlan
-{
-    public static IReadOnlyList<Trial> Expand(SweepSpec spec, long baseSeed)
-    {
-        var points = new List<List<string>> { new() };
-        foreach (var axis in spec.Grid)
-            points = points.SelectMany(p => axis.Values.Select(v => new List<string>(p) { $"{axis.Key}={v}" })).ToList();
-        if (spec.Zip.Count > 0)
-        {
-            int n = spec.Zip[0].Values.Count;
-            points = points.SelectMany(p => Enumerable.Range(0, n).Select(i =>
-            {
-                var q = new List<string>(p);
-                q.AddRange(spec.Zip.Select(a => $"{a.Key}={a.Values[i]}"));
-                return q;
-            })).ToList();
-        }
-        if (spec.Random.Count > 0)
-        {
-            var rng = new Rng(spec.RandomSeed is long s ? (ulong)s : Rng.Derive(baseSeed, "sweep"));
-            points = points.SelectMany(p => Enumerable.Range(0, spec.RandomTrials).Select(_ =>
-            {
-                var q = new List<string>(p);
-                q.AddRange(spec.Random.Select(r => $"{r.Key}={r.Draw(rng)}"));
-                return q;
-            })).ToList();
-        }
-        var trials = new List<Trial>();
-        foreach (var point in points)
-            for (int k = 0; k < spec.Repeats; k++)
-            {
-                long seed = RepeatSeed(baseSeed, k);
-                trials.Add(new Trial(trials.Count, [.. point, $"seed={seed.ToString(CultureInfo.InvariantCulture)}"], seed, k));
-            }
-        return trials;
-    }
-
-    /// <summary>Repeat 0 keeps the config's seed (so it matches a plain run); later repeats derive theirs from it.</summary>
-    public static long RepeatSeed(long baseSeed, int repeat) =>
-        repeat == 0 ? baseSeed : (long)(Rng.Derive(baseSeed, $"repeat:{repeat}") >> 33);
 }

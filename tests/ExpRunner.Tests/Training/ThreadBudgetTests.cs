@@ -1,6 +1,6 @@
-using ExpRunner.Sweeps;
+using ExpRunner.Training;
 
-namespace ExpRunner.Tests.Sweeps;
+namespace ExpRunner.Tests.Training;
 
 /// <summary>Parallel trials and the threads inside them share one budget of cores.</summary>
 public class ThreadBudgetTests
@@ -28,5 +28,5 @@ public class ThreadBudgetTests
     [InlineData(4, "0", 4)]
     [InlineData(4, "two", 4)]
     public void A_run_uses_its_configured_threads_capped_by_its_share(int configured, string? cap, int effective) =>
-        Assert.Equal(effective, ThreadBudget.Effective(configured, cap));
+        Assert.Equal(effective, ThreadBudget.Effective(configured, ThreadBudget.Cap(cap)));
 }

@@ -1,0 +1,83 @@
+using Spectre.Console;
+
+namespace ExpRunner.Cli;
+
+/// <summary>
+/// Everything a command may touch of the world outside it, made once at the edge (Program.cs) or by
+/// a test: the two output streams, the environment variables (read once), the clock, and how to
+/// start this same program again (sweep trials are `exprunner run` processes).
+/// </summary>
+public sealed record CliContext
+{
+    /// <summary>Results: tables, JSON, the lines scripts read.</summary>
+    public required IAnsiConsole Out { get; init; }
+    /// <summary>Everything else: progress, notes, warnings, errors.</summary>
+    public required IAnsiConsole Error { get; init; }
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+    public required IReadOnlyList<string> Self { get; init; }
+    /// <summary>A person watches the error stream in a terminal: live displays instead of lines.</summary>
+    public bool Interactive { get; init; }
+    /// <summary>Someone can answer a question on the terminal (stdin is a terminal too).</summary>
+    public bool CanAsk { get; init; }
+
+    /// <summary>An environment variable; null when unset or empty.</summary>
+    public string? Env(string name) => Environment.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
+
+    /// <summary>The runs directory: --runs, else $EXPRUNNER_RUNS, else ./runs.</summary>
+    public string RunsRoot(string? flag) => flag ?? Env("EXPRUNNER_RUNS") ?? "runs";
+
+    /// <summary>Text for scripts, as it is (JSON, CSV, markdown): no markup, no wrapping.</summary>
+    public void Print(string text) => Out.Profile.Out.Writer.Write(text);
+
+    /// <summary>A line for scripts (stdout), as it is.</summary>
+    public void Line(string text) => Print(text + "\n");
+
+    public void Note(string text) => Error.Profile.Out.Writer.WriteLine(text);
+
+    public void Warn(string text) => Error.Profile.Out.Writer.WriteLine($"warning: {text}");
+
+    public void Fail(string text) => Error.Profile.Out.Writer.WriteLine($"error: {text}");
+
+    /// <summary>The context of this process: its environment, its console streams, its own command line.</summary>
+    public static CliContext ForProcess()
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+            env[(string)e.Key] = (string?)e.Value ?? "";
+        bool noColor = env.ContainsKey("NO_COLOR");
+        bool errTerminal = !Console.IsErrorRedirected;
+        return new CliContext
+        {
+            Out = MakeConsole(System.Console.Out, !System.Console.IsOutputRedirected, noColor),
+            Error = MakeConsole(System.Console.Error, errTerminal, noColor),
+            Environment = env,
+            Self = SelfCommand(),
+            Interactive = errTerminal && !env.ContainsKey("CI"),
+            CanAsk = errTerminal && !System.Console.IsInputRedirected,
+        };
+    }
+
+    private static IAnsiConsole MakeConsole(TextWriter writer, bool terminal, bool noColor)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = terminal && !noColor ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal && !noColor ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        // Piped or redirected output is read by scripts and files, not a terminal: nothing wraps.
+        if (!terminal) console.Profile.Width = 240;
+        return console;
+    }
+
+    /// <summary>How to start this same exprunner again: the apphost, or `dotnet exprunner.dll`.</summary>
+    private static List<string> SelfCommand()
+    {
+        string host = System.Environment.ProcessPath ?? "exprunner";
+        return Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? [host, System.Reflection.Assembly.GetEntryAssembly()!.Location]
+            : [host];
+    }
+}

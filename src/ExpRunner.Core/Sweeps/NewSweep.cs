@@ -1,0 +1,80 @@
+using System.Globalization;
+using ExpRunner.Config;
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Sweeps;
+
+/// <summary>
+/// A sweep before it exists: the config read once, --set split Hydra-style into plain overrides
+/// and swept keys, the trials counted before they are expanded (a 10⁴ × 10⁴ grid is refused, not
+/// built), expanded, and every distinct trial config checked — all before anything is written.
+/// </summary>
+public sealed class NewSweep
+{
+    public const long DefaultMaxTrials = 100_000;
+
+    public required string ConfigFile { get; init; }
+    public required string ConfigText { get; init; }
+    public required LoadedConfig Loaded { get; init; }
+    public required SweepSpec Spec { get; init; }
+    /// <summary>The --set overrides that apply to every trial.</summary>
+    public required IReadOnlyList<string> Plain { get; init; }
+    public required IReadOnlyList<Trial> Trials { get; init; }
+
+    /// <summary>Whether the config and --set sweep over anything at all.</summary>
+    public bool Sweeps => !Spec.IsEmpty;
+
+    public static NewSweep Plan(string configFile, IReadOnlyList<string> sets, long maxTrials = DefaultMaxTrials)
+    {
+        string text = ConfigLoader.ReadText(configFile);
+        var (plain, swept) = SweepPlan.SplitOverrides(sets);
+        var loaded = ConfigLoader.Parse(text, configFile, plain);
+        var spec = loaded.Config.Sweep;
+        spec = spec with { Grid = spec.Grid.Where(a => swept.All(s => s.Key != a.Key)).Concat(swept).ToList() };
+
+        var count = SweepPlan.Count(spec);
+        if (count > maxTrials)
+        {
+            string where = swept.Count > 0 ? "--set" : loaded.Locate("sweep");
+            throw new ConfigException([new ConfigError(where, "sweep",
+                $"{count.ToString("N0", CultureInfo.InvariantCulture)} trials ({SweepPlan.Shape(spec)}); a sweep may have at most " +
+                $"{maxTrials.ToString("N0", CultureInfo.InvariantCulture)} (--max-trials raises the limit)")]);
+        }
+        var trials = SweepPlan.Expand(spec, loaded.Config.Seed);
+        Validate(text, configFile, plain, trials);
+        return new NewSweep { ConfigFile = configFile, ConfigText = text, Loaded = loaded, Spec = spec, Plain = plain, Trials = trials };
+    }
+
+    /// <summary>Every distinct trial config (repeats differ only in the seed) is checked; each error is reported once.</summary>
+    private static void Validate(string text, string file, IReadOnlyList<string> plain, IReadOnlyList<Trial> trials)
+    {
+        var errors = new List<ConfigError>();
+        var seen = new HashSet<string>();
+        foreach (var t in trials.Where(t => t.Repeat == 0))
+        {
+            try { ConfigLoader.Parse(text, file, [.. plain, .. t.Overrides]); }
+            catch (ConfigException e)
+            {
+                foreach (var error in e.Errors)
+                    if (seen.Add(error.ToString())) errors.Add(error with { Message = $"{error.Message} (trial {t.Index}: {t.Label})" });
+            }
+        }
+        if (errors.Count > 0) throw new ConfigException(errors);
+    }
+
+    /// <summary>Writes the sweep folder (config copy, sweep.json with every trial PENDING); nothing runs yet.</summary>
+    public SweepRecord Create(SweepStore store, string executor, SlurmOptions? slurm, DateTimeOffset now)
+    {
+        string source = Path.GetFullPath(ConfigFile);
+        var git = File.Exists(source) ? Provenance.Git(Path.GetDirectoryName(source)!) : null;
+        var record = new SweepRecord
+        {
+            Id = "", Experiment = Loaded.Config.Name, ConfigFile = SweepStore.ConfigFile, SourceConfig = source,
+            GitCommit = git?.Commit, GitDirty = git?.Dirty,
+            Overrides = [$"name={Loaded.Config.Name}", .. Plain], SweptKeys = Spec.SweptKeys.ToList(), Repeats = Spec.Repeats,
+            Created = now, Executor = executor, Slurm = executor == "slurm" ? slurm : null,
+            Trials = Trials.Select(t => new TrialRecord { Index = t.Index, Overrides = t.Overrides, Seed = t.Seed, Repeat = t.Repeat }).ToList(),
+        };
+        return store.Create(record, ConfigText, now);
+    }
+}

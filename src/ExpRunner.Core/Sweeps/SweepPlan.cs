@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Numerics;
+using ExpRunner.Config;
+using ExpRunner.Nn;
+
+namespace ExpRunner.Sweeps;
+
+/// <summary>One trial of a sweep: the overrides that make it (seed included) and which point and repeat it is.</summary>
+public sealed record Trial(int Index, IReadOnlyList<string> Overrides, long Seed, int Repeat)
+{
+    public string Label => string.Join(" ", Overrides);
+}
+
+/// <summary>Expansion of a sweep into its trials, in a fixed order: points in order, repeats inside.</summary>
+public static class SweepPlan
+{
+    /// <summary>Trials a sweep would expand to, counted without expanding it (so a huge grid costs nothing).</summary>
+    public static BigInteger Count(SweepSpec spec)
+    {
+        BigInteger n = 1;
+        foreach (var axis in spec.Grid) n *= axis.Values.Count;
+        if (spec.Zip.Count > 0) n *= spec.Zip[0].Values.Count;
+        if (spec.Random.Count > 0) n *= spec.RandomTrials;
+        return n * spec.Repeats;
+    }
+
+    /// <summary>How <see cref="Count"/> came about, e.g. "grid 10000 × 10000 × 3 repeats".</summary>
+    public static string Shape(SweepSpec spec)
+    {
+        var factors = spec.Grid.Select(a => a.Values.Count.ToString(CultureInfo.InvariantCulture)).ToList();
+        if (spec.Zip.Count > 0) factors.Add($"zip {spec.Zip[0].Values.Count}");
+        if (spec.Random.Count > 0) factors.Add($"{spec.RandomTrials} random draws");
+        if (spec.Repeats > 1) factors.Add($"{spec.Repeats} repeats");
+        return factors.Count == 0 ? "one trial" : string.Join(" × ", factors);
+    }
+
+    public static IReadOnlyList<Trial> Expand(SweepSpec spec, long baseSeed)
+    {
+        var points = new List<List<string>> { new() };
+        foreach (var axis in spec.Grid)
+            points = points.SelectMany(p => axis.Values.Select(v => new List<string>(p) { $"{axis.Key}={v}" })).ToList();
+        if (spec.Zip.Count > 0)
+        {
+            int n = spec.Zip[0].Values.Count;
+            points = points.SelectMany(p => Enumerable.Range(0, n).Select(i =>
+            {
+                var q = new List<string>(p);
+                q.AddRange(spec.Zip.Select(a => $"{a.Key}={a.Values[i]}"));
+                return q;
+            })).ToList();
+        }
+        if (spec.Random.Count > 0)
+        {
+            var rng = new Rng(spec.RandomSeed is long s ? (ulong)s : Rng.Derive(baseSeed, "sweep"));
+            points = points.SelectMany(p => Enumerable.Range(0, spec.RandomTrials).Select(_ =>
+            {
+                var q = new List<string>(p);
+                q.AddRange(spec.Random.Select(r => $"{r.Key}={Draw(r, rng)}"));
+                return q;
+            })).ToList();
+        }
+        var trials = new List<Trial>();
+        foreach (var point in points)
+            for (int k = 0; k < spec.Repeats; k++)
+            {
+                long seed = RepeatSeed(baseSeed, k);
+                trials.Add(new Trial(trials.Count, [.. point, $"seed={seed.ToString(CultureInfo.InvariantCulture)}"], seed, k));
+            }
+        return trials;
+    }
+
+    /// <summary>Repeat 0 keeps the config's seed (so it matches a plain run); later repeats derive theirs from it.</summary>
+    public static long RepeatSeed(long baseSeed, int repeat) =>
+        repeat == 0 ? baseSeed : (long)(Rng.Derive(baseSeed, $"repeat:{repeat}") >> 33);
+
+    private static string Draw(RandomParam p, Rng rng) => p.Kind switch
+    {
+        "choice" => p.Choices[rng.NextInt(p.Choices.Count)],
+        "uniform" => Format(rng.Uniform(p.Low, p.High)),
+        "loguniform" => Format(Math.Exp(rng.Uniform(Math.Log(p.Low), Math.Log(p.High)))),
+        "int" => ((long)p.Low + rng.NextInt((int)(p.High - p.Low) + 1)).ToString(CultureInfo.InvariantCulture),
+        _ => throw new InvalidOperationException(p.Kind),
+    };
+
+    private static string Format(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Hydra's habit for --set: KEY=a,b,c (a comma outside brackets and quotes) or KEY=range(...) /
+    /// logspace(...) sweeps over the values; anything else is a plain override applied to every trial.
+    /// </summary>
+    public static (List<string> Plain, List<SweepAxis> Swept) SplitOverrides(IEnumerable<string> sets)
+    {
+        var plain = new List<string>();
+        var swept = new List<SweepAxis>();
+        foreach (var s in sets)
+        {
+            int eq = s.IndexOf('=');
+            if (eq <= 0) { plain.Add(s); continue; }
+            string key = s[..eq], value = s[(eq + 1)..];
+            var fn = SweepSpec.ExpandFunction(value, out var error);
+            if (error is not null) throw new ConfigException([new ConfigError($"--set {s}", key, error)]);
+            var parts = TopLevelSplit(value);
+            if (fn is not null) swept.Add(new SweepAxis(key, fn));
+            else if (parts.Count > 1) swept.Add(new SweepAxis(key, parts));
+            else plain.Add(s);
+        }
+        return (plain, swept);
+    }
+
+    private static List<string> TopLevelSplit(string value)
+    {
+        var parts = new List<string>();
+        int depth = 0, start = 0;
+        char quote = '\0';
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = value[i];
+            if (quote != '\0') { if (c == quote) quote = '\0'; continue; }
+            switch (c)
+            {
+                case '\'' or '"': quote = c; break;
+                case '[' or '{' or '(': depth++; break;
+                case ']' or '}' or ')': depth--; break;
+                case ',' when depth == 0: parts.Add(value[start..i].Trim()); start = i + 1; break;
+            }
+        }
+        parts.Add(value[start..].Trim());
+        return parts;
+    }
+}

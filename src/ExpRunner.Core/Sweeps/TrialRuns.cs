@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text.Json;
+using ExpRunner.IO;
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Sweeps;
+
+/// <summary>What every executor shares: how a trial is started (`exprunner run` arguments) and how its end is read.</summary>
+public static class TrialRuns
+{
+    /// <summary>The `exprunner run` arguments of a trial.</summary>
+    public static List<string> Arguments(SweepStore store, SweepRecord sweep, TrialRecord trial)
+    {
+        var args = new List<string>
+        {
+            "run", Path.GetFullPath(store.PathOf(sweep.Id, sweep.ConfigFile)), "--runs", Path.GetFullPath(store.RunsRoot), "--json",
+            "--sweep", $"{sweep.Id}:{trial.Index.ToString(CultureInfo.InvariantCulture)}",
+        };
+        foreach (var o in sweep.Overrides.Concat(trial.Overrides)) { args.Add("--set"); args.Add(o); }
+        return args;
+    }
+
+    /// <summary>
+    /// How a trial's run ended, from what it printed (the summary of `run --json`), the marker it
+    /// left and its run folder; <paramref name="stopped"/>: the sweep stopped it (so dying of the
+    /// signal before it could handle it is KILLED, not FAILED). <paramref name="forced"/>: the scheduler
+    /// ended the trial (time limit, cancellation, node failure); that is how it ended, whatever the run says.
+    /// </summary>
+    public static TrialRecord Ended(SweepStore store, SweepRecord sweep, TrialRecord trial, int? exitCode, string stdout, string stderr,
+        bool stopped, DateTimeOffset now, (string Status, string Reason)? forced = null)
+    {
+        var marker = store.ReadMarker(sweep.Id, trial.Index);
+        string? runDir = marker?.RunDir ?? trial.RunDir, runId = marker?.RunId ?? trial.RunId;
+        RunSummary? summary = null;
+        try { summary = stdout.Length > 0 ? Json.Deserialize<RunSummary>(stdout) : null; }
+        catch (JsonException) { }
+        var record = runDir is null ? null : RunFolder.Open(Path.Combine(store.RunsRoot, runDir)).TryReadRecord();
+        string status;
+        string? reason;
+        if (forced is { } f)
+        {
+            (status, reason) = f;
+            if (runDir is not null) RecordEnd(store, runDir, status, reason, now);
+        }
+        else if (summary is not null) { status = summary.Status; reason = record?.Reason; runId ??= summary.Id; }
+        else if (record is not null && record.Status != RunStatus.Running) { status = record.Status; reason = record.Reason; }
+        else
+        {
+            string last = string.Join(" ", stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(3));
+            bool killed = stopped || exitCode is 130 or 143;
+            status = killed ? RunStatus.Killed : record is not null ? RunStatus.Crashed : RunStatus.Failed;
+            reason = killed ? (record is null ? "interrupted as it started" : "interrupted") : exitCode is { } code ? $"exit {code}: {last}" : last;
+            if (record is not null) RecordEnd(store, runDir!, status, reason, now);
+        }
+        return trial with
+        {
+            Status = status, Reason = status == RunStatus.Finished ? null : reason, RunId = runId, RunDir = runDir,
+            Seconds = trial.Started is { } started ? Math.Round((now - started).TotalSeconds, 3) : null,
+        };
+    }
+
+    /// <summary>
+    /// A run ended without being able to say so itself (killed by a scheduler, crashed): if its
+    /// run.json still says RUNNING, record how it ended, as the sweep learned it.
+    /// </summary>
+    public static void RecordEnd(SweepStore store, string runDir, string status, string reason, DateTimeOffset now)
+    {
+        var folder = RunFolder.Open(Path.Combine(store.RunsRoot, runDir));
+        if (folder.TryReadRecord() is { Status: RunStatus.Running } record)
+            folder.WriteRecord(record with { Status = status, Reason = reason, Ended = now });
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using ExpRunner.Config;
+using ExpRunner.IO;
+using ExpRunner.Training;
+using Serilog;
+
+namespace ExpRunner.Tracking;
+
+/// <summary>
+/// The one owner of a run's side effects: its folder (record, resolved config, metrics, summary,
+/// curves), its log (log.txt, and the console when given), and the trackers mirroring it, which
+/// it creates, feeds through a fan-out that survives a failing tracker, and disposes.
+/// </summary>
+public sealed class RunRecorder : IDisposable
+{
+    public RunFolder Folder { get; }
+    public RunRecord Record { get; private set; }
+    public ILogger Log => _log;
+    public IReadOnlyList<EpochMetrics> History => _history;
+
+    private readonly Serilog.Core.Logger _log;
+    private readonly SafeTrackers _trackers;
+    private readonly TimeProvider _clock;
+    private readonly List<EpochMetrics> _history = [];
+
+    private RunRecorder(RunFolder folder, RunRecord record, Serilog.Core.Logger log, SafeTrackers trackers, TimeProvider clock)
+    {
+        Folder = folder; Record = record; _log = log; _trackers = trackers; _clock = clock;
+    }
+
+    /// <summary>Claims a new run folder, writes its RUNNING record and resolved config, opens its log and starts the trackers.</summary>
+    public static RunRecorder Start(string runsRoot, ExperimentConfig config, RunRecord record, string resolvedYaml, ILogger? console,
+        IReadOnlyList<TrackerFactory> trackers, TimeProvider clock)
+    {
+        var folder = RunFolder.Create(runsRoot, config.Name, record.Started);
+        record = record with { Id = folder.Id, Experiment = config.Name, Status = RunStatus.Running };
+        folder.WriteRecord(record);
+        folder.WriteConfig(resolvedYaml);
+        folder.StartMetrics();
+        var cfg = new LoggerConfiguration().MinimumLevel.Debug()
+            .WriteTo.File(folder.PathOf(RunFolder.LogFile), formatProvider: CultureInfo.InvariantCulture,
+                outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
+        if (console is not null) cfg = cfg.WriteTo.Logger(console);
+        var log = cfg.CreateLogger();
+        var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock);
+        recorder._trackers.Publish(new RunStarted(folder, config, record));
+        return recorder;
+    }
+
+    public void Epoch(EpochMetrics m)
+    {
+        _history.Add(m);
+        Folder.AppendMetrics(m);
+        _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
+            string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
+        _trackers.Publish(new EpochEnded(m));
+    }
+
+    /// <summary>
+    /// The end of the run: summary, learning curves (drawn by <paramref name="curves"/> from the
+    /// metrics written), then the final record, which is written last: a record that says how the
+    /// run ended means the folder is complete.
+    /// </summary>
+    public RunSummary End(ExperimentConfig config, string status, string? reason, TrainingOutcome outcome,
+        Func<string, IReadOnlyList<MetricRow>, string>? curves)
+    {
+        var ended = _clock.GetUtcNow();
+        var summary = Summaries.Build(Folder.Id, config, status, outcome, _history, (ended - Record.Started).TotalSeconds);
+        Folder.WriteSummary(summary);
+        if (_history.Count > 0 && curves is not null)
+            Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));
+        Record = Record with { Status = status, Reason = reason, Ended = ended, DurationSeconds = summary.DurationSeconds, ExitCode = RunStatus.ExitCode(status) };
+        Folder.WriteRecord(Record);
+        _log.Information("Run {RunId} {Status} after {Epochs} epochs, {Seconds:0.0} s{Reason}", Folder.Id, status, outcome.EpochsCompleted,
+            summary.DurationSeconds, reason is null ? "" : ": " + reason);
+        _trackers.Publish(new RunEnded(Record, summary));
+        return summary;
+    }
+
+    /// <summary>Lets the trackers finish (each bounded), then closes the log.</summary>
+    public void Dispose()
+    {
+        _trackers.Dispose();
+        _log.Dispose();
+    }
+}
