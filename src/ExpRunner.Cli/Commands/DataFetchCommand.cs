@@ -21,7 +21,7 @@ public sealed class DataFetchCommand(CliContext cli) : Command<DataFetchSettings
 {
     public override int Execute(CommandContext context, DataFetchSettings settings, CancellationToken cancellation)
     {
-        new DataFetcher(cli.Note).Fetch(settings.Dataset, settings.Dest ?? Path.Combine("data", settings.Dataset), settings.Force);
+        new DataFetcher(cli.Note, clock: cli.Clock).Fetch(settings.Dataset, settings.Dest ?? Path.Combine("data", settings.Dataset), settings.Force);
         return ExitCodes.Ok;
     }
 }

@@ -24,7 +24,12 @@ public static class DidYouMean
             int d = Distance(word, c);
             if (d < bestDistance) { best = c; bestDistance = d; }
         }
-        return best is not null && bestDistance <= Math.Max(2, word.Length / 3) ? $" (did you mean '{best}'?)" : "";
+        if (best is not null && bestDistance <= Math.Max(2, word.Length / 3)) return $" (did you mean '{best}'?)";
+        // A word that extends or shortens an allowed one (--runs-dir for --runs, learning for learning_rate).
+        var stem = candidates.Where(c => Math.Min(c.TrimStart('-').Length, word.TrimStart('-').Length) >= 3
+            && (word.StartsWith(c, StringComparison.OrdinalIgnoreCase) || c.StartsWith(word, StringComparison.OrdinalIgnoreCase)))
+            .OrderBy(c => Math.Abs(c.Length - word.Length)).FirstOrDefault();
+        return stem is null ? "" : $" (did you mean '{stem}'?)";
     }
 
     public static int Distance(string a, string b)

