@@ -86,13 +86,13 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             if (s.DryRun) { view.Plan(draft); return ExitCodes.Ok; }
             if (!draft.Sweeps) cli.Note("note: the config has no sweep: block and no --set KEY=a,b: the sweep has one trial");
             string kind = Kind(s.Executor ?? draft.Spec.Executor, s);
-            var connected = Executor(kind, store, s, draft.Spec.Slurm, draft.Trials.Count == 0 ? 1 : Threads(draft));
+            var connected = Executor(kind, store, s, draft.Spec.Slurm, draft.MaxThreads);
             sweep = draft.Create(store, kind, connected.Slurm, cli.Clock.GetUtcNow());
             cli.Note($"sweep {sweep.Id}: {sweep.Trials.Count} trial{(sweep.Trials.Count == 1 ? "" : "s")} of {sweep.Experiment} ({store.DirOf(sweep.Id)})");
             return await Run(view, store, sweep, connected, s, cancellation);
         }
         string executor = Kind(s.Executor ?? sweep.Executor, s);
-        var x = Executor(executor, store, s, sweep.Slurm ?? new SlurmOptions(), Threads(store, sweep));
+        var x = Executor(executor, store, s, sweep.Slurm ?? new SlurmOptions(), executor == "local" && s.Status is null ? Threads(store, sweep) : 1);
         if (s.Status is not null)
         {
             view.Status(await new SweepEngine(store, x.Executor, cli.Clock).StatusAsync(sweep.Id));
@@ -151,10 +151,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
         return (new LocalExecutor(store, cli.Self, jobs, share, cli.Clock), null);
     }
 
-    /// <summary>The most matrix threads any trial asks for (training.threads may be swept).</summary>
-    private static int Threads(NewSweep draft) => draft.Trials.Where(t => t.Repeat == 0)
-        .Max(t => ConfigLoader.Parse(draft.ConfigText, draft.ConfigFile, [.. draft.Plain, .. t.Overrides]).Config.Training.Threads);
-
+    /// <summary>The most matrix threads a trial still to run asks for (training.threads may be swept).</summary>
     private static int Threads(SweepStore store, SweepRecord sweep)
     {
         string file = store.PathOf(sweep.Id, sweep.ConfigFile), text = ConfigLoader.ReadText(file);

@@ -20,6 +20,8 @@ public sealed class NewSweep
     /// <summary>The --set overrides that apply to every trial.</summary>
     public required IReadOnlyList<string> Plain { get; init; }
     public required IReadOnlyList<Trial> Trials { get; init; }
+    /// <summary>The most matrix threads any trial asks for (training.threads may be swept).</summary>
+    public required int MaxThreads { get; init; }
 
     /// <summary>Whether the config and --set sweep over anything at all.</summary>
     public bool Sweeps => !Spec.IsEmpty;
@@ -41,25 +43,28 @@ public sealed class NewSweep
                 $"{maxTrials.ToString("N0", CultureInfo.InvariantCulture)} (--max-trials raises the limit)")]);
         }
         var trials = SweepPlan.Expand(spec, loaded.Config.Seed);
-        Validate(text, configFile, plain, trials);
-        return new NewSweep { ConfigFile = configFile, ConfigText = text, Loaded = loaded, Spec = spec, Plain = plain, Trials = trials };
+        int threads = Validate(text, configFile, plain, trials);
+        return new NewSweep { ConfigFile = configFile, ConfigText = text, Loaded = loaded, Spec = spec, Plain = plain, Trials = trials, MaxThreads = threads };
     }
 
-    /// <summary>Every distinct trial config (repeats differ only in the seed) is checked; each error is reported once.</summary>
-    private static void Validate(string text, string file, IReadOnlyList<string> plain, IReadOnlyList<Trial> trials)
+    /// <summary>
+    /// Every distinct trial config (repeats differ only in the seed) is checked, on every core; each
+    /// error is reported once, in trial order. Returns the most matrix threads a trial asks for.
+    /// </summary>
+    private static int Validate(string text, string file, IReadOnlyList<string> plain, IReadOnlyList<Trial> trials)
     {
+        var checkedTrials = trials.Where(t => t.Repeat == 0).AsParallel().AsOrdered().Select(t =>
+        {
+            try { return (Trial: t, Threads: ConfigLoader.Parse(text, file, [.. plain, .. t.Overrides]).Config.Training.Threads, Errors: (IReadOnlyList<ConfigError>)[]); }
+            catch (ConfigException e) { return (Trial: t, Threads: 1, Errors: e.Errors); }
+        }).ToList();
         var errors = new List<ConfigError>();
         var seen = new HashSet<string>();
-        foreach (var t in trials.Where(t => t.Repeat == 0))
-        {
-            try { ConfigLoader.Parse(text, file, [.. plain, .. t.Overrides]); }
-            catch (ConfigException e)
-            {
-                foreach (var error in e.Errors)
-                    if (seen.Add(error.ToString())) errors.Add(error with { Message = $"{error.Message} (trial {t.Index}: {t.Label})" });
-            }
-        }
+        foreach (var (t, _, trialErrors) in checkedTrials)
+            foreach (var error in trialErrors)
+                if (seen.Add(error.ToString())) errors.Add(error with { Message = $"{error.Message} (trial {t.Index}: {t.Label})" });
         if (errors.Count > 0) throw new ConfigException(errors);
+        return checkedTrials.Select(c => c.Threads).DefaultIfEmpty(1).Max();
     }
 
     /// <summary>Writes the sweep folder (config copy, sweep.json with every trial PENDING); nothing runs yet.</summary>
