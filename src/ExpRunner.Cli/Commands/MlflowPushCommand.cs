@@ -37,7 +37,7 @@ public sealed class MlflowPushCommand(CliContext cli) : Command<MlflowPushSettin
             using var client = new MlflowClient(connection);
             try
             {
-                var report = new MlflowSync(client, cli.Warn).PushAsync(folder, experiment, CancellationToken.None).GetAwaiter().GetResult();
+                var report = new MlflowSync(client, cli.Warn, cli.Clock).PushAsync(folder, experiment, CancellationToken.None).GetAwaiter().GetResult();
                 cli.Line($"{folder.Id}: {(report.Created ? "created" : "updated")} MLflow run {report.RunId} in '{experiment}' — " +
                     $"{report.ParamsLogged} params, {report.MetricsLogged} metric values, {report.Artifacts} artifacts, status {report.Status ?? "RUNNING"}");
             }

@@ -57,7 +57,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         if (MlflowConnection.Resolve(settings.Mlflow, loaded.Config.Tracking.MlflowUri, cli.Env) is { } mlflow)
         {
             string experiment = settings.MlflowExperiment ?? loaded.Config.Tracking.MlflowExperiment ?? cli.Env("MLFLOW_EXPERIMENT_NAME") ?? loaded.Config.Name;
-            trackers.Add(log => new MlflowTracker(new MlflowClient(mlflow), experiment, log));
+            trackers.Add(log => new MlflowTracker(new MlflowClient(mlflow), experiment, log, clock: cli.Clock));
         }
         var options = new RunOptions
         {

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using System.Diagnostics;
 using ExpRunner.Tests.Support;
 using ExpRunner.Tracking;
 
@@ -135,16 +135,13 @@ public class RunCommandTests
         using var dir = new TempDir();
         string config = dir.Write("long.yaml", Xor.Replace("xor-test", "long").Replace("epochs: 40", "epochs: 1000000"));
         using var p = ExpRunnerProcess.Start(dir.Path, null, "run", config, "-q");
-        var clock = Stopwatch.StartNew();
         string? metrics = null;
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        Eventually.Reach(() =>
         {
             var runs = Path.Combine(dir.Path, "runs", "long");
             metrics = Directory.Exists(runs) ? Directory.GetFiles(runs, "metrics.csv", SearchOption.AllDirectories).FirstOrDefault() : null;
-            if (metrics is not null && File.ReadAllLines(metrics).Length > 3) break;
-            Thread.Sleep(100);
-        }
-        Assert.NotNull(metrics);
+            return metrics is not null && File.ReadAllLines(metrics).Length > 3;
+        }, "the run training (metrics.csv growing)");
         Process.Start("kill", [$"-{signal}", p.Id.ToString()])!.WaitForExit();
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(30));
         Assert.True(r.ExitCode == 130, r.ToString());

@@ -15,7 +15,7 @@ public sealed record MlflowState
     /// <summary>What did not reach the server, in words (for the user and for `mlflow push`).</summary>
     public IReadOnlyList<string> Missing { get; init; } = [];
     public string? Error { get; init; }
-    public DateTimeOffset Updated { get; init; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset Updated { get; init; }
 
     public static MlflowState? Read(RunFolder folder)
     {
@@ -35,8 +35,9 @@ public sealed record SyncReport(string RunId, bool Created, int ParamsLogged, in
 /// lacks, uploads the artifacts and sets the final status. Used at the end of a live run and by
 /// `exprunner mlflow push`.
 /// </summary>
-public sealed class MlflowSync(MlflowClient client, Action<string> warn)
+public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     public const string RunIdTag = "exprunner.run_id";
     private static readonly string[] Splits = ["train", "validation", "test"];
     private bool _warnedArtifacts;
@@ -85,7 +86,7 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn)
     {
         var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.PathOf(RunFolder.RecordFile)}: missing or unreadable");
         var previous = MlflowState.Read(folder);
-        var state = new MlflowState { TrackingUri = client.Display, Experiment = experiment };
+        var state = new MlflowState { TrackingUri = client.Display, Experiment = experiment, Updated = _clock.GetUtcNow() };
         try
         {
             string experimentId = await client.GetOrCreateExperimentAsync(experiment, ct);
@@ -134,7 +135,7 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn)
             if (status != RunStatus.Running)
             {
                 final = MlflowStatus(status);
-                await client.UpdateRunAsync(info.RunId, final, (record.Ended ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds(), ct);
+                await client.UpdateRunAsync(info.RunId, final, (record.Ended ?? _clock.GetUtcNow()).ToUnixTimeMilliseconds(), ct);
             }
             (state with { Complete = final is not null, Missing = final is null ? ["final status (the run has not ended)"] : proxied ? [] : ["artifacts (server does not proxy them)"] }).Write(folder);
             return new SyncReport(info.RunId, created, parameters.Count, metrics.Count, artifacts, proxied, final);

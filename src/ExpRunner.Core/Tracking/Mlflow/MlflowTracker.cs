@@ -16,6 +16,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
     private readonly string _experiment;
     private readonly ILogger _log;
     private readonly TimeSpan _finishTimeout;
+    private readonly TimeProvider _clock;
     private readonly Channel<RunEvent> _queue = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _worker;
     private readonly CancellationTokenSource _stop = new();
@@ -25,10 +26,11 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
     private bool _ended;
 
     /// <param name="log">The run's log (its log.txt and the console).</param>
-    public MlflowTracker(MlflowClient client, string experiment, ILogger log, TimeSpan? finishTimeout = null)
+    public MlflowTracker(MlflowClient client, string experiment, ILogger log, TimeSpan? finishTimeout = null, TimeProvider? clock = null)
     {
         _client = client; _experiment = experiment; _log = log; _finishTimeout = finishTimeout ?? TimeSpan.FromSeconds(60);
-        _sync = new MlflowSync(client, Warn);
+        _clock = clock ?? TimeProvider.System;
+        _sync = new MlflowSync(client, Warn, _clock);
         _worker = Task.Run(WorkAsync);
     }
 
@@ -49,7 +51,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                         _runId = (await _sync.EnsureRunAsync(s.Record, _experimentId, null, _stop.Token)).Info.RunId;
                         await _client.LogBatchAsync(_runId, [], MlflowSync.Params(s.Folder), [], _stop.Token);
                         new MlflowState { TrackingUri = _client.Display, Experiment = _experiment, ExperimentId = _experimentId, RunId = _runId,
-                            Missing = ["the run is still training"] }.Write(s.Folder);
+                            Missing = ["the run is still training"], Updated = _clock.GetUtcNow() }.Write(s.Folder);
                         _log.Information("Mirroring to MLflow {Uri}, experiment {Experiment}, run {MlflowRun}", _client.Display, _experiment, _runId);
                         break;
                     case EpochEnded m when _runId is not null:
@@ -88,6 +90,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
             {
                 TrackingUri = _client.Display, Experiment = _experiment, ExperimentId = _experimentId, RunId = _runId, Complete = false,
                 Error = _failure, Missing = ["some of params, metrics, artifacts or the final status (run `exprunner mlflow push` to complete)"],
+                Updated = _clock.GetUtcNow(),
             }.Write(_folder);
         _stop.Dispose();
         _client.Dispose();
