@@ -5,6 +5,7 @@ using ExpRunner.Compare;
 using ExpRunner.Config;
 using ExpRunner.Data;
 using ExpRunner.Sweeps;
+using ExpRunner.Tracking;
 using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli;
@@ -74,6 +75,13 @@ public static partial class App
             Configure(config);
             config.ConfigureConsole(cli.Out);
         });
+        // A branch alone (`exprunner mlflow`) is a usage error, not help with exit code 1.
+        if (args.Count == 1 && Commands.Keys.Any(k => k.StartsWith(args[0] + " ", StringComparison.Ordinal)))
+        {
+            cli.Fail($"'{args[0]}' needs a command: {string.Join(", ", Commands.Keys.Where(k => k.StartsWith(args[0] + " ", StringComparison.Ordinal)).Select(k => k.Split(' ')[1]))}");
+            cli.Note($"see: exprunner {args[0]} --help");
+            return ExitCodes.BadInput;
+        }
         try { return app.Run(args, cancel); }
         catch (Exception e) { return Report(cli, e, args); }
     }
@@ -95,7 +103,7 @@ public static partial class App
                 cli.Fail(Usage(s, args));
                 cli.Note($"see: exprunner {string.Join(' ', CommandPath(args))} --help".Replace("  ", " "));
                 return ExitCodes.BadInput;
-            case InputException or DataException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+            case InputException or CompareException or RunStartException or DataException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                 or SweepBusyException or SlurmException:
                 cli.Fail(e.Message);
                 return ExitCodes.BadInput;
@@ -103,15 +111,32 @@ public static partial class App
                 cli.Fail("interrupted");
                 return ExitCodes.Killed;
             case IOException or UnauthorizedAccessException:
-                cli.Fail(e.Message);
+                cli.Fail(e is UnauthorizedAccessException ? $"{e.Message} (permission denied)" : e.Message);
                 return ExitCodes.Failed;
             case OutOfMemoryException:
-                cli.Fail("out of memory");
+                cli.Fail($"out of memory{Details(cli, e)}");
                 return ExitCodes.Failed;
             default:
-                cli.Fail($"unexpected {e.GetType().Name}: {e.Message}");
+                cli.Fail($"unexpected {e.GetType().Name}: {e.Message}{Details(cli, e)}");
                 return ExitCodes.Failed;
         }
+    }
+
+    /// <summary>
+    /// The whole story of an unexpected failure (stack trace included) goes to a log, never to the
+    /// terminal: $XDG_STATE_HOME/exprunner/errors.log (~/.local/state/...). Returns where, for the one-line message.
+    /// </summary>
+    private static string Details(CliContext cli, Exception e)
+    {
+        try
+        {
+            string dir = Path.Combine(cli.Env("XDG_STATE_HOME") ?? Path.Combine(cli.Env("HOME") ?? Path.GetTempPath(), ".local", "state"), "exprunner");
+            Directory.CreateDirectory(dir);
+            string log = Path.Combine(dir, "errors.log");
+            File.AppendAllText(log, $"{cli.Clock.GetUtcNow():O} exprunner {Tracking.Provenance.Version}\n{e}\n\n");
+            return $" (details in {log})";
+        }
+        catch (Exception x) when (x is IOException or UnauthorizedAccessException) { return ""; }
     }
 
     /// <summary>Spectre's parse errors in the user's terms, with a did-you-mean for unknown options and commands.</summary>
@@ -130,6 +155,8 @@ public static partial class App
         if (UnknownCommand().Match(message) is { Success: true } c)
             return $"unknown command '{c.Groups[1].Value}'" + DidYouMean.Suggest(c.Groups[1].Value, Commands.Keys.Select(k => k.Split(' ')[0]).Distinct())
                 .Replace(" (did you mean", "; did you mean").TrimEnd(')');
+        if (ExtraArgument().Match(message) is { Success: true } x)
+            return $"unexpected argument '{x.Groups[1].Value}' for '{string.Join(' ', path)}'";
         if (Conversion().Match(message) is { Success: true } v)
             return $"'{v.Groups[1].Value}' is not a valid {Friendly(v.Groups[2].Value)}" + (ValueOf(args, v.Groups[1].Value) is { } flag ? $" for {flag}" : "");
         return char.ToLowerInvariant(message[0]) + message[1..];
@@ -176,6 +203,8 @@ public static partial class App
     private static partial Regex UnknownOption();
     [GeneratedRegex(@"^Unknown command '([^']+)'")]
     private static partial Regex UnknownCommand();
+    [GeneratedRegex(@"^Could not match '([^']*)' with an argument")]
+    private static partial Regex ExtraArgument();
     [GeneratedRegex(@"^Failed to convert '([^']*)' to ([\w`]+)")]
     private static partial Regex Conversion();
 }

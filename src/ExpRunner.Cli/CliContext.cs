@@ -49,8 +49,8 @@ public sealed record CliContext
         bool errTerminal = !Console.IsErrorRedirected;
         return new CliContext
         {
-            Out = MakeConsole(System.Console.Out, !System.Console.IsOutputRedirected, noColor),
-            Error = MakeConsole(System.Console.Error, errTerminal, noColor),
+            Out = MakeConsole(new GuardedWriter(System.Console.Out, "standard output"), !System.Console.IsOutputRedirected, noColor),
+            Error = MakeConsole(new GuardedWriter(System.Console.Error, "standard error"), errTerminal, noColor),
             Environment = env,
             Self = SelfCommand(),
             Interactive = errTerminal && !env.ContainsKey("CI"),

@@ -11,5 +11,11 @@ using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.C
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
 
 var cli = CliContext.ForProcess();
+// A failure on a thread of our own (not the command's) still ends in one line and exit code 1.
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    App.Report(cli, e.ExceptionObject as Exception ?? new InvalidOperationException("unknown failure"), args);
+    Environment.Exit(ExitCodes.Failed);
+};
 if (int.TryParse(cli.Env("EXPRUNNER_VECTOR_BITS"), out int bits) && bits > 0) ExpRunner.Nn.Gemm.VectorBits = bits;
 return App.Run(cli, args, cancel.Token);

@@ -50,6 +50,7 @@ public static class ExperimentRunner
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var widthErrors = new List<ConfigError>();
         ConfigLoader.CheckOutputWidth(config, data.Classes, (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));
+        Footprint.Check(config, data.Features, data.Train.Count, Footprint.Available(), (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));
         if (widthErrors.Count > 0) throw new ConfigException(widthErrors);
 
         // 2. The run folder, its log and its mirrors, owned by one recorder.
@@ -100,7 +101,9 @@ public static class ExperimentRunner
     private static TrainingOutcome Train<T>(ExperimentConfig config, DataSplits data, int threads, RunRecorder recorder, RunOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var net = ModelBuilder.Build<T>(config.Model, data.Features, Math.Max(config.Training.BatchSize, SavedModel.EvalBatch(threads)), config.Seed);
+        // Buffers for the largest batch that can occur (never more rows than the training set) or an evaluation batch.
+        int capacity = Math.Max(Math.Min(config.Training.BatchSize, data.Train.Count), SavedModel.EvalBatch(threads));
+        var net = ModelBuilder.Build<T>(config.Model, data.Features, capacity, config.Seed);
         net.Threads = threads;
         var meta = ModelBuilder.Metadata(net, config, recorder.Folder.Id);
         Safetensors.Write(recorder.Folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);

@@ -31,6 +31,13 @@ internal static class Common
         _ => $"[red]{Markup.Escape(status)}[/]",
     };
 
+    /// <summary>A run folder that cannot be read: skipped with one warning naming it, or (--strict) the end of the command.</summary>
+    public static void Broken(CliContext cli, bool strict, Exception e)
+    {
+        if (strict) throw new InputException($"{e.Message} (--strict)");
+        cli.Warn($"skipped a broken run folder: {e.Message}");
+    }
+
     /// <summary>A whole number option within bounds, or a usage error naming it.</summary>
     public static int? Check(int? value, string option, int min, int max) =>
         value is int v && (v < min || v > max) ? throw new InputException($"{option} {v}: must be between {min} and {max}") : value;

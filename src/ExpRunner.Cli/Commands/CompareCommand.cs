@@ -34,6 +34,9 @@ public sealed class CompareSettings : RunsSettings
     public string? Baseline { get; init; }
 
 
+    [CommandOption("--strict"), Description("A broken run folder is an error (exit 2), not a warning.")]
+    public bool Strict { get; init; }
+
     [CommandOption("--plot <FILE>"), Description("Also write the learning curves of the compared runs or groups (.svg or .html).")]
     public string? Plot { get; init; }
 }
@@ -64,21 +67,15 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
 
         var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
 
-        var rows = Load(inputs, settings.Sweep, root, cli.Warn).ToList();
+        var rows = Load(inputs, settings.Sweep, root, settings.Strict).ToList();
         RunRow? baseline = null;
         if (settings.Baseline is not null)
             baseline = RunRow.Load(RunLocator.Resolve(settings.Baseline, root)) ?? throw new InputException($"{settings.Baseline}: no summary to compare against");
-        Comparison comparison;
-        try
+        var comparison = Comparison.Build(rows, new ComparisonOptions
         {
-            comparison = Comparison.Build(rows, new ComparisonOptions
-            {
-                GroupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
-                AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending, Baseline = baseline,
-            });
-        }
-        catch (ArgumentException e) { cli.Fail(e.Message); return ExitCodes.BadInput; }
-
+            GroupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+            AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending, Baseline = baseline,
+        });
         if (settings.Plot is { } plot) WritePlot(plot, comparison);
         switch (settings.Format)
         {
@@ -90,7 +87,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         return ExitCodes.Ok;
     }
 
-    public static IEnumerable<RunRow> Load(IReadOnlyList<string> inputs, string? sweep, string root, Action<string> warn)
+    public IEnumerable<RunRow> Load(IReadOnlyList<string> inputs, string? sweep, string root, bool strict)
     {
         var folders = new List<RunFolder>();
         if (sweep is not null)
@@ -109,7 +106,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             try { return (Row: RunRow.Load(f), Problem: (string?)null); }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (Row: null, Problem: e.Message); }
         }).ToList();
-        foreach (var (_, problem) in rows.Where(r => r.Problem is not null)) warn($"skipped a broken run folder: {problem}");
+        foreach (var (_, problem) in rows.Where(r => r.Problem is not null)) Common.Broken(cli, strict, new InvalidDataException(problem));
         return rows.Select(r => r.Row).OfType<RunRow>();
     }
 

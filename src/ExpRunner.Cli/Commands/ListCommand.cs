@@ -13,6 +13,9 @@ public sealed class ListSettings : RunsSettings
 
     [CommandOption("--filter <EXPR>"), Description("Only runs matching this filter (the syntax of compare --filter).")]
     public string? Filter { get; init; }
+
+    [CommandOption("--strict"), Description("A broken run folder is an error (exit 2), not a warning.")]
+    public bool Strict { get; init; }
 }
 
 /// <summary>`exprunner list`: every run, newest first; a RUNNING run whose process died shows as CRASHED.</summary>
@@ -22,31 +25,33 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
     {
         string root = cli.RunsRoot(settings.Runs);
         var filter = settings.Filter is null ? null : Compare.Filter.Parse(settings.Filter);
-        var rows = new List<(RunFolder Folder, RunRecord? Record, RunSummary? Summary)>();
+        var runs = new List<(RunFolder Folder, RunRecord Record, RunSummary? Summary, Compare.RunRow Row)>();
         foreach (var f in RunFolder.FindAll(root))
         {
             try
             {
-                var record = f.ReadRecord();
-                if (record is null || (settings.Experiment is not null && record.Experiment != settings.Experiment)) continue;
-                if (filter is not null && !(Compare.RunRow.Load(f) is { } row && filter.Matches(row with { Status = RunFolder.EffectiveStatus(record) }))) continue;
-                rows.Add((f, record, f.ReadSummary()));
+                if (f.ReadRecord() is not { } record || (settings.Experiment is not null && record.Experiment != settings.Experiment)) continue;
+                var row = Compare.RunRow.Load(f)!;
+                runs.Add((f, record, f.ReadSummary(), row with { Status = RunFolder.EffectiveStatus(record) }));
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { cli.Warn($"skipped a broken run folder: {e.Message}"); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { Common.Broken(cli, settings.Strict, e); }
         }
-        rows = rows.OrderByDescending(r => r.Record!.Started).ToList();
+        filter?.CheckKeys(runs.Select(r => r.Row).ToList());
+        var rows = runs.Where(r => filter is null || filter.Matches(r.Row)).OrderByDescending(r => r.Record.Started).ToList();
         if (rows.Count == 0)
         {
-            cli.Out.MarkupLine($"No runs under [bold]{Markup.Escape(root)}[/]. Start one with [bold]exprunner run experiments/xor.yaml[/].");
+            cli.Out.MarkupLine(runs.Count == 0
+                ? $"No runs under [bold]{Markup.Escape(root)}[/]{(settings.Experiment is null ? "" : $" of experiment {Markup.Escape(settings.Experiment)}")}. Start one with [bold]exprunner run experiments/xor.yaml[/]."
+                : $"None of the {runs.Count} run{(runs.Count == 1 ? "" : "s")} under [bold]{Markup.Escape(root)}[/] match{(runs.Count == 1 ? "es" : "")} the filter.");
             return ExitCodes.Ok;
         }
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var c in new[] { "run", "experiment", "status", "started (UTC)", "epochs", "test acc", "test loss", "seconds" }) table.AddColumn(c);
-        foreach (var (folder, record, summary) in rows)
+        foreach (var (folder, record, summary, row) in rows)
         {
-            string status = RunFolder.EffectiveStatus(record!);
+            string status = row.Status;
             string Metric(string k) => summary?.Final.TryGetValue(k, out var v) == true ? Common.F(v) : "-";
-            table.AddRow(Markup.Escape(folder.Id), Markup.Escape(record!.Experiment), Common.StatusMarkup(status),
+            table.AddRow(Markup.Escape(folder.Id), Markup.Escape(record.Experiment), Common.StatusMarkup(status),
                 record.Started.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv),
                 summary?.EpochsRun.ToString(Common.Inv) ?? "-", Metric("test_accuracy"), Metric("test_loss"),
                 summary is null ? "-" : Common.F(summary.DurationSeconds, "0.0"));

@@ -134,6 +134,9 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             if (s.Final.ContainsKey($"{split}_loss")) table.AddRow(split, Metric($"{split}_loss"), Metric($"{split}_accuracy"));
         cli.Out.Write(table);
         if (r.Record.Reason is { } reason) cli.Out.MarkupLine($"[yellow]{Markup.Escape(reason)}[/]");
+        if (r.Record.Dataset is { } d)
+            cli.Out.MarkupLine(Markup.Escape($"data: {d.Name} from {d.Source}, {d.TrainCount} train / {d.ValidationCount} validation / {d.TestCount} test")
+                + (d.Description is { } what ? $"[grey] — {Markup.Escape(what)}[/]" : ""));
         cli.Out.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: {Markup.Escape(r.Folder.Dir)}");
     }
 }

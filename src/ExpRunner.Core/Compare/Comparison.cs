@@ -39,7 +39,13 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
 
     public static Comparison Build(IEnumerable<RunRow> allRuns, ComparisonOptions options)
     {
-        var runs = allRuns.Where(r => options.Filter?.Matches(r) ?? true).ToList();
+        var all = allRuns.ToList();
+        // Names no run has would silently filter, group or sort nothing: they are errors, with a did-you-mean.
+        options.Filter?.CheckKeys(all);
+        var known = all.SelectMany(r => r.Params.Keys).ToHashSet(StringComparer.Ordinal);
+        foreach (var k in options.GroupBy)
+            if (all.Count > 0 && !known.Contains(k)) throw new CompareException($"cannot group by '{k}': no run has that param{Keys.Suggest(k, known)}");
+        var runs = all.Where(r => options.Filter?.Matches(r) ?? true).ToList();
         var metrics = MetricColumns.Where(c => runs.Any(r => r.Metrics.ContainsKey(c.Name))).ToList();
         var paramKeys = runs.SelectMany(r => r.Params.Keys).Distinct().ToList();
         var rows = new List<ComparisonRow>();
@@ -90,7 +96,8 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         if (options.Sort is null) return rows;
         string key = options.Sort;
         var column = columns.FirstOrDefault(c => c.Key == key || c.Name == key)
-            ?? throw new ArgumentException($"cannot sort by '{key}': columns are {string.Join(", ", columns.Select(c => c.Key))}");
+            ?? throw new CompareException($"cannot sort by '{key}': no such column{Keys.Suggest(key, columns.Select(c => c.Key))}; " +
+                $"the columns are {string.Join(", ", columns.Select(c => c.Key))}");
         double? Number(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c)
             ? c.Value ?? (double.TryParse(c.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null) : null;
         string Text(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c) ? c.Text ?? "" : "";

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ExpRunner.Config;
 
 namespace ExpRunner.Compare;
 
@@ -19,11 +20,33 @@ public sealed class FilterException(string message, string text, int position) :
 /// </summary>
 public sealed class Filter
 {
+    /// <summary>Parentheses nest at most this deep (a filter is typed by a person, not generated to exhaust the stack).</summary>
+    public const int MaxDepth = 64;
+    public static readonly string[] Attributes = ["status", "run_id", "id", "experiment", "run_name"];
+
     private readonly Func<RunRow, bool> _predicate;
-    private Filter(Func<RunRow, bool> predicate) => _predicate = predicate;
+    private readonly string _text;
+    private readonly IReadOnlyList<(string Entity, string Key, int Position)> _keys;
+    private Filter(Func<RunRow, bool> predicate, string text, IReadOnlyList<(string, string, int)> keys) { _predicate = predicate; _text = text; _keys = keys; }
     public bool Matches(RunRow row) => _predicate(row);
 
     public static Filter Parse(string text) => new Parser(text).ParseAll();
+
+    /// <summary>
+    /// A metric or param the filter names that none of <paramref name="runs"/> has is an error (it
+    /// would silently match nothing), with a did-you-mean from the names they do have.
+    /// </summary>
+    public void CheckKeys(IReadOnlyCollection<RunRow> runs)
+    {
+        if (runs.Count == 0) return;
+        foreach (var (entity, key, position) in _keys)
+        {
+            var known = entity == "metrics" ? runs.SelectMany(r => r.Metrics.Keys) : runs.SelectMany(r => r.Params.Keys);
+            var names = known.ToHashSet(StringComparer.Ordinal);
+            if (!names.Contains(key))
+                throw new FilterException($"no run has {(entity == "metrics" ? "a metric" : "a param")} '{key}'{Keys.Suggest(key, names)} at position {position + 1}", _text, position);
+        }
+    }
 
     private sealed record Token(string Kind, string Text, int Position);
 
@@ -31,7 +54,8 @@ public sealed class Filter
     {
         private readonly string _text;
         private readonly List<Token> _tokens;
-        private int _i;
+        private readonly List<(string, string, int)> _keys = [];
+        private int _i, _depth;
 
         public Parser(string text) { _text = text; _tokens = Lex(text); }
 
@@ -40,7 +64,7 @@ public sealed class Filter
             if (_tokens.Count == 1) throw Error("empty filter", _tokens[0]);
             var p = Or();
             if (Peek.Kind != "end") throw Error($"unexpected '{Peek.Text}'; expected 'and', 'or' or the end", Peek);
-            return new Filter(p);
+            return new Filter(p, _text, _keys);
         }
 
         private Token Peek => _tokens[_i];
@@ -67,7 +91,9 @@ public sealed class Filter
             if (Peek.Kind == "(")
             {
                 var open = Next();
+                if (++_depth > MaxDepth) throw Error($"parentheses nested deeper than {MaxDepth}", open);
                 var inner = Or();
+                _depth--;
                 if (Peek.Kind != ")") throw Error("missing ')' for the '(' at position " + (open.Position + 1), Peek);
                 Next();
                 return inner;
@@ -80,6 +106,9 @@ public sealed class Filter
             var ident = Next();
             if (ident.Kind != "word" || !TryEntity(ident.Text, out var entity, out var key))
                 throw Error($"expected metrics.NAME, params.NAME or attributes.NAME, got '{ident.Text}'", ident);
+            if (entity == "attributes" && !Attributes.Contains(key.ToLowerInvariant()))
+                throw Error($"unknown attribute '{key}'; one of {string.Join(", ", Attributes)}{DidYouMean.Suggest(key, Attributes)}", ident);
+            if (entity != "attributes") _keys.Add((entity, key, ident.Position));
             var opToken = Next();
             string op = opToken.Text.ToUpperInvariant();
             if (op == "NOT" && Keyword("in")) { Next(); op = "NOT IN"; }
@@ -97,8 +126,10 @@ public sealed class Filter
             if (entity == "metrics" && value.Kind != "number") throw Error($"metrics compare with numbers, got '{value.Text}'", value);
             if (op is "LIKE" or "ILIKE")
             {
+                // Non-backtracking: matching takes time linear in the text whatever the pattern (no %a%a%a…%b blow-up);
+                // culture-invariant, so ILIKE means the same under every locale.
                 var regex = new Regex("^" + Regex.Escape(value.Text).Replace("%", ".*").Replace("_", ".") + "$",
-                    op == "ILIKE" ? RegexOptions.IgnoreCase : RegexOptions.None);
+                    RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.Singleline | (op == "ILIKE" ? RegexOptions.IgnoreCase : RegexOptions.None));
                 return r => Value(r, entity, key) is { } v && regex.IsMatch(v.Text);
             }
             double? number = value.Kind == "number" ? double.Parse(value.Text, CultureInfo.InvariantCulture)

@@ -18,18 +18,19 @@ public static class DidYouMean
 {
     public static string Suggest(string word, IEnumerable<string> candidates)
     {
+        var all = candidates.ToList();
+        // An abbreviation or an extension of exactly one allowed word (test_acc, --runs-dir) says what was meant
+        // better than edit distance does; otherwise the nearest word within a third of its length.
+        var stems = all.Where(c => Math.Min(c.TrimStart('-').Length, word.TrimStart('-').Length) >= 3
+            && (word.StartsWith(c, StringComparison.OrdinalIgnoreCase) || c.StartsWith(word, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (stems.Count > 0) return $" (did you mean '{stems.OrderBy(c => Math.Abs(c.Length - word.Length)).First()}'?)";
         string? best = null; int bestDistance = int.MaxValue;
-        foreach (var c in candidates)
+        foreach (var c in all)
         {
             int d = Distance(word, c);
             if (d < bestDistance) { best = c; bestDistance = d; }
         }
-        if (best is not null && bestDistance <= Math.Max(2, word.Length / 3)) return $" (did you mean '{best}'?)";
-        // A word that extends or shortens an allowed one (--runs-dir for --runs, learning for learning_rate).
-        var stem = candidates.Where(c => Math.Min(c.TrimStart('-').Length, word.TrimStart('-').Length) >= 3
-            && (word.StartsWith(c, StringComparison.OrdinalIgnoreCase) || c.StartsWith(word, StringComparison.OrdinalIgnoreCase)))
-            .OrderBy(c => Math.Abs(c.Length - word.Length)).FirstOrDefault();
-        return stem is null ? "" : $" (did you mean '{stem}'?)";
+        return best is not null && bestDistance <= Math.Max(2, word.Length / 3) ? $" (did you mean '{best}'?)" : "";
     }
 
     public static int Distance(string a, string b)

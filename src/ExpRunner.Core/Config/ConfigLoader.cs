@@ -60,14 +60,41 @@ public static class ConfigLoader
                 if (located.TryGetValue(k, out var n)) return tree.Locate(n);
             return tree.Locate(tree.Root);
         }
-        if (errors.Count == 0) Semantics(config, (key, msg) => errors.Add(new ConfigError(Locate(key), key, msg)));
-        if (errors.Count > 0) throw new ConfigException(errors);
+        // The checks across fields run even when single fields failed, so every error shows at once;
+        // but not on a key that already has an error (its value there is only a stand-in).
+        var failed = errors.Select(e => e.Key).Where(k => k.Length > 0).ToList();
+        Semantics(config, (key, msg) =>
+        {
+            if (!failed.Any(f => f == key || f.StartsWith(key + ".", StringComparison.Ordinal) || key.StartsWith(f + ".", StringComparison.Ordinal)))
+                errors.Add(new ConfigError(Locate(key), key, msg));
+        });
+        if (errors.Count > 0) throw new ConfigException(InFileOrder(errors, file));
         return new LoadedConfig(config!, file, overrides, Locate);
     }
 
+    /// <summary>Errors in the file by line and column, then those of --set overrides in the order given.</summary>
+    private static List<ConfigError> InFileOrder(List<ConfigError> errors, string file)
+    {
+        (int, int, int) Position(ConfigError e, int i)
+        {
+            if (!e.Location.StartsWith(file + ":", StringComparison.Ordinal)) return (1, 0, i);
+            var parts = e.Location[(file.Length + 1)..].Split(':');
+            return (0, parts.Length > 0 && int.TryParse(parts[0], out int l) ? l : 0, parts.Length > 1 && int.TryParse(parts[1], out int c) ? c : 0);
+        }
+        return errors.Select((e, i) => (e, Key: Position(e, i))).OrderBy(x => x.Key).Select(x => x.e).ToList();
+    }
+
+    /// <summary>What an experiment may be called: it names a folder of the runs directory, so it is a name, not a path.</summary>
+    private static bool ValidName(string name) =>
+        name.Length is > 0 and <= 100 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
     private static ExperimentConfig? Bind(Section root, string file)
     {
-        string name = root.String("name", Path.GetFileNameWithoutExtension(file))!;
+        string fileName = Path.GetFileNameWithoutExtension(file);
+        string name = root.String("name", ValidName(fileName) ? fileName : "experiment")!;
+        if (!ValidName(name))
+            root.Error(root.Get("name") ?? root.Node, root.Key("name"),
+                $"'{(name.Length > 40 ? name[..37] + "..." : name)}' is not a name for a runs folder: 1 to 100 letters, digits, '-', '_' or '.', and not '.' or '..'");
         long seed = root.Integer("seed", 1, long.MinValue, long.MaxValue);
         string precision = root.String("precision", "float32", ExperimentConfig.Precisions)!;
         var dataset = BindDataset(root.Child("dataset", required: true));
@@ -240,6 +267,16 @@ public static class ConfigLoader
         }
         if (output.Activation == "softmax" && output.Units < 2)
             error($"model.layers.{last}.units", "a softmax output needs at least 2 units");
+        long available = Footprint.Available();
+        Footprint.CheckSynthetic(c.Dataset, available, error);
+        var (inputs, examples) = c.Dataset.Name switch
+        {
+            "mnist" or "fashion-mnist" => (784, 60_000L),
+            "gaussian_quantiles" => (c.Dataset.Features, c.Dataset.Samples),
+            "xor" or "circles" or "moons" or "spirals" => (2, (long)c.Dataset.Samples),
+            _ => (0, 0L), // csv: checked once the file is read
+        };
+        Footprint.Check(c, inputs, examples, available, error);
     }
 
     /// <summary>The output layer must have one unit per class, or a single unit for two classes.</summary>

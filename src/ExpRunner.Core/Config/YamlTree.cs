@@ -47,8 +47,21 @@ public sealed class YamlTree
             // YamlDotNet's messages start with "(Line: a, Col: b, Idx: c) - (…): "; keep only the reason.
             int cut = what.LastIndexOf("): ", StringComparison.Ordinal);
             if (cut >= 0) what = what[(cut + 3)..];
+            // YAML forbids tabs in indentation; the parser reports where the enclosing mapping began, so point at the tab itself.
+            if (what.Contains("tab", StringComparison.OrdinalIgnoreCase) && TabIndent(text) is var (line, column))
+                throw Fail($"{file}:{line}:{column}", "a tab in the indentation; YAML indents with spaces only");
             throw Fail($"{file}:{e.Start.Line}:{e.Start.Column}", $"invalid YAML: {what}");
         }
+    }
+
+    /// <summary>The first tab in the leading whitespace of a line, 1-based; null when there is none.</summary>
+    private static (int Line, int Column)? TabIndent(string text)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+            for (int j = 0; j < lines[i].Length && lines[i][j] is ' ' or '\t'; j++)
+                if (lines[i][j] == '\t') return (i + 1, j + 1);
+        return null;
     }
 
     private static void Prescan(string text, string file)
@@ -116,6 +129,7 @@ public sealed class YamlTree
             {
                 case YamlMappingNode map:
                     var key = new YamlScalarNode(parts[i]);
+                    if (!map.Children.ContainsKey(key)) _origins[key] = where; // a key the override adds is blamed on it
                     if (last) { map.Children[key] = value; return; }
                     if (!map.Children.TryGetValue(key, out var child) || child is YamlScalarNode)
                     {

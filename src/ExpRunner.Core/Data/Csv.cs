@@ -8,9 +8,12 @@ namespace ExpRunner.Data;
 /// </summary>
 public static class Csv
 {
+    /// <summary>The most classes a dataset may have (a label of 2,000,000,000 is a mistake, not 2 billion classes).</summary>
+    public const int MaxClasses = 10_000;
+
     public static Dataset Read(string path, string labelColumn, IReadOnlyList<string>? knownClasses = null)
     {
-        if (!File.Exists(path)) throw new DataException($"{path}: CSV file not found");
+        DataFile.Check(path, "CSV file");
         using var reader = new StreamReader(path);
         string? header = reader.ReadLine();
         if (header is null) throw new DataException($"{path}:1:1: empty file, expected a header row");
@@ -34,6 +37,8 @@ public static class Csv
             for (int c = 0; c < cells.Length; c++)
             {
                 string cell = cells[c].Trim();
+                if (c == labelIndex && int.TryParse(cell, NumberStyles.None, CultureInfo.InvariantCulture, out int label) && label >= MaxClasses)
+                    throw new DataException($"{path}:{lineNo}:{col}: label {cell} is not a class index below {MaxClasses}");
                 if (c == labelIndex) rawLabels.Add(cell);
                 else if (double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)) values.Add(v);
                 else throw new DataException($"{path}:{lineNo}:{col}: column '{columns[c]}': '{cell}' is not a number");
@@ -51,6 +56,7 @@ public static class Csv
         else
         {
             classNames = knownClasses?.ToArray() ?? rawLabels.Distinct().Order(StringComparer.Ordinal).ToArray();
+            if (classNames.Length > MaxClasses) throw new DataException($"{path}: {classNames.Length} distinct labels; at most {MaxClasses} classes");
             var index = classNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i);
             labels = new int[rawLabels.Count];
             for (int i = 0; i < labels.Length; i++)

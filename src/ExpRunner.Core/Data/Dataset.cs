@@ -99,4 +99,8 @@ public sealed record DataSplits(DataSplit Train, DataSplit? Validation, DataSpli
     public int Classes => Train.Data.Classes;
 }
 
-public sealed record DatasetFingerprint(string Name, string Source, int TrainCount, int ValidationCount, int TestCount, IReadOnlyDictionary<string, string> Sha256);
+public sealed record DatasetFingerprint(string Name, string Source, int TrainCount, int ValidationCount, int TestCount, IReadOnlyDictionary<string, string> Sha256)
+{
+    /// <summary>What the files are, in words (from the folder's manifest.json), e.g. the 10,000-digit offline fallback of MNIST.</summary>
+    public string? Description { get; init; }
+}

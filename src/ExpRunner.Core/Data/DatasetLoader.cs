@@ -25,7 +25,7 @@ public static class DatasetLoader
         };
     }
 
-    private sealed record Raw(Dataset Train, Dataset? Test, string Source, Dictionary<string, string> Sha256);
+    private sealed record Raw(Dataset Train, Dataset? Test, string Source, Dictionary<string, string> Sha256, string? Description = null);
 
     private static Raw LoadIdx(DatasetConfig c)
     {
@@ -55,23 +55,25 @@ public static class DatasetLoader
         var train = Dataset.FromPixels(c.Name, trainX, trainY, rows * cols, 10, names, imageWidth: cols);
         var test = Dataset.FromPixels(c.Name, testX, testY, rows * cols, 10, names, imageWidth: cols);
         var sha = paths.ToDictionary(p => Path.GetFileName(p), Sha256Of);
-        return new Raw(train, test, SourceOf(dir), sha);
+        var (source, description) = SourceOf(dir);
+        return new Raw(train, test, source, sha, description);
     }
 
     /// <summary>Where the files came from: the manifest written by `data fetch`, else the folder.</summary>
-    private static string SourceOf(string dir)
+    private static (string Source, string? Description) SourceOf(string dir)
     {
         string manifest = Path.Combine(dir, "manifest.json");
         if (File.Exists(manifest))
         {
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
-                if (doc.RootElement.TryGetProperty("source", out var s) && s.GetString() is { } src) return src;
+                using var doc = JsonDocument.Parse(IO.BoundedFile.ReadText(manifest, 1 << 20));
+                if (doc.RootElement.TryGetProperty("source", out var s) && s.GetString() is { } src)
+                    return (src, doc.RootElement.TryGetProperty("description", out var d) ? d.GetString() : null);
             }
-            catch (JsonException) { }
+            catch (Exception e) when (e is JsonException or InvalidDataException or IOException) { }
         }
-        return Path.GetFullPath(dir);
+        return (Path.GetFullPath(dir), null);
     }
 
     private static Raw LoadCsv(DatasetConfig c)
@@ -121,12 +123,13 @@ public static class DatasetLoader
         var validation = nVal > 0 ? new DataSplit("validation", raw.Train, trainIdx[^nVal..]) : null;
         if (nVal > 0) trainIdx = trainIdx[..^nVal];
         if (trainIdx.Length == 0) throw new DataException($"{c.Name}: no training examples left after the test/validation splits");
-        var fp = new DatasetFingerprint(c.Name, raw.Source, trainIdx.Length, nVal, testIdx.Length, raw.Sha256);
+        var fp = new DatasetFingerprint(c.Name, raw.Source, trainIdx.Length, nVal, testIdx.Length, raw.Sha256) { Description = raw.Description };
         return new DataSplits(new DataSplit("train", raw.Train, trainIdx), validation, new DataSplit("test", testData, testIdx), fp);
     }
 
     public static string Sha256Of(string path)
     {
+        DataFile.Check(path, "data file");
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }

@@ -50,6 +50,7 @@ public static class Idx
 
     private static Stream Open(string path)
     {
+        DataFile.Check(path, "IDX file");
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         int b0 = file.ReadByte(), b1 = file.ReadByte();
         file.Position = 0;

@@ -71,7 +71,22 @@ public sealed class RunFolder
     }
 
     public void WriteConfig(string yaml) => Atomic.WriteText(PathOf(ConfigFile), yaml);
-    public void WriteRecord(RunRecord record) => Atomic.WriteText(PathOf(RecordFile), Json.Serialize(record));
+    /// <summary>
+    /// run.json, atomically; when that cannot be done (a full disk, a folder made read-only) it is
+    /// overwritten in place, so the record still says how the run ended if anything can be written.
+    /// </summary>
+    public void WriteRecord(RunRecord record)
+    {
+        string text = Json.Serialize(record);
+        try { Atomic.WriteText(PathOf(RecordFile), text); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && File.Exists(PathOf(RecordFile)))
+        {
+            using var fs = new FileStream(PathOf(RecordFile), FileMode.Open, FileAccess.Write, FileShare.Read);
+            var bytes = Encoding.UTF8.GetBytes(text);
+            fs.Write(bytes);
+            fs.SetLength(bytes.Length);
+        }
+    }
     public void WriteSummary(RunSummary summary) => Atomic.WriteText(PathOf(SummaryFile), Json.Serialize(summary));
 
     /// <summary>A JSON file of a run folder is read only up to this size.</summary>

@@ -6,6 +6,9 @@ using Serilog;
 
 namespace ExpRunner.Tracking;
 
+/// <summary>A run could not start: its folder cannot be created or written (exit 2; nothing is left behind).</summary>
+public sealed class RunStartException(string message) : Exception(message);
+
 /// <summary>
 /// The one owner of a run's side effects: its folder (record, resolved config, metrics, summary,
 /// curves), its log (log.txt, and the console when given), and the trackers mirroring it, which
@@ -32,11 +35,25 @@ public sealed class RunRecorder : IDisposable
     public static RunRecorder Start(string runsRoot, ExperimentConfig config, RunRecord record, string resolvedYaml, ILogger? console,
         IReadOnlyList<TrackerFactory> trackers, TimeProvider clock)
     {
-        var folder = RunFolder.Create(runsRoot, config.Name, record.Started);
+        RunFolder folder;
+        try { folder = RunFolder.Create(runsRoot, config.Name, record.Started); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RunStartException($"cannot create a run folder under '{Path.GetFullPath(runsRoot)}': {e.Message}");
+        }
         record = record with { Id = folder.Id, Experiment = config.Name, Status = RunStatus.Running };
-        folder.WriteRecord(record);
-        folder.WriteConfig(resolvedYaml);
-        folder.StartMetrics();
+        try
+        {
+            folder.WriteRecord(record);
+            folder.WriteConfig(resolvedYaml);
+            folder.StartMetrics();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing has run: leave nothing behind (not even an empty run.json).
+            try { Directory.Delete(folder.Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
+        }
         var cfg = new LoggerConfiguration().MinimumLevel.Debug()
             .WriteTo.File(folder.PathOf(RunFolder.LogFile), formatProvider: CultureInfo.InvariantCulture,
                 outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
@@ -65,10 +82,22 @@ public sealed class RunRecorder : IDisposable
         Func<string, IReadOnlyList<MetricRow>, string>? curves)
     {
         var ended = _clock.GetUtcNow();
-        var summary = Summaries.Build(Folder.Id, config, status, outcome, _history, (ended - Record.Started).TotalSeconds);
-        Folder.WriteSummary(summary);
-        if (_history.Count > 0 && curves is not null)
-            Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));
+        var summary = Summaries.Build(Folder.Id, config, status, outcome, _history, (ended - Record.Started).TotalSeconds) with { Data = Record.Dataset };
+        // Whatever can still be written is: a file that cannot be (a full disk, a folder made
+        // read-only) fails the run with the reason, and the record is written last regardless.
+        try
+        {
+            Folder.WriteSummary(summary);
+            if (_history.Count > 0 && curves is not null)
+                Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Error("Could not write the run folder: {Error}", e.Message);
+            if (status != RunStatus.Failed) reason = $"could not write the run folder ({e.Message}){(reason is null ? "" : "; " + reason)}";
+            status = RunStatus.Failed;
+            summary = summary with { Status = status };
+        }
         Record = Record with { Status = status, Reason = reason, Ended = ended, DurationSeconds = summary.DurationSeconds, ExitCode = RunStatus.ExitCode(status) };
         Folder.WriteRecord(Record);
         _log.Information("Run {RunId} {Status} after {Epochs} epochs, {Seconds:0.0} s{Reason}", Folder.Id, status, outcome.EpochsCompleted,

@@ -74,6 +74,8 @@ public sealed record RunSummary
     public string? BestBy { get; init; }
     public IReadOnlyDictionary<string, double> Best { get; init; } = new Dictionary<string, double>();
     public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
+    /// <summary>The data the run trained and was tested on (name, source, counts): results mean little without it.</summary>
+    public DatasetFingerprint? Data { get; init; }
 }
 
 /// <summary>One row of metrics.csv.</summary>

@@ -57,25 +57,54 @@ public static class ModelBuilder
         ["convention"] = "Z = X·Wᵀ + b; weight [out, in]; rows are examples",
     };
 
-    /// <summary>Copies saved tensors into a network of the same shape; says which tensor does not fit.</summary>
-    public static void Load<T>(Network<T> net, IReadOnlyList<Tensor> tensors, string source) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Copies a saved network's tensors into a network of the same shape, reading only the tensors
+    /// it needs; says which tensor does not fit.
+    /// </summary>
+    public static void Load<T>(Network<T> net, SafetensorsHeader saved) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var byName = tensors.ToDictionary(t => t.Name);
+        int expected = net.Layers.Count * 2;
+        if (saved.Tensors.Count != expected)
+            throw new InvalidDataException($"{saved.Path}: holds {saved.Tensors.Count} tensors, the config's network has {expected}");
         for (int l = 0; l < net.Layers.Count; l++)
         {
             var layer = net.Layers[l];
-            Copy(byName, $"layers.{l}.weight", layer.W, [layer.Out, layer.In], source);
-            Copy(byName, $"layers.{l}.bias", layer.B, [layer.Out], source);
+            Copy(saved, $"layers.{l}.weight", layer.W, [layer.Out, layer.In]);
+            Copy(saved, $"layers.{l}.bias", layer.B, [layer.Out]);
         }
-        if (byName.Count != net.Layers.Count * 2)
-            throw new InvalidDataException($"{source}: holds {byName.Count} tensors, the config's network has {net.Layers.Count * 2}");
     }
 
-    private static void Copy<T>(Dictionary<string, Tensor> byName, string name, T[] into, int[] shape, string source) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Copy<T>(SafetensorsHeader saved, string name, T[] into, int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!byName.TryGetValue(name, out var t)) throw new InvalidDataException($"{source}: no tensor '{name}'");
-        if (!t.Shape.SequenceEqual(shape))
-            throw new InvalidDataException($"{source}: tensor '{name}' has shape [{string.Join(",", t.Shape)}], the config needs [{string.Join(",", shape)}]");
+        var info = saved[name] ?? throw new InvalidDataException($"{saved.Path}: no tensor '{name}'");
+        if (!info.Shape.SequenceEqual(shape))
+            throw new InvalidDataException($"{saved.Path}: tensor '{name}' has shape [{string.Join(",", info.Shape)}], the config needs [{string.Join(",", shape)}]");
+        var t = Safetensors.Load(saved, info);
         for (int i = 0; i < into.Length; i++) into[i] = T.CreateTruncating(t[i]);
+    }
+
+    /// <summary>
+    /// Where a config disagrees with the network its weights were trained as (the metadata written
+    /// with them): the input width, a layer's width or activation, the loss. Empty when they agree
+    /// (or the file has no such metadata).
+    /// </summary>
+    public static List<string> Disagreements(ExperimentConfig config, int inputs, IReadOnlyDictionary<string, string> meta)
+    {
+        var found = new List<string>();
+        if (meta.TryGetValue("inputs", out var i) && i != inputs.ToString(CultureInfo.InvariantCulture))
+            found.Add($"the data has {inputs} inputs, the weights were trained on {i}");
+        var layers = config.Model.Layers;
+        if (meta.TryGetValue("units", out var u))
+        {
+            var units = u.Split(',');
+            if (units.Length != layers.Count) found.Add($"the config has {layers.Count} layers, the weights {units.Length}");
+            else for (int l = 0; l < units.Length; l++)
+                if (units[l] != layers[l].Units.ToString(CultureInfo.InvariantCulture)) found.Add($"model.layers.{l}.units is {layers[l].Units}, the weights were trained with {units[l]}");
+        }
+        if (meta.TryGetValue("activations", out var a) && a.Split(',') is var acts && acts.Length == layers.Count)
+            for (int l = 0; l < acts.Length; l++)
+                if (acts[l] != layers[l].Activation) found.Add($"model.layers.{l}.activation is {layers[l].Activation}, the weights were trained with {acts[l]}");
+        if (meta.TryGetValue("loss", out var loss) && loss != config.Loss) found.Add($"loss is {config.Loss}, the weights were trained with {loss}");
+        return found;
     }
 }

@@ -13,7 +13,7 @@ public sealed class SavedModel
 {
     public ExperimentConfig Config { get; }
     public DataSplits Data { get; }
-    private readonly string _weights;
+    private readonly SafetensorsHeader _weights;
 
     /// <summary>
     /// Examples per evaluation batch: 256 per thread (up to 4), so one thread's rows of a batch stay
@@ -25,7 +25,7 @@ public sealed class SavedModel
     /// <summary>Threads for the matrix products (default: the run's training.threads).</summary>
     public int Threads { get; set; }
 
-    private SavedModel(ExperimentConfig config, DataSplits data, string weights)
+    private SavedModel(ExperimentConfig config, DataSplits data, SafetensorsHeader weights)
     {
         Config = config; Data = data; _weights = weights; Threads = config.Training.Threads;
     }
@@ -36,9 +36,22 @@ public sealed class SavedModel
     {
         var loaded = ConfigLoader.Load(configFile);
         if (!File.Exists(weights)) throw new InvalidDataException($"{weights}: no saved weights in this run folder");
+        var header = Safetensors.ReadHeader(weights); // checked before the data is loaded
         if (spareCore) Precompile.Start(loaded.Config.Precision);
-        return new SavedModel(loaded.Config, DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed), weights);
+        var data = DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed);
+        var disagree = ModelBuilder.Disagreements(loaded.Config, data.Features, header.Metadata);
+        if (disagree.Count > 0)
+            throw new InvalidDataException($"{configFile} does not describe the network of {weights}: {string.Join("; ", disagree)} (was the config edited after training?)");
+        return new SavedModel(loaded.Config, data, header);
     }
+
+    /// <summary>
+    /// The data files whose SHA-256 differs from what the run recorded when it trained (a changed
+    /// dataset makes its results incomparable), as "file: recorded X…, now Y…".
+    /// </summary>
+    public IReadOnlyList<string> ChangedData(IReadOnlyDictionary<string, string> recorded) =>
+        recorded.Where(r => Data.Fingerprint.Sha256.TryGetValue(r.Key, out var now) && now != r.Value)
+            .Select(r => $"{Path.Combine(Directory.Exists(Config.Dataset.ResolvedPath) ? Config.Dataset.ResolvedPath : Path.GetDirectoryName(Config.Dataset.ResolvedPath) ?? "", r.Key)}: SHA-256 {Data.Fingerprint.Sha256[r.Key][..12]}…, the run trained on {r.Value[..Math.Min(12, r.Value.Length)]}…").ToList();
 
     public DataSplit Split(string name) => name switch
     {
@@ -56,7 +69,7 @@ public sealed class SavedModel
     {
         var net = ModelBuilder.Build<T>(Config.Model, Data.Features, capacity, Config.Seed);
         net.Threads = Threads;
-        ModelBuilder.Load(net, Safetensors.Read(_weights).Tensors, _weights);
+        ModelBuilder.Load(net, _weights);
         return net;
     }
 

@@ -34,8 +34,8 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, T
     {
         var evaluator = new Evaluator<T>(net, loss);
         int batch = config.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
-        var x = new T[batch * net.Inputs];
-        var y = new T[batch * net.Outputs];
+        var x = new T[Math.Min(batch, n) * net.Inputs];
+        var y = new T[Math.Min(batch, n) * net.Outputs];
         int[] order = (int[])data.Train.Indices.Clone();
         long step = 0;
         for (int epoch = 1; epoch <= config.Epochs; epoch++)

@@ -25,12 +25,17 @@ public class CommandLineTests
     [InlineData("sweep cl.yaml --partition cpu", "are Slurm options: add --executor slurm")]
     [InlineData("sweep cl.yaml --executor slurn", "--executor slurn: one of local, slurm (did you mean 'slurm'?)")]
     [InlineData("sweep --resume latest --dry-run", "--resume takes a sweep as it was defined")]
+    [InlineData("compare --fliter x", "unknown option '--fliter' for 'compare'; did you mean '--filter'?")]
+    [InlineData("run", "command 'run' is missing required argument 'config'")]
+    [InlineData("run cl.yaml cl.yaml", "unexpected argument")]
+    [InlineData("mlflow", "'mlflow' needs a command: push")]
+    [InlineData("predict somerun --index 99999999999", "'99999999999' is not a valid whole number for --index")]
     public void A_mistyped_or_impossible_command_line_is_a_usage_error_that_says_what_is_wrong(string line, string message)
     {
         using var dir = new TempDir();
         dir.Write("cl.yaml", Xor);
         var args = line.Split(' ').Select(a => a == "cl.yaml" ? dir.File(a) : a).Append("--runs").Append(dir.File("runs")).ToArray();
-        if (line == "lsit") args = ["lsit"];
+        if (line is "lsit" or "mlflow") args = [line];
         var r = InProcess.Run(args);
         Assert.True(r.ExitCode == 2, r.ToString());
         Assert.Contains(message, r.Stderr);

@@ -84,9 +84,11 @@ public class RunCommandTests
         Assert.Contains("--threads 0: must be between 1 and 256", badThreads.Stderr);
         var export = ExpRunnerProcess.Run(dir.Path, "export", run);
         Assert.True(export.ExitCode == 0, export.ToString());
-        var rows = File.ReadAllLines(Path.Combine(run, "export", "layer1_weights.csv"));
-        Assert.Equal(8, rows.Length);
-        Assert.Equal(2, rows[0].Split(',').Length);
+        var rows = File.ReadAllLines(Path.Combine(run, "export", "layers.0.weight.csv"));
+        Assert.Equal("out,in_0,in_1", rows[0]);
+        Assert.Equal(9, rows.Length); // header + 8 units
+        Assert.Equal(3, rows[1].Split(',').Length);
+        Assert.Equal(["out,bias", "0"], File.ReadAllLines(Path.Combine(run, "export", "layers.0.bias.csv"))[..2].Select(l => l.Split(',')[0] == "0" ? "0" : l));
     }
 
     [Fact]

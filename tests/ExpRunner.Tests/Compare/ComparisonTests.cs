@@ -80,7 +80,7 @@ public class ComparisonTests
         var c = Comparison.Build(Runs, new ComparisonOptions { Sort = "metrics.test_accuracy", Descending = true, Baseline = Runs[0] });
         Assert.Equal("d,c,b,a,e", string.Join(",", c.Rows.Select(r => r.Label)));
         Assert.Equal(0.92 - 0.17, c.Rows[0].Cells["metrics.test_accuracy"].Delta!.Value, 12);
-        Assert.Throws<ArgumentException>(() => Comparison.Build(Runs, new ComparisonOptions { Sort = "metrics.nope" }));
+        Assert.Throws<CompareException>(() => Comparison.Build(Runs, new ComparisonOptions { Sort = "metrics.nope" }));
     }
 
     [Fact]
@@ -101,6 +101,56 @@ public class ComparisonTests
             Assert.DoesNotContain("0,18", csv);
             using var doc = System.Text.Json.JsonDocument.Parse(Render.Json(c));
             Assert.Equal(2, doc.RootElement.GetProperty("rows").GetArrayLength());
+        }
+        finally { CultureInfo.CurrentCulture = saved; }
+    }
+
+    [Theory]
+    [InlineData("metrics.test_acc > 0.8", "no run has a metric 'test_acc' (did you mean 'test_accuracy'?) at position 1")]
+    [InlineData("metrics.test_accuracy > 0.8 and params.learning_rate = 1", "no run has a param 'learning_rate' (did you mean 'training.learning_rate'?) at position 33")]
+    [InlineData("attributes.stauts = 'FINISHED'", "unknown attribute 'stauts'; one of status, run_id, id, experiment, run_name (did you mean 'status'?) at position 1")]
+    public void A_filter_naming_something_no_run_has_is_an_error_not_an_empty_table(string filter, string message)
+    {
+        var e = Assert.Throws<FilterException>(() => Comparison.Build(Runs, new ComparisonOptions { Filter = Filter.Parse(filter) }));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void Grouping_or_sorting_by_a_key_no_run_has_is_an_error_with_a_did_you_mean()
+    {
+        var group = Assert.Throws<CompareException>(() => Comparison.Build(Runs, new ComparisonOptions { GroupBy = ["learning_rate"] }));
+        Assert.Equal("cannot group by 'learning_rate': no run has that param (did you mean 'training.learning_rate'?)", group.Message);
+        var sort = Assert.Throws<CompareException>(() => Comparison.Build(Runs, new ComparisonOptions { Sort = "metrics.test_acc" }));
+        Assert.StartsWith("cannot sort by 'metrics.test_acc': no such column (did you mean 'metrics.test_accuracy'?)", sort.Message);
+    }
+
+    [Fact]
+    public void Parentheses_nested_too_deep_are_an_error_not_a_stack_overflow()
+    {
+        var e = Assert.Throws<FilterException>(() => Filter.Parse(new string('(', 50_000) + "metrics.test_accuracy > 0"));
+        Assert.StartsWith($"parentheses nested deeper than {Filter.MaxDepth}", e.Message);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_like_pattern_matches_in_time_linear_in_the_text_whatever_the_pattern()
+    {
+        // %a%a…%a%b against a long run of a's backtracks exponentially in a backtracking matcher.
+        string pattern = string.Concat(Enumerable.Repeat("%a", 40)) + "%b";
+        var row = Run(new string('a', 5000), "sum", "0.01", 0.9, 0.1);
+        var f = Filter.Parse($"attributes.run_id LIKE '{pattern}'");
+        Assert.False(await Task.Run(() => f.Matches(row), TestContext.Current.CancellationToken));
+        Assert.True(Filter.Parse("attributes.run_id LIKE '%a%a%'").Matches(row));
+    }
+
+    [Fact]
+    public void Ilike_ignores_case_the_same_way_in_every_culture()
+    {
+        var saved = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("tr-TR"); // where 'I' lowercases to dotless 'ı'
+            var f = Filter.Parse("attributes.status ILIKE 'finished'");
+            Assert.Equal("a,b,c,d", string.Join(",", Runs.Where(f.Matches).Select(r => r.Id)));
         }
         finally { CultureInfo.CurrentCulture = saved; }
     }

@@ -152,4 +152,59 @@ public class ConfigLoaderTests
         foreach (var file in Directory.GetFiles(Path.Combine(Support.Repo.Root, "experiments"), "*.yaml"))
             ConfigLoader.Load(file);
     }
+
+    [Fact]
+    public void Errors_across_fields_come_with_the_single_field_ones_in_file_order()
+    {
+        var errors = Errors(Valid.Replace("{ units: 4, activation: tanh }", "{ units: 4, activation: softmax }").Replace("epochs: 2", "epochs: -2"));
+        Assert.Equal(["model.layers.0.activation", "training.epochs"], errors.Select(e => e.Key));
+        Assert.StartsWith("exp.yaml:5:", errors[0].Location);
+    }
+
+    [Fact]
+    public void A_tab_in_the_indentation_is_located_at_its_line()
+    {
+        var e = Assert.Single(Errors(Valid.Replace("  layers:", "\tlayers:")));
+        Assert.Equal("exp.yaml:4:1: a tab in the indentation; YAML indents with spaces only", e.ToString());
+    }
+
+    [Fact]
+    public void A_key_an_override_adds_is_blamed_on_the_override()
+    {
+        var e = Assert.Single(Errors(Valid, "training.learnig_rate=0.1"));
+        Assert.Equal("--set training.learnig_rate=0.1", e.Location);
+        Assert.Contains("did you mean 'learning_rate'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("..")]
+    [InlineData("a/b")]
+    [InlineData("../../etc")]
+    [InlineData("")]
+    public void A_name_is_a_name_not_a_path(string name)
+    {
+        var e = Assert.Single(Errors(Valid, $"name='{name}'"));
+        Assert.Equal("name", e.Key);
+        Assert.Contains("is not a name for a runs folder", e.Message);
+    }
+
+    [Theory]
+    [InlineData("model.layers=[{units: 65536, activation: relu}, {units: 65536, activation: relu}, {units: 1, activation: sigmoid}]", "model.layers.1.units", "4,294,967,296 weights")]
+    [InlineData("dataset={name: gaussian_quantiles, samples: 10000000, features: 100000}", "dataset.samples", "more values than one array holds")]
+    [InlineData("model.layers=[{units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 40000, activation: relu}, {units: 1, activation: sigmoid}]", "model.layers.1.units", "GiB for its parameters")] // ~370 GiB: more than any machine this runs on
+    public void Sizes_are_checked_before_anything_is_allocated(string set, string key, string message)
+    {
+        var e = Errors(Valid, set).First(x => x.Key == key);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void A_directory_an_invalid_utf8_file_and_a_missing_file_each_get_their_own_message()
+    {
+        using var dir = new Support.TempDir();
+        Assert.Equal("is a directory, not a config file", Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.Path)).Errors[0].Message);
+        File.WriteAllBytes(dir.File("bad.yaml"), [.. "name: caf"u8, 0xE9, .. "\n"u8]);
+        Assert.Equal("not UTF-8 text (invalid byte at offset 9)", Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.File("bad.yaml"))).Errors[0].Message);
+        Assert.Equal("no such file", Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.File("none.yaml"))).Errors[0].Message);
+    }
 }
