@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
-# The test suite with the services it needs: a private single-node Slurm cluster (tests/slurm/up.sh),
-# started in a temporary folder and stopped afterwards by the PIDs it started — also when the run
-# is interrupted. Extra arguments go to `dotnet test` (e.g. --filter-class, see --help).
+# The test suite with the services it needs, each started in a temporary folder and stopped
+# afterwards by the PIDs it started — also when the run is interrupted:
+# - a private single-node Slurm cluster (tests/slurm/up.sh; SLURM_CONF points the tests at it);
+# - two real MLflow tracking servers (tests/mlflow/server.sh): a plain one and one with MLflow's
+#   basic-auth app (MLFLOW_TEST_URI, MLFLOW_TEST_AUTH_URI; tests start more through MLFLOW_TEST_SERVER).
+# Extra arguments go to `dotnet test` (e.g. -- --filter-class NAME).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 state=$(mktemp -d /tmp/exprunner-test.XXXXXX)
-cleanup() { tests/slurm/down.sh "$state/slurm"; rm -rf "$state"; }
+cleanup() {
+  tests/mlflow/server.sh stop "$state/mlflow" >/dev/null 2>&1
+  tests/mlflow/server.sh stop "$state/mlflow-auth" >/dev/null 2>&1
+  tests/slurm/down.sh "$state/slurm"
+  rm -rf "$state"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+port=$(free_port); auth_port=$(free_port)
+tests/mlflow/server.sh start "$state/mlflow" "$port" > "$state/mlflow.uri" 2> "$state/mlflow.err" &
+mlflow_start=$!
 tests/slurm/up.sh "$state/slurm" || exit 1
+wait $mlflow_start || { cat "$state/mlflow.err" >&2; exit 1; }
+# The auth server after the first, which installs the server's packages when they are missing.
+tests/mlflow/server.sh start "$state/mlflow-auth" "$auth_port" basic-auth > "$state/mlflow-auth.uri" || exit 1
 export SLURM_CONF=$state/slurm/slurm.conf
+export MLFLOW_TEST_URI=$(cat "$state/mlflow.uri") MLFLOW_TEST_AUTH_URI=$(cat "$state/mlflow-auth.uri")
+export MLFLOW_TEST_SERVER=$PWD/tests/mlflow/server.sh MLFLOW_TEST_STATE=$state
+echo "mlflow: $MLFLOW_TEST_URI and $MLFLOW_TEST_AUTH_URI (basic auth) from $(tests/mlflow/server.sh find)"
 "${DOTNET:-dotnet}" test --project tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c "${CONFIG:-Release}" --no-progress --no-ansi "$@"

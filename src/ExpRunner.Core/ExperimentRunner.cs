@@ -61,7 +61,7 @@ public static class ExperimentRunner
             Id = "", Experiment = config.Name, Status = RunStatus.Running, Started = options.Clock.GetUtcNow(), Seed = config.Seed,
             ConfigFile = loaded.File, SourceConfig = options.SourceConfig, Overrides = loaded.Overrides, Precision = config.Precision, Threads = threads,
             Dataset = data.Fingerprint, GitCommit = git?.Commit, GitDirty = git?.Dirty,
-            Versions = Provenance.Versions(), Host = self.Host, Pid = self.Pid, ProcessStart = self.Started, Sweep = options.Sweep, Slurm = options.Slurm,
+            Versions = Provenance.Versions(), Host = self.Host, User = Environment.UserName, Pid = self.Pid, ProcessStart = self.Started, Sweep = options.Sweep, Slurm = options.Slurm,
         };
         string yaml = ConfigWriter.ToYaml(config, $"Resolved config of a run of {config.Name} (from {loaded.File}{string.Concat(loaded.Overrides.Select(o => " --set " + o))})");
         using var recorder = RunRecorder.Start(options.RunsRoot, config, record, yaml, options.Console, options.Trackers, options.Clock);

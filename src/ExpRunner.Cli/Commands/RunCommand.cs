@@ -57,7 +57,10 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         if (MlflowConnection.Resolve(settings.Mlflow, loaded.Config.Tracking.MlflowUri, cli.Env) is { } mlflow)
         {
             string experiment = settings.MlflowExperiment ?? loaded.Config.Tracking.MlflowExperiment ?? cli.Env("MLFLOW_EXPERIMENT_NAME") ?? loaded.Config.Name;
-            trackers.Add(log => new MlflowTracker(new MlflowClient(mlflow), experiment, log, clock: cli.Clock));
+            // A sweep's trial is a child of the sweep's MLflow run.
+            string? parent = sweep is null ? null : MlflowSweepMirror.Read(new SweepStore(runs), sweep.Id)?.RunId;
+            trackers.Add(log => new MlflowTracker(new MlflowClient(mlflow), experiment, log,
+                new MlflowTrackerOptions { Abandon = cancellation, Clock = cli.Clock, ParentRunId = parent }));
         }
         var options = new RunOptions
         {

@@ -32,6 +32,12 @@ public sealed class SweepSettings : RunsSettings
     [CommandOption("--status <SWEEP>"), Description("Show the trials' states (as the executor sees them) and return.")]
     public string? Status { get; init; }
 
+    [CommandOption("--mlflow <URI>"), Description("Mirror the sweep (a parent run) and its trials (child runs) to this MLflow server.")]
+    public string? Mlflow { get; init; }
+
+    [CommandOption("--mlflow-experiment <NAME>"), Description("MLflow experiment of the sweep and its trials (default: as for run).")]
+    public string? MlflowExperiment { get; init; }
+
     [CommandOption("--executor <KIND>"), Description("local (default) or slurm (one job array per submission).")]
     public string? Executor { get; init; }
 
@@ -89,7 +95,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             var connected = Executor(kind, store, s, draft.Spec.Slurm, draft.MaxThreads);
             sweep = draft.Create(store, kind, connected.Slurm, cli.Clock.GetUtcNow());
             cli.Note($"sweep {sweep.Id}: {sweep.Trials.Count} trial{(sweep.Trials.Count == 1 ? "" : "s")} of {sweep.Experiment} ({store.DirOf(sweep.Id)})");
-            return await Run(view, store, sweep, connected, s, cancellation);
+            return await Run(view, store, sweep, draft.Loaded.Config, connected, s, cancellation);
         }
         string executor = Kind(s.Executor ?? sweep.Executor, s);
         var x = Executor(executor, store, s, sweep.Slurm ?? new SlurmOptions(), executor == "local" && s.Status is null ? Threads(store, sweep) : 1);
@@ -100,24 +106,34 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
         }
         int again = sweep.Trials.Count(t => t.NeedsRun || t.InFlight);
         cli.Note($"sweep {sweep.Id}: {again} of {sweep.Trials.Count} trials to run or follow");
-        return await Run(view, store, sweep, x, s, cancellation);
+        var config = ConfigLoader.Load(store.PathOf(sweep.Id, sweep.ConfigFile), sweep.Overrides).Config;
+        return await Run(view, store, sweep, config, x, s, cancellation);
     }
 
-    private async Task<int> Run(SweepView view, SweepStore store, SweepRecord sweep, (ISweepExecutor Executor, SlurmOptions? Slurm) x, SweepSettings s, CancellationToken cancel)
+    private async Task<int> Run(SweepView view, SweepStore store, SweepRecord sweep, ExperimentConfig config, (ISweepExecutor Executor, SlurmOptions? Slurm) x,
+        SweepSettings s, CancellationToken cancel)
     {
         bool slurm = x.Slurm is not null;
+        // MLflow: --mlflow, else the sweep's own (a resume), else the config's, else $MLFLOW_TRACKING_URI.
+        var mlflow = Tracking.Mlflow.MlflowConnection.Resolve(s.Mlflow ?? sweep.MlflowUri, config.Tracking.MlflowUri, cli.Env);
+        string? experiment = mlflow is null ? null
+            : s.MlflowExperiment ?? sweep.MlflowExperiment ?? config.Tracking.MlflowExperiment ?? cli.Env("MLFLOW_EXPERIMENT_NAME") ?? config.Name;
+        using var mirror = mlflow is null ? null
+            : await MlflowSweepMirror.StartAsync(new Tracking.Mlflow.MlflowClient(mlflow), experiment!, store, sweep, config, cli.Warn, cli.Clock, cancel);
         var options = new SweepRunOptions
         {
             FailFast = s.FailFast, Detach = s.Detach, LeaveRunningOnInterrupt = slurm, Executor = slurm ? "slurm" : "local", Slurm = x.Slurm,
+            MlflowUri = mlflow?.Display, MlflowExperiment = experiment,
         };
         var result = await view.Follow(sweep, s.Detach, progress =>
-            new SweepEngine(store, x.Executor, cli.Clock) { Progress = progress }.RunAsync(sweep.Id, options, cancel));
+            new SweepEngine(store, x.Executor, cli.Clock) { Progress = p => { progress(p); mirror?.Progress(store, p); } }.RunAsync(sweep.Id, options, cancel));
         if (slurm && cancel.IsCancellationRequested && result.Status == Tracking.RunStatus.Running)
         {
             bool stop = s.CancelOnInterrupt || (cli.CanAsk && view.Ask("Cancel the sweep's Slurm jobs (scancel)?"));
             if (stop) result = await new SweepEngine(store, x.Executor, cli.Clock).StopAsync(sweep.Id, TimeSpan.FromSeconds(60));
         }
         (x.Executor as IDisposable)?.Dispose();
+        mirror?.End(result);
         return view.Finish(result, detached: s.Detach);
     }
 

@@ -13,6 +13,9 @@ public sealed record SweepRunOptions
     /// <summary>The executor and its settings this run uses, recorded in the sweep so a later resume starts the same way.</summary>
     public string? Executor { get; init; }
     public Config.SlurmOptions? Slurm { get; init; }
+    /// <summary>The MLflow server and experiment of this run of the sweep (recorded, so a resume mirrors the same way).</summary>
+    public string? MlflowUri { get; init; }
+    public string? MlflowExperiment { get; init; }
     /// <summary>How long stopped trials may take to end before they are recorded KILLED regardless.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -58,6 +61,7 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
         var state = new State(store.Save(recorded with
         {
             Status = RunStatus.Running, Ended = null, Executor = options.Executor ?? recorded.Executor, Slurm = options.Slurm ?? recorded.Slurm,
+            MlflowUri = options.MlflowUri ?? recorded.MlflowUri, MlflowExperiment = options.MlflowExperiment ?? recorded.MlflowExperiment,
         }));
         bool interrupted = false, leftRunning = false;
         try

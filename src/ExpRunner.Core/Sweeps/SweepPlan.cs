@@ -61,11 +61,17 @@ public static class SweepPlan
         }
         var trials = new List<Trial>();
         foreach (var point in points)
+        {
+            // A point that sweeps the seed itself is repeated from its own seed (its value is not overridden).
+            int own = point.FindIndex(o => o.StartsWith("seed=", StringComparison.Ordinal));
+            long pointSeed = own >= 0 && long.TryParse(point[own][5..], NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) ? s : baseSeed;
+            var rest = own >= 0 ? point.Where((_, i) => i != own).ToList() : point;
             for (int k = 0; k < spec.Repeats; k++)
             {
-                long seed = RepeatSeed(baseSeed, k);
-                trials.Add(new Trial(trials.Count, [.. point, $"seed={seed.ToString(CultureInfo.InvariantCulture)}"], seed, k));
+                long seed = RepeatSeed(pointSeed, k);
+                trials.Add(new Trial(trials.Count, [.. rest, $"seed={seed.ToString(CultureInfo.InvariantCulture)}"], seed, k));
             }
+        }
         return trials;
     }
 

@@ -78,6 +78,9 @@ public sealed record SweepRecord
     public DateTimeOffset? Ended { get; init; }
     public string Status { get; init; } = RunStatus.Running;
     public string Executor { get; init; } = "local";
+    /// <summary>The MLflow server and experiment the sweep and its trials are mirrored to (no credentials: those come from the environment).</summary>
+    public string? MlflowUri { get; init; }
+    public string? MlflowExperiment { get; init; }
     /// <summary>The Slurm settings the sweep was submitted with (a resume keeps them).</summary>
     public SlurmOptions? Slurm { get; init; }
     public required IReadOnlyList<TrialRecord> Trials { get; init; }

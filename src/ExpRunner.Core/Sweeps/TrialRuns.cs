@@ -16,6 +16,7 @@ public static class TrialRuns
             "run", Path.GetFullPath(store.PathOf(sweep.Id, sweep.ConfigFile)), "--runs", Path.GetFullPath(store.RunsRoot), "--json",
             "--sweep", $"{sweep.Id}:{trial.Index.ToString(CultureInfo.InvariantCulture)}",
         };
+        if (sweep.MlflowUri is { } uri) args.AddRange(["--mlflow", uri, "--mlflow-experiment", sweep.MlflowExperiment ?? sweep.Experiment]);
         foreach (var o in sweep.Overrides.Concat(trial.Overrides)) { args.Add("--set"); args.Add(o); }
         return args;
     }

@@ -13,7 +13,7 @@ namespace ExpRunner.Tracking;
 public sealed class RunFolder
 {
     public const string ConfigFile = "config.yaml", RecordFile = "run.json", MetricsFile = "metrics.csv",
-        SummaryFile = "summary.json", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt", CurvesFile = "curves.svg";
+        SummaryFile = "summary.json", SystemFile = "system.csv", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt", CurvesFile = "curves.svg";
     public const string MetricsHeader = "epoch,split,step,loss,accuracy,learning_rate,seconds,timestamp";
 
     public string Dir { get; }
@@ -22,7 +22,7 @@ public sealed class RunFolder
 
     private RunFolder(string dir) { Dir = dir; }
 
-    public static RunFolder Open(string dir) => new(Path.GetFullPath(dir));
+    public static RunFolder Open(string dir) => new(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
 
     /// <summary>
     /// Every run folder (a folder holding run.json) in or under a directory: a run folder itself, a
@@ -140,6 +140,40 @@ public sealed class RunFolder
                 rows.Add(new MetricRow(epoch, c[1], step, loss, acc, lr, sec, ms));
         }
         return rows;
+    }
+
+    /// <summary>Appends a system sample to system.csv (its header names the metrics, fixed by <see cref="SystemMonitor.Keys"/>).</summary>
+    public void AppendSystem(SystemSample sample)
+    {
+        string path = PathOf(SystemFile);
+        var sb = new StringBuilder();
+        if (!File.Exists(path)) sb.Append("step,timestamp,").AppendJoin(',', SystemMonitor.Keys).Append('\n');
+        sb.Append(string.Create(CultureInfo.InvariantCulture, $"{sample.Step},{sample.At.ToUnixTimeMilliseconds()}"));
+        foreach (var key in SystemMonitor.Keys)
+            sb.Append(',').Append(sample.Values.TryGetValue(key, out double v) ? v.ToString("R", CultureInfo.InvariantCulture) : "");
+        sb.Append('\n');
+        using var fs = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        fs.Write(Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
+    public IReadOnlyList<SystemSample> ReadSystem()
+    {
+        string path = PathOf(SystemFile);
+        if (BoundedFile.KindOf(path) != BoundedFile.Kind.Regular) return [];
+        var lines = File.ReadLines(path).ToList();
+        if (lines.Count == 0) return [];
+        var keys = lines[0].Split(',').Skip(2).ToArray();
+        var samples = new List<SystemSample>();
+        foreach (var line in lines.Skip(1))
+        {
+            var c = line.Split(',');
+            if (c.Length != keys.Length + 2 || !long.TryParse(c[0], CultureInfo.InvariantCulture, out long step) || !long.TryParse(c[1], CultureInfo.InvariantCulture, out long ms)) continue;
+            var values = new Dictionary<string, double>();
+            for (int i = 0; i < keys.Length; i++)
+                if (double.TryParse(c[i + 2], NumberStyles.Float, CultureInfo.InvariantCulture, out double v)) values[keys[i]] = v;
+            samples.Add(new SystemSample(step, DateTimeOffset.FromUnixTimeMilliseconds(ms), values));
+        }
+        return samples;
     }
 
     /// <summary>The status to show: a RUNNING record whose process no longer exists is CRASHED.</summary>

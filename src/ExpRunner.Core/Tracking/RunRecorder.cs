@@ -25,10 +25,30 @@ public sealed class RunRecorder : IDisposable
     private readonly SafeTrackers _trackers;
     private readonly TimeProvider _clock;
     private readonly List<EpochMetrics> _history = [];
+    private readonly SystemMonitor _system;
+    private readonly ITimer _sampler;
+    private readonly Lock _sampling = new();
+
+    /// <summary>How often the machine is sampled while a run trains (and once more at its end).</summary>
+    public static readonly TimeSpan SystemInterval = TimeSpan.FromSeconds(5);
 
     private RunRecorder(RunFolder folder, RunRecord record, Serilog.Core.Logger log, SafeTrackers trackers, TimeProvider clock)
     {
         Folder = folder; Record = record; _log = log; _trackers = trackers; _clock = clock;
+        _system = new SystemMonitor(folder.Dir);
+        _sampler = clock.CreateTimer(_ => SampleSystem(), null, SystemInterval, SystemInterval);
+    }
+
+    /// <summary>system.csv gets a row and the trackers a SystemSampled event; a sample that cannot be written is skipped.</summary>
+    private void SampleSystem()
+    {
+        lock (_sampling)
+        {
+            var sample = _system.Sample(_clock.GetUtcNow());
+            try { Folder.AppendSystem(sample); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+            _trackers.Publish(new SystemSampled(sample));
+        }
     }
 
     /// <summary>Claims a new run folder, writes its RUNNING record and resolved config, opens its log and starts the trackers.</summary>
@@ -81,6 +101,8 @@ public sealed class RunRecorder : IDisposable
     public RunSummary End(ExperimentConfig config, string status, string? reason, TrainingOutcome outcome,
         Func<string, IReadOnlyList<MetricRow>, string>? curves)
     {
+        _sampler.Dispose();
+        SampleSystem();
         var ended = _clock.GetUtcNow();
         var summary = Summaries.Build(Folder.Id, config, status, outcome, _history, (ended - Record.Started).TotalSeconds) with { Data = Record.Dataset };
         // Whatever can still be written is: a file that cannot be (a full disk, a folder made
@@ -109,6 +131,7 @@ public sealed class RunRecorder : IDisposable
     /// <summary>Lets the trackers finish (each bounded), then closes the log.</summary>
     public void Dispose()
     {
+        _sampler.Dispose();
         _trackers.Dispose();
         _log.Dispose();
     }

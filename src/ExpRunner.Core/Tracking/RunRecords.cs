@@ -42,6 +42,8 @@ public sealed record RunRecord
     public bool? GitDirty { get; init; }
     public IReadOnlyDictionary<string, string> Versions { get; init; } = new Dictionary<string, string>();
     public string Host { get; init; } = "";
+    /// <summary>Who ran it (the operating system's user name).</summary>
+    public string? User { get; init; }
     public int Pid { get; init; }
     public DateTimeOffset? ProcessStart { get; init; }
     public int? ExitCode { get; init; }
@@ -77,6 +79,9 @@ public sealed record RunSummary
     /// <summary>The data the run trained and was tested on (name, source, counts): results mean little without it.</summary>
     public DatasetFingerprint? Data { get; init; }
 }
+
+/// <summary>One sample of the machine while a run trained (a row of system.csv), under MLflow's system metric names.</summary>
+public sealed record SystemSample(long Step, DateTimeOffset At, IReadOnlyDictionary<string, double> Values);
 
 /// <summary>One row of metrics.csv.</summary>
 public sealed record MetricRow(int Epoch, string Split, long Step, double Loss, double Accuracy, double LearningRate, double Seconds, long TimestampMs)

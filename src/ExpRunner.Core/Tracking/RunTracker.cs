@@ -17,6 +17,8 @@ public abstract record RunEvent;
 /// <summary>The run folder exists with its record and resolved config.</summary>
 public sealed record RunStarted(RunFolder Folder, ExperimentConfig Config, RunRecord Record) : RunEvent;
 public sealed record EpochEnded(EpochMetrics Metrics) : RunEvent;
+/// <summary>A sample of the machine (every few seconds while the run trains, and once at its end).</summary>
+public sealed record SystemSampled(SystemSample Sample) : RunEvent;
 /// <summary>The run folder is complete (summary, weights, curves, final record).</summary>
 public sealed record RunEnded(RunRecord Record, RunSummary Summary) : RunEvent;
 
@@ -28,6 +30,7 @@ internal sealed class SafeTrackers : IDisposable
 {
     private readonly List<IRunTracker> _trackers = [];
     private readonly ILogger _log;
+    private readonly Lock _gate = new(); // events come from the training loop and the system sampler: one at a time, in order
 
     public SafeTrackers(IEnumerable<TrackerFactory> factories, ILogger log)
     {
@@ -41,11 +44,12 @@ internal sealed class SafeTrackers : IDisposable
 
     public void Publish(RunEvent e)
     {
-        foreach (var t in _trackers)
-        {
-            try { t.Handle(e); }
-            catch (Exception ex) when (ex is not OutOfMemoryException) { _log.Warning("Tracker {Tracker} failed on {Event} ({Error})", t.GetType().Name, e.GetType().Name, ex.Message); }
-        }
+        lock (_gate)
+            foreach (var t in _trackers)
+            {
+                try { t.Handle(e); }
+                catch (Exception ex) when (ex is not OutOfMemoryException) { _log.Warning("Tracker {Tracker} failed on {Event} ({Error})", t.GetType().Name, e.GetType().Name, ex.Message); }
+            }
     }
 
     public void Dispose()

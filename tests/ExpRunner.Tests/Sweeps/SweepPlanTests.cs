@@ -79,4 +79,13 @@ public class SweepPlanTests
         Assert.Equal(["{weights: sum, biases: mean}", "mean"], swept[1].Values);
         Assert.Equal(["2", "3", "4"], swept[2].Values);
     }
+
+    [Fact]
+    public void A_swept_seed_is_the_trials_seed_and_its_repeats_derive_from_it()
+    {
+        var trials = SweepPlan.Expand(new SweepSpec { Grid = [new SweepAxis("seed", ["7", "8"])], Repeats = 2 }, baseSeed: 1);
+        Assert.Equal([7L, SweepPlan.RepeatSeed(7, 1), 8L, SweepPlan.RepeatSeed(8, 1)], trials.Select(t => t.Seed));
+        Assert.All(trials, t => Assert.Single(t.Overrides, o => o.StartsWith("seed=", StringComparison.Ordinal)));
+        Assert.Equal("seed=7", trials[0].Label);
+    }
 }

@@ -107,11 +107,12 @@ public sealed class MlflowClient : IDisposable
         catch (MlflowException e) when (e.ErrorCode == "RESOURCE_DOES_NOT_EXIST" || e.Status == 404) { return null; }
     }
 
-    public async Task<MlflowRunInfo> CreateRunAsync(string experimentId, string runName, long startTimeMs, IEnumerable<KeyValuePair<string, string>> tags, CancellationToken ct)
+    public async Task<MlflowRunInfo> CreateRunAsync(string experimentId, string runName, long startTimeMs, IEnumerable<KeyValuePair<string, string>> tags,
+        string? user, CancellationToken ct)
     {
         var body = new JsonObject
         {
-            ["experiment_id"] = experimentId, ["run_name"] = runName, ["start_time"] = startTimeMs,
+            ["experiment_id"] = experimentId, ["run_name"] = runName, ["start_time"] = startTimeMs, ["user_id"] = user ?? "",
             ["tags"] = new JsonArray(tags.Select(t => (JsonNode)KeyValue(t.Key, t.Value, MaxTagValue)).ToArray()),
         };
         var r = await SendAsync(HttpMethod.Post, "api/2.0/mlflow/runs/create", body, ct);
@@ -178,8 +179,13 @@ public sealed class MlflowClient : IDisposable
         }
     }
 
-    public Task UpdateRunAsync(string runId, string status, long endTimeMs, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "api/2.0/mlflow/runs/update", new JsonObject { ["run_id"] = runId, ["status"] = status, ["end_time"] = endTimeMs }, ct);
+    /// <summary>Sets a run's status, and its end time when it has ended (null: a run going on again).</summary>
+    public Task UpdateRunAsync(string runId, string status, long? endTimeMs, CancellationToken ct)
+    {
+        var body = new JsonObject { ["run_id"] = runId, ["status"] = status };
+        if (endTimeMs is long end) body["end_time"] = end;
+        return SendAsync(HttpMethod.Post, "api/2.0/mlflow/runs/update", body, ct);
+    }
 
     /// <summary>
     /// Uploads a file through the artifact proxy (PUT /api/2.0/mlflow-artifacts/artifacts/PATH).
@@ -223,7 +229,8 @@ public sealed class MlflowClient : IDisposable
                         message = err?["message"]?.GetValue<string>() ?? text;
                     }
                     catch (JsonException) { }
-                    throw new MlflowException($"MLflow rejected {method} /{path.Split('?')[0]}: {status} {code} {message}".TrimEnd(), status, code);
+                    string why = string.Join(" ", new[] { status.ToString(System.Globalization.CultureInfo.InvariantCulture), code, message?.Trim().TrimEnd('.') }.Where(x => !string.IsNullOrWhiteSpace(x)));
+                    throw new MlflowException($"MLflow rejected {method} /{path.Split('?')[0]}: {why}", status, code);
                 }
                 failure = $"HTTP {status}";
             }

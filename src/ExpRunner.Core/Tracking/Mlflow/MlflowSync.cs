@@ -11,6 +11,8 @@ public sealed record MlflowState
     public required string Experiment { get; init; }
     public string? ExperimentId { get; init; }
     public string? RunId { get; init; }
+    /// <summary>The sweep's MLflow run, when this run is one of its trials (tagged mlflow.parentRunId).</summary>
+    public string? ParentRunId { get; init; }
     public bool Complete { get; init; }
     /// <summary>What did not reach the server, in words (for the user and for `mlflow push`).</summary>
     public IReadOnlyList<string> Missing { get; init; } = [];
@@ -42,13 +44,14 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     private static readonly string[] Splits = ["train", "validation", "test"];
     private bool _warnedArtifacts;
 
-    public static IEnumerable<KeyValuePair<string, string>> Tags(RunRecord record)
+    public static IEnumerable<KeyValuePair<string, string>> Tags(RunRecord record, string? parentRunId = null)
     {
         yield return new("mlflow.runName", record.Id);
-        yield return new("mlflow.source.name", record.ConfigFile ?? "");
+        yield return new("mlflow.source.name", record.SourceConfig ?? record.ConfigFile ?? "");
         yield return new("mlflow.source.type", "LOCAL");
         if (record.GitCommit is { } commit) yield return new("mlflow.source.git.commit", commit);
-        yield return new("mlflow.user", Environment.UserName);
+        if (record.User is { } user) yield return new("mlflow.user", user);
+        if (parentRunId is not null) yield return new("mlflow.parentRunId", parentRunId);
         yield return new(RunIdTag, record.Id);
         yield return new("exprunner.experiment", record.Experiment);
         if (record.Sweep is { } s) { yield return new("exprunner.sweep_id", s.Id); yield return new("exprunner.trial", s.Trial.ToString(System.Globalization.CultureInfo.InvariantCulture)); }
@@ -61,7 +64,14 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     {
         new MlflowMetric($"{r.Split}_loss", r.Loss, r.TimestampMs, r.Epoch),
         new MlflowMetric($"{r.Split}_accuracy", r.Accuracy, r.TimestampMs, r.Epoch),
-    });
+    }).Where(m => double.IsFinite(m.Value));
+
+    /// <summary>System metrics as MLflow's own client names them (system/cpu_utilization_percentage, ...), step = the sample's number.</summary>
+    public static IEnumerable<MlflowMetric> Metrics(SystemSample s) =>
+        s.Values.Select(v => new MlflowMetric("system/" + v.Key, v.Value, s.At.ToUnixTimeMilliseconds(), s.Step)).Where(m => double.IsFinite(m.Value));
+
+    /// <summary>Everything a run folder holds for MLflow's metrics: the epochs' and the system samples'.</summary>
+    public static List<MlflowMetric> Metrics(RunFolder folder) => [.. Metrics(folder.ReadMetrics()), .. folder.ReadSystem().SelectMany(Metrics)];
 
     /// <summary>MLflow knows RUNNING, FINISHED, FAILED, KILLED; DIVERGED and CRASHED become FAILED (with a tag saying which).</summary>
     public static string MlflowStatus(string status) => status switch
@@ -71,7 +81,8 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     };
 
     /// <summary>The MLflow run mirroring <paramref name="record"/>: the known one, else the one tagged with its id, else a new one.</summary>
-    public async Task<(MlflowRunInfo Info, bool Created)> EnsureRunAsync(RunRecord record, string experimentId, string? knownRunId, CancellationToken ct)
+    public async Task<(MlflowRunInfo Info, bool Created)> EnsureRunAsync(RunRecord record, string experimentId, string? knownRunId, CancellationToken ct,
+        string? parentRunId = null)
     {
         if (knownRunId is not null)
         {
@@ -79,24 +90,24 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
             catch (MlflowException e) when (e.Status == 404 || e.ErrorCode == "RESOURCE_DOES_NOT_EXIST") { }
         }
         if (await client.FindRunByTagAsync(experimentId, RunIdTag, record.Id, ct) is { } found) return (found, false);
-        return (await client.CreateRunAsync(experimentId, record.Id, record.Started.ToUnixTimeMilliseconds(), Tags(record), ct), true);
+        return (await client.CreateRunAsync(experimentId, record.Id, record.Started.ToUnixTimeMilliseconds(), Tags(record, parentRunId), record.User, ct), true);
     }
 
     public async Task<SyncReport> PushAsync(RunFolder folder, string experiment, CancellationToken ct)
     {
         var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.PathOf(RunFolder.RecordFile)}: missing or unreadable");
         var previous = MlflowState.Read(folder);
-        var state = new MlflowState { TrackingUri = client.Display, Experiment = experiment, Updated = _clock.GetUtcNow() };
+        var state = new MlflowState { TrackingUri = client.Display, Experiment = experiment, ParentRunId = previous?.ParentRunId, Updated = _clock.GetUtcNow() };
         try
         {
             string experimentId = await client.GetOrCreateExperimentAsync(experiment, ct);
             state = state with { ExperimentId = experimentId };
-            var (info, created) = await EnsureRunAsync(record, experimentId, previous?.ExperimentId == experimentId ? previous.RunId : null, ct);
+            var (info, created) = await EnsureRunAsync(record, experimentId, previous?.ExperimentId == experimentId ? previous.RunId : null, ct, previous?.ParentRunId);
             state = state with { RunId = info.RunId };
             var (_, haveParams, haveTags) = await client.GetRunAsync(info.RunId, ct);
 
             string status = RunFolder.EffectiveStatus(record);
-            var tags = Tags(record).Append(new("exprunner.status", status)).Where(t => !haveTags.TryGetValue(t.Key, out var v) || v != t.Value).ToList();
+            var tags = Tags(record, previous?.ParentRunId).Append(new("exprunner.status", status)).Where(t => !haveTags.TryGetValue(t.Key, out var v) || v != t.Value).ToList();
             var parameters = new List<KeyValuePair<string, string>>();
             foreach (var p in Params(folder))
             {
@@ -104,39 +115,15 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
                 else if (v != p.Value && !(v.EndsWith(MlflowClient.Truncated) && p.Value.StartsWith(v[..^MlflowClient.Truncated.Length])))
                     warn($"MLflow run {info.RunId} already has param {p.Key}={v}; the run folder says {p.Value} (left as it is)");
             }
-            var rows = folder.ReadMetrics();
+            var mine = Metrics(folder);
             var metrics = new List<MlflowMetric>();
-            foreach (var key in Splits.SelectMany(s => new[] { $"{s}_loss", $"{s}_accuracy" }))
+            foreach (var key in mine.Select(m => m.Key).Distinct())
             {
-                var mine = Metrics(rows).Where(m => m.Key == key).ToList();
-                if (mine.Count == 0) continue;
                 var steps = (await client.GetMetricHistoryAsync(info.RunId, key, ct)).Select(m => m.Step).ToHashSet();
-                metrics.AddRange(mine.Where(m => !steps.Contains(m.Step)));
+                metrics.AddRange(mine.Where(m => m.Key == key && !steps.Contains(m.Step)));
             }
             await client.LogBatchAsync(info.RunId, metrics, parameters, tags, ct);
-
-            int artifacts = 0;
-            bool proxied = true;
-            foreach (var file in Directory.GetFiles(folder.Dir).Order(StringComparer.Ordinal))
-            {
-                string name = Path.GetFileName(file);
-                if (name == MlflowState.File || name.EndsWith(".tmp", StringComparison.Ordinal)) continue;
-                if (!await client.UploadArtifactAsync(info.ArtifactUri, name, await File.ReadAllBytesAsync(file, ct), ct))
-                {
-                    proxied = false;
-                    if (!_warnedArtifacts)
-                        warn($"MLflow at {client.Display} does not proxy artifacts (artifact_uri {info.ArtifactUri}); run files stay local only");
-                    _warnedArtifacts = true;
-                    break;
-                }
-                artifacts++;
-            }
-            string? final = null;
-            if (status != RunStatus.Running)
-            {
-                final = MlflowStatus(status);
-                await client.UpdateRunAsync(info.RunId, final, (record.Ended ?? _clock.GetUtcNow()).ToUnixTimeMilliseconds(), ct);
-            }
+            var (artifacts, proxied, final) = await FinishAsync(folder, record, info, ct);
             (state with { Complete = final is not null, Missing = final is null ? ["final status (the run has not ended)"] : proxied ? [] : ["artifacts (server does not proxy them)"] }).Write(folder);
             return new SyncReport(info.RunId, created, parameters.Count, metrics.Count, artifacts, proxied, final);
         }
@@ -145,5 +132,45 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
             (state with { Complete = false, Error = e.Message, Missing = ["params, metrics, artifacts or status (run `exprunner mlflow push` to complete)"] }).Write(folder);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The end of a run's mirror: every file of the folder as an artifact, then the final status
+    /// with the run's end time — or, for a run that died without recording it, the last moment it
+    /// was seen writing (its last metric or log line).
+    /// </summary>
+    public async Task<(int Artifacts, bool Proxied, string? Final)> FinishAsync(RunFolder folder, RunRecord record, MlflowRunInfo info, CancellationToken ct)
+    {
+        int artifacts = 0;
+        bool proxied = true;
+        foreach (var file in Directory.GetFiles(folder.Dir).Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(file);
+            if (name == MlflowState.File || name.EndsWith(".tmp", StringComparison.Ordinal)) continue;
+            if (!await client.UploadArtifactAsync(info.ArtifactUri, name, await File.ReadAllBytesAsync(file, ct), ct))
+            {
+                proxied = false;
+                if (!_warnedArtifacts)
+                    warn($"MLflow at {client.Display} does not proxy artifacts (artifact_uri {info.ArtifactUri}); run files stay local only");
+                _warnedArtifacts = true;
+                break;
+            }
+            artifacts++;
+        }
+        string status = RunFolder.EffectiveStatus(record);
+        if (status == RunStatus.Running) return (artifacts, proxied, null);
+        string final = MlflowStatus(status);
+        await client.UpdateRunAsync(info.RunId, final, (record.Ended ?? LastActivity(folder) ?? _clock.GetUtcNow()).ToUnixTimeMilliseconds(), ct);
+        return (artifacts, proxied, final);
+    }
+
+    /// <summary>The last moment a run folder shows its run alive: its last metric row or system sample, or its log's last write.</summary>
+    public static DateTimeOffset? LastActivity(RunFolder folder)
+    {
+        var times = new List<DateTimeOffset>();
+        if (folder.ReadMetrics() is { Count: > 0 } rows) times.Add(DateTimeOffset.FromUnixTimeMilliseconds(rows.Max(r => r.TimestampMs)));
+        if (folder.ReadSystem() is { Count: > 0 } samples) times.Add(samples.Max(s => s.At));
+        if (File.Exists(folder.PathOf(RunFolder.LogFile))) times.Add(new DateTimeOffset(File.GetLastWriteTimeUtc(folder.PathOf(RunFolder.LogFile)), TimeSpan.Zero));
+        return times.Count == 0 ? null : times.Max();
     }
 }
