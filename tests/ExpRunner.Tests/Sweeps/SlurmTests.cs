@@ -150,4 +150,24 @@ public class SlurmTests
         Assert.Contains("no partition 'nope' (partitions: cpu)", r.Stderr);
         Assert.False(Directory.Exists(dir.File("runs/_sweeps")) && Directory.GetDirectories(dir.File("runs/_sweeps")).Length > 0);
     }
+
+    [Fact]
+    public void A_slurm_sweep_mirrored_to_mlflow_is_a_parent_run_with_its_array_tasks_as_children()
+    {
+        RequireSlurm();
+        using var server = RealMlflow.Plain();
+        using var dir = new TempDir();
+        string exp = "slurm-" + Guid.NewGuid().ToString("N")[..8];
+        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--set", "training.learning_rate=0.1,0.3", "--mlflow", server.Uri, "--mlflow-experiment", exp);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var runs = server.Runs(server.ExperimentId(exp));
+        var parent = Assert.Single(runs, x => !RealMlflow.Pairs(x["data"]!["tags"]).ContainsKey("mlflow.parentRunId"));
+        Assert.Equal("FINISHED", parent["info"]!["status"]!.GetValue<string>());
+        Assert.Equal("slurm", RealMlflow.Pairs(parent["data"]!["tags"])["exprunner.executor"]);
+        string parentId = parent["info"]!["run_id"]!.GetValue<string>();
+        var children = runs.Where(x => RealMlflow.Pairs(x["data"]!["tags"]).GetValueOrDefault("mlflow.parentRunId") == parentId).ToList();
+        Assert.Equal(2, children.Count);
+        Assert.All(children, c => Assert.Equal("FINISHED", c["info"]!["status"]!.GetValue<string>()));
+    }
 }

@@ -293,4 +293,25 @@ public class MlflowTests
         Assert.Single(server.State.Runs.Values);
         Assert.Equal("xor-study", server.State.Experiments.Keys.Single());
     }
+
+    [Fact]
+    public void Ctrl_c_while_the_mirror_waits_on_a_server_that_never_answers_ends_the_process_and_says_what_is_missing()
+    {
+        using var dir = new TempDir();
+        using var server = new FakeMlflowServer { Delay = TimeSpan.FromHours(1) }; // accepts, never answers
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "run", dir.Write("xor.yaml", Xor), "-q", "--mlflow", server.Url, "--mlflow-experiment", "xor-study");
+        string? run = null;
+        // Training is over (the record says so) while the process waits for its mirror (up to 60 s).
+        Eventually.Reach(() => Directory.Exists(dir.File("runs/xor-ml")) && (run = Directory.GetDirectories(dir.File("runs/xor-ml")).SingleOrDefault()) is not null
+            && RunFolder.Open(run).TryReadRecord()?.Status == RunStatus.Finished, "the run finished, its mirror flushing");
+        Assert.False(p.HasExited);
+        System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(45)); // well inside the 60 s the flush would otherwise be given
+        Assert.True(r.ExitCode == 0, r.ToString());                  // the training's exit code: it finished
+        var state = MlflowState.Read(RunFolder.Open(run!))!;
+        Assert.False(state.Complete);
+        Assert.Equal("the mirror was interrupted", state.Error);
+        Assert.Contains("the whole run (it was never created)", state.Missing);
+        Assert.Single(r.Stderr.Split('\n'), l => l.Contains("WRN"));
+    }
 }
