@@ -16,6 +16,8 @@ public sealed record CliContext
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
     public TimeProvider Clock { get; init; } = TimeProvider.System;
     public required IReadOnlyList<string> Self { get; init; }
+    /// <summary>Standard output is a terminal (tables fit its width), not a pipe or a file (tables keep every column and full names).</summary>
+    public bool OutTerminal { get; init; }
     /// <summary>A person watches the error stream in a terminal: live displays instead of lines.</summary>
     public bool Interactive { get; init; }
     /// <summary>Someone can answer a question on the terminal (stdin is a terminal too).</summary>
@@ -53,6 +55,7 @@ public sealed record CliContext
             Error = MakeConsole(new GuardedWriter(System.Console.Error, "standard error"), errTerminal, noColor),
             Environment = env,
             Self = SelfCommand(),
+            OutTerminal = !System.Console.IsOutputRedirected,
             Interactive = errTerminal && !env.ContainsKey("CI"),
             CanAsk = errTerminal && !System.Console.IsInputRedirected,
         };

@@ -112,7 +112,7 @@ public static class ExperimentRunner
             net.ParameterCount, config.Loss, config.Precision);
         var t = config.Training;
         recorder.Log.Information("SGD lr {LearningRate}, batch {BatchSize}, gradients {Reduction}, momentum {Momentum}, weight decay {WeightDecay}, {Epochs} epochs, shuffle {Shuffle}",
-            t.LearningRate, t.BatchSize, t.GradientReduction.ToString(), t.Momentum, t.WeightDecay, t.Epochs, t.Shuffle);
+            t.LearningRate, t.BatchSize, t.GradientReduction.ToString(), t.Momentum, t.WeightDecay, t.Epochs, t.Shuffle ? "true" : "false");
 
         var trainer = new Trainer<T>(net, Loss<T>.Create(config.Loss), new Sgd<T>(t, net), t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
         try

@@ -68,13 +68,20 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
 
         var rows = Load(inputs, settings.Sweep, root, settings.Strict).ToList();
+        var groupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        // --baseline: a group's label when grouping (unless it names a run), else a run.
         RunRow? baseline = null;
-        if (settings.Baseline is not null)
-            baseline = RunRow.Load(RunLocator.Resolve(settings.Baseline, root)) ?? throw new InputException($"{settings.Baseline}: no summary to compare against");
+        string? baselineGroup = null;
+        if (settings.Baseline is { } b)
+        {
+            bool names = Directory.Exists(b) || RunFolder.FindAll(root).Any(r => r.Id.StartsWith(b, StringComparison.Ordinal));
+            if (groupBy.Length > 0 && !names) baselineGroup = b;
+            else baseline = RunRow.Load(RunLocator.Resolve(b, root)) ?? throw new InputException($"{b}: no summary to compare against");
+        }
         var comparison = Comparison.Build(rows, new ComparisonOptions
         {
-            GroupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
-            AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending, Baseline = baseline,
+            GroupBy = groupBy, AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending,
+            Baseline = baseline, BaselineGroup = baselineGroup,
         });
         if (settings.Plot is { } plot) WritePlot(plot, comparison);
         switch (settings.Format)
@@ -82,7 +89,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             case "markdown": cli.Print(Render.Markdown(comparison)); break;
             case "csv": cli.Print(Render.Csv(comparison)); break;
             case "json": cli.Print(Render.Json(comparison)); break;
-            default: cli.Out.Write(Table(comparison, rows.Count)); break;
+            default: Table(comparison, rows.Count, [.. groupBy, .. sort is null ? [] : new[] { sort }, .. filter?.Keys ?? []]); break;
         }
         return ExitCodes.Ok;
     }
@@ -128,26 +135,54 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         cli.Note($"wrote {file}");
     }
 
-    private Table Table(Comparison c, int loaded)
+    private static readonly Dictionary<string, (string Short, int Drop)> MetricFit = new()
     {
-        var table = new Table().Border(TableBorder.Rounded)
-            .Caption($"{c.Rows.Count} {(c.Grouped ? "groups" : "runs")} of {loaded} loaded; * marks the best value of a column");
-        if (!c.Grouped) table.AddColumn("run"); // a group is named by its parameter columns
+        ["test_accuracy"] = ("test acc", 0), ["test_loss"] = ("test loss", 6), ["validation_accuracy"] = ("val acc", 5),
+        ["train_loss"] = ("train loss", 4), ["best_epoch"] = ("best ep", 3), ["epochs_run"] = ("epochs", 2), ["duration"] = ("secs", 1),
+    };
+
+    /// <summary>The comparison as a table that fits the terminal; what did not fit is said below it.</summary>
+    private void Table(Comparison c, int loaded, IReadOnlyList<string> asked)
+    {
+        var columns = new List<FitColumn>();
+        if (!c.Grouped) columns.Add(new FitColumn("run", "run", c.Rows.Select(r => Markup.Escape(r.Label)).ToList(), NoWrap: true));
+        var shortKeys = Keys.Short(c.Columns.Where(x => x.Kind == ColumnKind.Param).Select(x => x.Name));
+        if (c.Grouped) // runs per group, once per row rather than in every cell
+            columns.Add(new FitColumn("n", "n", c.Rows.Select(r => r.Runs.Count.ToString(Common.Inv)).ToList(), Right: true));
+        int paramDrop = 100;
         foreach (var col in c.Columns)
-            table.AddColumn(col.Kind == ColumnKind.Metric ? new TableColumn(Markup.Escape(col.Name)).RightAligned() : new TableColumn(Markup.Escape(col.Name)));
-        foreach (var row in c.Rows)
         {
-            var cells = c.Grouped ? new List<string>() : [Markup.Escape(row.Label)];
-            foreach (var col in c.Columns)
+            var cells = c.Rows.Select(row =>
             {
                 row.Cells.TryGetValue(col.Key, out var cell);
-                string text = Markup.Escape(Render.Text(cell, col));
-                cells.Add(col.Kind == ColumnKind.Status ? StatusText(text) : cell?.Best == true ? $"[bold green]{text}*[/]" : text);
-            }
-            table.AddRow(cells.ToArray());
+                string text = Markup.Escape(Render.Text(cell, col, count: false));
+                return col.Kind == ColumnKind.Status ? StatusText(text) : cell?.Best == true ? $"[bold green]{text}*[/]" : text;
+            }).ToList();
+            bool wanted = asked.Contains(col.Key) || asked.Contains(col.Name);
+            var (shortName, drop) = MetricFit.TryGetValue(col.Name, out var fit) ? fit : (col.Name, 7);
+            columns.Add(col.Kind switch
+            {
+                ColumnKind.Param => new FitColumn(col.Name, shortKeys[col.Name], cells, wanted || c.Grouped ? 0 : paramDrop--),
+                ColumnKind.Metric => new FitColumn(col.Name, shortName, cells, wanted ? 0 : drop, Right: true, NoWrap: !c.Grouped),
+                _ => new FitColumn(col.Name, col.Name, cells, NoWrap: true),
+            });
         }
-        return table;
+        if (c.Grouped)
+        {
+            // n after the group's parameter columns
+            var n = columns[0];
+            columns.RemoveAt(0);
+            columns.Insert(c.Columns.Count(x => x.Kind == ColumnKind.Param), n);
+        }
+        var (table, dropped) = TableFit.Build(columns, cli.Out.Profile.Width, cli.OutTerminal);
+        cli.Out.Write(table);
+        string what = c.Grouped ? Plural(c.Rows.Count, "group") : Plural(c.Rows.Count, "run");
+        cli.Out.MarkupLine(Markup.Escape($"{what} of {loaded} loaded; * marks the best value of a column" + (Render.Legend(c) is { Length: > 0 } l ? "; " + l : "")));
+        if (dropped.Count > 0)
+            cli.Out.MarkupLine(Markup.Escape($"left out to fit {cli.Out.Profile.Width} columns: {string.Join(", ", dropped)} (a wider terminal, or --format csv, shows them)"));
     }
+
+    private static string Plural(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
 
     private static string StatusText(string text) => text.Contains(RunStatus.Failed) || text.Contains(RunStatus.Crashed) ? $"[red]{text}[/]"
         : text.Contains(RunStatus.Diverged) || text.Contains(RunStatus.Killed) ? $"[yellow]{text}[/]" : text;

@@ -90,16 +90,24 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         return (new SweepRef(sweep.Id, trial), sweep);
     }
 
+    /// <summary>
+    /// The run under a progress bar whose line always tells the truth: the epoch it is in, the running
+    /// train loss and accuracy, the validation (else test) accuracy of the last finished epoch with
+    /// its number; at the end how the run ended, the bar left where training stopped.
+    /// </summary>
     private RunResult WithProgress(LoadedConfig loaded, RunOptions options)
     {
         RunResult result = null!;
+        int width = cli.Error.Profile.Width;
+        int room = Math.Max(20, width - (width < 120 ? 20 : 40) - 30); // what the bar, percentage and times leave for the text
         cli.Error.Progress().AutoClear(false).HideCompleted(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = width < 120 ? 20 : 40 },
+                new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask("starting", maxValue: 1);
                 var throttle = Stopwatch.StartNew();
-                string last = "";
+                string judged = "";
                 result = ExperimentRunner.Run(loaded, options with
                 {
                     OnBatch = p =>
@@ -108,15 +116,28 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
                         throttle.Restart();
                         task.MaxValue = (double)p.Epochs * p.Batches;
                         task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
-                        task.Description = Markup.Escape(
-                            $"epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.Batches} loss {Common.F(p.Loss)} acc {Common.F(p.Accuracy)}{last}");
+                        task.Description = Markup.Escape(Fit(room,
+                            $"epoch {p.Epoch}/{p.Epochs} · loss {Common.F(p.Loss)} · acc {Common.F(p.Accuracy)}{judged}",
+                            $"ep {p.Epoch}/{p.Epochs} loss {Common.F(p.Loss, "0.000")} acc {Common.F(p.Accuracy, "0.000")}{judged}",
+                            $"ep {p.Epoch}/{p.Epochs} loss {Common.F(p.Loss, "0.000")}{judged}",
+                            $"ep {p.Epoch}/{p.Epochs}{judged}",
+                            $"ep {p.Epoch}/{p.Epochs} acc {Common.F(p.Accuracy, "0.000")}"));
                     },
-                    OnEpoch = m => last = m["test"] is { } t ? $" | test acc {Common.F(t.Accuracy)}" : "",
+                    OnEpoch = m => judged = (m["validation"] ?? m["test"]) is { } s
+                        ? $" · {(s.Split == "validation" ? "val" : "test")} {Common.F(s.Accuracy, "0.000")} (ep {m.Epoch})" : "",
                 });
-                task.Value = task.MaxValue;
+                var summary = result.Summary;
+                string final = summary.Final.TryGetValue("validation_accuracy", out double va) ? $"val acc {Common.F(va)}"
+                    : summary.Final.TryGetValue("test_accuracy", out double ta) ? $"test acc {Common.F(ta)}" : "no epoch finished";
+                if (result.Status == RunStatus.Finished) task.Value = task.MaxValue;
+                else task.StopTask();
+                task.Description = Markup.Escape(Fit(room, $"{result.Status} after {summary.EpochsRun} epochs · {final}", $"{result.Status} · {final}", result.Status));
             });
         return result;
     }
+
+    /// <summary>The longest of the texts that fits <paramref name="room"/> characters (the last one regardless).</summary>
+    private static string Fit(int room, params string[] texts) => texts.FirstOrDefault(t => t.Length <= room) ?? texts[^1];
 
     private static string EpochLine(EpochMetrics m) =>
         $"epoch {m.Epoch}: " + string.Join("  ", m.Splits.Select(s => $"{s.Split} loss {Common.F(s.Loss)} acc {Common.F(s.Accuracy)}")) +

@@ -1,6 +1,8 @@
+using ExpRunner.Compare;
 using ExpRunner.Sweeps;
 using ExpRunner.Tracking;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace ExpRunner.Cli.Commands;
 
@@ -33,31 +35,132 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
     }
 
     /// <summary>
-    /// Runs the sweep under one display for any executor: a live bar with the trials' counts on a
-    /// terminal, a line per trial that ends otherwise; failures are reported as they happen.
+    /// Runs the sweep under one display for any executor. On a terminal: a live table with a row per
+    /// running trial (its swept values, epoch of epochs, its latest accuracy, elapsed and ETA) and the
+    /// trials that ended (result and status), under a line of counts; elsewhere a line per trial that
+    /// ends. Then the results table, best trial marked.
     /// </summary>
     public async Task<SweepRecord> Follow(SweepRecord sweep, bool detach, Func<Action<SweepProgress>, Task<SweepRecord>> run)
     {
         _jobs = sweep.SlurmJobs?.Count ?? 0;
-        if (!cli.Interactive || detach) return await run(p => { Submitted(p.Sweep); foreach (var t in p.Changed) Line(t, live: false); });
-        SweepRecord result = null!;
-        await cli.Error.Progress().AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .StartAsync(async ctx =>
+        _short = Keys.Short(sweep.SweptKeys);
+        _started = cli.Clock.GetUtcNow();
+        SweepRecord result;
+        if (!cli.Interactive || detach) result = await run(p => { Submitted(p.Sweep); foreach (var t in p.Changed) Line(t, live: false); });
+        else
+        {
+            SweepProgress? last = null;
+            var trials = sweep.Trials;
+            var gate = new Lock();
+            result = null!;
+            await cli.Error.Live(Render(sweep, trials, SweepCounts.Of(trials))).AutoClear(false).StartAsync(async ctx =>
             {
-                var task = ctx.AddTask(Describe(SweepCounts.Of(sweep.Trials)), maxValue: sweep.Trials.Count);
-                task.Value = SweepCounts.Of(sweep.Trials).Ended;
-                result = await run(p =>
+                var work = run(p => { lock (gate) { last = p; Submitted(p.Sweep); foreach (var t in p.Changed) Line(t, live: true); } });
+                while (!work.IsCompleted)
                 {
-                    Submitted(p.Sweep);
-                    task.Value = p.Counts.Ended;
-                    task.Description = Markup.Escape(Describe(p.Counts));
-                    foreach (var t in p.Changed) Line(t, live: true);
-                });
-                task.Value = SweepCounts.Of(result.Trials).Ended;
-                task.Description = Markup.Escape(Describe(SweepCounts.Of(result.Trials)));
+                    lock (gate) ctx.UpdateTarget(last is null ? Render(sweep, trials, SweepCounts.Of(trials)) : Render(last.Sweep, last.Trials, last.Counts));
+                    await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), cli.Clock));
+                }
+                result = await work;
+                ctx.UpdateTarget(Render(result, result.Trials, SweepCounts.Of(result.Trials)));
             });
+        }
+        Results(result);
         return result;
+    }
+
+    private Dictionary<string, string> _short = [];
+    private string? _metric;
+    private DateTimeOffset _started;
+    private readonly TrialProgressReader _progress = new(store);
+
+    /// <summary>The values that make a trial, in short key names: "gradient_reduction=sum learning_rate=0.01 seed=2".</summary>
+    private string Values(TrialRecord t) => string.Join(" ", t.Overrides.Select(o =>
+    {
+        int eq = o.IndexOf('=');
+        return eq > 0 && _short.TryGetValue(o[..eq], out var k) ? $"{k}={o[(eq + 1)..]}" : o;
+    }));
+
+    /// <summary>A column per swept key (short names; the seed shows as the repeat's number), for the trials shown.</summary>
+    private List<FitColumn> ValueColumns(IReadOnlyList<TrialRecord> shown, IReadOnlyList<string> swept)
+    {
+        var columns = swept.Where(k => k != "seed").Select(k => new FitColumn(_short.GetValueOrDefault(k, k), _short.GetValueOrDefault(k, k),
+            shown.Select(t => Markup.Escape(t.Overrides.FirstOrDefault(o => o.StartsWith(k + "=", StringComparison.Ordinal))?[(k.Length + 1)..] ?? "-")).ToList(), NoWrap: true)).ToList();
+        if (swept.Contains("seed"))
+            columns.Add(new FitColumn("seed", "seed", shown.Select(t => t.Seed.ToString(Common.Inv)).ToList(), Drop: 1, Right: true));
+        else if (shown.Any(t => t.Repeat > 0))
+            columns.Add(new FitColumn("repeat", "rep", shown.Select(t => t.Repeat.ToString(Common.Inv)).ToList(), Drop: 1, Right: true));
+        return columns;
+    }
+
+    private static string Clock(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", Common.Inv) : t.ToString(@"m\:ss", Common.Inv);
+
+    /// <summary>The live view: counts, then the running trials and the latest that ended, as many as fit the terminal's height.</summary>
+    private IRenderable Render(SweepRecord sweep, IReadOnlyList<TrialRecord> trials, SweepCounts counts)
+    {
+        var now = cli.Clock.GetUtcNow();
+        var elapsed = now - _started;
+        string eta = counts.Ended > 0 && counts.Ended < counts.Total ? $" · ETA {Clock(elapsed / counts.Ended * (counts.Total - counts.Ended))}" : "";
+        string head = $"{counts.Ended}/{counts.Total} ended · {counts.Running} running" +
+            (counts.Finished > 0 ? $" · {counts.Finished} finished" : "") + (counts.Diverged > 0 ? $" · {counts.Diverged} diverged" : "") +
+            (counts.Failed + counts.Killed + counts.Crashed > 0 ? $" · {counts.Failed + counts.Killed + counts.Crashed} failed" : "") + $" · {Clock(elapsed)}{eta}";
+        int room = Math.Max(3, cli.Error.Profile.Height - 8);
+        var running = trials.Where(t => t.Status == RunStatus.Running).ToList();
+        var ended = trials.Where(t => !t.InFlight && t.Status != TrialStatus.Pending).OrderByDescending(t => t.Started ?? DateTimeOffset.MinValue).Take(Math.Max(0, room - running.Count)).ToList();
+        var shown = running.Take(room).Concat(ended).ToList();
+        var cells = shown.Select(t =>
+        {
+            var p = _progress.Of(t);
+            if (p is not null) _metric = p.Metric;
+            var age = t.Started is { } s ? (t.Seconds is double secs ? TimeSpan.FromSeconds(secs) : now - s) : TimeSpan.Zero;
+            string time = t.Status == RunStatus.Running && p is { Epoch: > 0 } ? $"{Clock(age)}/{Clock(age / p.Epoch * (p.Epochs - p.Epoch))}" : Clock(age);
+            return (Trial: t.Index.ToString(Common.Inv), Status: Common.StatusMarkup(t.Status),
+                Epoch: p is null ? "-" : $"{p.Epoch}/{p.Epochs}", Acc: p?.Accuracy is double a ? Common.F(a) : "-", Time: time);
+        }).ToList();
+        var (table, _) = TableFit.Build(
+        [
+            new FitColumn("trial", "#", cells.Select(c => c.Trial).ToList(), Right: true),
+            .. ValueColumns(shown, sweep.SweptKeys),
+            new FitColumn("status", "status", cells.Select(c => c.Status).ToList(), NoWrap: true),
+            new FitColumn("epoch", "epoch", cells.Select(c => c.Epoch).ToList(), Right: true, NoWrap: true),
+            new FitColumn(_metric ?? "accuracy", "acc", cells.Select(c => c.Acc).ToList(), Right: true),
+            new FitColumn("elapsed/ETA", "time/ETA", cells.Select(c => c.Time).ToList(), Right: true, NoWrap: true),
+        ], cli.Error.Profile.Width, terminal: true);
+        return new Rows(new Markup(Markup.Escape(head)), table);
+    }
+
+    /// <summary>
+    /// The sweep's results, best first by the metric that judges them (validation accuracy, else test
+    /// accuracy), the best marked; a long sweep shows its top 20 and says how many more there are.
+    /// </summary>
+    private void Results(SweepRecord sweep)
+    {
+        if (sweep.Status == RunStatus.Running) return;
+        var rows = sweep.Trials.Select(t =>
+        {
+            RunSummary? summary = null;
+            try { if (store.RunDirOf(t) is { } dir) summary = RunFolder.Open(dir).ReadSummary(); }
+            catch (Exception e) when (e is InvalidDataException or IOException) { }
+            double? acc = summary?.Final.TryGetValue("validation_accuracy", out double v) == true ? v : summary?.Final.TryGetValue("test_accuracy", out double a) == true ? a : null;
+            double? loss = summary?.Final.TryGetValue("validation_loss", out double vl) == true ? vl : summary?.Final.TryGetValue("test_loss", out double l) == true ? l : null;
+            return (Trial: t, Acc: acc, Loss: loss, Seconds: summary?.DurationSeconds);
+        }).OrderByDescending(r => r.Trial.Status == RunStatus.Finished ? r.Acc ?? double.MinValue : double.MinValue).ThenBy(r => r.Trial.Index).ToList();
+        string metric = sweep.Trials.Any(t => store.RunDirOf(t) is { } d && RunFolder.Open(d).TryReadRecord()?.Dataset?.ValidationCount > 0) ? "val" : "test";
+        var shown = rows.Take(20).ToList();
+        int best = shown.Count > 0 && shown[0].Trial.Status == RunStatus.Finished && shown[0].Acc is not null ? shown[0].Trial.Index : -1;
+        string Mark(int index, string text) => index == best ? $"[bold green]{text}*[/]" : text;
+        var (table, dropped) = TableFit.Build(
+        [
+            new FitColumn("trial", "#", shown.Select(r => Mark(r.Trial.Index, r.Trial.Index.ToString(Common.Inv))).ToList(), Right: true),
+            .. ValueColumns(shown.Select(r => r.Trial).ToList(), sweep.SweptKeys),
+            new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Trial.Status)).ToList(), NoWrap: true),
+            new FitColumn($"{metric} accuracy", $"{metric} acc", shown.Select(r => Mark(r.Trial.Index, r.Acc is double a ? Common.F(a) : "-")).ToList(), Right: true, NoWrap: true),
+            new FitColumn($"{metric} loss", "loss", shown.Select(r => r.Loss is double l ? Markup.Escape(Compare.Render.Number(l, "loss")) : "-").ToList(), Drop: 2, Right: true),
+            new FitColumn("seconds", "s", shown.Select(r => r.Seconds is double s ? Common.F(s, "0.0") : "-").ToList(), Drop: 1, Right: true),
+        ], cli.Out.Profile.Width, cli.OutTerminal);
+        cli.Out.Write(table);
+        cli.Out.MarkupLine(Markup.Escape((best >= 0 ? $"* best: trial {best} ({Values(sweep.Trials[best])})" : "no trial finished") +
+            (rows.Count > shown.Count ? $"; the top {shown.Count} of {rows.Count} trials shown (exprunner compare --sweep {sweep.Id} shows all)" : "")));
     }
 
     private void Submitted(SweepRecord sweep)
@@ -67,14 +170,14 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
         cli.Note($"sweep {sweep.Id}: submitted Slurm job array {jobs[^1].JobId} ({jobs[^1].Trials.Count} trials; script {store.PathOf(sweep.Id, jobs[^1].Script)})");
     }
 
-    private static string Describe(SweepCounts c) => $"ended {c.Ended}/{c.Total} · {(c.ToString() is { Length: > 0 } s ? s : "starting")}";
-
+    /// <summary>A trial that ended, in a line: every one when nothing is live, failures and divergence (in colour) under a live view.</summary>
     private void Line(TrialRecord t, bool live)
     {
         if (t.InFlight) return;
-        string what = $"trial {t.Index} {t.Status}: {t.Label}{(t.Reason is null ? "" : " — " + t.Reason)}";
+        string what = $"trial {t.Index} {t.Status}: {Values(t)}{(t.Reason is null ? "" : " — " + t.Reason)}";
+        if (live) return; // the live table shows it
         if (TrialStatus.IsFailure(t.Status) || t.Status == RunStatus.Diverged) cli.Error.MarkupLine($"[{(t.Status == RunStatus.Diverged ? "yellow" : "red")}]{Markup.Escape(what)}[/]");
-        else if (!live) cli.Note(what);
+        else cli.Note(what);
     }
 
     public bool Ask(string question) => cli.Error.Confirm(question, defaultValue: false);

@@ -9,7 +9,10 @@ public sealed record ComparisonOptions
     public Filter? Filter { get; init; }
     public string? Sort { get; init; }
     public bool Descending { get; init; }
+    /// <summary>Differences are taken against this run ...</summary>
     public RunRow? Baseline { get; init; }
+    /// <summary>... or against this group (its label, e.g. "mean, 0.01"; spaces do not matter).</summary>
+    public string? BaselineGroup { get; init; }
 }
 
 public enum ColumnKind { Param, Metric, Status }
@@ -19,8 +22,13 @@ public sealed record Column(string Name, ColumnKind Kind, bool? HigherIsBetter =
     public string Key => Kind switch { ColumnKind.Param => "params." + Name, ColumnKind.Metric => "metrics." + Name, _ => "attributes." + Name };
 }
 
-/// <summary>One cell: text (params, status) or a number; for a group, the mean with its std and count.</summary>
-public sealed record Cell(string? Text = null, double? Value = null, double? Std = null, int N = 1, bool Best = false, double? Delta = null);
+/// <summary>
+/// One cell: text (params, status) or a number; for a group, the mean with its std, count and 95%
+/// confidence interval; against a baseline, the difference and the p-value of a t-test (Welch's
+/// between groups, one-sample between a group and a run; none between two runs).
+/// </summary>
+public sealed record Cell(string? Text = null, double? Value = null, double? Std = null, int N = 1, bool Best = false, double? Delta = null,
+    double? Low = null, double? High = null, double? P = null, bool IsBaseline = false);
 
 public sealed record ComparisonRow(string Label, IReadOnlyDictionary<string, Cell> Cells, IReadOnlyList<RunRow> Runs);
 
@@ -62,9 +70,8 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
                 {
                     var values = members.Where(r => r.Metrics.ContainsKey(m.Name)).Select(r => r.Metrics[m.Name]).ToList();
                     if (values.Count == 0) continue;
-                    double mean = values.Average();
-                    double std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
-                    cells[m.Key] = new Cell(Value: mean, Std: std, N: values.Count);
+                    var ci = Statistics.Ci95(values);
+                    cells[m.Key] = new Cell(Value: Statistics.Mean(values), Std: Statistics.StdDev(values), N: values.Count, Low: ci?.Low, High: ci?.High);
                 }
                 cells["attributes.status"] = new Cell(string.Join(", ", members.GroupBy(r => r.Status).Select(s => $"{s.Count()} {s.Key}")));
                 rows.Add(new ComparisonRow(string.Join(", ", options.GroupBy.Select(k => members[0].Params.GetValueOrDefault(k, "-"))), cells, members));
@@ -87,7 +94,14 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var columns = paramColumns.Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
         rows = Sort(rows, options, columns);
         rows = MarkBest(rows, metrics);
-        if (options.Baseline is { } baseline) rows = Deltas(rows, metrics, baseline);
+        if (options.BaselineGroup is { } label)
+        {
+            string Norm(string x) => x.Replace(" ", "");
+            var group = rows.FirstOrDefault(r => string.Equals(Norm(r.Label), Norm(label), StringComparison.OrdinalIgnoreCase))
+                ?? throw new CompareException($"no group '{label}' to compare against; the groups are {string.Join("; ", rows.Select(r => r.Label))}");
+            rows = Deltas(rows, metrics, group.Runs);
+        }
+        else if (options.Baseline is { } baseline) rows = Deltas(rows, metrics, [baseline]);
         return new Comparison(columns, rows, options.GroupBy.Count > 0);
     }
 
@@ -122,13 +136,22 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         return rows.Select((r, i) => r with { Cells = cells[i] }).ToList();
     }
 
-    private static List<ComparisonRow> Deltas(List<ComparisonRow> rows, List<Column> metrics, RunRow baseline) =>
+    /// <summary>Each metric's difference of means to the baseline (a run, or a group's runs), and whether it is real (a t-test's p-value).</summary>
+    private static List<ComparisonRow> Deltas(List<ComparisonRow> rows, List<Column> metrics, IReadOnlyList<RunRow> baseline) =>
         rows.Select(r =>
         {
             var cells = new Dictionary<string, Cell>(r.Cells);
             foreach (var m in metrics)
-                if (cells.TryGetValue(m.Key, out var cell) && cell.Value is double v && baseline.Metrics.TryGetValue(m.Name, out double b))
-                    cells[m.Key] = cell with { Delta = v - b };
+            {
+                var base_ = baseline.Where(b => b.Metrics.ContainsKey(m.Name)).Select(b => b.Metrics[m.Name]).ToList();
+                var mine = r.Runs.Where(x => x.Metrics.ContainsKey(m.Name)).Select(x => x.Metrics[m.Name]).ToList();
+                if (!cells.TryGetValue(m.Key, out var cell) || base_.Count == 0 || mine.Count == 0) continue;
+                if (r.Runs.SequenceEqual(baseline)) { cells[m.Key] = cell with { IsBaseline = true }; continue; }
+                var test = mine.Count >= 2 && base_.Count >= 2 ? Statistics.Welch(mine, base_)
+                    : mine.Count >= 2 ? Statistics.OneSample(mine, base_[0])
+                    : base_.Count >= 2 ? Statistics.OneSample(base_, mine[0]) : null;
+                cells[m.Key] = cell with { Delta = Statistics.Mean(mine) - Statistics.Mean(base_), P = test?.P };
+            }
             return r with { Cells = cells };
         }).ToList();
 }

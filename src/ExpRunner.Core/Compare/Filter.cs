@@ -30,6 +30,9 @@ public sealed class Filter
     private Filter(Func<RunRow, bool> predicate, string text, IReadOnlyList<(string, string, int)> keys) { _predicate = predicate; _text = text; _keys = keys; }
     public bool Matches(RunRow row) => _predicate(row);
 
+    /// <summary>The metrics and params the filter names, as entity.key.</summary>
+    public IEnumerable<string> Keys => _keys.Select(k => $"{k.Entity}.{k.Key}");
+
     public static Filter Parse(string text) => new Parser(text).ParseAll();
 
     /// <summary>
@@ -44,7 +47,7 @@ public sealed class Filter
             var known = entity == "metrics" ? runs.SelectMany(r => r.Metrics.Keys) : runs.SelectMany(r => r.Params.Keys);
             var names = known.ToHashSet(StringComparer.Ordinal);
             if (!names.Contains(key))
-                throw new FilterException($"no run has {(entity == "metrics" ? "a metric" : "a param")} '{key}'{Keys.Suggest(key, names)} at position {position + 1}", _text, position);
+                throw new FilterException($"no run has {(entity == "metrics" ? "a metric" : "a param")} '{key}'{Compare.Keys.Suggest(key, names)} at position {position + 1}", _text, position);
         }
     }
 

@@ -7,6 +7,28 @@ public sealed class CompareException(string message) : Exception(message);
 
 public static class Keys
 {
+    /// <summary>
+    /// Each key by its shortest dotted suffix that no other key of the set ends with:
+    /// training.learning_rate → learning_rate, model.layers.0.units → 0.units beside model.layers.1.units.
+    /// </summary>
+    public static Dictionary<string, string> Short(IEnumerable<string> keys)
+    {
+        var all = keys.Distinct().ToList();
+        var result = new Dictionary<string, string>();
+        foreach (var key in all)
+        {
+            var parts = key.Split('.');
+            string shortest = key;
+            for (int n = 1; n <= parts.Length; n++)
+            {
+                string tail = string.Join('.', parts[^n..]);
+                if (all.Count(k => k == tail || k.EndsWith("." + tail, StringComparison.Ordinal)) == 1) { shortest = tail; break; }
+            }
+            result[key] = shortest;
+        }
+        return result;
+    }
+
     /// <summary>" (did you mean 'training.learning_rate'?)" for learning_rate, or for a near miss; "" when nothing is close.</summary>
     public static string Suggest(string key, IEnumerable<string> known)
     {

@@ -9,23 +9,56 @@ public static class Render
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Number(double v, string column) => double.IsNaN(v) ? "NaN" : column switch
+    /// <summary>
+    /// A number as people read it: counts whole, seconds to a tenth, losses and accuracies to four
+    /// decimals — and anything huge or tiny in scientific notation (an exploded loss is 5.897e+18,
+    /// not nineteen digits).
+    /// </summary>
+    public static string Number(double v, string column)
     {
-        "best_epoch" or "epochs_run" => v.ToString("0.##", Inv),
-        "duration" => v.ToString("0.0", Inv),
-        _ => v.ToString("0.0000", Inv),
-    };
+        if (double.IsNaN(v)) return "NaN";
+        if (double.IsInfinity(v)) return v > 0 ? "inf" : "-inf";
+        double a = Math.Abs(v);
+        if (a >= 1e6 || (a < 1e-4 && a > 0 && column is not ("best_epoch" or "epochs_run"))) return v.ToString("0.###e+0", Inv);
+        return column switch
+        {
+            "best_epoch" or "epochs_run" => v.ToString("0.##", Inv),
+            "duration" => v.ToString("0.0", Inv),
+            _ => v.ToString("0.0000", Inv),
+        };
+    }
 
-    /// <summary>A cell as plain text: value, "mean ± std (n)" for a group, and the delta to a baseline.</summary>
-    public static string Text(Cell? cell, Column column)
+    /// <summary>A p-value as it is read: p&lt;0.001, or three decimals.</summary>
+    public static string P(double p) => p < 0.001 ? "p<0.001" : "p=" + p.ToString("0.000", Inv);
+
+    /// <summary>
+    /// A cell as plain text: a run's value; a group's mean ± the half-width of its 95% confidence
+    /// interval, and its count; then the difference to a baseline and its p-value.
+    /// </summary>
+    public static string Text(Cell? cell, Column column, bool count = true)
     {
         if (cell is null) return "-";
         if (cell.Value is not double v) return cell.Text ?? "-";
         var sb = new StringBuilder(Number(v, column.Name));
-        if (cell.Std is double s) sb.Append(" ± ").Append(Number(s, column.Name)).Append(" (").Append(cell.N.ToString(Inv)).Append(')');
-        if (cell.Delta is double d) sb.Append(" (").Append(d >= 0 ? "+" : "").Append(Number(d, column.Name)).Append(')');
+        if (cell.Std is not null)
+        {
+            if (cell.Low is double lo && cell.High is double hi) sb.Append(" ± ").Append(Number((hi - lo) / 2, column.Name));
+            if (count) sb.Append(" (").Append(cell.N.ToString(Inv)).Append(')');
+        }
+        if (cell.IsBaseline) sb.Append(" (baseline)");
+        if (cell.Delta is double d)
+        {
+            sb.Append(" Δ").Append(d >= 0 ? "+" : "").Append(Number(d, column.Name));
+            if (cell.P is double p) sb.Append(' ').Append(P(p));
+        }
         return sb.ToString();
     }
+
+    /// <summary>What the numbers of a grouped comparison mean (for a caption or a note).</summary>
+    public static string Legend(Comparison c) =>
+        (c.Grouped ? "groups: mean ± half-width of the 95% confidence interval" : "") +
+        (c.Rows.Any(r => r.Cells.Values.Any(x => x.Delta is not null))
+            ? (c.Grouped ? "; " : "") + "Δ: difference to the baseline, p: Welch's t-test (groups) or a one-sample t-test (group vs run)" : "");
 
     public static string Header(Column c) => c.Name;
 
@@ -49,22 +82,23 @@ public static class Render
             }
             sb.Append("| ").AppendJoin(" | ", cells).Append(" |\n");
         }
+        if (Legend(c) is { Length: > 0 } legend) sb.Append("\n_").Append(legend).Append("_\n");
         return sb.ToString();
     }
 
     private static string Escape(string s) => s.Replace("|", "\\|");
 
-    /// <summary>CSV with raw numbers (round-trip), and _std / _n columns for groups.</summary>
+    /// <summary>CSV with raw numbers (round-trip): for groups _std, _n, _ci_low, _ci_high; against a baseline _delta and _p.</summary>
     public static string Csv(Comparison c)
     {
         var sb = new StringBuilder();
+        bool deltas = c.Rows.Any(r => r.Cells.Values.Any(x => x.Delta is not null || x.IsBaseline));
+        string[] Extras(Column col) => col.Kind != ColumnKind.Metric ? []
+            : [.. c.Grouped ? new[] { "_std", "_n", "_ci_low", "_ci_high" } : [], .. deltas ? new[] { "_delta", "_p" } : []];
         var header = new List<string> { c.Grouped ? "group" : "run_id" };
-        foreach (var col in c.Columns)
-        {
-            header.Add(col.Name);
-            if (c.Grouped && col.Kind == ColumnKind.Metric) { header.Add(col.Name + "_std"); header.Add(col.Name + "_n"); }
-        }
+        foreach (var col in c.Columns) { header.Add(col.Name); header.AddRange(Extras(col).Select(e => col.Name + e)); }
         sb.AppendJoin(',', header.Select(Quote)).Append('\n');
+        static string R(double? v) => v is double x ? x.ToString("R", Inv) : "";
         foreach (var row in c.Rows)
         {
             var fields = new List<string> { row.Label };
@@ -72,11 +106,12 @@ public static class Render
             {
                 row.Cells.TryGetValue(col.Key, out var cell);
                 fields.Add(cell?.Value is double v ? v.ToString("R", Inv) : cell?.Text ?? "");
-                if (c.Grouped && col.Kind == ColumnKind.Metric)
-                {
-                    fields.Add(cell?.Std is double s ? s.ToString("R", Inv) : "");
-                    fields.Add(cell is null ? "" : cell.N.ToString(Inv));
-                }
+                foreach (var e in Extras(col))
+                    fields.Add(e switch
+                    {
+                        "_std" => R(cell?.Std), "_n" => cell is null ? "" : cell.N.ToString(Inv), "_ci_low" => R(cell?.Low), "_ci_high" => R(cell?.High),
+                        "_delta" => R(cell?.Delta), _ => R(cell?.P),
+                    });
             }
             sb.AppendJoin(',', fields.Select(Quote)).Append('\n');
         }
@@ -95,10 +130,14 @@ public static class Render
             {
                 var cell = r.Cells[col.Key];
                 return cell.Value is double v
-                    ? new Dictionary<string, object?> { ["value"] = v, ["std"] = cell.Std, ["n"] = cell.N, ["best"] = cell.Best, ["delta"] = cell.Delta }
+                    ? new Dictionary<string, object?>
+                    {
+                        ["value"] = v, ["std"] = cell.Std, ["n"] = cell.N, ["ci95_low"] = cell.Low, ["ci95_high"] = cell.High,
+                        ["best"] = cell.Best, ["delta"] = cell.Delta, ["p"] = cell.P,
+                    }
                     : (object)(cell.Text ?? "");
             }),
         });
-        return JsonSerializer.Serialize(new { columns = c.Columns.Select(x => x.Key), rows }, IO.Json.Options) + "\n";
+        return JsonSerializer.Serialize(new { columns = c.Columns.Select(x => x.Key), grouped = c.Grouped, rows }, IO.Json.Options) + "\n";
     }
 }

@@ -127,19 +127,31 @@ public sealed class RunFolder
     {
         string path = PathOf(MetricsFile);
         if (!File.Exists(path)) return [];
-        var rows = new List<MetricRow>();
-        foreach (var line in File.ReadLines(path).Skip(1))
-        {
-            var c = line.Split(',');
-            if (c.Length != 8) continue; // a line cut short by a crash
-            var inv = CultureInfo.InvariantCulture;
-            if (int.TryParse(c[0], inv, out int epoch) && long.TryParse(c[2], inv, out long step) &&
-                double.TryParse(c[3], NumberStyles.Float, inv, out double loss) && double.TryParse(c[4], NumberStyles.Float, inv, out double acc) &&
-                double.TryParse(c[5], NumberStyles.Float, inv, out double lr) && double.TryParse(c[6], NumberStyles.Float, inv, out double sec) &&
-                long.TryParse(c[7], inv, out long ms))
-                rows.Add(new MetricRow(epoch, c[1], step, loss, acc, lr, sec, ms));
-        }
-        return rows;
+        return File.ReadLines(path).Skip(1).Select(ParseMetrics).OfType<MetricRow>().ToList();
+    }
+
+    /// <summary>The rows of the last epoch written so far, reading only the file's tail (for watching a run that trains).</summary>
+    public IReadOnlyList<MetricRow> ReadLastEpoch()
+    {
+        string path = PathOf(MetricsFile);
+        if (BoundedFile.KindOf(path) != BoundedFile.Kind.Regular) return [];
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        fs.Position = Math.Max(0, fs.Length - 4096);
+        var rows = new StreamReader(fs).ReadToEnd().Split('\n').Select(ParseMetrics).OfType<MetricRow>().ToList();
+        return rows.Count == 0 ? [] : rows.Where(r => r.Epoch == rows[^1].Epoch).ToList();
+    }
+
+    /// <summary>One line of metrics.csv; null for the header or a line cut short by a crash.</summary>
+    private static MetricRow? ParseMetrics(string line)
+    {
+        var c = line.Split(',');
+        if (c.Length != 8) return null;
+        var inv = CultureInfo.InvariantCulture;
+        return int.TryParse(c[0], inv, out int epoch) && long.TryParse(c[2], inv, out long step) &&
+            double.TryParse(c[3], NumberStyles.Float, inv, out double loss) && double.TryParse(c[4], NumberStyles.Float, inv, out double acc) &&
+            double.TryParse(c[5], NumberStyles.Float, inv, out double lr) && double.TryParse(c[6], NumberStyles.Float, inv, out double sec) &&
+            long.TryParse(c[7], inv, out long ms)
+            ? new MetricRow(epoch, c[1], step, loss, acc, lr, sec, ms) : null;
     }
 
     /// <summary>Appends a system sample to system.csv (its header names the metrics, fixed by <see cref="SystemMonitor.Keys"/>).</summary>

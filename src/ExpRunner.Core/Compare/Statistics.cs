@@ -1,0 +1,118 @@
+namespace ExpRunner.Compare;
+
+/// <summary>
+/// The statistics compare shows: mean, sample standard deviation, the 95% confidence interval of a
+/// mean (Student's t), and whether a difference of means is real — Welch's t-test (unequal
+/// variances), or a one-sample t-test against a single run. The t distribution comes from the
+/// regularized incomplete beta function (Numerical Recipes' continued fraction).
+/// </summary>
+public static class Statistics
+{
+    public static double Mean(IReadOnlyList<double> x) => x.Average();
+
+    public static double StdDev(IReadOnlyList<double> x)
+    {
+        if (x.Count < 2) return 0;
+        double m = Mean(x);
+        return Math.Sqrt(x.Sum(v => (v - m) * (v - m)) / (x.Count - 1));
+    }
+
+    /// <summary>The 95% confidence interval of the mean (needs n ≥ 2; for n = 1, null).</summary>
+    public static (double Low, double High)? Ci95(IReadOnlyList<double> x)
+    {
+        if (x.Count < 2) return null;
+        double m = Mean(x), h = StudentQuantile(0.975, x.Count - 1) * StdDev(x) / Math.Sqrt(x.Count);
+        return (m - h, m + h);
+    }
+
+    /// <summary>Welch's two-sample t-test: t, its Welch–Satterthwaite degrees of freedom, the two-sided p-value (null when either side has one value).</summary>
+    public static (double T, double Df, double P)? Welch(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count < 2 || b.Count < 2) return null;
+        double va = Square(StdDev(a)) / a.Count, vb = Square(StdDev(b)) / b.Count, diff = Mean(a) - Mean(b);
+        if (va + vb == 0) return (diff == 0 ? 0 : Math.Sign(diff) * double.PositiveInfinity, a.Count + b.Count - 2, diff == 0 ? 1 : 0);
+        double t = diff / Math.Sqrt(va + vb);
+        double df = Square(va + vb) / (Square(va) / (a.Count - 1) + Square(vb) / (b.Count - 1));
+        return (t, df, TwoSidedP(t, df));
+    }
+
+    /// <summary>The one-sample t-test of a mean against a single value (null when x has one value).</summary>
+    public static (double T, double Df, double P)? OneSample(IReadOnlyList<double> x, double mu)
+    {
+        if (x.Count < 2) return null;
+        double se = StdDev(x) / Math.Sqrt(x.Count), diff = Mean(x) - mu;
+        if (se == 0) return (diff == 0 ? 0 : Math.Sign(diff) * double.PositiveInfinity, x.Count - 1, diff == 0 ? 1 : 0);
+        double t = diff / se;
+        return (t, x.Count - 1, TwoSidedP(t, x.Count - 1));
+    }
+
+    /// <summary>P(|T| ≥ |t|) for Student's t with <paramref name="df"/> degrees of freedom.</summary>
+    public static double TwoSidedP(double t, double df) =>
+        double.IsInfinity(t) ? 0 : RegularizedBeta(df / (df + t * t), df / 2, 0.5);
+
+    /// <summary>P(T ≤ t).</summary>
+    public static double StudentCdf(double t, double df)
+    {
+        double tail = TwoSidedP(t, df) / 2;
+        return t >= 0 ? 1 - tail : tail;
+    }
+
+    /// <summary>The p-quantile of Student's t (bisection on the CDF: exact to 1e-12).</summary>
+    public static double StudentQuantile(double p, double df)
+    {
+        double lo = -1e4, hi = 1e4;
+        for (int i = 0; i < 200 && hi - lo > 1e-12; i++)
+        {
+            double mid = (lo + hi) / 2;
+            if (StudentCdf(mid, df) < p) lo = mid; else hi = mid;
+        }
+        return (lo + hi) / 2;
+    }
+
+    /// <summary>I_x(a, b), the regularized incomplete beta function.</summary>
+    public static double RegularizedBeta(double x, double a, double b)
+    {
+        if (x <= 0) return 0;
+        if (x >= 1) return 1;
+        double front = Math.Exp(LogGamma(a + b) - LogGamma(a) - LogGamma(b) + a * Math.Log(x) + b * Math.Log(1 - x));
+        return x < (a + 1) / (a + b + 2) ? front * BetaFraction(x, a, b) / a : 1 - front * BetaFraction(1 - x, b, a) / b;
+    }
+
+    private static double BetaFraction(double x, double a, double b)
+    {
+        const double tiny = 1e-300;
+        double c = 1, d = 1 - (a + b) * x / (a + 1);
+        d = 1 / (Math.Abs(d) < tiny ? tiny : d);
+        double h = d;
+        for (int m = 1; m <= 300; m++)
+        {
+            int m2 = 2 * m;
+            double aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+            d = 1 + aa * d; d = 1 / (Math.Abs(d) < tiny ? tiny : d);
+            c = 1 + aa / c; if (Math.Abs(c) < tiny) c = tiny;
+            h *= d * c;
+            aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+            d = 1 + aa * d; d = 1 / (Math.Abs(d) < tiny ? tiny : d);
+            c = 1 + aa / c; if (Math.Abs(c) < tiny) c = tiny;
+            double del = d * c;
+            h *= del;
+            if (Math.Abs(del - 1) < 1e-15) break;
+        }
+        return h;
+    }
+
+    /// <summary>ln Γ(x), Lanczos approximation (g = 7, n = 9), accurate to ~1e-15.</summary>
+    public static double LogGamma(double x)
+    {
+        double[] g = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+            12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+        if (x < 0.5) return Math.Log(Math.PI / Math.Abs(Math.Sin(Math.PI * x))) - LogGamma(1 - x);
+        x -= 1;
+        double sum = g[0];
+        for (int i = 1; i < 9; i++) sum += g[i] / (x + i);
+        double t = x + 7.5;
+        return 0.5 * Math.Log(2 * Math.PI) + (x + 0.5) * Math.Log(t) - t + Math.Log(sum);
+    }
+
+    private static double Square(double v) => v * v;
+}
