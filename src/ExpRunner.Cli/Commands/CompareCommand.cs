@@ -121,17 +121,18 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
     {
         string ext = Path.GetExtension(file).ToLowerInvariant();
         if (ext is not (".svg" or ".html")) throw new InputException($"--plot {file}: the file must end in .svg or .html");
-        var entries = c.Rows.Take(Plots.SvgChart.Palette.Length).Select(r =>
+        var shortKeys = Keys.Short(c.Columns.Where(x => x.Kind == ColumnKind.Param).Select(x => x.Name));
+        var entries = c.Rows.Select(r =>
         {
-            // A run is labelled by its id and the parameters that set it apart; a group by its values.
-            string label = c.Grouped ? r.Label : r.Label + string.Concat(r.Cells.Where(kv => kv.Key.StartsWith("params.", StringComparison.Ordinal))
-                .Select(kv => $" {kv.Key[7..]}={kv.Value.Text}"));
+            // A run is labelled by its id and the parameters that set it apart; a group by its values; keys in their short names.
+            var values = c.Columns.Where(col => col.Kind == ColumnKind.Param && r.Cells.ContainsKey(col.Key))
+                .Select(col => $"{shortKeys[col.Name]}={r.Cells[col.Key].Text}");
+            string label = c.Grouped ? string.Join(" ", values) + $" (n={r.Runs.Count})" : string.Join(" ", values.Prepend(r.Label[^6..]));
             return (label, (IReadOnlyList<IReadOnlyList<MetricRow>>)r.Runs.Select(x => RunFolder.Open(x.Dir).ReadMetrics()).ToList());
         }).ToList();
-        string title = $"Learning curves of {c.Rows.Count} {(c.Grouped ? "groups (mean over runs)" : "runs")}";
+        string title = $"Learning curves of {c.Rows.Count} {(c.Grouped ? $"group{(c.Rows.Count == 1 ? "" : "s")} (mean, band: lowest to highest run)" : $"run{(c.Rows.Count == 1 ? "" : "s")}")}";
         string svg = Plots.LearningCurves.Overlay(title, entries);
         IO.Atomic.WriteText(file, ext == ".html" ? Plots.SvgChart.Html(title, svg) : svg);
-        if (c.Rows.Count > entries.Count) cli.Fail($"--plot: only the first {entries.Count} of {c.Rows.Count} rows are drawn (one colour each)");
         cli.Note($"wrote {file}");
     }
 

@@ -2,7 +2,12 @@ using ExpRunner.Tracking;
 
 namespace ExpRunner.Plots;
 
-/// <summary>Loss and accuracy per epoch: of one run (every split), or overlaid for several runs or groups (test, and train dashed).</summary>
+/// <summary>
+/// Loss and accuracy per epoch: of one run (every split), or overlaid for several runs or groups —
+/// the judged split (validation, else test) solid, train dashed (left out beyond six curves, to keep
+/// the chart readable); a group's curve is the mean over its runs, with a band from the lowest to
+/// the highest of them.
+/// </summary>
 public static class LearningCurves
 {
     private static readonly string[] Splits = ["train", "validation", "test"];
@@ -13,30 +18,35 @@ public static class LearningCurves
         Series Make(string split, Func<MetricRow, double> value) =>
             new(split, metrics.Where(m => m.Split == split).Select(m => ((double)m.Epoch, value(m))).ToList(), Array.IndexOf(Splits, split), split == "train");
         return SvgChart.Render(title, [
-            new Panel("Loss", "epoch", "loss (mean per example)", present.Select(s => Make(s, m => m.Loss)).ToList()),
+            new Panel("Loss", "epoch", "loss (mean per example)", present.Select(s => Make(s, m => m.Loss)).ToList()) { LogWhenWide = true },
             new Panel("Accuracy", "epoch", "accuracy", present.Select(s => Make(s, m => m.Accuracy)).ToList()),
         ]);
     }
 
-    /// <summary>One curve per entry (a run, or a group's mean per epoch over its runs).</summary>
+    /// <summary>One curve per entry (a run, or a group's mean per epoch over its runs with their spread).</summary>
     public static string Overlay(string title, IReadOnlyList<(string Label, IReadOnlyList<IReadOnlyList<MetricRow>> Runs)> entries)
     {
         var loss = new List<Series>();
         var accuracy = new List<Series>();
+        bool withTrain = entries.Count <= 6;
         for (int i = 0; i < entries.Count; i++)
         {
             var (label, runs) = entries[i];
-            foreach (var split in new[] { "test", "train" })
+            string judged = runs.Any(r => r.Any(m => m.Split == "validation")) ? "validation" : "test";
+            foreach (var split in withTrain ? [judged, "train"] : new[] { judged })
             {
                 var byEpoch = runs.SelectMany(r => r.Where(m => m.Split == split)).GroupBy(m => m.Epoch).OrderBy(g => g.Key).ToList();
                 if (byEpoch.Count == 0) continue;
                 string name = $"{label} ({split})";
-                loss.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Loss))).ToList(), i, split == "train"));
-                accuracy.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Accuracy))).ToList(), i, split == "train"));
+                bool band = runs.Count > 1;
+                loss.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Loss))).ToList(), i, split == "train")
+                    { Band = band ? byEpoch.Select(g => ((double)g.Key, g.Min(m => m.Loss), g.Max(m => m.Loss))).ToList() : null });
+                accuracy.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Accuracy))).ToList(), i, split == "train")
+                    { Band = band ? byEpoch.Select(g => ((double)g.Key, g.Min(m => m.Accuracy), g.Max(m => m.Accuracy))).ToList() : null });
             }
         }
         return SvgChart.Render(title, [
-            new Panel("Loss", "epoch", "loss (mean per example)", loss),
+            new Panel("Loss", "epoch", "loss (mean per example)", loss) { LogWhenWide = true },
             new Panel("Accuracy", "epoch", "accuracy", accuracy),
         ]);
     }

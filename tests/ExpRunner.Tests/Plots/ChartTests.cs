@@ -1,0 +1,96 @@
+using System.Xml.Linq;
+using ExpRunner.Plots;
+using ExpRunner.Tests.Support;
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Tests.Plots;
+
+/// <summary>
+/// Charts checked by their structure (series, scales, bands, legend), against kept examples in
+/// Fixtures/ — rendered SVGs to look at, whose structure a fresh rendering must match.
+/// </summary>
+public class ChartTests
+{
+    private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
+
+    private static List<MetricRow> Run(Func<int, double> loss, Func<int, double> acc, int epochs = 30) => Enumerable.Range(1, epochs).SelectMany(e => new[]
+    {
+        new MetricRow(e, "train", e, loss(e) * 1.05, acc(e) - 0.01, 0.1, 1, e * 1000L),
+        new MetricRow(e, "test", e, loss(e), acc(e), 0.1, 1, e * 1000L),
+    }).ToList();
+
+    /// <summary>What a chart shows: per panel its scale and series (label, =twin), its bands, and the legend's texts.</summary>
+    private static string Structure(string svg)
+    {
+        var doc = XDocument.Parse(svg);
+        var panels = doc.Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "panel").Select(p =>
+            $"panel {p.Attribute("data-title")!.Value} {p.Attribute("data-scale")!.Value}: " +
+            string.Join("; ", p.Elements().Where(e => (string?)e.Attribute("class") == "series")
+                .Select(e => e.Attribute("data-label")!.Value + (e.Attribute("data-equals") is { } eq ? " = " + eq.Value : ""))) +
+            $" | bands {p.Elements(Svg + "polygon").Count(e => (string?)e.Attribute("class") == "band")}");
+        var legend = doc.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "legend").Elements(Svg + "text").Select(t => "legend " + t.Value);
+        return string.Join("\n", panels.Concat(legend)) + "\n";
+    }
+
+    /// <summary>A fresh rendering has the structure of the kept example; a missing example is written for review and the test fails.</summary>
+    private static void Approved(string name, string svg)
+    {
+        string dir = Path.Combine(Repo.Root, "tests", "ExpRunner.Tests", "Plots", "Fixtures"), path = Path.Combine(dir, name + ".svg");
+        if (!File.Exists(path))
+        {
+            File.WriteAllText(Path.Combine(dir, name + ".received.svg"), svg);
+            Assert.Fail($"no approved chart {path}: look at {name}.received.svg and rename it to approve it");
+        }
+        Assert.Equal(Structure(File.ReadAllText(path)), Structure(svg));
+    }
+
+    [Fact]
+    public void Curves_that_coincide_are_told_apart_and_groups_show_their_spread()
+    {
+        var a1 = Run(e => 0.5 / e + 0.05, e => 0.9 - 0.5 / e);
+        var a2 = Run(e => 0.52 / e + 0.05, e => 0.91 - 0.5 / e);
+        var same = a1.Select(r => r).ToList();
+        var low = Run(e => 0.45, e => 0.15 + e / 300.0);
+        string svg = LearningCurves.Overlay("mean vs sum", [
+            ("reduction=mean learning_rate=1 (n=2)", [a1, a2]), ("reduction=sum learning_rate=0.01 (n=2)", [a1.ToList(), a2.ToList()]),
+            ("reduction=mean learning_rate=0.01 (n=1)", [low])]);
+        string structure = Structure(svg);
+        Assert.Contains("reduction=sum learning_rate=0.01 (n=2) (test) = reduction=mean learning_rate=1 (n=2) (test)", structure);
+        Assert.Contains("legend reduction=sum learning_rate=0.01 (n=2) (test) (= reduction=mean learning_rate=1 (n=2) (test))", structure);
+        Assert.Contains("linear: ", structure);
+        Assert.Contains("| bands 4", structure); // two groups of two runs, test and train
+        Approved("groups-with-twins", svg);
+        Assert.Empty(same.Except(a1)); // the inputs were equal, so the chart had to say so
+    }
+
+    [Fact]
+    public void A_loss_that_explodes_puts_the_loss_axis_on_a_log_scale_and_keeps_the_others_visible()
+    {
+        string svg = LearningCurves.Overlay("one exploding", [
+            ("a", [Run(e => 0.5 / e + 0.05, e => 0.9 - 0.5 / e)]), ("b", [Run(e => Math.Pow(10, e / 1.5), e => 0.1)])]);
+        string structure = Structure(svg);
+        Assert.Contains("panel Loss log:", structure);
+        Assert.Contains("panel Accuracy linear:", structure);
+        Assert.Contains("1e+19", svg); // tick labels compact, not 10000000000000000000
+        Approved("exploding-loss", svg);
+    }
+
+    [Fact]
+    public void More_runs_than_colours_are_all_drawn_and_labels_are_never_cut()
+    {
+        var entries = Enumerable.Range(0, 14).Select(i => ($"run{i:00} training.learning_rate={0.001 * (i + 1):0.000} model.layers.0.units={10 + i}",
+            (IReadOnlyList<IReadOnlyList<MetricRow>>)[Run(e => 1.0 / (e + i), e => 0.5 + i / 100.0 + e / 1000.0)])).ToList();
+        string svg = LearningCurves.Overlay("fourteen runs", entries);
+        var doc = XDocument.Parse(svg);
+        Assert.Equal("14", doc.Root!.Attribute("data-series")!.Value); // the judged split only: train left out beyond six runs
+        var legend = doc.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "legend").Elements(Svg + "text").Select(t => t.Value).ToList();
+        Assert.Equal(entries.Select(e => e.Item1 + " (test)"), legend);
+        var firstPanel = doc.Descendants(Svg + "g").First(g => (string?)g.Attribute("class") == "panel");
+        var strokes = firstPanel.Elements(Svg + "polyline").Where(p => (string?)p.Attribute("class") == "series")
+            .Select(p => (p.Attribute("stroke")!.Value, (string?)p.Attribute("stroke-dasharray") ?? "")).ToList();
+        Assert.Equal(14, strokes.Count);
+        Assert.Equal(14, strokes.Distinct().Count()); // each curve its own pair of colour and dash
+        Assert.Single(doc.Descendants(Svg + "polyline").Where(p => (string?)p.Attribute("class") == "series").Select(p => p.Attribute("stroke-width")!.Value).Distinct());
+        Approved("fourteen-runs", svg);
+    }
+}
