@@ -52,6 +52,8 @@ public static partial class App
             .WithExample("predict", "runs/mnist-sgd/20261125-174200-ab12cd", "--index", "17");
         config.AddCommand<ExportCommand>("export").WithDescription("Write a run's weights as one CSV file per layer and tensor.")
             .WithExample("export", "20261125-174200-ab12cd");
+        config.AddCommand<InitCommand>("init").WithDescription("Write a starter experiment (one of those the tool ships) and say what to run next.")
+            .WithExample("init").WithExample("init", "study", "--example", "fashion-mnist").WithExample("init", "--list");
         config.AddBranch("mlflow", mlflow =>
         {
             mlflow.SetDescription("MLflow tracking server.");
@@ -194,8 +196,8 @@ public static partial class App
     private static readonly Dictionary<string, Type> Commands = new()
     {
         ["run"] = typeof(RunSettings), ["sweep"] = typeof(SweepSettings), ["compare"] = typeof(CompareSettings), ["validate"] = typeof(ValidateSettings),
-        ["list"] = typeof(ListSettings), ["show"] = typeof(RunRefSettings), ["eval"] = typeof(EvalSettings), ["predict"] = typeof(PredictSettings),
-        ["export"] = typeof(ExportSettings), ["mlflow push"] = typeof(MlflowPushSettings), ["data fetch"] = typeof(DataFetchSettings),
+        ["list"] = typeof(ListSettings), ["show"] = typeof(ShowSettings), ["eval"] = typeof(EvalSettings), ["predict"] = typeof(PredictSettings),
+        ["export"] = typeof(ExportSettings), ["init"] = typeof(InitSettings), ["mlflow push"] = typeof(MlflowPushSettings), ["data fetch"] = typeof(DataFetchSettings),
         ["mlflow"] = typeof(CommandSettings), ["data"] = typeof(CommandSettings),
     };
 

@@ -41,6 +41,9 @@ public sealed record CliContext
 
     public void Fail(string text) => Error.Profile.Out.Writer.WriteLine($"error: {text}");
 
+    /// <summary>The width of output for pipes and files: wide enough that no table wraps.</summary>
+    public const int PipeWidth = 4000;
+
     /// <summary>The context of this process: its environment, its console streams, its own command line.</summary>
     public static CliContext ForProcess()
     {
@@ -71,7 +74,7 @@ public sealed record CliContext
             Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
         });
         // Piped or redirected output is read by scripts and files, not a terminal: nothing wraps.
-        if (!terminal) console.Profile.Width = 240;
+        if (!terminal) console.Profile.Width = PipeWidth;
         return console;
     }
 

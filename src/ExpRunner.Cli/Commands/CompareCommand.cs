@@ -34,6 +34,9 @@ public sealed class CompareSettings : RunsSettings
     public string? Baseline { get; init; }
 
 
+    [CommandOption("--all-attempts"), Description("Also compare the earlier attempts of sweep trials that were run again (hidden by default).")]
+    public bool AllAttempts { get; init; }
+
     [CommandOption("--strict"), Description("A broken run folder is an error (exit 2), not a warning.")]
     public bool Strict { get; init; }
 
@@ -68,6 +71,12 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
 
         var rows = Load(inputs, settings.Sweep, root, settings.Strict).ToList();
+        int superseded = rows.Count(r => r.Superseded);
+        if (!settings.AllAttempts && superseded > 0)
+        {
+            rows = rows.Where(r => !r.Superseded).ToList();
+            cli.Note($"note: {superseded} earlier attempt{(superseded == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
+        }
         var groupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
         // --baseline: a group's label when grouping (unless it names a run), else a run.
         RunRow? baseline = null;

@@ -40,8 +40,8 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
         if (settings.Json)
         {
             var rows = Enumerable.Range(0, k).Select(a => Enumerable.Range(0, k).Select(p => e.Confusion[a, p]).ToArray()).ToArray();
-            cli.Print(IO.Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows,
-                seconds = e.Seconds, examples_per_second = e.ExamplesPerSecond, threads = model.Threads }));
+            cli.Print(Compact(IO.Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows,
+                seconds = e.Seconds, examples_per_second = e.ExamplesPerSecond, threads = model.Threads })));
             return ExitCodes.Ok;
         }
         cli.Out.MarkupLine($"[bold]{Markup.Escape(folder.Id)}[/] {settings.Split}: {e.Count} examples, loss {Common.F(e.Loss, "0.000000")}, accuracy [bold]{Common.F(e.Accuracy)}[/] "
@@ -67,6 +67,11 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
         cli.Out.Write(table);
         return ExitCodes.Ok;
     }
+
+    /// <summary>Arrays of numbers on one line each (a confusion matrix reads as a matrix, not 100 lines).</summary>
+    private static string Compact(string json) =>
+        System.Text.RegularExpressions.Regex.Replace(json, @"\[\s*(-?[\d.eE+-]+(?:\s*,\s*-?[\d.eE+-]+)*)\s*\]",
+            m => "[" + string.Join(", ", m.Groups[1].Value.Split(',').Select(v => v.Trim())) + "]");
 
     private static string Short(string name) => name.Length <= 8 ? name : name[..7] + "…";
 }

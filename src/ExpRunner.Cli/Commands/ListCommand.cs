@@ -14,6 +14,9 @@ public sealed class ListSettings : RunsSettings
     [CommandOption("--filter <EXPR>"), Description("Only runs matching this filter (the syntax of compare --filter).")]
     public string? Filter { get; init; }
 
+    [CommandOption("--json"), Description("The runs as a JSON array (id, experiment, status, start, epochs, final metrics, folder).")]
+    public bool Json { get; init; }
+
     [CommandOption("--strict"), Description("A broken run folder is an error (exit 2), not a warning.")]
     public bool Strict { get; init; }
 }
@@ -38,6 +41,15 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
         }
         filter?.CheckKeys(runs.Select(r => r.Row).ToList());
         var rows = runs.Where(r => filter is null || filter.Matches(r.Row)).OrderByDescending(r => r.Record.Started).ToList();
+        if (settings.Json)
+        {
+            cli.Print(IO.Json.Serialize(rows.Select(r => new
+            {
+                id = r.Folder.Id, experiment = r.Record.Experiment, status = r.Row.Status, started = r.Record.Started, ended = r.Record.Ended,
+                epochs = r.Summary?.EpochsRun, final = r.Summary?.Final, reason = r.Record.Reason, folder = r.Folder.Dir,
+            })));
+            return ExitCodes.Ok;
+        }
         if (rows.Count == 0)
         {
             cli.Out.MarkupLine(runs.Count == 0
@@ -51,7 +63,7 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
         {
             string status = row.Status;
             string Metric(string k) => summary?.Final.TryGetValue(k, out var v) == true ? Common.F(v) : "-";
-            table.AddRow(Markup.Escape(folder.Id), Markup.Escape(record.Experiment), Common.StatusMarkup(status),
+            table.AddRow(Markup.Escape(folder.Id), Markup.Escape(record.Experiment), Common.StatusMarkup(status) + (record.SupersededBy is null ? "" : " [grey](superseded)[/]"),
                 record.Started.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv),
                 summary?.EpochsRun.ToString(Common.Inv) ?? "-", Metric("test_accuracy"), Metric("test_loss"),
                 summary is null ? "-" : Common.F(summary.DurationSeconds, "0.0"));

@@ -152,11 +152,15 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             cli.Print($"{s.Status} {r.Folder.Dir} test_accuracy={Metric("test_accuracy")} test_loss={Metric("test_loss")}\n");
             return;
         }
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(s.Experiment)}[/] {Common.StatusMarkup(s.Status)}");
-        table.AddColumn("split"); table.AddColumn(new TableColumn("loss").RightAligned()); table.AddColumn(new TableColumn("accuracy").RightAligned());
-        foreach (var split in new[] { "train", "validation", "test" })
-            if (s.Final.ContainsKey($"{split}_loss")) table.AddRow(split, Metric($"{split}_loss"), Metric($"{split}_accuracy"));
-        cli.Out.Write(table);
+        if (s.Final.Count == 0) cli.Out.MarkupLine($"[bold]{Markup.Escape(s.Experiment)}[/] {Common.StatusMarkup(s.Status)} — no epoch finished, no metrics");
+        else
+        {
+            var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(s.Experiment)}[/] {Common.StatusMarkup(s.Status)}");
+            table.AddColumn("split"); table.AddColumn(new TableColumn("loss").RightAligned()); table.AddColumn(new TableColumn("accuracy").RightAligned());
+            foreach (var split in new[] { "train", "validation", "test" })
+                if (s.Final.ContainsKey($"{split}_loss")) table.AddRow(split, Metric($"{split}_loss"), Metric($"{split}_accuracy"));
+            cli.Out.Write(table);
+        }
         if (r.Record.Reason is { } reason) cli.Out.MarkupLine($"[yellow]{Markup.Escape(reason)}[/]");
         if (r.Record.Dataset is { } d)
             cli.Out.MarkupLine(Markup.Escape($"data: {d.Name} from {d.Source}, {d.TrainCount} train / {d.ValidationCount} validation / {d.TestCount} test")

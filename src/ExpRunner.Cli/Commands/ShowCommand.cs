@@ -5,21 +5,29 @@ using Spectre.Console.Cli;
 
 namespace ExpRunner.Cli.Commands;
 
-public sealed class RunRefSettings : RunsSettings
+public sealed class ShowSettings : RunsSettings
 {
     [CommandArgument(0, "<run>"), Description("A run folder, or a run id (or unique prefix) under the runs directory.")]
     public string Run { get; init; } = "";
 
+    [CommandOption("--json"), Description("The run's record, summary and metrics per epoch as one JSON document.")]
+    public bool Json { get; init; }
+
 }
 
 /// <summary>`exprunner show`: one run's record, parameters and per-epoch metrics.</summary>
-public sealed class ShowCommand(CliContext cli) : Command<RunRefSettings>
+public sealed class ShowCommand(CliContext cli) : Command<ShowSettings>
 {
-    public override int Execute(CommandContext context, RunRefSettings settings, CancellationToken cancellation)
+    public override int Execute(CommandContext context, ShowSettings settings, CancellationToken cancellation)
     {
         var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
         var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.PathOf(RunFolder.RecordFile)}: unreadable");
         var summary = folder.ReadSummary();
+        if (settings.Json)
+        {
+            cli.Print(IO.Json.Serialize(new { record = record with { Status = RunFolder.EffectiveStatus(record) }, summary, metrics = folder.ReadMetrics() }));
+            return ExitCodes.Ok;
+        }
         var grid = new Grid().AddColumn().AddColumn();
         grid.AddRow("run", Markup.Escape(folder.Dir));
         grid.AddRow("status", Common.StatusMarkup(RunFolder.EffectiveStatus(record)) + (record.Reason is null ? "" : " " + Markup.Escape(record.Reason)));
@@ -36,6 +44,11 @@ public sealed class ShowCommand(CliContext cli) : Command<RunRefSettings>
             cli.Out.Write(p);
         }
         var metrics = folder.ReadMetrics();
+        if (metrics.Count == 0)
+        {
+            cli.Out.MarkupLine("[grey]no epoch finished: no metrics to show[/]");
+            return ExitCodes.Ok;
+        }
         var splits = metrics.Select(m => m.Split).Distinct().ToList();
         var t = new Table().Border(TableBorder.Rounded).AddColumn("epoch");
         foreach (var s in splits) { t.AddColumn(new TableColumn($"{s} loss").RightAligned()); t.AddColumn(new TableColumn($"{s} acc").RightAligned()); }

@@ -85,7 +85,11 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
                 {
                     var batch = new List<TrialRecord>();
                     while (batch.Count < room && queue.Count > 0) batch.Add(state.Trials[queue.Dequeue()]);
-                    foreach (var t in batch) store.ClearMarker(id, t.Index);
+                    foreach (var t in batch)
+                    {
+                        store.ClearMarker(id, t.Index);
+                        Supersede(store, t, $"sweep {id} trial {t.Index}, attempt {t.Attempts + 1}");
+                    }
                     var submitted = executor.Submit(state.Sweep, batch);
                     if (submitted.Job is { } job) state.AddJob(job, clock.GetUtcNow());
                     Record(state, submitted.Trials);
@@ -131,6 +135,19 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
             Status = RunStatus.Killed, Reason = $"stopped, but did not confirm its end within {grace.TotalSeconds:0} s",
         }).ToList());
         return state.Sweep = store.Save(state.Sweep with { Status = SweepStatus.Of(state.Trials, interrupted: true), Ended = clock.GetUtcNow() });
+    }
+
+    /// <summary>A trial about to run again: its previous attempt's folder is kept, marked as no longer the trial's result.</summary>
+    private static void Supersede(SweepStore store, TrialRecord t, string by)
+    {
+        if (store.RunDirOf(t) is not { } dir || !Directory.Exists(dir)) return;
+        var folder = RunFolder.Open(dir);
+        try
+        {
+            if (folder.TryReadRecord() is { } record) folder.WriteRecord(record with { SupersededBy = by });
+            if (folder.ReadSummary() is { } summary) folder.WriteSummary(summary with { SupersededBy = by });
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { } // the mark is a courtesy; the sweep goes on
     }
 
     private void Record(State state, IReadOnlyList<TrialRecord> changes)

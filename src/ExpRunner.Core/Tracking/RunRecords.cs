@@ -51,6 +51,8 @@ public sealed record RunRecord
     public SweepRef? Sweep { get; init; }
     /// <summary>The Slurm job and array task that ran this run, if any.</summary>
     public SlurmRef? Slurm { get; init; }
+    /// <summary>Set when a sweep ran this run's trial again: this attempt is kept, but it is not the trial's result.</summary>
+    public string? SupersededBy { get; init; }
 }
 
 public sealed record SweepRef(string Id, int Trial);
@@ -78,6 +80,8 @@ public sealed record RunSummary
     public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
     /// <summary>The data the run trained and was tested on (name, source, counts): results mean little without it.</summary>
     public DatasetFingerprint? Data { get; init; }
+    /// <summary>As in run.json: a later attempt of the same sweep trial replaced this one.</summary>
+    public string? SupersededBy { get; init; }
 }
 
 /// <summary>One sample of the machine while a run trained (a row of system.csv), under MLflow's system metric names.</summary>

@@ -113,7 +113,7 @@ public class SweepCommandTests
         Assert.Equal(3, lines.Length);
         Assert.StartsWith("group,dataset.name,test_accuracy,test_accuracy_std,test_accuracy_n", lines[0]);
         Assert.Contains("<svg", File.ReadAllText(dir.File("curves.html")));
-        Assert.Contains("circles (test)", File.ReadAllText(dir.File("curves.html")));
+        Assert.Contains("name=circles (n=2) (test)", File.ReadAllText(dir.File("curves.html")));
 
         var filtered = ExpRunnerProcess.Run(dir.Path, "compare", "runs/sw", "--filter", "params.dataset.name = 'csv'", "--format", "json");
         Assert.True(filtered.ExitCode == 0, filtered.ToString());

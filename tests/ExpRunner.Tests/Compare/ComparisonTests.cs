@@ -93,8 +93,11 @@ public class ComparisonTests
             var c = Comparison.Build(Runs, new ComparisonOptions { GroupBy = ["training.gradient_reduction"] });
             string md = Render.Markdown(c);
             Assert.Contains("| training.gradient_reduction | test_accuracy |", md);
-            Assert.Contains("| sum | **0.6400 ± 0.4678 (3)** |", md);   // (0.90, 0.92, 0.10): mean 0.64, sample std 0.4678
-            Assert.Contains("| mean | 0.1800 ± 0.0141 (2) |", md);
+            // (0.90, 0.92, 0.10): mean 0.64, sample std 0.46776; 95% CI half-width t(0.975, 2) · s/√3 = 4.30265 · 0.27006 = 1.1620
+            Assert.Contains("| sum | **0.6400 ± 1.1620 (3)** |", md);
+            // (0.17, 0.19): mean 0.18, s = 0.01414; t(0.975, 1) · s/√2 = 12.7062 · 0.01 = 0.1271
+            Assert.Contains("| mean | 0.1800 ± 0.1271 (2) |", md);
+            Assert.Contains("_groups: mean ± half-width of the 95% confidence interval_", md);
             string csv = Render.Csv(c);
             Assert.StartsWith("group,training.gradient_reduction,test_accuracy,test_accuracy_std,test_accuracy_n", csv);
             Assert.Contains("mean,mean,0.18,", csv);

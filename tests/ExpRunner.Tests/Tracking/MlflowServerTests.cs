@@ -36,7 +36,7 @@ public class MlflowServerTests
         Assert.True(r.ExitCode == 0, r.ToString());
         var folder = OnlyRun(dir.File("runs"));
         var state = MlflowState.Read(folder)!;
-        Assert.True(state.Complete, string.Join("; ", state.Missing));
+        Assert.True(state.Complete, $"{state.Error}: {string.Join("; ", state.Missing)}");
         var run = server.Run(state.RunId!);
         var info = run["info"]!;
         Assert.Equal("FINISHED", info["status"]!.GetValue<string>());
@@ -66,7 +66,7 @@ public class MlflowServerTests
         Assert.DoesNotContain("WRN", r.Stderr); // no warning: the mirror kept up
         var folder = OnlyRun(dir.File("runs"), "gaussian-quantiles");
         var state = MlflowState.Read(folder)!;
-        Assert.True(state.Complete, string.Join("; ", state.Missing));
+        Assert.True(state.Complete, $"{state.Error}: {string.Join("; ", state.Missing)}");
         Assert.Equal("FINISHED", server.Run(state.RunId!)["info"]!["status"]!.GetValue<string>());
         foreach (var key in new[] { "train_loss", "train_accuracy", "test_loss", "test_accuracy" })
             Assert.Equal(Enumerable.Range(1, 50_000).Select(i => (long)i), server.History(state.RunId!, key).Select(h => h.Step).Order());
@@ -151,7 +151,7 @@ public class MlflowServerTests
             "run", dir.Write("x.yaml", Xor), "-q", "--runs", dir.File("good"), "--mlflow", RealMlflow.AuthUri, "--mlflow-experiment", exp);
         Assert.True(good.ExitCode == 0, good.ToString());
         var state = MlflowState.Read(OnlyRun(dir.File("good")))!;
-        Assert.True(state.Complete, string.Join("; ", state.Missing));
+        Assert.True(state.Complete, $"{state.Error}: {string.Join("; ", state.Missing)}");
         Assert.Equal("FINISHED", admin.Run(state.RunId!)["info"]!["status"]!.GetValue<string>());
 
         var bad = ExpRunnerProcess.Run(dir.Path, new Dictionary<string, string> { ["MLFLOW_TRACKING_USERNAME"] = "admin", ["MLFLOW_TRACKING_PASSWORD"] = "wrong-pw-123" },

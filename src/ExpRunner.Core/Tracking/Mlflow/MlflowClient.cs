@@ -61,7 +61,8 @@ public sealed class MlflowClient : IDisposable
     public const string Truncated = "...[truncated]";
     private readonly HttpClient _http;
     private readonly MlflowConnection _connection;
-    public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = [TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+    /// <summary>Waits between attempts of a request that failed transiently (a busy server's SQLite answers 500 "database is locked").</summary>
+    public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = [TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
     public string Display => _connection.Display;
 
     public MlflowClient(MlflowConnection connection, HttpMessageHandler? handler = null, TimeSpan? timeout = null)

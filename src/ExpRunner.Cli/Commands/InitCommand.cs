@@ -1,0 +1,62 @@
+using System.ComponentModel;
+using System.Reflection;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace ExpRunner.Cli.Commands;
+
+public sealed class InitSettings : CommandSettings
+{
+    [CommandArgument(0, "[dir]"), Description("Folder to write the experiment into (default: the current folder).")]
+    public string Dir { get; init; } = ".";
+
+    [CommandOption("--example <NAME>"), Description("Which shipped experiment to start from (default mnist-sgd; --list shows them).")]
+    public string Example { get; init; } = "mnist-sgd";
+
+    [CommandOption("--list"), Description("List the shipped experiments and what each shows.")]
+    public bool List { get; init; }
+
+    [CommandOption("--force"), Description("Overwrite an experiment file of the same name.")]
+    public bool Force { get; init; }
+}
+
+/// <summary>`exprunner init`: a starter experiment from the ones the tool ships, and what to run next.</summary>
+public sealed class InitCommand(CliContext cli) : Command<InitSettings>
+{
+    private static readonly Assembly Self = typeof(InitCommand).Assembly;
+
+    /// <summary>The shipped experiments by name, with their first comment line.</summary>
+    public static IReadOnlyDictionary<string, string> Examples() => Self.GetManifestResourceNames()
+        .Where(n => n.StartsWith("experiments/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+        .ToDictionary(n => Path.GetFileNameWithoutExtension(n), n => Text(n).Split('\n').FirstOrDefault(l => l.StartsWith('#'))?.TrimStart('#', ' ') ?? "");
+
+    private static string Text(string resource)
+    {
+        using var stream = Self.GetManifestResourceStream(resource)!;
+        return new StreamReader(stream).ReadToEnd();
+    }
+
+    public override int Execute(CommandContext context, InitSettings settings, CancellationToken cancellation)
+    {
+        var examples = Examples();
+        if (settings.List)
+        {
+            foreach (var (name, what) in examples) cli.Out.MarkupLine($"[bold]{Markup.Escape(name)}[/]  {Markup.Escape(what)}");
+            return ExitCodes.Ok;
+        }
+        if (!examples.ContainsKey(settings.Example))
+            throw new InputException($"--example {settings.Example}: no such experiment; one of {string.Join(", ", examples.Keys)}{Config.DidYouMean.Suggest(settings.Example, examples.Keys)}");
+        Directory.CreateDirectory(settings.Dir);
+        string file = Path.Combine(settings.Dir, settings.Example + ".yaml");
+        if (File.Exists(file) && !settings.Force) throw new InputException($"{file} exists; --force overwrites it");
+        string text = Text($"experiments/{settings.Example}.yaml");
+        IO.Atomic.WriteText(file, text);
+        cli.Line(file);
+        string dataset = System.Text.RegularExpressions.Regex.Match(text, @"name:\s*(mnist|fashion-mnist)\b") is { Success: true } m ? m.Groups[1].Value : "";
+        cli.Note("next:");
+        if (dataset.Length > 0) cli.Note($"  exprunner data fetch {dataset}          # the {dataset} IDX files into data/{dataset} (relative to where you run)");
+        cli.Note($"  exprunner validate {file}");
+        cli.Note($"  exprunner run {file}");
+        return ExitCodes.Ok;
+    }
+}
