@@ -38,6 +38,29 @@ internal static class Common
         cli.Warn($"skipped a broken run folder: {e.Message}");
     }
 
+    /// <summary>
+    /// Every run under a runs directory, through its index (brought up to date first); broken run
+    /// folders are warned about (or, with --strict, the end of the command).
+    /// </summary>
+    public static List<Compare.RunRow> IndexedRuns(CliContext cli, string root, bool strict, string? experiment = null)
+    {
+        if (!Directory.Exists(root)) return [];
+        using var index = Compare.RunIndex.Open(root, Compare.RunIndex.CacheDir(cli.Env));
+        var (rows, refresh) = index.Load();
+        foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
+        return experiment is null ? rows : rows.Where(r => r.Experiment == experiment).ToList();
+    }
+
+    /// <summary>The newest runs under a runs directory and how many there are, the index brought up to date first.</summary>
+    public static (List<Compare.RunRow> Rows, int Total) NewestRuns(CliContext cli, string root, bool strict, int limit, string? experiment)
+    {
+        if (!Directory.Exists(root)) return ([], 0);
+        using var index = Compare.RunIndex.Open(root, Compare.RunIndex.CacheDir(cli.Env));
+        var refresh = index.Refresh();
+        foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
+        return index.Newest(limit, experiment);
+    }
+
     /// <summary>A whole number option within bounds, or a usage error naming it.</summary>
     public static int? Check(int? value, string option, int min, int max) =>
         value is int v && (v < min || v > max) ? throw new InputException($"{option} {v}: must be between {min} and {max}") : value;

@@ -103,27 +103,32 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         return ExitCodes.Ok;
     }
 
+    /// <summary>The runs to compare: of a sweep, of folders or ids given, else every run under the runs directory (through its index).</summary>
     public IEnumerable<RunRow> Load(IReadOnlyList<string> inputs, string? sweep, string root, bool strict)
     {
-        var folders = new List<RunFolder>();
+        var rows = new List<RunRow>();
         if (sweep is not null)
         {
             var store = new SweepStore(root);
-            folders.AddRange(store.Read(sweep).Trials.Select(store.RunDirOf).OfType<string>().Where(Directory.Exists).Select(RunFolder.Open));
+            // In trial order.
+            var order = new Dictionary<string, int>();
+            foreach (var d in store.Read(sweep).Trials.Select(store.RunDirOf).OfType<string>()) order.TryAdd(d, order.Count);
+            rows.AddRange(Common.IndexedRuns(cli, root, strict).Where(r => order.ContainsKey(r.Dir)).OrderBy(r => order[r.Dir]));
         }
+        var folders = new List<RunFolder>();
         foreach (var input in inputs)
         {
             if (Directory.Exists(input)) folders.AddRange(RunFolder.FindAll(input));
             else folders.Add(RunLocator.Resolve(input, root));
         }
-        if (sweep is null && inputs.Count == 0) folders.AddRange(RunFolder.FindAll(root));
-        var rows = folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(f =>
+        if (sweep is null && inputs.Count == 0) rows.AddRange(Common.IndexedRuns(cli, root, strict));
+        var loaded = folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(f =>
         {
             try { return (Row: RunRow.Load(f), Problem: (string?)null); }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (Row: null, Problem: e.Message); }
         }).ToList();
-        foreach (var (_, problem) in rows.Where(r => r.Problem is not null)) Common.Broken(cli, strict, new InvalidDataException(problem));
-        return rows.Select(r => r.Row).OfType<RunRow>();
+        foreach (var (_, problem) in loaded.Where(r => r.Problem is not null)) Common.Broken(cli, strict, new InvalidDataException(problem));
+        return rows.Concat(loaded.Select(r => r.Row).OfType<RunRow>()).DistinctBy(r => r.Dir);
     }
 
     private void WritePlot(string file, Comparison c)

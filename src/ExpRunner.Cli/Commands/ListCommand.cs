@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using ExpRunner.Compare;
 using ExpRunner.Tracking;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -14,6 +15,9 @@ public sealed class ListSettings : RunsSettings
     [CommandOption("--filter <EXPR>"), Description("Only runs matching this filter (the syntax of compare --filter).")]
     public string? Filter { get; init; }
 
+    [CommandOption("--limit <N>"), Description("Show only the newest N runs (the table; --json has them all).")]
+    public int? Limit { get; init; }
+
     [CommandOption("--json"), Description("The runs as a JSON array (id, experiment, status, start, epochs, final metrics, folder).")]
     public bool Json { get; init; }
 
@@ -27,48 +31,58 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
     public override int Execute(CommandContext context, ListSettings settings, CancellationToken cancellation)
     {
         string root = cli.RunsRoot(settings.Runs);
-        var filter = settings.Filter is null ? null : Compare.Filter.Parse(settings.Filter);
-        var runs = new List<(RunFolder Folder, RunRecord Record, RunSummary? Summary, Compare.RunRow Row)>();
-        foreach (var f in RunFolder.FindAll(root))
+        Common.Check(settings.Limit, "--limit", 1, int.MaxValue);
+        var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
+        List<RunRow> rows;
+        int total, all;
+        if (filter is null && !settings.Json && settings.Limit is int limit)
         {
-            try
-            {
-                if (f.ReadRecord() is not { } record || (settings.Experiment is not null && record.Experiment != settings.Experiment)) continue;
-                var row = Compare.RunRow.Load(f)!;
-                runs.Add((f, record, f.ReadSummary(), row with { Status = RunFolder.EffectiveStatus(record) }));
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { Common.Broken(cli, settings.Strict, e); }
+            // Only the newest N are read from the index.
+            (rows, total) = Common.NewestRuns(cli, root, settings.Strict, limit, settings.Experiment);
+            all = total;
         }
-        filter?.CheckKeys(runs.Select(r => r.Row).ToList());
-        var rows = runs.Where(r => filter is null || filter.Matches(r.Row)).OrderByDescending(r => r.Record.Started).ToList();
+        else
+        {
+            var runs = Common.IndexedRuns(cli, root, settings.Strict, settings.Experiment);
+            filter?.CheckKeys(runs);
+            rows = [.. runs.Where(r => filter is null || filter.Matches(r)).Select(r => (Ticks: r.Started?.UtcTicks ?? long.MinValue, Row: r)).ToArray()
+                .OrderDescending(Comparer<(long Ticks, RunRow Row)>.Create((a, b) => a.Ticks != b.Ticks ? a.Ticks.CompareTo(b.Ticks) : string.CompareOrdinal(a.Row.Id, b.Row.Id)))
+                .Select(p => p.Row)];
+            (total, all) = (rows.Count, runs.Count);
+        }
         if (settings.Json)
         {
             cli.Print(IO.Json.Serialize(rows.Select(r => new
             {
-                id = r.Folder.Id, experiment = r.Record.Experiment, status = r.Row.Status, started = r.Record.Started, ended = r.Record.Ended,
-                epochs = r.Summary?.EpochsRun, final = r.Summary?.Final, reason = r.Record.Reason, folder = r.Folder.Dir,
+                id = r.Id, experiment = r.Experiment, status = r.Status, started = r.Started, superseded = r.Superseded,
+                epochs = r.Metrics.TryGetValue("epochs_run", out double e) ? (int?)e : null,
+                final = r.Metrics.Where(m => m.Key is not ("epochs_run" or "duration" or "best_epoch")).ToDictionary(), folder = r.Dir,
             })));
             return ExitCodes.Ok;
         }
         if (rows.Count == 0)
         {
-            cli.Out.MarkupLine(runs.Count == 0
+            cli.Out.MarkupLine(all == 0
                 ? $"No runs under [bold]{Markup.Escape(root)}[/]{(settings.Experiment is null ? "" : $" of experiment {Markup.Escape(settings.Experiment)}")}. Start one with [bold]exprunner run experiments/xor.yaml[/]."
-                : $"None of the {runs.Count} run{(runs.Count == 1 ? "" : "s")} under [bold]{Markup.Escape(root)}[/] match{(runs.Count == 1 ? "es" : "")} the filter.");
+                : $"None of the {all} run{(all == 1 ? "" : "s")} under [bold]{Markup.Escape(root)}[/] match{(all == 1 ? "es" : "")} the filter.");
             return ExitCodes.Ok;
         }
-        var table = new Table().Border(TableBorder.Rounded);
-        foreach (var c in new[] { "run", "experiment", "status", "started (UTC)", "epochs", "test acc", "test loss", "seconds" }) table.AddColumn(c);
-        foreach (var (folder, record, summary, row) in rows)
-        {
-            string status = row.Status;
-            string Metric(string k) => summary?.Final.TryGetValue(k, out var v) == true ? Common.F(v) : "-";
-            table.AddRow(Markup.Escape(folder.Id), Markup.Escape(record.Experiment), Common.StatusMarkup(status) + (record.SupersededBy is null ? "" : " [grey](superseded)[/]"),
-                record.Started.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv),
-                summary?.EpochsRun.ToString(Common.Inv) ?? "-", Metric("test_accuracy"), Metric("test_loss"),
-                summary is null ? "-" : Common.F(summary.DurationSeconds, "0.0"));
-        }
+        string M(RunRow r, string k, string format = "0.0000") => r.Metrics.TryGetValue(k, out var v) ? Common.F(v, format) : "-";
+        var shown = rows.Take(settings.Limit ?? int.MaxValue).ToList();
+        var (table, dropped) = TableFit.Build(
+        [
+            new FitColumn("run", "run", shown.Select(r => Markup.Escape(r.Id)).ToList(), NoWrap: true),
+            new FitColumn("experiment", "experiment", shown.Select(r => Markup.Escape(r.Experiment)).ToList(), Drop: 3),
+            new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Status) + (r.Superseded ? " [grey](superseded)[/]" : "")).ToList(), NoWrap: true),
+            new FitColumn("started (UTC)", "started", shown.Select(r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-").ToList(), Drop: 2, NoWrap: true),
+            new FitColumn("epochs", "ep", shown.Select(r => M(r, "epochs_run", "0")).ToList(), Drop: 4, Right: true),
+            new FitColumn("test acc", "acc", shown.Select(r => M(r, "test_accuracy")).ToList(), Right: true),
+            new FitColumn("test loss", "loss", shown.Select(r => r.Metrics.TryGetValue("test_loss", out var l) ? Markup.Escape(Compare.Render.Number(l, "test_loss")) : "-").ToList(), Drop: 5, Right: true),
+            new FitColumn("seconds", "s", shown.Select(r => M(r, "duration", "0.0")).ToList(), Drop: 1, Right: true),
+        ], cli.Out.Profile.Width, cli.OutTerminal);
         cli.Out.Write(table);
+        if (shown.Count < total) cli.Out.MarkupLine(Markup.Escape($"the newest {shown.Count} of {total} runs (--limit N shows more)"));
+        if (dropped.Count > 0) cli.Out.MarkupLine(Markup.Escape($"left out to fit {cli.Out.Profile.Width} columns: {string.Join(", ", dropped)}"));
         return ExitCodes.Ok;
     }
 }

@@ -50,25 +50,34 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var all = allRuns.ToList();
         // Names no run has would silently filter, group or sort nothing: they are errors, with a did-you-mean.
         options.Filter?.CheckKeys(all);
-        var known = all.SelectMany(r => r.Params.Keys).ToHashSet(StringComparer.Ordinal);
+        var known = Keys.Of(all).ToHashSet(StringComparer.Ordinal);
         foreach (var k in options.GroupBy)
             if (all.Count > 0 && !known.Contains(k)) throw new CompareException($"cannot group by '{k}': no run has that param{Keys.Suggest(k, known)}");
         var runs = all.Where(r => options.Filter?.Matches(r) ?? true).ToList();
         var metrics = MetricColumns.Where(c => runs.Any(r => r.Metrics.ContainsKey(c.Name))).ToList();
-        var paramKeys = runs.SelectMany(r => r.Params.Keys).Distinct().ToList();
+        var paramKeys = Keys.Of(runs);
         var rows = new List<ComparisonRow>();
         List<Column> paramColumns;
         if (options.GroupBy.Count > 0)
         {
             paramColumns = options.GroupBy.Select(k => new Column(k, ColumnKind.Param)).ToList();
-            foreach (var g in runs.GroupBy(r => string.Join("\u0001", options.GroupBy.Select(k => r.Params.GetValueOrDefault(k, "")))))
+            var groupBy = options.GroupBy.ToArray();
+            string GroupKey(RunRow r)
+            {
+                if (groupBy.Length == 1) return r.Params.GetValueOrDefault(groupBy[0], "");
+                var parts = new string[groupBy.Length];
+                for (int i = 0; i < parts.Length; i++) parts[i] = r.Params.GetValueOrDefault(groupBy[i], "");
+                return string.Join('\u0001', parts);
+            }
+            foreach (var g in runs.GroupBy(GroupKey))
             {
                 var members = g.ToList();
                 var cells = new Dictionary<string, Cell>();
                 foreach (var k in options.GroupBy) cells["params." + k] = new Cell(members[0].Params.GetValueOrDefault(k, "-"));
                 foreach (var m in metrics)
                 {
-                    var values = members.Where(r => r.Metrics.ContainsKey(m.Name)).Select(r => r.Metrics[m.Name]).ToList();
+                    var values = new List<double>(members.Count);
+                    foreach (var r in members) if (r.Metrics.TryGetValue(m.Name, out double v)) values.Add(v);
                     if (values.Count == 0) continue;
                     var ci = Statistics.Ci95(values);
                     cells[m.Key] = new Cell(Value: Statistics.Mean(values), Std: Statistics.StdDev(values), N: values.Count, Low: ci?.Low, High: ci?.High);
@@ -80,7 +89,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         else
         {
             paramColumns = paramKeys
-                .Where(k => options.AllParams || runs.Select(r => r.Params.GetValueOrDefault(k)).Distinct().Count() > 1)
+                .Where(k => options.AllParams || runs.Any(r => r.Params.GetValueOrDefault(k) != runs[0].Params.GetValueOrDefault(k)))
                 .Select(k => new Column(k, ColumnKind.Param)).ToList();
             foreach (var r in runs)
             {
@@ -124,16 +133,21 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
 
     private static List<ComparisonRow> MarkBest(List<ComparisonRow> rows, List<Column> metrics)
     {
-        var cells = rows.Select(r => new Dictionary<string, Cell>(r.Cells)).ToList();
+        // Only rows holding a best value are copied (the others keep their cells).
+        var marked = new Dictionary<int, Dictionary<string, Cell>>();
         foreach (var m in metrics.Where(m => m.HigherIsBetter is not null))
         {
-            var values = cells.Select(c => c.TryGetValue(m.Key, out var cell) ? cell.Value : null).Where(v => v is not null && double.IsFinite(v.Value)).ToList();
+            var values = rows.Select(r => r.Cells.TryGetValue(m.Key, out var cell) ? cell.Value : null).Where(v => v is not null && double.IsFinite(v.Value)).ToList();
             if (values.Count < 2) continue;
             double best = m.HigherIsBetter == true ? values.Max()!.Value : values.Min()!.Value;
-            foreach (var c in cells)
-                if (c.TryGetValue(m.Key, out var cell) && cell.Value == best) c[m.Key] = cell with { Best = true };
+            for (int i = 0; i < rows.Count; i++)
+                if (rows[i].Cells.TryGetValue(m.Key, out var cell) && cell.Value == best)
+                {
+                    if (!marked.TryGetValue(i, out var cells)) marked[i] = cells = new Dictionary<string, Cell>(rows[i].Cells);
+                    cells[m.Key] = cell with { Best = true };
+                }
         }
-        return rows.Select((r, i) => r with { Cells = cells[i] }).ToList();
+        return rows.Select((r, i) => marked.TryGetValue(i, out var cells) ? r with { Cells = cells } : r).ToList();
     }
 
     /// <summary>Each metric's difference of means to the baseline (a run, or a group's runs), and whether it is real (a t-test's p-value).</summary>

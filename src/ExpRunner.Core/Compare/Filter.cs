@@ -44,8 +44,7 @@ public sealed class Filter
         if (runs.Count == 0) return;
         foreach (var (entity, key, position) in _keys)
         {
-            var known = entity == "metrics" ? runs.SelectMany(r => r.Metrics.Keys) : runs.SelectMany(r => r.Params.Keys);
-            var names = known.ToHashSet(StringComparer.Ordinal);
+            var names = Compare.Keys.Of(runs, entity == "metrics").ToHashSet(StringComparer.Ordinal);
             if (!names.Contains(key))
                 throw new FilterException($"no run has {(entity == "metrics" ? "a metric" : "a param")} '{key}'{Compare.Keys.Suggest(key, names)} at position {position + 1}", _text, position);
         }

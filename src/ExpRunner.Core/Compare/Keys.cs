@@ -8,6 +8,24 @@ public sealed class CompareException(string message) : Exception(message);
 public static class Keys
 {
     /// <summary>
+    /// The distinct param (or metric) names of runs, in first-seen order. Rows read from the index share
+    /// one name array per key set, so 100,000 runs cost one look per distinct set, not per run.
+    /// </summary>
+    public static List<string> Of(IEnumerable<RunRow> runs, bool metrics = false)
+    {
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var names = new List<string>();
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in runs)
+        {
+            var keys = metrics ? r.Metrics.Keys : r.Params.Keys;
+            if (!seen.Add(keys)) continue;
+            foreach (var k in keys) if (known.Add(k)) names.Add(k);
+        }
+        return names;
+    }
+
+    /// <summary>
     /// Each key by its shortest dotted suffix that no other key of the set ends with:
     /// training.learning_rate → learning_rate, model.layers.0.units → 0.units beside model.layers.1.units.
     /// </summary>

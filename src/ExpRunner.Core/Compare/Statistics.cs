@@ -8,13 +8,24 @@ namespace ExpRunner.Compare;
 /// </summary>
 public static class Statistics
 {
-    public static double Mean(IReadOnlyList<double> x) => x.Average();
+    // Both work on differences to the first value, so that equal values have exactly that mean and a
+    // standard deviation of exactly 0 (not a rounding residue like 1e-16 shown as a spread).
+    public static double Mean(IReadOnlyList<double> x)
+    {
+        if (x.Count == 0) throw new InvalidOperationException("the mean of no values");
+        double first = x[0], sum = 0;
+        for (int i = 1; i < x.Count; i++) sum += x[i] - first;
+        return first + sum / x.Count;
+    }
 
     public static double StdDev(IReadOnlyList<double> x)
     {
         if (x.Count < 2) return 0;
-        double m = Mean(x);
-        return Math.Sqrt(x.Sum(v => (v - m) * (v - m)) / (x.Count - 1));
+        double first = x[0], sum = 0;
+        for (int i = 1; i < x.Count; i++) sum += x[i] - first;
+        double d = sum / x.Count, squares = 0;
+        for (int i = 0; i < x.Count; i++) { double e = x[i] - first - d; squares += e * e; }
+        return Math.Sqrt(squares / (x.Count - 1));
     }
 
     /// <summary>The 95% confidence interval of the mean (needs n ≥ 2; for n = 1, null).</summary>

@@ -85,6 +85,8 @@ public sealed class RunFolder
             var bytes = Encoding.UTF8.GetBytes(text);
             fs.Write(bytes);
             fs.SetLength(bytes.Length);
+            // What reads run folders by their modification time (the run index) must see the change.
+            try { Directory.SetLastWriteTimeUtc(Dir, DateTime.UtcNow); } catch (Exception t) when (t is IOException or UnauthorizedAccessException) { }
         }
     }
     public void WriteSummary(RunSummary summary) => Atomic.WriteText(PathOf(SummaryFile), Json.Serialize(summary));
@@ -92,8 +94,17 @@ public sealed class RunFolder
     /// <summary>A JSON file of a run folder is read only up to this size.</summary>
     public const long MaxJsonBytes = 16 << 20;
 
-    /// <summary>run.json; null when there is none; <see cref="InvalidDataException"/> (naming the file) when it is broken.</summary>
-    public RunRecord? ReadRecord() => ReadJson<RunRecord>(RecordFile);
+    /// <summary>
+    /// run.json; null when there is none or the folder is being created (<see cref="Create"/> claims it
+    /// with an empty run.json, written a moment later); <see cref="InvalidDataException"/> (naming the
+    /// file) when it is broken — an empty one that stayed empty for a minute included.
+    /// </summary>
+    public RunRecord? ReadRecord()
+    {
+        var info = new FileInfo(PathOf(RecordFile));
+        if (info.Exists && info.Length == 0 && DateTime.UtcNow - info.LastWriteTimeUtc < TimeSpan.FromMinutes(1)) return null;
+        return ReadJson<RunRecord>(RecordFile);
+    }
     public RunSummary? ReadSummary() => ReadJson<RunSummary>(SummaryFile);
 
     /// <summary>run.json, or null when it is missing or broken (for code that has a fallback).</summary>

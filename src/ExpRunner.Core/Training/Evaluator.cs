@@ -7,8 +7,14 @@ namespace ExpRunner.Training;
 /// <summary>The result of one pass over a split; <see cref="Seconds"/> is the pass's wall time (batch filling and forward).</summary>
 public sealed record Evaluation(double Loss, double Accuracy, int Count, int[,] Confusion, double Seconds = 0)
 {
+    /// <summary>The first misclassified examples of the split, in split order (at most <see cref="Evaluator{T}.KeepMistakes"/>).</summary>
+    public IReadOnlyList<Mistake> Mistakes { get; init; } = [];
+
     public double ExamplesPerSecond => Seconds > 0 ? Count / Seconds : 0;
 }
+
+/// <summary>An example the network got wrong: its index in the dataset, true and predicted class.</summary>
+public sealed record Mistake(int Example, int Label, int Predicted);
 
 /// <summary>Loss, accuracy and confusion matrix of a network over a data split, in batches.</summary>
 public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -24,8 +30,11 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
         _y = new T[net.Capacity * net.Outputs];
     }
 
+    public const int KeepMistakes = 200;
+
     public Evaluation Evaluate(DataSplit split)
     {
+        var mistakes = new List<Mistake>();
         int classes = split.Data.Classes;
         var confusion = new int[classes, classes];
         double lossSum = 0;
@@ -44,10 +53,11 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
                 int actual = split.Data.Labels[idx[r]];
                 confusion[actual, predicted]++;
                 if (predicted == actual) correct++;
+                else if (mistakes.Count < KeepMistakes) mistakes.Add(new Mistake(idx[r], actual, predicted));
             }
         }
         int n = Math.Max(1, split.Count);
-        return new Evaluation(lossSum / n, (double)correct / n, split.Count, confusion, clock.Elapsed.TotalSeconds);
+        return new Evaluation(lossSum / n, (double)correct / n, split.Count, confusion, clock.Elapsed.TotalSeconds) { Mistakes = mistakes };
     }
 
     /// <summary>The predicted class of one output row: argmax, or output ≥ 0.5 for a single unit.</summary>

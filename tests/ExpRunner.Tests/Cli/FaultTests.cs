@@ -73,7 +73,10 @@ public class FaultTests
             Directory.CreateDirectory(d);
             return d;
         }
+        // An empty run.json is a folder being created (see RunFolder.Create) — for a minute; after that it is broken.
         File.WriteAllText(Path.Combine(Broken("20200101-000000-empty0"), "run.json"), "");
+        File.SetLastWriteTimeUtc(dir.File("runs/ft/20200101-000000-empty0/run.json"), DateTime.UtcNow.AddMinutes(-2));
+        File.WriteAllText(Path.Combine(Broken("20200101-000000-fresh0"), "run.json"), "");
         File.WriteAllText(Path.Combine(Broken("20200101-000000-corrup"), "run.json"), "{ \"id\": ");
         File.CreateSymbolicLink(Path.Combine(Broken("20200101-000000-device"), "run.json"), "/dev/zero");
         var list = InProcess.Run("list", "--runs", dir.File("runs"));

@@ -1,0 +1,156 @@
+using System.Globalization;
+using ExpRunner.Compare;
+using ExpRunner.Tests.Support;
+using ExpRunner.Tracking;
+
+namespace ExpRunner.Tests.Compare;
+
+public class RunIndexTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A finished run folder as the trainer leaves it (record and summary).</summary>
+    private static RunFolder MakeRun(string root, string experiment, int i, string status = RunStatus.Finished, bool summary = true)
+    {
+        var folder = RunFolder.Create(root, experiment, T0.AddSeconds(i));
+        folder.WriteRecord(new RunRecord { Id = Path.GetFileName(folder.Dir), Experiment = experiment, Status = status, Started = T0.AddSeconds(i), Host = Environment.MachineName, Pid = 1 });
+        if (summary)
+            folder.WriteSummary(new RunSummary
+            {
+                Id = Path.GetFileName(folder.Dir), Experiment = experiment, Status = status, EpochsRun = 3, DurationSeconds = 1.5, BestEpoch = 2,
+                Final = new Dictionary<string, double> { ["test_accuracy"] = 0.5 + i / 1000.0, ["test_loss"] = 1.0 / (i + 1) },
+                Params = new Dictionary<string, string> { ["training.learning_rate"] = (0.1 * (i % 3 + 1)).ToString(CultureInfo.InvariantCulture), ["seed"] = i.ToString(CultureInfo.InvariantCulture), ["name"] = "" },
+            });
+        return folder;
+    }
+
+    private static string Show(RunRow r) =>
+        $"{r.Id} {r.Experiment} {r.Status} {r.Superseded} {string.Join(",", r.Params.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"))} " +
+        string.Join(",", r.Metrics.OrderBy(m => m.Key).Select(m => $"{m.Key}={m.Value.ToString("R", CultureInfo.InvariantCulture)}"));
+
+    private static List<string> FromFolders(string root) =>
+        RunFolder.FindAll(root).Select(RunRow.Load).OfType<RunRow>().Select(Show).Order(StringComparer.Ordinal).ToList();
+
+    private static List<string> FromIndex(string root, string cache, out IndexRefresh refresh)
+    {
+        using var index = RunIndex.Open(root, cache);
+        var (rows, r) = index.Load();
+        refresh = r;
+        return rows.Select(Show).Order(StringComparer.Ordinal).ToList();
+    }
+
+    [Fact]
+    public void The_index_answers_what_the_run_folders_say_and_follows_them_as_they_change()
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        var runs = Enumerable.Range(0, 30).Select(i => MakeRun(root, i % 2 == 0 ? "a" : "b", i)).ToList();
+        MakeRun(root, "a", 99, RunStatus.Running, summary: false);
+
+        Assert.Equal(FromFolders(root), FromIndex(root, cache, out var first));
+        Assert.Equal((31, 31, 0), (first.Runs, first.Added, first.Removed));
+
+        // A run finishes with other values, one is deleted, one is added.
+        runs[3].WriteSummary(runs[3].ReadSummary()! with { Status = RunStatus.Diverged, Final = new Dictionary<string, double> { ["test_loss"] = double.NaN } });
+        Directory.Delete(runs[4].Dir, recursive: true);
+        MakeRun(root, "c", 200);
+        var expected = FromFolders(root);
+        Assert.Equal(expected, FromIndex(root, cache, out var second));
+        Assert.Equal(1, second.Removed);
+        Assert.Contains(expected, s => s.Contains("DIVERGED") && s.Contains("test_loss=NaN"));
+
+        // Deleting the index loses nothing: it is rebuilt from the folders.
+        foreach (var f in Directory.GetFiles(cache)) File.Delete(f);
+        Assert.Equal(expected, FromIndex(root, cache, out var rebuilt));
+        Assert.Equal(31, rebuilt.Added);
+    }
+
+    [Fact]
+    public void A_change_the_folder_time_does_not_show_is_still_seen_when_the_folder_was_indexed_as_it_changed()
+    {
+        // Filesystems keep times to a few milliseconds: a folder read within 2 s of its last change is read again next time.
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        var run = MakeRun(root, "a", 1);
+        var time = Directory.GetLastWriteTimeUtc(run.Dir);
+        FromIndex(root, cache, out _);
+        run.WriteSummary(run.ReadSummary()! with { Status = RunStatus.Failed });
+        Directory.SetLastWriteTimeUtc(run.Dir, time);
+        Assert.Equal(FromFolders(root), FromIndex(root, cache, out var refresh));
+        Assert.Contains(FromFolders(root), s => s.Contains("FAILED"));
+        Assert.Equal(1, refresh.Updated);
+    }
+
+    [Fact]
+    public void A_broken_index_file_is_rebuilt_and_a_broken_run_folder_is_reported_not_stored()
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        MakeRun(root, "a", 1);
+        var bad = MakeRun(root, "a", 2);
+        File.WriteAllText(Path.Combine(bad.Dir, RunFolder.SummaryFile), "{ not json");
+        var before = FromIndex(root, cache, out var refresh);
+        Assert.Single(before);
+        Assert.Contains(refresh.Broken, b => b.Contains(RunFolder.SummaryFile));
+        foreach (var f in Directory.GetFiles(cache, "*.db")) File.WriteAllText(f, "this is not a database, but a file someone overwrote");
+        Assert.Equal(before, FromIndex(root, cache, out refresh));
+        Assert.Single(refresh.Broken); // still broken, still said
+    }
+
+    [Fact]
+    public void Runs_written_while_others_read_never_break_a_reader_and_all_arrive()
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() => { for (int i = 0; i < 120; i++) MakeRun(root, "w", i); });
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            int loads = 0;
+            while (!writer.IsCompleted || loads == 0)
+            {
+                using var index = RunIndex.Open(root, cache);
+                var (rows, refresh) = index.Load();
+                Assert.Empty(refresh.Broken);
+                Assert.All(rows, r => Assert.Equal("w", r.Experiment));
+                loads++;
+            }
+            return loads;
+        })).ToArray();
+        Task.WaitAll([writer, .. readers], TestContext.Current.CancellationToken);
+        Assert.Equal(120, FromIndex(root, cache, out _).Count);
+        Assert.Equal(FromFolders(root), FromIndex(root, cache, out _));
+    }
+
+    [Fact]
+    public void The_newest_runs_come_from_the_index_without_reading_the_rest()
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        for (int i = 0; i < 12; i++) MakeRun(root, i < 4 ? "b" : "a", i);
+        using var index = RunIndex.Open(root, cache);
+        index.Refresh();
+        var (rows, total) = index.Newest(3);
+        Assert.Equal(12, total);
+        Assert.Equal(new[] { 11, 10, 9 }.Select(i => T0.AddSeconds(i)), rows.Select(r => r.Started!.Value));
+        (rows, total) = index.Newest(10, "b");
+        Assert.Equal((4, 4), (total, rows.Count));
+    }
+
+    [Theory]
+    [InlineData("server:/export/home /home nfs4 rw,relatime 0 0", "/home/ann/.cache", true)]
+    [InlineData("server:/export/home /home nfs4 rw,relatime 0 0", "/homework/x", false)]
+    [InlineData("/dev/sda1 / ext4 rw 0 0\nfs:/scratch /scratch lustre rw 0 0", "/scratch/u/.cache", true)]
+    [InlineData("/dev/sda1 / ext4 rw 0 0\nfs:/scratch /scratch lustre rw 0 0", "/var/cache", false)]
+    public void A_cache_on_a_network_filesystem_is_recognised(string mounts, string path, bool network) =>
+        Assert.Equal(network, RunIndex.IsNetwork(path, mounts));
+
+    [Fact]
+    public void The_cache_folder_follows_xdg_and_leaves_a_network_home()
+    {
+        var env = new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = "/local/cache", ["USER"] = "ann" };
+        Assert.Equal("/local/cache/exprunner/index", RunIndex.CacheDir(k => env.GetValueOrDefault(k), "/dev/sda1 / ext4 rw 0 0"));
+        Assert.Equal(Path.Combine(Path.GetTempPath(), "exprunner-ann", "index"),
+            RunIndex.CacheDir(k => env.GetValueOrDefault(k), "/dev/sda1 / ext4 rw 0 0\nsrv:/c /local nfs rw 0 0"));
+    }
+}
