@@ -4,6 +4,8 @@
 # - a private single-node Slurm cluster (tests/slurm/up.sh; SLURM_CONF points the tests at it);
 # - two real MLflow tracking servers (tests/mlflow/server.sh): a plain one and one with MLflow's
 #   basic-auth app (MLFLOW_TEST_URI, MLFLOW_TEST_AUTH_URI; tests start more through MLFLOW_TEST_SERVER).
+# - Debian's Chromium for the UI's browser tests (installed with apt when it is missing; Playwright
+#   drives it, and the screenshots of each page land in tests/artifacts/ui).
 # Extra arguments go to `dotnet test` (e.g. -- --filter-class NAME).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/lib/chromium/chromium ]; then
+  echo "installing Debian's chromium (the UI tests drive it)"
+  SUDO=$( [ "$(id -u)" = 0 ] || echo sudo )
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
+    { $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium >/dev/null; } ||
+    { echo "cannot install chromium: install Debian's chromium package, or set CHROMIUM to a Chromium executable" >&2; exit 1; }
+fi
 
 port=$(free_port); auth_port=$(free_port)
 tests/mlflow/server.sh start "$state/mlflow" "$port" > "$state/mlflow.uri" 2> "$state/mlflow.err" &

@@ -52,6 +52,8 @@ public static partial class App
             .WithExample("predict", "runs/mnist-sgd/20261125-174200-ab12cd", "--index", "17");
         config.AddCommand<ExportCommand>("export").WithDescription("Write a run's weights as one CSV file per layer and tensor.")
             .WithExample("export", "20261125-174200-ab12cd");
+        config.AddCommand<Ui.UiCommand>("ui").WithDescription("Look at every run and sweep in the browser: tables, curves, comparisons (read-only).")
+            .WithExample("ui").WithExample("ui", "--runs", "other/runs", "--port", "9000", "--open");
         config.AddCommand<InitCommand>("init").WithDescription("Write a starter experiment (one of those the tool ships) and say what to run next.")
             .WithExample("init").WithExample("init", "study", "--example", "fashion-mnist").WithExample("init", "--list");
         config.AddBranch("mlflow", mlflow =>

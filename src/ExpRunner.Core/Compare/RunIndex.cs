@@ -6,6 +6,16 @@ using Microsoft.Data.Sqlite;
 
 namespace ExpRunner.Compare;
 
+/// <summary>
+/// Runs read through the index: the rows (oldest first), each by its folder relative to the runs
+/// directory with the modification time it was read at, and what bringing the index up to date did.
+/// </summary>
+public sealed record RunSet(List<RunRow> Rows, IReadOnlyDictionary<string, RunRow> ByDir, Dictionary<string, long> Mtimes, IndexRefresh Refresh)
+{
+    /// <summary>False when an update found nothing new (the rows are the previous ones).</summary>
+    public bool Changed { get; init; } = true;
+}
+
 /// <summary>What refreshing the index did.</summary>
 public sealed record IndexRefresh(int Runs, int Added, int Updated, int Removed, IReadOnlyList<string> Broken, double Seconds);
 
@@ -94,6 +104,13 @@ public sealed class RunIndex : IDisposable
     /// </summary>
     public (List<RunRow> Rows, IndexRefresh Refresh) Load()
     {
+        var set = LoadSet();
+        return (set.Rows, set.Refresh);
+    }
+
+    /// <summary>As <see cref="Load"/>, keeping what a later <see cref="Update"/> needs.</summary>
+    public RunSet LoadSet()
+    {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         // The folders are listed on another thread while the index is read (on 100,000 runs the two take about as long).
         var listing = Task.Run(List);
@@ -112,13 +129,33 @@ public sealed class RunIndex : IDisposable
                 mtimes[dir] = r.GetInt64(1);
             }
         }
-        var (rows, gone, refresh) = Sync(listing, mtimes, clock);
-        var result = new List<RunRow>(held.Count + rows.Count);
-        foreach (var (dir, row) in held) if (!rows.ContainsKey(dir) && !gone.Contains(dir)) result.Add(row);
-        result.AddRange(rows.Values);
+        return Merge(held, mtimes, Sync(listing, mtimes, clock));
+    }
+
+    /// <summary>
+    /// The runs of <paramref name="previous"/> brought up to date: only the folders that changed since
+    /// are read (the index is not read again) — how a long-lived reader (the UI) follows the runs.
+    /// </summary>
+    public RunSet Update(RunSet previous)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var listing = Task.Run(List);
+        var synced = Sync(listing, previous.Mtimes, clock);
+        if (synced.Rows.Count == 0 && synced.Gone.Count == 0 && synced.Refresh.Broken.Count == previous.Refresh.Broken.Count)
+            return previous with { Refresh = synced.Refresh, Changed = false };
+        return Merge(new Dictionary<string, RunRow>(previous.ByDir), new Dictionary<string, long>(previous.Mtimes), synced);
+    }
+
+    private RunSet Merge(Dictionary<string, RunRow> held, Dictionary<string, long> mtimes,
+        (Dictionary<string, RunRow> Rows, HashSet<string> Gone, IndexRefresh Refresh, Dictionary<string, long> Mtimes) synced)
+    {
+        foreach (var dir in synced.Gone) { held.Remove(dir); mtimes.Remove(dir); }
+        foreach (var (dir, row) in synced.Rows) held[dir] = row;
+        foreach (var (dir, m) in synced.Mtimes) mtimes[dir] = m;
+        var result = held.Values.ToList();
         // Oldest first, as the runs were made (ids begin with their start time).
         result.Sort((a, b) => a.Started != b.Started ? Nullable.Compare(a.Started, b.Started) : string.CompareOrdinal(a.Dir, b.Dir));
-        return (result, refresh);
+        return new RunSet(result, held, mtimes, synced.Refresh);
     }
 
     /// <summary>Brings the index up to date with the run folders without reading what it holds.</summary>
@@ -170,7 +207,7 @@ public sealed class RunIndex : IDisposable
     }
 
     /// <summary>Reads the folders that are new or changed since the index saw them, stores them and drops vanished ones.</summary>
-    private (Dictionary<string, RunRow> Rows, HashSet<string> Gone, IndexRefresh Refresh) Sync(Task<(List<(string Rel, long Mtime)>, List<(string Rel, long Mtime)>, long?)> listing,
+    private (Dictionary<string, RunRow> Rows, HashSet<string> Gone, IndexRefresh Refresh, Dictionary<string, long> Mtimes) Sync(Task<(List<(string Rel, long Mtime)>, List<(string Rel, long Mtime)>, long?)> listing,
         Dictionary<string, long> held, System.Diagnostics.Stopwatch clock)
     {
         var present = Runs(listing.GetAwaiter().GetResult(), held);
@@ -190,7 +227,8 @@ public sealed class RunIndex : IDisposable
         var rows = new Dictionary<string, RunRow>(StringComparer.Ordinal);
         if (read.Count > 0 || gone.Count > 0) Store(read, gone, rows, broken);
         int added = read.Count(c => !held.ContainsKey(c.Dir));
-        return (rows, gone, new IndexRefresh(present.Count, added, read.Count - added, gone.Count, broken, clock.Elapsed.TotalSeconds));
+        var stored = read.Where(c => rows.ContainsKey(c.Dir)).ToDictionary(c => c.Dir, c => c.Mtime, StringComparer.Ordinal);
+        return (rows, gone, new IndexRefresh(present.Count, added, read.Count - added, gone.Count, broken, clock.Elapsed.TotalSeconds), stored);
     }
 
     private void Store(List<(string Dir, long Mtime, RunRecord? Record, RunSummary? Summary, string? Problem)> read, HashSet<string> gone,

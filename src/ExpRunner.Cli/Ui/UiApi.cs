@@ -1,0 +1,370 @@
+using System.Globalization;
+using System.Text;
+using ExpRunner.Compare;
+using ExpRunner.IO;
+using ExpRunner.Sweeps;
+using ExpRunner.Tracking;
+using ExpRunner.Training;
+using Microsoft.AspNetCore.Http;
+
+namespace ExpRunner.Cli.Ui;
+
+/// <summary>A request the UI cannot answer as asked: 400 (or 404) with a message, and for a filter the position of the mistake.</summary>
+public sealed class UiRequestException(int status, string message, int? position = null) : Exception(message)
+{
+    public int Status { get; } = status;
+    public int? Position { get; } = position;
+}
+
+/// <summary>
+/// The UI's JSON API: read-only views of the runs directory. Every answer is computed from the run
+/// folders (through the run index for the runs table); nothing here writes to them.
+/// </summary>
+public sealed class UiApi(UiData data)
+{
+    public const int MaxPage = 1000, MaxCompared = 200, CurvesPerGroup = 50;
+    private readonly SweepStore _sweeps = new(data.RunsRoot);
+    private readonly ModelCache _models = new();
+
+    public static string Text(object value) => System.Text.Json.JsonSerializer.Serialize(value, Json.Compact);
+
+    // ---- runs page ----------------------------------------------------------------------------
+
+    public object Runs(IQueryCollection q)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var query = new RunsQuery(Str(q, "filter"), Str(q, "sort"), Str(q, "desc") is "1" or "true", List(q, "group"));
+        int offset = Int(q, "offset", 0, 0, int.MaxValue), limit = Int(q, "limit", 200, 1, MaxPage);
+        var (paramKeys, metricKeys) = data.Columns();
+        try
+        {
+            if (query.GroupBy.Count > 0)
+            {
+                var (c, total) = data.Groups(query);
+                return new
+                {
+                    total, matched = c.Rows.Sum(r => r.Runs.Count), groups_total = c.Rows.Count, offset, group_by = query.GroupBy,
+                    param_keys = paramKeys, metric_keys = metricKeys, broken = data.Broken.Count,
+                    groups = c.Rows.Skip(offset).Take(limit).Select(g => new
+                    {
+                        label = g.Label, values = query.GroupBy.ToDictionary(k => k, k => g.Runs[0].Params.GetValueOrDefault(k)), n = g.Runs.Count,
+                        status = g.Runs.GroupBy(r => r.Status).ToDictionary(s => s.Key, s => s.Count()),
+                        metrics = c.Columns.Where(col => col.Kind == ColumnKind.Metric && g.Cells.ContainsKey(col.Key)).ToDictionary(col => col.Name, col =>
+                        {
+                            var cell = g.Cells[col.Key];
+                            return new { mean = cell.Value, std = cell.Std, n = cell.N, low = cell.Low, high = cell.High };
+                        }),
+                        ids = g.Runs.Take(MaxCompared).Select(r => r.Id),
+                    }),
+                    ms = clock.Elapsed.TotalMilliseconds,
+                };
+            }
+            var (rows, all) = data.Runs(query);
+            return new
+            {
+                total = all, matched = rows.Count, offset, param_keys = paramKeys, metric_keys = metricKeys, broken = data.Broken.Count,
+                rows = rows.Skip(offset).Take(limit).Select(Row),
+                ms = clock.Elapsed.TotalMilliseconds,
+            };
+        }
+        catch (FilterException e) { throw new UiRequestException(400, e.Message, e.Position); }
+        catch (CompareException e) { throw new UiRequestException(400, e.Message); }
+    }
+
+    private object Row(RunRow r) => new
+    {
+        id = r.Id, experiment = r.Experiment, status = r.Status, started = r.Started, superseded = r.Superseded,
+        dir = Path.GetRelativePath(data.RunsRoot, r.Dir), @params = r.Params, metrics = r.Metrics,
+    };
+
+    // ---- run page -----------------------------------------------------------------------------
+
+    public object Run(string id)
+    {
+        var folder = FolderOf(id);
+        RunRecord? record = null;
+        RunSummary? summary = null;
+        var problems = new List<string>();
+        try { record = folder.ReadRecord(); } catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { problems.Add(e.Message); }
+        try { summary = folder.ReadSummary(); } catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { problems.Add(e.Message); }
+        IReadOnlyList<MetricRow> metrics = [];
+        try { metrics = folder.ReadMetrics(); } catch (IOException e) { problems.Add(e.Message); }
+        return new
+        {
+            id = folder.Id, dir = Path.GetRelativePath(data.RunsRoot, folder.Dir),
+            status = record is null ? null : summary?.Status ?? RunFolder.EffectiveStatus(record),
+            record, summary, problems,
+            config = Tail(folder.PathOf(RunFolder.ConfigFile), 256 << 10),
+            log = Tail(folder.PathOf(RunFolder.LogFile), 256 << 10),
+            metrics = metrics.Select(m => new { epoch = m.Epoch, split = m.Split, step = m.Step, loss = m.Loss, accuracy = m.Accuracy, learning_rate = m.LearningRate, seconds = m.Seconds }),
+            files = Files(folder),
+        };
+    }
+
+    private static IEnumerable<object> Files(RunFolder folder) =>
+        new DirectoryInfo(folder.Dir).EnumerateFiles().Where(f => !f.Name.StartsWith('.')).OrderBy(f => f.Name, StringComparer.Ordinal)
+            .Select(f => new { name = f.Name, bytes = f.Length });
+
+    /// <summary>The end of a text file (the whole of a small one), or null when there is none.</summary>
+    private static object? Tail(string path, int maxBytes)
+    {
+        if (BoundedFile.KindOf(path) != BoundedFile.Kind.Regular) return null;
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        long skip = Math.Max(0, fs.Length - maxBytes);
+        fs.Seek(skip, SeekOrigin.Begin);
+        var bytes = new byte[fs.Length - skip];
+        fs.ReadExactly(bytes);
+        string text = Encoding.UTF8.GetString(bytes);
+        if (skip > 0) text = text[(text.IndexOf('\n') + 1)..];
+        return new { text, cut = skip > 0, bytes = fs.Length };
+    }
+
+    /// <summary>A file of a run folder — only a regular file directly inside it (no path, no link out of it).</summary>
+    public (string Path, string ContentType) File(string id, string name)
+    {
+        var folder = FolderOf(id);
+        if (name.Length == 0 || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0']) >= 0)
+            throw new UiRequestException(400, $"'{name}' is not a file name of a run folder");
+        string path = Path.Combine(folder.Dir, name);
+        var info = new FileInfo(path);
+        if (!info.Exists || info.LinkTarget is not null || BoundedFile.KindOf(path) != BoundedFile.Kind.Regular)
+            throw new UiRequestException(404, $"run {folder.Id} has no file '{name}'");
+        string type = Path.GetExtension(name) switch
+        {
+            ".json" => "application/json; charset=utf-8",
+            ".csv" or ".txt" or ".yaml" or ".log" => "text/plain; charset=utf-8",
+            ".svg" => "image/svg+xml",
+            _ => "application/octet-stream",
+        };
+        return (path, type);
+    }
+
+    private RunFolder FolderOf(string id)
+    {
+        var row = data.Find(id);
+        if (row is null) { data.Fresh(); row = data.Find(id); }
+        if (row is null) throw new UiRequestException(404, $"no run '{id}' under {data.RunsRoot}");
+        return RunFolder.Open(row.Dir);
+    }
+
+    // ---- evaluation: confusion matrix and misclassified examples ------------------------------
+
+    public object Evaluation(string id)
+    {
+        var folder = FolderOf(id);
+        var (model, e) = _models.Evaluate(folder);
+        int k = e.Confusion.GetLength(0);
+        var test = model.Data.Test.Data;
+        return new
+        {
+            split = "test", examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, classes = test.ClassNames,
+            confusion = Enumerable.Range(0, k).Select(a => Enumerable.Range(0, k).Select(p => e.Confusion[a, p]).ToArray()),
+            images = test.HasPixels && test.ImageWidth > 0,
+            mistakes = e.Mistakes.Take(96).Select(m => new { example = m.Example, label = m.Label, predicted = m.Predicted }),
+        };
+    }
+
+    public byte[] Example(string id, int example)
+    {
+        var folder = FolderOf(id);
+        var (model, _) = _models.Evaluate(folder);
+        var test = model.Data.Test.Data;
+        if (!test.HasPixels || test.ImageWidth <= 0) throw new UiRequestException(404, $"run {id} does not train on images");
+        if (example < 0 || example >= test.Count) throw new UiRequestException(404, $"example {example} is outside the test data (0..{test.Count - 1})");
+        return Png.Grayscale(test.Pixels(example), test.ImageWidth, scale: 2);
+    }
+
+    // ---- compare page -------------------------------------------------------------------------
+
+    public object Compare(IQueryCollection q)
+    {
+        var ids = List(q, "runs");
+        var groupBy = List(q, "group");
+        string? filter = Str(q, "filter");
+        List<RunRow> runs;
+        if (ids.Count > 0)
+        {
+            if (ids.Count > MaxCompared) throw new UiRequestException(400, $"{ids.Count} runs: compare at most {MaxCompared} at once (or group them)");
+            runs = ids.Select(id => data.Find(id) ?? throw new UiRequestException(404, $"no run '{id}' under {data.RunsRoot}")).ToList();
+        }
+        else if (filter is not null || groupBy.Count > 0)
+        {
+            try { runs = data.Runs(new RunsQuery(filter, null, false, [])).Rows.ToList(); }
+            catch (FilterException e) { throw new UiRequestException(400, e.Message, e.Position); }
+            catch (CompareException e) { throw new UiRequestException(400, e.Message); }
+            if (groupBy.Count == 0 && runs.Count > MaxCompared) throw new UiRequestException(400, $"{runs.Count} runs match: compare at most {MaxCompared} at once (or group them)");
+        }
+        else throw new UiRequestException(400, "say which runs to compare: runs=ID,ID,... or a filter (and group=KEY,... to compare groups)");
+        var known = ExpRunner.Compare.Keys.Of(runs).ToHashSet();
+        foreach (var k in groupBy)
+            if (!known.Contains(k)) throw new UiRequestException(400, $"cannot group by '{k}': no run has that param{ExpRunner.Compare.Keys.Suggest(k, known)}");
+
+        // The params that differ between the runs: the config diff.
+        var keys = ExpRunner.Compare.Keys.Of(runs);
+        var differing = keys.Where(k => runs.Any(r => r.Params.GetValueOrDefault(k) != runs[0].Params.GetValueOrDefault(k))).ToList();
+        if (groupBy.Count == 0)
+        {
+            return new
+            {
+                runs = runs.Select(r => new { id = r.Id, experiment = r.Experiment, status = r.Status, @params = r.Params, metrics = r.Metrics, curves = Curves(r) }),
+                differing, same = keys.Except(differing).ToDictionary(k => k, k => runs[0].Params.GetValueOrDefault(k)),
+            };
+        }
+        var groups = runs.GroupBy(r => string.Join('\u0001', groupBy.Select(k => r.Params.GetValueOrDefault(k, "")))).Select(g =>
+        {
+            var members = g.ToList();
+            // Curves of many runs are read from as many folders: a group's are drawn from its first runs, and that is said.
+            var curves = members.Take(CurvesPerGroup).AsParallel().AsOrdered().Select(Curves).ToList();
+            return new
+            {
+                label = string.Join(", ", groupBy.Select(k => $"{k}={members[0].Params.GetValueOrDefault(k, "-")}")),
+                values = groupBy.ToDictionary(k => k, k => members[0].Params.GetValueOrDefault(k)),
+                n = members.Count, drawn = curves.Count, ids = members.Take(MaxCompared).Select(r => r.Id),
+                final = ExpRunner.Compare.Comparison.MetricColumns.Where(m => members.Any(r => r.Metrics.ContainsKey(m.Name))).ToDictionary(m => m.Name, m =>
+                {
+                    var v = members.Where(r => r.Metrics.ContainsKey(m.Name)).Select(r => r.Metrics[m.Name]).ToList();
+                    var ci = Statistics.Ci95(v);
+                    return new { mean = Statistics.Mean(v), std = Statistics.StdDev(v), n = v.Count, low = ci?.Low, high = ci?.High };
+                }),
+                curves = Band(curves),
+            };
+        }).ToList();
+        return new { group_by = groupBy, groups, differing = differing.Except(groupBy), runs = runs.Count };
+    }
+
+    /// <summary>A run's metrics per epoch, one series per split and measure (test_accuracy, train_loss, ...).</summary>
+    private static Dictionary<string, SortedDictionary<int, double>> Curves(RunRow r)
+    {
+        var series = new Dictionary<string, SortedDictionary<int, double>>();
+        IReadOnlyList<MetricRow> rows;
+        try { rows = RunFolder.Open(r.Dir).ReadMetrics(); }
+        catch (IOException) { return series; }
+        foreach (var m in rows)
+        {
+            (series.TryGetValue(m.Split + "_loss", out var l) ? l : series[m.Split + "_loss"] = [])[m.Epoch] = m.Loss;
+            (series.TryGetValue(m.Split + "_accuracy", out var a) ? a : series[m.Split + "_accuracy"] = [])[m.Epoch] = m.Accuracy;
+        }
+        return series;
+    }
+
+    /// <summary>The runs' curves as one per series: per epoch the mean over the runs that reached it, and their lowest and highest value.</summary>
+    private static Dictionary<string, object> Band(List<Dictionary<string, SortedDictionary<int, double>>> runs) =>
+        runs.SelectMany(r => r.Keys).Distinct().ToDictionary(name => name, name =>
+        {
+            var epochs = runs.SelectMany(r => r.TryGetValue(name, out var s) ? (IEnumerable<int>)s.Keys : []).Distinct().Order().ToList();
+            var at = epochs.Select(e => runs.Select(r => r.TryGetValue(name, out var s) && s.TryGetValue(e, out double v) ? (double?)v : null).OfType<double>().ToList()).ToList();
+            return (object)new
+            {
+                epochs, mean = at.Select(v => Statistics.Mean(v)), low = at.Select(v => v.Min()), high = at.Select(v => v.Max()), n = at.Select(v => v.Count),
+            };
+        });
+
+    // ---- sweeps -------------------------------------------------------------------------------
+
+    public object Sweeps() => _sweeps.Ids().Reverse().Select(id =>
+    {
+        try
+        {
+            var s = _sweeps.Read(id);
+            var counts = s.Trials.GroupBy(t => t.Status).ToDictionary(g => g.Key, g => g.Count());
+            return (object)new { id, experiment = s.Experiment, status = s.Status, executor = s.Executor, created = s.Created, ended = s.Ended, trials = s.Trials.Count, counts, swept = s.SweptKeys, repeats = s.Repeats };
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return new { id, problem = e.Message };
+        }
+    }).ToList();
+
+    public object Sweep(string id)
+    {
+        SweepRecord s;
+        try { s = _sweeps.Read(id); }
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException) { throw new UiRequestException(404, e.Message); }
+        var progress = new TrialProgressReader(_sweeps);
+        var trials = s.Trials.Select(t =>
+        {
+            var dir = _sweeps.RunDirOf(t);
+            var row = t.RunId is null ? null : data.Find(t.RunId);
+            string status = t.Status;
+            TrialProgress? p = null;
+            if (t.InFlight && dir is not null)
+            {
+                // The sweep's own record can lag (or its process be gone): the run folder says how the trial is.
+                var record = RunFolder.Open(dir).TryReadRecord();
+                if (record is not null) status = RunFolder.EffectiveStatus(record) is var e && e != RunStatus.Running ? e : status;
+                p = progress.Of(t);
+            }
+            return new
+            {
+                index = t.Index, status, reason = t.Reason, run = t.RunId, attempts = t.Attempts, seconds = t.Seconds, seed = t.Seed, repeat = t.Repeat,
+                values = SweptValues(t, s.SweptKeys), progress = p is null ? null : new { epoch = p.Epoch, epochs = p.Epochs, metric = p.Metric, accuracy = p.Accuracy, loss = p.Loss },
+                metrics = row?.Metrics,
+            };
+        }).ToList();
+        return new { id = s.Id, experiment = s.Experiment, status = s.Status, executor = s.Executor, created = s.Created, ended = s.Ended, swept = s.SweptKeys, repeats = s.Repeats, trials };
+    }
+
+    /// <summary>A trial's values of the swept keys, from its overrides (key=value).</summary>
+    private static Dictionary<string, string?> SweptValues(TrialRecord t, IReadOnlyList<string> swept)
+    {
+        var values = new Dictionary<string, string?>();
+        foreach (var o in t.Overrides)
+        {
+            int eq = o.IndexOf('=');
+            if (eq > 0) values[o[..eq]] = o[(eq + 1)..];
+        }
+        return swept.ToDictionary(k => k, k => values.GetValueOrDefault(k) ?? (k == "seed" ? t.Seed.ToString(CultureInfo.InvariantCulture) : null));
+    }
+
+    // ---- query helpers ------------------------------------------------------------------------
+
+    private static string? Str(IQueryCollection q, string name) => q.TryGetValue(name, out var v) && v.Count > 0 && !string.IsNullOrEmpty(v[^1]) ? v[^1] : null;
+
+    private static List<string> List(IQueryCollection q, string name) =>
+        Str(q, name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList() ?? [];
+
+    private static int Int(IQueryCollection q, string name, int fallback, int min, int max)
+    {
+        if (Str(q, name) is not { } text) return fallback;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+            throw new UiRequestException(400, $"{name}={text}: a whole number from {min} to {max}");
+        return v;
+    }
+
+    /// <summary>Models rebuilt for evaluation, the last few kept (a page asks for its matrix, then for each image).</summary>
+    private sealed class ModelCache
+    {
+        private readonly Lock _gate = new();
+        private readonly LinkedList<(string Key, Lazy<(SavedModel, Training.Evaluation)> Value)> _recent = new();
+
+        public (SavedModel Model, Training.Evaluation Evaluation) Evaluate(RunFolder folder)
+        {
+            string weights = folder.PathOf(RunFolder.WeightsFile);
+            if (!System.IO.File.Exists(weights)) throw new UiRequestException(404, $"run {folder.Id} has no saved weights ({RunFolder.WeightsFile}) to evaluate");
+            string key = folder.Dir + "\n" + System.IO.File.GetLastWriteTimeUtc(weights).Ticks.ToString(CultureInfo.InvariantCulture);
+            Lazy<(SavedModel, Training.Evaluation)> lazy;
+            lock (_gate)
+            {
+                var node = _recent.FirstOrDefault(n => n.Key == key);
+                if (node.Value is not null) lazy = node.Value;
+                else
+                {
+                    lazy = new(() =>
+                    {
+                        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), weights, spareCore: false);
+                        model.Threads = 1;
+                        return (model, model.Evaluate("test"));
+                    });
+                    _recent.AddFirst((key, lazy));
+                    while (_recent.Count > 3) _recent.RemoveLast();
+                }
+            }
+            try { return lazy.Value; }
+            catch (Exception e) when (e is InvalidDataException or IOException or Config.ConfigException)
+            {
+                lock (_gate) { var n = _recent.FirstOrDefault(x => x.Key == key); if (n.Value is not null) _recent.Remove(n); }
+                throw new UiRequestException(422, $"run {folder.Id} cannot be evaluated: {e.Message}");
+            }
+        }
+    }
+}

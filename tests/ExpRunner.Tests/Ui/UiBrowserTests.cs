@@ -1,0 +1,174 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace ExpRunner.Tests.Ui;
+
+/// <summary>The UI's pages in a real browser (Debian's Chromium): what a person sees, read back from the rendered DOM.</summary>
+[Collection("ui")]
+public class UiBrowserTests(UiFixture ui)
+{
+    private static readonly LocatorWaitForOptions Shown = new() { Timeout = 20_000 };
+
+    private static async Task<string> Text(IPage page, string selector)
+    {
+        await page.Locator(selector).First.WaitForAsync(new LocatorWaitForOptions { Timeout = 2_000 });
+        return await page.Locator(selector).First.InnerTextAsync();
+    }
+
+    /// <summary>Waits for the page to show something; if it never does, its screenshot is kept (failed-*.png) and the test fails.</summary>
+    private static async Task Until(IPage page, Func<Task<bool>> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try { if (await condition()) return; }
+            catch (TimeoutException) { }
+            if (clock.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                await UiFixture.Shot(page, "failed-" + string.Concat(what.Where(char.IsLetterOrDigit)));
+                Assert.Fail($"the page never showed {what}; it shows:\n{await page.Locator("main").InnerTextAsync()}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task The_runs_page_lists_every_run_scrolls_virtually_and_filters_with_a_caret_under_a_mistake()
+    {
+        var (page, errors) = await ui.Open("/runs");
+        int total = UiFixture.Generated + 1 + 1 + 6; // generated, hostile, mnist, sweep trials
+        await Until(page, async () => (await Text(page, "#count")).StartsWith($"{total:N0} runs", StringComparison.Ordinal), $"{total} runs");
+        // Only what is on screen is in the page: a few dozen rows for thousands of runs.
+        int rows = await page.Locator(".trow").CountAsync();
+        Assert.InRange(rows, 10, 80);
+        await UiFixture.Shot(page, "runs");
+        // Scrolled to the end, the oldest run is there.
+        await page.Locator("#scroller").EvaluateAsync("s => s.scrollTop = s.scrollHeight");
+        await page.Locator(".trow[data-id='20250601-000000-g00000']").WaitForAsync(Shown);
+
+        // A filter in compare's language; the address keeps it.
+        await page.Locator("input.filter").FillAsync("metrics.test_accuracy > 0.85 and params.training.gradient_reduction = 'sum'");
+        await Until(page, async () => (await Text(page, "#count")).Contains(" of ", StringComparison.Ordinal), "the filtered count");
+        int expected = Enumerable.Range(0, UiFixture.Generated).Count(i => i / 4 % 2 == 1 && 0.5 + (i % 100) / 250.0 > 0.85);
+        Assert.StartsWith($"{expected:N0} of {total:N0} runs", await Text(page, "#count"));
+        Assert.Contains("filter=metrics.test_accuracy", Uri.UnescapeDataString(page.Url));
+        foreach (var id in await page.Locator(".trow[data-id]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)"))
+        {
+            int i = int.Parse(id[^5..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(i / 4 % 2 == 1 && 0.5 + (i % 100) / 250.0 > 0.85, id);
+        }
+
+        // A mistake is shown under its place, with a did-you-mean.
+        await page.Locator("input.filter").FillAsync("metrics.test_acuracy > 0.85");
+        string problem = await Text(page, "#filter-error");
+        var lines = problem.Split('\n');
+        Assert.Equal("metrics.test_acuracy > 0.85", lines[0]);
+        Assert.Equal("^", lines[1]);
+        Assert.Contains("did you mean 'test_accuracy'", problem);
+        await page.Locator("input.filter").FillAsync("metrics.test_accuracy >> 0.85");
+        await Until(page, async () => (await Text(page, "#filter-error")).Split('\n')[1] == new string(' ', 23) + "^", "the caret under the second '>'");
+        await UiFixture.Shot(page, "runs-filter-error");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Grouping_shows_mean_spread_and_count_and_the_state_is_in_the_address()
+    {
+        var (page, errors) = await ui.Open("/runs?filter=" + Uri.EscapeDataString("attributes.experiment = 'generated'") + "&group=training.gradient_reduction,training.learning_rate");
+        await Until(page, async () => (await Text(page, "#count")).StartsWith("8 groups of 3,000 runs", StringComparison.Ordinal), "8 groups");
+        var groups = await page.Locator(".trow[data-group]").AllInnerTextsAsync();
+        Assert.Equal(8, groups.Count);
+        var sum002 = Assert.Single(groups, g => g.Contains("sum") && g.Contains("0.02"));
+        Assert.Contains("375", sum002); // n: 3000 runs / 8 groups
+        Assert.Contains("±", sum002);
+        await UiFixture.Shot(page, "runs-grouped");
+        // Select two groups and compare them.
+        await page.Locator(".trow[data-group] input").Nth(0).CheckAsync();
+        await page.Locator(".trow[data-group] input").Nth(1).CheckAsync();
+        Assert.Contains("sel=", page.Url);
+        await page.Locator("#compare-selected").ClickAsync();
+        await page.Locator("#final-table").WaitForAsync(Shown);
+        Assert.Equal(2, await page.Locator("#final-table tbody tr").CountAsync());
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task A_run_page_shows_its_record_curves_confusion_matrix_and_misclassified_digits()
+    {
+        var (page, errors) = await ui.Open("/runs");
+        await page.Locator($".trow[data-id='{ui.MnistRun}'] a").ClickAsync();
+        await Until(page, async () => (await Text(page, "#record")).Contains("seed", StringComparison.Ordinal), "the record");
+        string record = await Text(page, "#record");
+        Assert.Contains("git commit", record, StringComparison.Ordinal);
+        Assert.Contains("sha256", record, StringComparison.Ordinal);
+        var splits = File.ReadAllLines(Path.Combine(ui.Runs, "mnist-sgd", ui.MnistRun, "metrics.csv")).Skip(1).Select(l => l.Split(',')[1]).Distinct().Count();
+        Assert.Equal(splits.ToString(System.Globalization.CultureInfo.InvariantCulture), await page.Locator("#run-chart").GetAttributeAsync("data-series"));
+        Assert.Equal(2, await page.Locator("#metrics-table tbody tr").CountAsync()); // 2 epochs
+        await page.Locator("#confusion").WaitForAsync(Shown);
+        Assert.Equal(11, await page.Locator("#confusion tr").CountAsync()); // header and ten digits
+        await page.Locator("#gallery img").First.WaitForAsync(Shown);
+        await Until(page, async () => await page.Locator("#gallery img").First.EvaluateAsync<int>("i => i.complete ? i.naturalWidth : 0") == 56, "a digit image");
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(ui.Runs, "mnist-sgd", ui.MnistRun, "summary.json")));
+        double accuracy = summary.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble();
+        Assert.Contains($"accuracy {accuracy.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}", await Text(page, "#evaluation"));
+        Assert.Contains("log.txt", await Text(page, "#files"));
+        await UiFixture.Shot(page, "run");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Compare_overlays_the_selected_runs_and_shows_what_differs()
+    {
+        var ids = ui.SweepRuns.Take(3).ToList();
+        var (page, errors) = await ui.Open("/runs?filter=" + Uri.EscapeDataString("attributes.experiment = 'xor-ui'"));
+        foreach (var id in ids) await page.Locator($".trow[data-id='{id}'] input").CheckAsync();
+        Assert.Equal("Compare 3 runs", await page.Locator("#compare-selected").InnerTextAsync());
+        await page.Locator("#compare-selected").ClickAsync();
+        await page.Locator("#compare-chart canvas").WaitForAsync(Shown);
+        Assert.Equal("3", await page.Locator("#compare-chart").GetAttributeAsync("data-series"));
+        string legend = await Text(page, "#compare-chart .u-legend");
+        Assert.All(ids, id => Assert.Contains(id, legend));
+        string diff = await Text(page, "#diff-table");
+        Assert.Contains("training.learning_rate", diff);
+        Assert.Contains("0.05", diff);
+        await page.Locator("#scale-log").ClickAsync();
+        Assert.Contains("log=1", page.Url);
+        await UiFixture.Shot(page, "compare");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task A_sweep_shows_its_trials_parallel_coordinates_and_scatter()
+    {
+        var (page, errors) = await ui.Open("/sweeps");
+        await page.Locator($"#sweeps-table a").First.WaitForAsync(Shown);
+        Assert.Contains(ui.SweepId, await Text(page, "#sweeps-table"));
+        await UiFixture.Shot(page, "sweeps");
+        await page.Locator("#sweeps-table a").First.ClickAsync();
+        await page.Locator("#trials-table").WaitForAsync(Shown);
+        Assert.Equal(6, await page.Locator("#trials-table tbody tr").CountAsync());
+        await page.Locator("#parallel polyline").First.WaitForAsync(Shown);
+        Assert.Equal(6, await page.Locator("#parallel polyline").CountAsync());
+        Assert.Equal(1, await page.Locator("svg.scatter").CountAsync()); // the one swept param (the repeats' seeds are not swept)
+        Assert.Equal("6", await page.Locator("#sweep-chart").GetAttributeAsync("data-series"));
+        await UiFixture.Shot(page, "sweep");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task A_run_named_like_html_is_shown_as_text_and_runs_nothing()
+    {
+        var (page, errors) = await ui.Open("/runs?filter=" + Uri.EscapeDataString("attributes.run_id = '20250602-000000-hostil'"));
+        await page.Locator(".trow[data-id='20250602-000000-hostil']").WaitForAsync(Shown);
+        string row = await page.Locator(".trow[data-id='20250602-000000-hostil']").InnerTextAsync();
+        Assert.Contains(UiFixture.Hostile, row);
+        await page.Locator(".trow[data-id='20250602-000000-hostil'] a").ClickAsync();
+        await Until(page, async () => (await Text(page, "#log")).Contains("<script>", StringComparison.Ordinal), "the log as text");
+        await page.GotoAsync(ui.Url("/compare?runs=20250602-000000-hostil," + ui.MnistRun));
+        await page.Locator("#diff-table").WaitForAsync(Shown);
+        Assert.Contains(UiFixture.HostileParam, await Text(page, "#diff-table"));
+        Assert.Null(await page.EvaluateAsync<int?>("() => window.__pwned ?? null"));
+        Assert.Equal(0, await page.Locator("main img[src='x'], main script").CountAsync());
+        Assert.Empty(errors.Where(e => !e.Contains("404", StringComparison.Ordinal)));
+    }
+}
