@@ -351,7 +351,9 @@ function RunsPage(_, q) {
     const p = query(); p.set("offset", 0); p.set("limit", 1);
     try {
       const r = await api("/api/runs?" + p);
-      if (r.total !== page.total || r.matched !== page.matched) { const top = scroller && scroller.scrollTop; await load(); if (scroller) scroller.scrollTop = top; }
+      // New or vanished runs, or runs on screen still training: read the table again where it is.
+      const running = [...cache.values()].some(chunk => chunk && chunk.some(x => x && (x.status === "RUNNING" || (x.status && typeof x.status === "object" && x.status.RUNNING))));
+      if (r.total !== page.total || r.matched !== page.matched || running) { const top = scroller && scroller.scrollTop; await load(); if (scroller) scroller.scrollTop = top; }
     } catch { }
   });
 }
