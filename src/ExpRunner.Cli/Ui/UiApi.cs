@@ -281,6 +281,8 @@ public sealed class UiApi(UiData data)
         try { s = _sweeps.Read(id); }
         catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException) { throw new UiRequestException(404, e.Message); }
         var progress = new TrialProgressReader(_sweeps);
+        // A trial that ended after the runs in memory were read: read them again (once for the request).
+        if (s.Trials.Any(t => t.RunId is not null && TrialStatus.IsResult(t.Status) && data.Find(t.RunId) is null)) data.Fresh();
         var trials = s.Trials.Select(t =>
         {
             var dir = _sweeps.RunDirOf(t);

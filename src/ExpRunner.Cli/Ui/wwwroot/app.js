@@ -416,7 +416,7 @@ function lineChart(box, { title, series, log, yLabel, height = 300 }) {
 /** Linear / log toggle and metric choice above a chart. */
 function chartControls(metrics, state, redraw) {
   const pick = h("select", { "aria-label": "metric", id: "metric" }, ...metrics.map(m => h("option", { value: m, selected: m === state.metric }, m)));
-  pick.addEventListener("change", () => { state.metric = pick.value; redraw(); });
+  pick.addEventListener("change", () => { state.metric = pick.value; state.chosen = true; redraw(); });
   const lin = h("button", { class: state.log ? "" : "on", id: "scale-linear" }, "linear");
   const log = h("button", { class: state.log ? "on" : "", id: "scale-log" }, "log");
   lin.addEventListener("click", () => { state.log = false; lin.classList.add("on"); log.classList.remove("on"); redraw(); });
@@ -662,6 +662,7 @@ function SweepPage([id]) {
       try {
         const c = await api("/api/compare?" + new URLSearchParams({ runs: ids.join(",") }));
         const names = [...new Set(c.runs.flatMap(r => Object.keys(r.curves)))].sort();
+        if (!chartState.chosen) chartState.metric = names.includes("validation_accuracy") ? "validation_accuracy" : chartState.metric; // what judges the trials
         if (!names.includes(chartState.metric)) chartState.metric = names[0] || chartState.metric;
         const box = h("div", { class: "chart", id: "sweep-chart" });
         const redraw = () => lineChart(box, { series: c.runs.filter(r => r.curves[chartState.metric]).map(r => {
@@ -683,9 +684,10 @@ function SweepPage([id]) {
 /** A sweep's parallel coordinates (each trial a line through its swept values to its result) and each swept param against the result. */
 async function SweepViews(box, id, sweep) {
   const s = sweep || await api("/api/sweep/" + encodeURIComponent(id));
-  const done = s.trials.filter(t => t.metrics);
+  const ended = s.trials.filter(t => t.metrics);
+  const metric = ended.some(t => typeof t.metrics.validation_accuracy === "number") ? "validation_accuracy" : "test_accuracy";
+  const done = ended.filter(t => typeof t.metrics[metric] === "number"); // trials still training have no result yet
   if (!done.length || !s.swept.length) return;
-  const metric = done.some(t => t.metrics.validation_accuracy !== undefined) ? "validation_accuracy" : "test_accuracy";
   const axes = [...s.swept, metric];
   const W = 960, H = 330, pad = { l: 80, r: 90, t: 24, b: 44 };
   const short = shortKeys(s.swept);
