@@ -1,12 +1,14 @@
 """Peer implementations of the ExpRunner training benchmark: the same networks, data, batch sizes
 and epoch definition (shuffle + all batches) in PyTorch and in NumPy, plus a measured GEMM peak.
 
-usage: python3 peers.py torch|numpy|torch-eval|numpy-eval|peak CONFIG THREADS DATA_DIR
-prints one line: samples_per_second=<median of the timed epochs> (or gflops=<peak>); the eval
-kinds time batched inference over the 10k test set (batches of 1024, output activation, loss
-and argmax, as `exprunner eval` does): cold=<first pass> warm=<median of the next passes>
+usage: python3 peers.py torch|numpy|torch-eval|numpy-eval|peak|blas CONFIG THREADS DATA_DIR
+prints one line: samples_per_second=<median of the timed epochs> low=<slowest> high=<fastest> (or
+gflops=<peak>); the eval kinds time batched inference over the 10k test set (batches of 1024,
+output activation, loss and argmax, as `exprunner eval` does): cold=<first pass> warm=<median of
+the next passes>; blas prints, as JSON, the BLAS each peer loaded (library, version, the CPU core
+it chose) and the relative error of its float32 products against float64 ones.
 """
-import gzip, os, struct, sys, time
+import ctypes, gzip, json, os, struct, sys, time
 import numpy as np
 
 CONFIGS = {  # name: (hidden widths, activation, loss, batch)
@@ -139,7 +141,12 @@ def run_torch(cfg, threads, x, y):
             l.backward()
             opt.step()
         times.append(time.perf_counter() - t0)
-    return len(xt) / float(np.median(times[WARMUP:]))
+    return rates(len(xt), times)
+
+
+def rates(n, times):
+    timed = times[WARMUP:]
+    return n / float(np.median(timed)), n / max(timed), n / min(timed)
 
 
 def run_numpy(cfg, threads, x, y):
@@ -181,7 +188,43 @@ def run_numpy(cfg, threads, x, y):
                 W[i] -= lr * dW
                 b[i] -= lr * db
         times.append(time.perf_counter() - t0)
-    return len(x) / float(np.median(times[WARMUP:]))
+    return rates(len(x), times)
+
+
+def openblas():
+    """The OpenBLAS libraries this process loaded, each with its build config and the core it runs on."""
+    found = []
+    with open("/proc/self/maps") as maps:
+        paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and line.split()[-1].startswith("/")})
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            found.append({"library": path, "config": lib.openblas_get_config().decode().strip(), "core": lib.openblas_get_corename().decode()})
+        except (OSError, AttributeError):
+            found.append({"library": path})
+    return found
+
+
+def blas():
+    """What each peer's BLAS is, and whether its float32 products are right (against float64 ones)."""
+    rng = np.random.default_rng(7)
+    shapes = [(128, 784, 512), (128, 512, 512), (100, 784, 20), (1000, 333, 77)]
+    def error(mm32, mm64):
+        worst = 0.0
+        for m, k, n in shapes:
+            a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+            exact = mm64(a.astype(np.float64), b.astype(np.float64))
+            worst = max(worst, float(np.linalg.norm(mm32(a, b).astype(np.float64) - exact) / np.linalg.norm(exact)))
+        return worst
+    info = {"numpy": {"version": np.__version__, "error": error(lambda a, b: a @ b, lambda a, b: a @ b)}}
+    import torch
+    torch_blas = [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]
+    info["torch"] = {"version": torch.__version__, "blas": torch_blas,
+                     "error": error(lambda a, b: torch.from_numpy(a).mm(torch.from_numpy(b)).numpy(), lambda a, b: a @ b)}
+    info["openblas"] = openblas()
+    return info
 
 
 def peak(threads):
@@ -202,11 +245,14 @@ if __name__ == "__main__":
     if kind == "peak":
         print(f"gflops={peak(threads):.1f}")
         sys.exit(0)
+    if kind == "blas":
+        print(json.dumps(blas()))
+        sys.exit(0)
     if kind.endswith("-eval"):
         x, y = load(data_dir, "test")
         cold, warm = (eval_torch if kind == "torch-eval" else eval_numpy)(CONFIGS[name], threads, x, y)
         print(f"cold={len(x) / cold:.0f} warm={len(x) / warm:.0f}")
         sys.exit(0)
     x, y = load(data_dir)
-    rate = (run_torch if kind == "torch" else run_numpy)(CONFIGS[name], threads, x, y)
-    print(f"samples_per_second={rate:.0f}")
+    rate, low, high = (run_torch if kind == "torch" else run_numpy)(CONFIGS[name], threads, x, y)
+    print(f"samples_per_second={rate:.0f} low={low:.0f} high={high:.0f}")

@@ -121,7 +121,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             if (Directory.Exists(input)) folders.AddRange(RunFolder.FindAll(input));
             else folders.Add(RunLocator.Resolve(input, root));
         }
-        if (sweep is null && inputs.Count == 0) rows.AddRange(Common.IndexedRuns(cli, root, strict));
+        if (sweep is null && inputs.Count == 0) return Common.IndexedRuns(cli, root, strict); // every run, once each
         var loaded = folders.DistinctBy(f => f.Dir).AsParallel().AsOrdered().Select(f =>
         {
             try { return (Row: RunRow.Load(f), Problem: (string?)null); }

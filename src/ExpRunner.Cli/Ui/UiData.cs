@@ -67,7 +67,7 @@ public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock)
             var at = clock.GetUtcNow();
             var watch = System.Diagnostics.Stopwatch.StartNew();
             RunSet set;
-            if (!Directory.Exists(RunsRoot)) set = new RunSet([], new Dictionary<string, RunRow>(), [], new IndexRefresh(0, 0, 0, 0, [], 0));
+            if (!Directory.Exists(RunsRoot)) set = new RunSet([], [], [], new IndexRefresh(0, 0, 0, 0, [], 0));
             else
             {
                 using var index = RunIndex.Open(RunsRoot, cacheDir);

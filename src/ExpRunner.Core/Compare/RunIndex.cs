@@ -10,7 +10,7 @@ namespace ExpRunner.Compare;
 /// Runs read through the index: the rows (oldest first), each by its folder relative to the runs
 /// directory with the modification time it was read at, and what bringing the index up to date did.
 /// </summary>
-public sealed record RunSet(List<RunRow> Rows, IReadOnlyDictionary<string, RunRow> ByDir, Dictionary<string, long> Mtimes, IndexRefresh Refresh)
+public sealed record RunSet(List<RunRow> Rows, List<string> Dirs, Dictionary<string, long> Mtimes, IndexRefresh Refresh)
 {
     /// <summary>False when an update found nothing new (the rows are the previous ones).</summary>
     public bool Changed { get; init; } = true;
@@ -114,7 +114,8 @@ public sealed class RunIndex : IDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         // The folders are listed on another thread while the index is read (on 100,000 runs the two take about as long).
         var listing = Task.Run(List);
-        var held = new Dictionary<string, RunRow>(StringComparer.Ordinal);
+        var rows = new List<RunRow>();
+        var dirs = new List<string>();
         var mtimes = new Dictionary<string, long>(StringComparer.Ordinal);
         var keySets = KeySets();
         var pool = new ValuePool();
@@ -124,12 +125,12 @@ public sealed class RunIndex : IDisposable
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
-                var row = RowOf(r, keySets, pool, out string dir);
-                held[dir] = row;
+                rows.Add(RowOf(r, keySets, pool, out string dir));
+                dirs.Add(dir);
                 mtimes[dir] = r.GetInt64(1);
             }
         }
-        return Merge(held, mtimes, Sync(listing, mtimes, clock));
+        return Merge(rows, dirs, mtimes, Sync(listing, mtimes, clock));
     }
 
     /// <summary>
@@ -143,19 +144,22 @@ public sealed class RunIndex : IDisposable
         var synced = Sync(listing, previous.Mtimes, clock);
         if (synced.Rows.Count == 0 && synced.Gone.Count == 0 && synced.Refresh.Broken.Count == previous.Refresh.Broken.Count)
             return previous with { Refresh = synced.Refresh, Changed = false };
-        return Merge(new Dictionary<string, RunRow>(previous.ByDir), new Dictionary<string, long>(previous.Mtimes), synced);
+        return Merge([.. previous.Rows], [.. previous.Dirs], new Dictionary<string, long>(previous.Mtimes), synced);
     }
 
-    private RunSet Merge(Dictionary<string, RunRow> held, Dictionary<string, long> mtimes,
+    private static RunSet Merge(List<RunRow> rows, List<string> dirs, Dictionary<string, long> mtimes,
         (Dictionary<string, RunRow> Rows, HashSet<string> Gone, IndexRefresh Refresh, Dictionary<string, long> Mtimes) synced)
     {
-        foreach (var dir in synced.Gone) { held.Remove(dir); mtimes.Remove(dir); }
-        foreach (var (dir, row) in synced.Rows) held[dir] = row;
+        var entries = new List<(long Started, string Dir, RunRow Row)>(rows.Count + synced.Rows.Count);
+        for (int i = 0; i < rows.Count; i++)
+            if (!synced.Rows.ContainsKey(dirs[i]) && !synced.Gone.Contains(dirs[i])) entries.Add((rows[i].Started?.UtcTicks ?? long.MinValue, dirs[i], rows[i]));
+        foreach (var (dir, row) in synced.Rows) entries.Add((row.Started?.UtcTicks ?? long.MinValue, dir, row));
+        foreach (var dir in synced.Gone) mtimes.Remove(dir);
         foreach (var (dir, m) in synced.Mtimes) mtimes[dir] = m;
-        var result = held.Values.ToList();
         // Oldest first, as the runs were made (ids begin with their start time).
-        result.Sort((a, b) => a.Started != b.Started ? Nullable.Compare(a.Started, b.Started) : string.CompareOrdinal(a.Dir, b.Dir));
-        return new RunSet(result, held, mtimes, synced.Refresh);
+        var sorted = entries.ToArray();
+        Array.Sort(sorted, (a, b) => a.Started != b.Started ? a.Started.CompareTo(b.Started) : string.CompareOrdinal(a.Dir, b.Dir));
+        return new RunSet(sorted.Select(e => e.Row).ToList(), sorted.Select(e => e.Dir).ToList(), mtimes, synced.Refresh);
     }
 
     /// <summary>Brings the index up to date with the run folders without reading what it holds.</summary>
