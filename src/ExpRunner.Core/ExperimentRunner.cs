@@ -111,10 +111,11 @@ public static class ExperimentRunner
             net.Inputs, string.Join("-", net.Layers.Select(l => l.Out)), string.Join(",", net.Layers.Select(l => l.Activation.Name)),
             net.ParameterCount, config.Loss, config.Precision);
         var t = config.Training;
-        recorder.Log.Information("SGD lr {LearningRate}, batch {BatchSize}, gradients {Reduction}, momentum {Momentum}, weight decay {WeightDecay}, {Epochs} epochs, shuffle {Shuffle}",
-            t.LearningRate, t.BatchSize, t.GradientReduction.ToString(), t.Momentum, t.WeightDecay, t.Epochs, t.Shuffle ? "true" : "false");
+        recorder.Log.Information("{Optimizer} lr {LearningRate}{Schedule}, batch {BatchSize}, gradients {Reduction}, {Settings}, {Epochs} epochs, shuffle {Shuffle}{EarlyStopping}",
+            Describe.Optimizer(t), t.LearningRate, Describe.Schedule(t), t.BatchSize, t.GradientReduction.ToString(), Describe.Settings(t), t.Epochs, t.Shuffle ? "true" : "false",
+            t.EarlyStopping is { } e ? $", early stopping on {e.Metric} (patience {e.Patience}, min delta {e.MinDelta.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(e.RestoreBest ? ", best weights kept" : "")})" : "");
 
-        var trainer = new Trainer<T>(net, Loss<T>.Create(config.Loss), new Sgd<T>(t, net), t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
+        var trainer = new Trainer<T>(net, Loss<T>.Create(config.Loss), Optimizer<T>.Create(t, net), t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
         try
         {
             return trainer.Train(data, m =>

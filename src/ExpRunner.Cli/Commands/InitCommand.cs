@@ -30,6 +30,15 @@ public sealed class InitCommand(CliContext cli) : Command<InitSettings>
         .Where(n => n.StartsWith("experiments/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
         .ToDictionary(n => Path.GetFileNameWithoutExtension(n), n => Text(n).Split('\n').FirstOrDefault(l => l.StartsWith('#'))?.TrimStart('#', ' ') ?? "");
 
+    /// <summary>The shipped experiments a shipped experiment's extends: names (without .yaml).</summary>
+    private static IEnumerable<string> Bases(string text)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"^extends:\s*(\[[^\]]*\]|\S+)", System.Text.RegularExpressions.RegexOptions.Multiline);
+        if (!m.Success) return [];
+        return m.Groups[1].Value.Trim('[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(f => Path.GetFileNameWithoutExtension(f.Trim('"', '\'')));
+    }
+
     private static string Text(string resource)
     {
         using var stream = Self.GetManifestResourceStream(resource)!;
@@ -52,7 +61,22 @@ public sealed class InitCommand(CliContext cli) : Command<InitSettings>
         string text = Text($"experiments/{settings.Example}.yaml");
         IO.Atomic.WriteText(file, text);
         cli.Line(file);
-        string dataset = System.Text.RegularExpressions.Regex.Match(text, @"name:\s*(mnist|fashion-mnist)\b") is { Success: true } m ? m.Groups[1].Value : "";
+        // The shipped experiments it extends go beside it (an existing one is kept unless --force).
+        string all = text;
+        var pending = new Queue<string>(Bases(text));
+        var written = new HashSet<string> { settings.Example };
+        while (pending.TryDequeue(out var name))
+        {
+            if (!written.Add(name) || !examples.ContainsKey(name)) continue;
+            string baseText = Text($"experiments/{name}.yaml");
+            all += "\n" + baseText;
+            foreach (var b in Bases(baseText)) pending.Enqueue(b);
+            string baseFile = Path.Combine(settings.Dir, name + ".yaml");
+            if (File.Exists(baseFile) && !settings.Force) { cli.Note($"kept {baseFile} (it extends it; --force overwrites)"); continue; }
+            IO.Atomic.WriteText(baseFile, baseText);
+            cli.Line(baseFile);
+        }
+        string dataset = System.Text.RegularExpressions.Regex.Match(all, @"name:\s*(mnist|fashion-mnist)\b") is { Success: true } m ? m.Groups[1].Value : "";
         cli.Note("next:");
         if (dataset.Length > 0) cli.Note($"  exprunner data fetch {dataset}          # the {dataset} IDX files into data/{dataset} (relative to where you run)");
         cli.Note($"  exprunner validate {file}");

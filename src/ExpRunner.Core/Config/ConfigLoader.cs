@@ -45,11 +45,25 @@ public static class ConfigLoader
         catch (InvalidDataException e) { throw Error(e.Message[(path.Length + 2)..]); }
     }
 
+    /// <summary>
+    /// The config as one self-contained text: unchanged unless it extends others, else the composed
+    /// document (what a sweep keeps as its copy, so that the copy does not depend on where it is).
+    /// </summary>
+    public static string SelfContained(string text, string file)
+    {
+        var tree = YamlTree.Parse(text, file);
+        var errors = new List<ConfigError>();
+        tree.Compose(ReadText, errors);
+        if (errors.Count > 0) throw new ConfigException(errors);
+        return tree.Composed ? $"# {file} with what it extends, composed\n" + tree.ToText() : text;
+    }
+
     public static LoadedConfig Parse(string text, string file, IReadOnlyList<string>? overrides = null)
     {
         overrides ??= [];
         var tree = YamlTree.Parse(text, file);
         var errors = new List<ConfigError>();
+        tree.Compose(ReadText, errors);
         foreach (var o in overrides) tree.Apply(o, errors);
         var located = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         var root = new Section(tree, errors, located, tree.Root, "");
@@ -186,20 +200,86 @@ public static class ConfigLoader
     private static TrainingConfig BindTraining(Section s)
     {
         var d = new TrainingConfig();
+        string optimizer = s.String("optimizer", d.Optimizer, TrainingConfig.Optimizers)!;
+        // Each optimizer's own settings are errors under another one (they would silently do nothing).
+        string[] For(string key) => key switch
+        {
+            "momentum" => ["sgd", "rmsprop"], "nesterov" => ["sgd"], "decoupled" => ["sgd", "adam", "rmsprop", "adagrad"],
+            "beta1" or "beta2" => ["adam", "adamw"], "eps" => ["adam", "adamw", "rmsprop", "adagrad"], "alpha" => ["rmsprop"], "lr_decay" => ["adagrad"],
+            _ => TrainingConfig.Optimizers,
+        };
+        void OnlyFor(string key)
+        {
+            if (s.Get(key) is { } node && !For(key).Contains(optimizer))
+                s.Error(node, s.Key(key), $"applies to optimizer {string.Join(" or ", For(key))}, not {optimizer}");
+        }
+        foreach (var k in new[] { "momentum", "nesterov", "decoupled", "beta1", "beta2", "eps", "alpha", "lr_decay" }) OnlyFor(k);
         var t = new TrainingConfig
         {
-            Optimizer = s.String("optimizer", d.Optimizer, TrainingConfig.Optimizers)!,
+            Optimizer = optimizer,
             LearningRate = s.Number("learning_rate", d.LearningRate, v => v > 0, "> 0"),
             Momentum = s.Number("momentum", d.Momentum, v => v >= 0 && v < 1, "in [0, 1)"),
-            WeightDecay = s.Number("weight_decay", d.WeightDecay, v => v >= 0, ">= 0"),
+            Nesterov = s.Boolean("nesterov", d.Nesterov),
+            WeightDecay = s.Number("weight_decay", optimizer == "adamw" ? 0.01 : d.WeightDecay, v => v >= 0, ">= 0"),
+            Decoupled = s.Boolean("decoupled", d.Decoupled),
+            Beta1 = s.Number("beta1", d.Beta1, v => v >= 0 && v < 1, "in [0, 1)"),
+            Beta2 = s.Number("beta2", d.Beta2, v => v >= 0 && v < 1, "in [0, 1)"),
+            Eps = s.Number("eps", optimizer == "adagrad" ? 1e-10 : d.Eps, v => v > 0, "> 0"),
+            Alpha = s.Number("alpha", d.Alpha, v => v >= 0 && v < 1, "in [0, 1)"),
+            LrDecay = s.Number("lr_decay", d.LrDecay, v => v >= 0, ">= 0"),
+            Schedule = BindSchedule(s),
+            EarlyStopping = s.Has("early_stopping") ? BindEarlyStopping(s.Child("early_stopping")) : null,
             BatchSize = (int)s.Integer("batch_size", d.BatchSize, 1, 1_000_000),
             Epochs = (int)s.Integer("epochs", d.Epochs, 1, 10_000_000),
             GradientReduction = BindReduction(s),
             Shuffle = s.Boolean("shuffle", d.Shuffle),
             Threads = (int)s.Integer("threads", d.Threads, 1, 256),
         };
+        if (t.Nesterov && t.Momentum == 0) s.Error(s.Get("nesterov"), s.Key("nesterov"), "needs momentum > 0");
         s.RejectUnknown();
         return t;
+    }
+
+    private static LrSchedule BindSchedule(Section training)
+    {
+        var d = new LrSchedule();
+        var node = training.Get("lr_schedule");
+        int warmup = (int)training.Integer("warmup_epochs", 0, 0, 10_000_000);
+        if (node is YamlScalarNode)
+        {
+            string kind = training.String("lr_schedule", d.Kind, LrSchedule.Kinds)!;
+            return d with { Kind = kind, WarmupEpochs = warmup };
+        }
+        var s = training.Child("lr_schedule");
+        string k = s.String("kind", d.Kind, LrSchedule.Kinds, required: s.Node is not null)!;
+        string[] For(string key) => key switch { "step_epochs" => ["step"], "gamma" => ["step", "exponential"], "min_lr" => ["cosine"], _ => LrSchedule.Kinds };
+        foreach (var key in new[] { "step_epochs", "gamma", "min_lr" })
+            if (s.Get(key) is { } n && !For(key).Contains(k)) s.Error(n, s.Key(key), $"applies to lr_schedule kind {string.Join(" or ", For(key))}, not {k}");
+        var result = new LrSchedule
+        {
+            Kind = k,
+            StepEpochs = (int)s.Integer("step_epochs", d.StepEpochs, 1, 10_000_000),
+            Gamma = s.Number("gamma", k == "exponential" ? 0.95 : d.Gamma, v => v > 0 && v <= 1, "in (0, 1]"),
+            MinLr = s.Number("min_lr", d.MinLr, v => v >= 0, ">= 0"),
+            Per = s.String("per", d.Per, LrSchedule.Pers)!,
+            WarmupEpochs = warmup,
+        };
+        s.RejectUnknown();
+        return result;
+    }
+
+    private static EarlyStopping BindEarlyStopping(Section s)
+    {
+        var d = new EarlyStopping();
+        var e = new EarlyStopping
+        {
+            Metric = s.String("metric", d.Metric, EarlyStopping.Metrics)!,
+            Patience = (int)s.Integer("patience", d.Patience, 1, 10_000_000),
+            MinDelta = s.Number("min_delta", d.MinDelta, v => v >= 0, ">= 0"),
+            RestoreBest = s.Boolean("restore_best", d.RestoreBest),
+        };
+        s.RejectUnknown();
+        return e;
     }
 
     private static TrackingConfig BindTracking(Section s)
@@ -265,6 +345,13 @@ public static class ConfigLoader
                 error($"model.layers.{last}.activation", $"softmax output needs loss cross_entropy, got {c.Loss}");
                 break;
         }
+        var t = c.Training;
+        if (t.EarlyStopping is not null && c.Dataset.ValidationSplit == 0)
+            error("training.early_stopping", "needs a validation split to watch: set dataset.validation_split (e.g. 0.1)");
+        if (t.Schedule.Kind == "cosine" && t.Schedule.MinLr >= t.LearningRate)
+            error("training.lr_schedule.min_lr", $"must be below learning_rate ({t.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+        if (t.Schedule.WarmupEpochs >= t.Epochs)
+            error("training.warmup_epochs", $"must be fewer than the {t.Epochs} epochs");
         if (output.Activation == "softmax" && output.Units < 2)
             error($"model.layers.{last}.units", "a softmax output needs at least 2 units");
         long available = Footprint.Available();

@@ -45,14 +45,52 @@ public static class ConfigWriter
             ("dataset", new Node(dataset)),
             ("model", new Node([("layers", layers), ("init", Init(c.Model.Init)), ("bias_init", Init(c.Model.EffectiveBiasInit))])),
             ("loss", c.Loss),
-            ("training", new Node([
-                ("optimizer", t.Optimizer), ("learning_rate", t.LearningRate), ("momentum", t.Momentum),
-                ("weight_decay", t.WeightDecay), ("batch_size", t.BatchSize), ("epochs", t.Epochs),
-                ("gradient_reduction", t.GradientReduction.Weights == t.GradientReduction.Biases
-                    ? GradientReduction.Name(t.GradientReduction.Weights)
-                    : new Node([("weights", GradientReduction.Name(t.GradientReduction.Weights)), ("biases", GradientReduction.Name(t.GradientReduction.Biases))])),
-                ("shuffle", t.Shuffle), ("threads", t.Threads)])),
+            ("training", new Node(Training(t))),
         ]);
+    }
+
+    /// <summary>The training block: each optimizer's own settings, a schedule and early stopping when there are any.</summary>
+    private static List<(string Key, object Value)> Training(TrainingConfig t)
+    {
+        var items = new List<(string, object)> { ("optimizer", t.Optimizer), ("learning_rate", t.LearningRate) };
+        switch (t.Optimizer)
+        {
+            case "sgd":
+                items.Add(("momentum", t.Momentum));
+                if (t.Momentum > 0) items.Add(("nesterov", t.Nesterov));
+                break;
+            case "adam" or "adamw":
+                items.AddRange([("beta1", t.Beta1), ("beta2", t.Beta2), ("eps", t.Eps)]);
+                break;
+            case "rmsprop":
+                items.AddRange([("alpha", t.Alpha), ("eps", t.Eps), ("momentum", t.Momentum)]);
+                break;
+            case "adagrad":
+                items.AddRange([("lr_decay", t.LrDecay), ("eps", t.Eps)]);
+                break;
+        }
+        items.Add(("weight_decay", t.WeightDecay));
+        if (t.WeightDecay > 0 && t.Optimizer != "adamw") items.Add(("decoupled", t.Decoupled));
+        var sc = t.Schedule;
+        if (sc.Kind != "constant" || sc.WarmupEpochs > 0)
+        {
+            var schedule = new List<(string, object)> { ("kind", sc.Kind) };
+            if (sc.Kind == "step") schedule.Add(("step_epochs", sc.StepEpochs));
+            if (sc.Kind is "step" or "exponential") schedule.Add(("gamma", sc.Gamma));
+            if (sc.Kind == "cosine") schedule.Add(("min_lr", sc.MinLr));
+            schedule.Add(("per", sc.Per));
+            items.Add(("lr_schedule", new Node(schedule)));
+            items.Add(("warmup_epochs", sc.WarmupEpochs));
+        }
+        if (t.EarlyStopping is { } e)
+            items.Add(("early_stopping", new Node([("metric", e.Metric), ("patience", e.Patience), ("min_delta", e.MinDelta), ("restore_best", e.RestoreBest)])));
+        items.AddRange([
+            ("batch_size", t.BatchSize), ("epochs", t.Epochs),
+            ("gradient_reduction", t.GradientReduction.Weights == t.GradientReduction.Biases
+                ? GradientReduction.Name(t.GradientReduction.Weights)
+                : new Node([("weights", GradientReduction.Name(t.GradientReduction.Weights)), ("biases", GradientReduction.Name(t.GradientReduction.Biases))])),
+            ("shuffle", t.Shuffle), ("threads", t.Threads)]);
+        return items;
     }
 
     private static Node Init(InitConfig i)

@@ -95,8 +95,28 @@ public sealed record TrainingConfig
 {
     public string Optimizer { get; init; } = "sgd";
     public double LearningRate { get; init; } = 0.01;
+    /// <summary>sgd and rmsprop: the momentum factor μ.</summary>
     public double Momentum { get; init; }
+    /// <summary>sgd: Nesterov momentum.</summary>
+    public bool Nesterov { get; init; }
+    /// <summary>L2 weight decay λ on the weights (not the biases); adamw's default is 0.01, the others' 0.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>
+    /// Weight decay applied to the weights directly (p ← p − lr·λ·p) rather than added to the reduced
+    /// gradient (where an adaptive optimizer rescales it, and under sum it weighs B× less). adamw: always.
+    /// </summary>
+    public bool Decoupled { get; init; }
+    /// <summary>adam, adamw: the decay rates of the first and second moment estimates.</summary>
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    /// <summary>adam, adamw, rmsprop (1e-8), adagrad (1e-10): added to the denominator.</summary>
+    public double Eps { get; init; } = 1e-8;
+    /// <summary>rmsprop: the decay rate of the squared-gradient average.</summary>
+    public double Alpha { get; init; } = 0.99;
+    /// <summary>adagrad: the learning rate is lr / (1 + (t − 1)·lr_decay) at step t.</summary>
+    public double LrDecay { get; init; }
+    public LrSchedule Schedule { get; init; } = new();
+    public EarlyStopping? EarlyStopping { get; init; }
     public int BatchSize { get; init; } = 32;
     public int Epochs { get; init; } = 10;
     public GradientReduction GradientReduction { get; init; } = GradientReduction.Mean;
@@ -104,7 +124,53 @@ public sealed record TrainingConfig
     /// <summary>Threads for the matrix products of one run (results do not depend on it).</summary>
     public int Threads { get; init; } = 1;
 
-    public static readonly string[] Optimizers = ["sgd"];
+    public static readonly string[] Optimizers = ["sgd", "adam", "adamw", "rmsprop", "adagrad"];
+
+    /// <summary>Arrays of optimizer state the size of the parameters (momentum, moment estimates).</summary>
+    public int StateArrays => Optimizer switch
+    {
+        "sgd" => Momentum > 0 ? 1 : 0,
+        "adam" or "adamw" => 2,
+        "rmsprop" => Momentum > 0 ? 2 : 1,
+        _ => 1,
+    };
+
+    /// <summary>Whether weight decay is applied to the weights directly (adamw always; the others with decoupled: true).</summary>
+    public bool DecoupledDecay => Optimizer == "adamw" || Decoupled;
+}
+
+/// <summary>
+/// The learning rate over training: an optional linear warm-up over <see cref="WarmupEpochs"/>, then
+/// <see cref="Kind"/> over the remaining epochs, changed once an epoch or before every batch.
+/// </summary>
+public sealed record LrSchedule
+{
+    public string Kind { get; init; } = "constant";
+    /// <summary>step: multiply by <see cref="Gamma"/> every this many epochs.</summary>
+    public int StepEpochs { get; init; } = 10;
+    /// <summary>step: the factor at each step; exponential: the factor per epoch.</summary>
+    public double Gamma { get; init; } = 0.1;
+    /// <summary>cosine: the rate it ends at.</summary>
+    public double MinLr { get; init; }
+    public int WarmupEpochs { get; init; }
+    /// <summary>epoch (one rate for a whole epoch) or batch (a rate for every step, the epoch counted in fractions).</summary>
+    public string Per { get; init; } = "epoch";
+
+    public static readonly string[] Kinds = ["constant", "step", "exponential", "cosine"];
+    public static readonly string[] Pers = ["epoch", "batch"];
+}
+
+/// <summary>Stop when the monitored validation metric has not improved by more than <see cref="MinDelta"/> for <see cref="Patience"/> epochs.</summary>
+public sealed record EarlyStopping
+{
+    public string Metric { get; init; } = "validation_loss";
+    public int Patience { get; init; } = 5;
+    public double MinDelta { get; init; }
+    /// <summary>Keep the weights of the best epoch (model.safetensors and the final metrics are that epoch's).</summary>
+    public bool RestoreBest { get; init; } = true;
+
+    public static readonly string[] Metrics = ["validation_loss", "validation_accuracy"];
+    public bool HigherIsBetter => Metric == "validation_accuracy";
 }
 
 /// <summary>Optional mirrors of a run. MLflow: the tracking server's URI and experiment name.</summary>

@@ -12,8 +12,11 @@ namespace ExpRunner.Config;
 public sealed class YamlTree
 {
     public const int MaxBytes = 1 << 20, MaxDepth = 32, MaxAliases = 32;
+    public const int MaxExtends = 16;
     public string File { get; }
-    public YamlMappingNode Root { get; }
+    public YamlMappingNode Root { get; private set; }
+    /// <summary>Whether the config was composed from others (extends:).</summary>
+    public bool Composed { get; private set; }
     private readonly Dictionary<YamlNode, string> _origins = new(ReferenceEqualityComparer.Instance);
 
     private YamlTree(string file, YamlMappingNode root) { File = file; Root = root; }
@@ -99,6 +102,77 @@ public sealed class YamlTree
     }
 
     private static ConfigException Fail(string location, string message) => new([new ConfigError(location, "", message)]);
+
+    /// <summary>
+    /// Resolves <c>extends: base.yaml</c> (or a list, applied in order): each base — relative to the
+    /// file that names it, itself possibly extending others — is merged under this file: mappings
+    /// merge key by key, anything else (a list, a value) is replaced by what this file says. Every
+    /// node keeps the file, line and column it was written at, so errors point into the base file
+    /// that holds the value. A cycle, a missing or broken base is an error at the extends entry.
+    /// </summary>
+    public void Compose(Func<string, string> read, List<ConfigError> errors) => Compose(read, errors, [System.IO.Path.GetFullPath(File)]);
+
+    private void Compose(Func<string, string> read, List<ConfigError> errors, List<string> chain)
+    {
+        var key = new YamlScalarNode("extends");
+        if (!Root.Children.TryGetValue(key, out var extends)) return;
+        Root.Children.Remove(key);
+        Composed = true;
+        var entries = extends switch
+        {
+            YamlScalarNode one => [one],
+            YamlSequenceNode list when list.Children.All(c => c is YamlScalarNode) => list.Children.Cast<YamlScalarNode>().ToList(),
+            _ => null,
+        };
+        if (entries is null) { errors.Add(new ConfigError(Locate(extends), "extends", "must be a file name or a list of file names")); return; }
+        YamlMappingNode? merged = null;
+        foreach (var entry in entries)
+        {
+            string name = entry.Value ?? "";
+            string path = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(File)) ?? ".", name));
+            if (chain.Contains(path))
+            {
+                errors.Add(new ConfigError(Locate(entry), "extends", $"'{name}' extends in a cycle: {string.Join(" → ", chain.Append(path).Select(System.IO.Path.GetFileName))}"));
+                continue;
+            }
+            if (chain.Count > MaxExtends) { errors.Add(new ConfigError(Locate(entry), "extends", $"more than {MaxExtends} levels of extends")); continue; }
+            string shown = System.IO.Path.IsPathRooted(name) ? name : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(File) ?? "", name);
+            YamlTree based;
+            try { based = Parse(read(path), shown); }
+            catch (ConfigException e)
+            {
+                // A base that cannot be read is blamed on the entry naming it; an error inside it keeps its own place.
+                foreach (var error in e.Errors)
+                    errors.Add(error.Location == path ? new ConfigError(Locate(entry), "extends", $"'{name}': {error.Message}") : error);
+                continue;
+            }
+            based.Compose(read, errors, [.. chain, path]);
+            foreach (var n in based.Root.AllNodes) _origins[n] = based.Locate(n);
+            merged = merged is null ? based.Root : Merge(merged, based.Root);
+        }
+        if (merged is not null) Root = Merge(merged, Root);
+    }
+
+    /// <summary><paramref name="over"/> on top of <paramref name="under"/>: mappings merge key by key; anything else from <paramref name="over"/> replaces.</summary>
+    private YamlMappingNode Merge(YamlMappingNode under, YamlMappingNode over)
+    {
+        var result = new YamlMappingNode();
+        _origins[result] = Locate(over);
+        foreach (var (k, v) in under.Children)
+            result.Children[k] = over.Children.TryGetValue(k, out var o) ? (v is YamlMappingNode um && o is YamlMappingNode om ? Merge(um, om) : o) : v;
+        foreach (var (k, v) in over.Children)
+            if (!under.Children.ContainsKey(k)) result.Children[k] = v;
+        return result;
+    }
+
+    /// <summary>The document as YAML text (a composed config written out whole, as a sweep keeps its copy).</summary>
+    public string ToText()
+    {
+        var writer = new StringWriter();
+        new YamlStream(new YamlDocument(Root)).Save(writer, assignAnchors: false);
+        string text = writer.ToString();
+        return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
+    }
 
     /// <summary>
     /// Applies "a.b.c=value" (value in YAML flow syntax) to the tree, creating mappings on the way;

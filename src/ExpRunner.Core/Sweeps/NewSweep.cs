@@ -80,6 +80,7 @@ public sealed class NewSweep
             Created = now, Executor = executor, Slurm = executor == "slurm" ? slurm : null,
             Trials = Trials.Select(t => new TrialRecord { Index = t.Index, Overrides = t.Overrides, Seed = t.Seed, Repeat = t.Repeat }).ToList(),
         };
-        return store.Create(record, ConfigText, now);
+        // The copy must stand alone: a config that extends others is kept composed.
+        return store.Create(record, ConfigLoader.SelfContained(ConfigText, ConfigFile), now);
     }
 }

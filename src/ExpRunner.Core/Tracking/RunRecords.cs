@@ -73,7 +73,10 @@ public sealed record RunSummary
     public int EpochsRun { get; init; }
     public long Steps { get; init; }
     public double DurationSeconds { get; init; }
+    /// <summary>The metrics of the epoch whose weights model.safetensors holds (the last, or the best one early stopping kept).</summary>
     public IReadOnlyDictionary<string, double> Final { get; init; } = new Dictionary<string, double>();
+    /// <summary>The epoch whose weights model.safetensors holds.</summary>
+    public int? WeightsEpoch { get; init; }
     public int? BestEpoch { get; init; }
     public string? BestBy { get; init; }
     public IReadOnlyDictionary<string, double> Best { get; init; } = new Dictionary<string, double>();

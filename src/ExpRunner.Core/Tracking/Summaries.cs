@@ -12,19 +12,28 @@ public static class Summaries
         var best = new Dictionary<string, double>();
         int? bestEpoch = null;
         string? bestBy = null;
+        int? weightsEpoch = null;
         if (history.Count > 0)
         {
-            Fill(final, history[^1]);
-            bestBy = history[^1]["validation"] is not null ? "validation_accuracy" : "test_accuracy";
-            string split = bestBy == "validation_accuracy" ? "validation" : "test";
-            var top = history.OrderByDescending(m => m[split]!.Accuracy).ThenBy(m => m.Epoch).First();
+            // Final: the epoch whose weights were kept (the last, unless early stopping restored the best).
+            var kept = outcome.WeightsEpoch is int w ? history.FirstOrDefault(m => m.Epoch == w) ?? history[^1] : history[^1];
+            weightsEpoch = kept.Epoch;
+            Fill(final, kept);
+            bool validation = history[^1]["validation"] is not null;
+            bestBy = config.Training.EarlyStopping?.Metric ?? (validation ? "validation_accuracy" : "test_accuracy");
+            string split = bestBy.StartsWith("validation", StringComparison.Ordinal) ? "validation" : "test";
+            // With early stopping, its best (an improvement counts only beyond min_delta); else the top of the metric.
+            var top = outcome.BestEpoch is int b && history.FirstOrDefault(m => m.Epoch == b) is { } stopped ? stopped
+                : bestBy.EndsWith("_loss", StringComparison.Ordinal)
+                ? history.OrderBy(m => m[split]!.Loss).ThenBy(m => m.Epoch).First()
+                : history.OrderByDescending(m => m[split]!.Accuracy).ThenBy(m => m.Epoch).First();
             bestEpoch = top.Epoch;
             Fill(best, top);
         }
         return new RunSummary
         {
             Id = id, Experiment = config.Name, Status = status, EpochsRun = history.Count, Steps = outcome.Steps,
-            DurationSeconds = Math.Round(seconds, 3), Final = final, BestEpoch = bestEpoch, BestBy = bestBy, Best = best,
+            DurationSeconds = Math.Round(seconds, 3), Final = final, WeightsEpoch = weightsEpoch, BestEpoch = bestEpoch, BestBy = bestBy, Best = best,
             Params = ConfigWriter.Flatten(config).ToDictionary(p => p.Key, p => p.Value),
         };
     }

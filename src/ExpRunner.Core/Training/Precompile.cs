@@ -17,7 +17,8 @@ public static class Precompile
     private static readonly Type[] Roots =
     [
         typeof(Gemm), typeof(Elementwise), typeof(WorkerPool), typeof(Network<>), typeof(Activation<>), typeof(Loss<>),
-        typeof(Data.Dataset), typeof(Training.Trainer<>), typeof(Training.Evaluator<>), typeof(Training.Sgd<>),
+        typeof(Data.Dataset), typeof(Training.Trainer<>), typeof(Training.Evaluator<>), typeof(Training.Optimizer<>), typeof(Training.SgdOptimizer<>), typeof(Training.AdamOptimizer<>),
+        typeof(Training.RmspropOptimizer<>), typeof(Training.AdagradOptimizer<>),
     ];
 
     /// <summary>

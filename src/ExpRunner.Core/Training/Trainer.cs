@@ -20,14 +20,21 @@ public readonly record struct BatchProgress(int Epoch, int Epochs, int Batch, in
 
 public enum TrainingEnd { Finished, Diverged, Cancelled }
 
-public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long Steps, string? Reason);
+/// <summary>How training ended; <see cref="WeightsEpoch"/>: the epoch whose weights the network holds (early stopping may restore an earlier one).</summary>
+public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long Steps, string? Reason)
+{
+    public int? WeightsEpoch { get; init; }
+    /// <summary>Early stopping's best epoch (the last that improved by more than min_delta).</summary>
+    public int? BestEpoch { get; init; }
+}
 
 /// <summary>
-/// The training loop: epochs × batches of forward, backward, step. Train loss and accuracy are
-/// the means over the epoch's batches (measured before each step); validation and test are
-/// evaluated after each epoch. A non-finite loss stops training as diverged.
+/// The training loop: epochs × batches of forward, backward, step (at the schedule's learning rate).
+/// Train loss and accuracy are the means over the epoch's batches (measured before each step);
+/// validation and test are evaluated after each epoch. A non-finite loss stops training as
+/// diverged; early stopping ends it when the watched validation metric stops improving.
 /// </summary>
-public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
+public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel)
@@ -38,11 +45,12 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, T
         var y = new T[Math.Min(batch, n) * net.Outputs];
         int[] order = (int[])data.Train.Indices.Clone();
         long step = 0;
+        var stopper = config.EarlyStopping is { } es ? new Stopper(es, net) : null;
         for (int epoch = 1; epoch <= config.Epochs; epoch++)
         {
             var watch = Stopwatch.StartNew();
             if (config.Shuffle) shuffleRng.Shuffle<int>(order);
-            double lossSum = 0;
+            double lossSum = 0, lr = config.LearningRate;
             int correct = 0;
             for (int b = 0; b < batches; b++)
             {
@@ -58,20 +66,67 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Sgd<T> optimizer, T
                 lossSum += batchLoss;
                 correct += Correct(output, order.AsSpan(start, rows), data.Train.Data.Labels, net.Outputs);
                 net.Backward(x, y, rows, loss);
-                optimizer.Step(net, rows);
+                lr = Schedule.At(config, epoch, b, batches);
+                optimizer.Step(net, rows, lr);
                 step++;
                 onBatch?.Invoke(new BatchProgress(epoch, config.Epochs, b + 1, batches, lossSum / (start + rows), (double)correct / (start + rows)));
             }
             var splits = new List<SplitMetrics>(3) { new("train", lossSum / n, (double)correct / n) };
             if (data.Validation is not null) splits.Add(Measure(evaluator, data.Validation));
             splits.Add(Measure(evaluator, data.Test));
-            var metrics = new EpochMetrics(epoch, step, config.LearningRate, watch.Elapsed.TotalSeconds, splits) { Timestamp = (clock ?? TimeProvider.System).GetUtcNow() };
+            // The learning rate column: the rate of the epoch's last step.
+            var metrics = new EpochMetrics(epoch, step, lr, watch.Elapsed.TotalSeconds, splits) { Timestamp = (clock ?? TimeProvider.System).GetUtcNow() };
             onEpoch(metrics);
             foreach (var s in splits)
                 if (!double.IsFinite(s.Loss))
                     return new TrainingOutcome(TrainingEnd.Diverged, epoch, step, $"{s.Split} loss became {s.Loss} after epoch {epoch}");
+            if (stopper is not null && stopper.After(epoch, metrics) is { } reason)
+                return new TrainingOutcome(TrainingEnd.Finished, epoch, step, reason) { WeightsEpoch = stopper.Restore(), BestEpoch = stopper.BestEpoch };
         }
-        return new TrainingOutcome(TrainingEnd.Finished, config.Epochs, step, null);
+        return new TrainingOutcome(TrainingEnd.Finished, config.Epochs, step, null) { WeightsEpoch = stopper?.Restore(), BestEpoch = stopper?.BestEpoch };
+    }
+
+    /// <summary>
+    /// Early stopping: an epoch improves when the watched metric beats the best so far by more than
+    /// min_delta; after patience epochs without one, training stops. With restore_best the weights
+    /// of the best epoch are kept (copied when it ends) and put back at the end.
+    /// </summary>
+    private sealed class Stopper(EarlyStopping rule, Network<T> net)
+    {
+        private double _best = double.NaN;
+        private int _bestEpoch, _last;
+        private T[][]? _weights;
+        public int BestEpoch => _bestEpoch;
+
+        public string? After(int epoch, EpochMetrics m)
+        {
+            _last = epoch;
+            var v = m["validation"] ?? throw new InvalidOperationException("early stopping needs a validation split");
+            double value = rule.HigherIsBetter ? v.Accuracy : v.Loss;
+            bool better = double.IsNaN(_best) || (rule.HigherIsBetter ? value > _best + rule.MinDelta : value < _best - rule.MinDelta);
+            if (better)
+            {
+                _best = value;
+                _bestEpoch = epoch;
+                if (rule.RestoreBest)
+                {
+                    _weights ??= net.Layers.SelectMany(l => new[] { new T[l.W.Length], new T[l.B.Length] }).ToArray();
+                    for (int l = 0; l < net.Layers.Count; l++) { net.Layers[l].W.CopyTo(_weights[2 * l], 0); net.Layers[l].B.CopyTo(_weights[2 * l + 1], 0); }
+                }
+                return null;
+            }
+            return epoch - _bestEpoch >= rule.Patience
+                ? $"early stop at epoch {epoch} (best {_bestEpoch}: {rule.Metric} {_best.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)})"
+                : null;
+        }
+
+        /// <summary>Puts the best epoch's weights back (restore_best); the epoch whose weights the network now holds.</summary>
+        public int Restore()
+        {
+            if (!rule.RestoreBest || _weights is null || _bestEpoch == _last) return _last;
+            for (int l = 0; l < net.Layers.Count; l++) { _weights[2 * l].CopyTo(net.Layers[l].W, 0); _weights[2 * l + 1].CopyTo(net.Layers[l].B, 0); }
+            return _bestEpoch;
+        }
     }
 
     private static SplitMetrics Measure(Evaluator<T> evaluator, DataSplit split)

@@ -159,6 +159,13 @@ public class ReadingTests
         Assert.Contains("--force overwrites it", again.Stderr);
         var wrong = InProcess.Run("init", "--example", "mnist-sdg");
         Assert.Contains("did you mean 'mnist-sgd'", wrong.Stderr);
+        // An experiment that extends another brings it along, and the pair loads.
+        var composed = InProcess.Run("init", dir.File("study"), "--example", "adam-mean-vs-sum");
+        Assert.True(composed.ExitCode == 0, composed.ToString());
+        Assert.Equal(File.ReadAllText(Repo.Experiments("mnist-sgd.yaml")), File.ReadAllText(dir.File("study/mnist-sgd.yaml")));
+        Assert.Contains("exprunner data fetch mnist", composed.Stderr);
+        var loaded = ExpRunner.Config.ConfigLoader.Load(dir.File("study/adam-mean-vs-sum.yaml")).Config;
+        Assert.Equal(("adam", 100), (loaded.Training.Optimizer, loaded.Training.BatchSize));
     }
 
     [Fact]

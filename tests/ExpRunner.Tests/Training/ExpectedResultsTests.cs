@@ -29,4 +29,13 @@ public class ExpectedResultsTests
     [Fact]
     public void Nielsens_network_reaches_ninety_percent() =>
         Assert.True(TestAccuracy("nielsen-mnist.yaml") is var a && a >= 0.90, $"nielsen-mnist test accuracy {a}");
+
+    [Fact]
+    public void Under_adam_averaged_and_summed_gradients_learn_alike()
+    {
+        double mean = TestAccuracy("adam-mean-vs-sum.yaml", "training.gradient_reduction=mean");
+        double sum = TestAccuracy("adam-mean-vs-sum.yaml", "training.gradient_reduction=sum");
+        Assert.True(mean >= 0.75 && sum >= 0.75, $"adam test accuracy: mean {mean}, sum {sum}");
+        Assert.True(Math.Abs(mean - sum) <= 0.01, $"adam: mean {mean} vs sum {sum}");
+    }
 }

@@ -31,7 +31,7 @@ public class SgdTests
         net.Forward(x, 2);
         Assert.Equal(0.5 * (0.81 + 0.275625), net.LossSum(loss, y, 2), 12);
         net.Backward(x, y, 2, loss);
-        new Sgd<double>(new TrainingConfig { LearningRate = 0.1, GradientReduction = new GradientReduction(weights, biases) }, net).Step(net, 2);
+        Optimizer<double>.Create(new TrainingConfig { LearningRate = 0.1, GradientReduction = new GradientReduction(weights, biases) }, net).Step(net, 2, 0.1);
         Assert.Equal(w0, layer.W[0], 12);
         Assert.Equal(w1, layer.W[1], 12);
         Assert.Equal(b, layer.B[0], 12);
@@ -43,12 +43,12 @@ public class SgdTests
         var layer = new DenseLayer<double>(1, 1, Activation<double>.Create("linear"));
         layer.W[0] = 1.0; layer.B[0] = 0.0;
         var net = new Network<double>([layer], 1);
-        var sgd = new Sgd<double>(new TrainingConfig { LearningRate = 0.1, Momentum = 0.5, WeightDecay = 0.01, GradientReduction = GradientReduction.Sum }, net);
+        var sgd = Optimizer<double>.Create(new TrainingConfig { LearningRate = 0.1, Momentum = 0.5, WeightDecay = 0.01, GradientReduction = GradientReduction.Sum }, net);
         layer.DW[0] = 2.0; layer.DB[0] = 1.0;
-        sgd.Step(net, 1);           // v = 2 + 0.01·1 = 2.01; w = 1 − 0.201 = 0.799. vb = 1; b = −0.1
+        sgd.Step(net, 1, 0.1);           // v = 2 + 0.01·1 = 2.01; w = 1 − 0.201 = 0.799. vb = 1; b = −0.1
         Assert.Equal(0.799, layer.W[0], 12);
         Assert.Equal(-0.1, layer.B[0], 12);
-        sgd.Step(net, 1);           // v = 0.5·2.01 + 2 + 0.00799 = 3.01299; w = 0.799 − 0.301299
+        sgd.Step(net, 1, 0.1);           // v = 0.5·2.01 + 2 + 0.00799 = 3.01299; w = 0.799 − 0.301299
         Assert.Equal(0.799 - 0.301299, layer.W[0], 12);
         Assert.Equal(-0.1 - 0.1 * 1.5, layer.B[0], 12);
     }
@@ -83,7 +83,7 @@ public class SgdTests
         var split = DataSplit.All("train", data);
         var splits = new DataSplits(split, null, split, new DatasetFingerprint("xor", "generated", 100, 0, 100, new Dictionary<string, string>()));
         var net = ModelBuilder.Build<T>(model, 2, t.BatchSize, seed: 1);
-        var trainer = new Trainer<T>(net, Loss<T>.Create("bce"), new Sgd<T>(t, net), t, new Rng(9));
+        var trainer = new Trainer<T>(net, Loss<T>.Create("bce"), Optimizer<T>.Create(t, net), t, new Rng(9));
         var outcome = trainer.Train(splits, _ => { }, null, CancellationToken.None);
         Assert.Equal(TrainingEnd.Finished, outcome.End);
         return net.Layers.SelectMany(l => l.W.Concat(l.B)).Select(v => double.CreateTruncating(v)).ToArray();

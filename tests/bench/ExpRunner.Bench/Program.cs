@@ -91,7 +91,7 @@ static class Profile
         var net = ModelBuilder.Build<float>(c.Model, data.Features, c.Training.BatchSize, c.Seed);
         net.Threads = threads;
         var loss = Loss<float>.Create(c.Loss);
-        var sgd = new Sgd<float>(c.Training, net);
+        var sgd = Optimizer<float>.Create(c.Training, net);
         int b = c.Training.BatchSize, n = data.Train.Count;
         var x = new float[b * net.Inputs]; var y = new float[b * net.Outputs];
         var order = (int[])data.Train.Indices.Clone();
@@ -107,7 +107,7 @@ static class Profile
                 sw.Restart(); net.Forward(x, b); t[1] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.LossSum(loss, y, b); t[2] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.Backward(x, y, b, loss); t[3] += sw.Elapsed.TotalSeconds;
-                sw.Restart(); sgd.Step(net, b); t[4] += sw.Elapsed.TotalSeconds;
+                sw.Restart(); sgd.Step(net, b, c.Training.LearningRate); t[4] += sw.Elapsed.TotalSeconds;
             }
         }
         Console.WriteLine($"fill {t[0]:0.000}  forward {t[1]:0.000}  loss {t[2]:0.000}  backward {t[3]:0.000}  step {t[4]:0.000}  total {t.Sum():0.000} s/epoch -> {n / t.Sum():0} samples/s");

@@ -1,0 +1,209 @@
+using System.Numerics;
+
+using ExpRunner.Config;
+using ExpRunner.Nn;
+
+namespace ExpRunner.Training;
+
+/// <summary>
+/// Turns the network's gradients into a step. The network's DW/DB hold gradients summed over the
+/// batch's examples; <see cref="Step"/> is the one place where they are combined (mean or sum, per
+/// parameter kind: <see cref="Divisor"/>) before any optimizer sees them. Each optimizer follows
+/// PyTorch's formulas and defaults; weight decay applies to weights, not biases — added to the
+/// reduced gradient (λ·p), or with decoupled (adamw always) applied to the weights directly
+/// (p ← p·(1 − lr·λ)) before the step. State (momentum, moment estimates) is kept per parameter.
+/// </summary>
+public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    protected readonly TrainingConfig Config;
+    private readonly List<T[]> _state = [];
+
+    /// <summary>Steps taken (t in the formulas: the first step is t = 1).</summary>
+    public long Steps { get; set; }
+
+    protected Optimizer(TrainingConfig config) => Config = config;
+
+    public static Optimizer<T> Create(TrainingConfig config, Network<T> net) => config.Optimizer switch
+    {
+        "sgd" => new SgdOptimizer<T>(config, net),
+        "adam" or "adamw" => new AdamOptimizer<T>(config, net),
+        "rmsprop" => new RmspropOptimizer<T>(config, net),
+        "adagrad" => new AdagradOptimizer<T>(config, net),
+        _ => throw new ArgumentException($"unknown optimizer '{config.Optimizer}'"),
+    };
+
+    /// <summary>
+    /// The gradient-reduction rule: the per-example gradients of a batch of <paramref name="rows"/>
+    /// are averaged (divide by rows) or summed (divide by 1), so sum at lr/B steps exactly like mean at lr
+    /// under SGD. (Adam, RMSprop and Adagrad divide by a running scale of the gradient: there the
+    /// reduction nearly stops mattering.)
+    /// </summary>
+    public static double Divisor(Reduction reduction, int rows) => reduction == Reduction.Mean ? rows : 1;
+
+    /// <summary>One step at learning rate <paramref name="lr"/> (the schedule's for this step) from the gradients of a batch of <paramref name="rows"/>.</summary>
+    public void Step(Network<T> net, int rows, double lr)
+    {
+        Steps++;
+        double wScale = 1 / Divisor(Config.GradientReduction.Weights, rows), bScale = 1 / Divisor(Config.GradientReduction.Biases, rows);
+        double decay = Config.WeightDecay;
+        bool decoupled = Config.DecoupledDecay;
+        for (int l = 0; l < net.Layers.Count; l++)
+        {
+            var layer = net.Layers[l];
+            if (decoupled && decay > 0) Elementwise.Scale(layer.W, T.CreateChecked(1 - lr * decay));
+            Update(2 * l, layer.W, layer.DW, lr, wScale, decoupled ? 0 : decay);
+            Update(2 * l + 1, layer.B, layer.DB, lr, bScale, 0);
+        }
+    }
+
+    /// <summary>Updates parameters <paramref name="p"/> (slot: 2·layer for weights, +1 for biases) from summed gradients × <paramref name="scale"/> + <paramref name="decay"/>·p.</summary>
+    protected abstract void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay);
+
+    /// <summary>A state buffer per parameter tensor (zeros), registered for checkpoints.</summary>
+    protected T[][] Buffers(Network<T> net)
+    {
+        var buffers = net.Layers.SelectMany(l => new[] { new T[l.W.Length], new T[l.B.Length] }).ToArray();
+        _state.AddRange(buffers);
+        return buffers;
+    }
+
+    /// <summary>Every state buffer, in a fixed order (what a checkpoint saves and restores).</summary>
+    public IReadOnlyList<T[]> State => _state;
+}
+
+/// <summary>
+/// SGD (torch.optim.SGD, dampening 0): g ← g/divisor + λp; with momentum μ: v ← μv + g, and the step
+/// is v (or g + μv with nesterov); p ← p − lr·step.
+/// </summary>
+public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[][]? _velocity;
+
+    public SgdOptimizer(TrainingConfig config, Network<T> net) : base(config)
+    {
+        if (config.Momentum > 0) _velocity = Buffers(net);
+    }
+
+    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    {
+        if (_velocity is null)
+        {
+            // p ← p(1 − lr·λ) − (lr/divisor)·g
+            if (decay > 0) Elementwise.Scale(p, T.CreateChecked(1 - lr * decay));
+            Elementwise.MultiplyAdd(grad, T.CreateChecked(-(lr * scale)), p);
+            return;
+        }
+        var v = _velocity[slot];
+        T mu = T.CreateChecked(Config.Momentum), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), rate = T.CreateChecked(lr);
+        if (!Config.Nesterov)
+        {
+            // v ← μv + g/divisor + λp ;  p ← p − lr·v
+            for (int i = 0; i < p.Length; i++)
+            {
+                v[i] = mu * v[i] + grad[i] * s + lambda * p[i];
+                p[i] -= rate * v[i];
+            }
+            return;
+        }
+        // g' = g/divisor + λp ; v ← μv + g' ; p ← p − lr·(g' + μv)
+        for (int i = 0; i < p.Length; i++)
+        {
+            T g = grad[i] * s + lambda * p[i];
+            v[i] = mu * v[i] + g;
+            p[i] -= rate * (g + mu * v[i]);
+        }
+    }
+}
+
+/// <summary>
+/// Adam (torch.optim.Adam; adamw: torch.optim.AdamW, its decay decoupled): g ← g/divisor + λp;
+/// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; p ← p − (lr/(1 − β₁ᵗ))·m / (√v/√(1 − β₂ᵗ) + ε).
+/// </summary>
+public sealed class AdamOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[][] _m, _v;
+
+    public AdamOptimizer(TrainingConfig config, Network<T> net) : base(config)
+    {
+        _m = Buffers(net);
+        _v = Buffers(net);
+    }
+
+    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    {
+        double b1 = Config.Beta1, b2 = Config.Beta2;
+        double correction1 = 1 - Math.Pow(b1, Steps), correction2 = 1 - Math.Pow(b2, Steps);
+        T beta1 = T.CreateChecked(b1), beta2 = T.CreateChecked(b2), oneMinus1 = T.CreateChecked(1 - b1), oneMinus2 = T.CreateChecked(1 - b2);
+        T step = T.CreateChecked(lr / correction1), sqrtCorrection2 = T.CreateChecked(Math.Sqrt(correction2)), eps = T.CreateChecked(Config.Eps);
+        T s = T.CreateChecked(scale), lambda = T.CreateChecked(decay);
+        var m = _m[slot];
+        var v = _v[slot];
+        for (int i = 0; i < p.Length; i++)
+        {
+            T g = grad[i] * s + lambda * p[i];
+            m[i] = beta1 * m[i] + oneMinus1 * g;
+            v[i] = beta2 * v[i] + oneMinus2 * g * g;
+            p[i] -= step * m[i] / (T.Sqrt(v[i]) / sqrtCorrection2 + eps);
+        }
+    }
+}
+
+/// <summary>
+/// RMSprop (torch.optim.RMSprop, not centered): g ← g/divisor + λp; v ← αv + (1 − α)g²; with momentum
+/// μ: b ← μb + g/(√v + ε), p ← p − lr·b; without: p ← p − lr·g/(√v + ε).
+/// </summary>
+public sealed class RmspropOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[][] _square;
+    private readonly T[][]? _momentum;
+
+    public RmspropOptimizer(TrainingConfig config, Network<T> net) : base(config)
+    {
+        _square = Buffers(net);
+        if (config.Momentum > 0) _momentum = Buffers(net);
+    }
+
+    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    {
+        T alpha = T.CreateChecked(Config.Alpha), oneMinus = T.CreateChecked(1 - Config.Alpha), eps = T.CreateChecked(Config.Eps);
+        T rate = T.CreateChecked(lr), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), mu = T.CreateChecked(Config.Momentum);
+        var v = _square[slot];
+        var b = _momentum?[slot];
+        for (int i = 0; i < p.Length; i++)
+        {
+            T g = grad[i] * s + lambda * p[i];
+            v[i] = alpha * v[i] + oneMinus * g * g;
+            T scaled = g / (T.Sqrt(v[i]) + eps);
+            if (b is null) p[i] -= rate * scaled;
+            else
+            {
+                b[i] = mu * b[i] + scaled;
+                p[i] -= rate * b[i];
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Adagrad (torch.optim.Adagrad, initial accumulator 0): g ← g/divisor + λp; Σ ← Σ + g²;
+/// p ← p − (lr/(1 + (t − 1)·lr_decay))·g/(√Σ + ε).
+/// </summary>
+public sealed class AdagradOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[][] _sum;
+
+    public AdagradOptimizer(TrainingConfig config, Network<T> net) : base(config) => _sum = Buffers(net);
+
+    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    {
+        T rate = T.CreateChecked(lr / (1 + (Steps - 1) * Config.LrDecay)), eps = T.CreateChecked(Config.Eps);
+        T s = T.CreateChecked(scale), lambda = T.CreateChecked(decay);
+        var sum = _sum[slot];
+        for (int i = 0; i < p.Length; i++)
+        {
+            T g = grad[i] * s + lambda * p[i];
+            sum[i] += g * g;
+            p[i] -= rate * g / (T.Sqrt(sum[i]) + eps);
+        }
+    }
+}

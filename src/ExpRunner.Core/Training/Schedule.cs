@@ -1,0 +1,71 @@
+using ExpRunner.Config;
+
+namespace ExpRunner.Training;
+
+/// <summary>
+/// The learning rate of each step (training.lr_schedule). With per: epoch, the whole of epoch e
+/// (1-based) uses the rate at p = e − 1 epochs done; with per: batch, batch b (0-based) of epoch e
+/// uses p = e − 1 + b/batches. A warm-up of W epochs ramps linearly: epoch e ≤ W runs at lr·e/W
+/// (per batch: step k, counted from 0, at lr·(k + 1)/(W·batches)). After it, with τ = p − W and
+/// T = epochs − W: constant lr; step lr·γ^⌊τ/N⌋; exponential lr·γ^τ; cosine
+/// min + (lr − min)·(1 + cos(πτ/T))/2 (PyTorch's CosineAnnealingLR with T_max = T).
+/// </summary>
+public static class Schedule
+{
+    public static double At(TrainingConfig t, int epoch, int batch, int batches)
+    {
+        var s = t.Schedule;
+        double lr = t.LearningRate;
+        bool perBatch = s.Per == "batch";
+        double done = perBatch ? epoch - 1 + (double)batch / batches : epoch - 1;
+        if (done < s.WarmupEpochs)
+            return perBatch ? lr * ((epoch - 1) * (double)batches + batch + 1) / ((double)s.WarmupEpochs * batches) : lr * epoch / s.WarmupEpochs;
+        double tau = done - s.WarmupEpochs;
+        return s.Kind switch
+        {
+            "step" => lr * Math.Pow(s.Gamma, Math.Floor(tau / s.StepEpochs)),
+            "exponential" => lr * Math.Pow(s.Gamma, tau),
+            "cosine" => s.MinLr + (lr - s.MinLr) * (1 + Math.Cos(Math.PI * tau / (t.Epochs - s.WarmupEpochs))) / 2,
+            _ => lr,
+        };
+    }
+}
+
+/// <summary>The optimizer and schedule in words, for the log.</summary>
+public static class Describe
+{
+    private static string F(double v) => v.ToString("0.##########", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Optimizer(TrainingConfig t) => t.Optimizer switch
+    {
+        "sgd" => t.Nesterov ? "SGD (Nesterov)" : "SGD",
+        "adam" => "Adam", "adamw" => "AdamW", "rmsprop" => "RMSprop", "adagrad" => "Adagrad", _ => t.Optimizer,
+    };
+
+    public static string Settings(TrainingConfig t)
+    {
+        string decay = $"weight decay {F(t.WeightDecay)}{(t.WeightDecay > 0 ? (t.DecoupledDecay ? " (decoupled)" : " (in the gradient)") : "")}";
+        return t.Optimizer switch
+        {
+            "sgd" => $"momentum {F(t.Momentum)}, {decay}",
+            "adam" or "adamw" => $"betas {F(t.Beta1)}/{F(t.Beta2)}, eps {F(t.Eps)}, {decay}",
+            "rmsprop" => $"alpha {F(t.Alpha)}, eps {F(t.Eps)}, momentum {F(t.Momentum)}, {decay}",
+            "adagrad" => $"lr decay {F(t.LrDecay)}, eps {F(t.Eps)}, {decay}",
+            _ => decay,
+        };
+    }
+
+    public static string Schedule(TrainingConfig t)
+    {
+        var s = t.Schedule;
+        string kind = s.Kind switch
+        {
+            "step" => $", ×{F(s.Gamma)} every {s.StepEpochs} epochs",
+            "exponential" => $", ×{F(s.Gamma)} per epoch",
+            "cosine" => $", cosine to {F(s.MinLr)}",
+            _ => "",
+        };
+        string warmup = s.WarmupEpochs > 0 ? $", warm-up {s.WarmupEpochs} epochs" : "";
+        return kind + warmup + (kind.Length + warmup.Length > 0 ? $" (per {s.Per})" : "");
+    }
+}

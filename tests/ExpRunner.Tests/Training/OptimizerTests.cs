@@ -1,0 +1,169 @@
+using ExpRunner.Config;
+using ExpRunner.Nn;
+using ExpRunner.Training;
+
+namespace ExpRunner.Tests.Training;
+
+/// <summary>
+/// Every optimizer step by step against a reference written here from PyTorch's documented
+/// algorithms (torch.optim.SGD, Adam, AdamW, RMSprop, Adagrad), one scalar parameter at a time in
+/// float64 — independent of the vectorised, per-tensor code under test.
+/// </summary>
+public class OptimizerTests
+{
+    /// <summary>The state the reference keeps for one scalar parameter.</summary>
+    private sealed class Scalar
+    {
+        public double P, M, V, B, Sum;
+    }
+
+    /// <summary>One reference step of a scalar parameter: g is the batch's summed gradient, divided by <paramref name="divisor"/> (the reduction) first.</summary>
+    private static void Reference(TrainingConfig c, Scalar x, double g, double divisor, int t, double lr, bool isWeight)
+    {
+        double wd = isWeight ? c.WeightDecay : 0;
+        bool decoupled = c.Optimizer == "adamw" || c.Decoupled;
+        g /= divisor;
+        if (decoupled) x.P *= 1 - lr * wd;        // AdamW: θ ← θ − γλθ, before the step
+        else g += wd * x.P;                         // g ← g + λθ
+        switch (c.Optimizer)
+        {
+            case "sgd":
+                if (c.Momentum == 0) { x.P -= lr * g; break; }
+                x.B = t == 1 ? g : c.Momentum * x.B + g; // b₁ = g; bₜ = μbₜ₋₁ + (1 − τ)g, τ = 0
+                x.P -= lr * (c.Nesterov ? g + c.Momentum * x.B : x.B);
+                break;
+            case "adam" or "adamw":
+                x.M = c.Beta1 * x.M + (1 - c.Beta1) * g;
+                x.V = c.Beta2 * x.V + (1 - c.Beta2) * g * g;
+                double mHat = x.M / (1 - Math.Pow(c.Beta1, t)), vHat = x.V / (1 - Math.Pow(c.Beta2, t));
+                x.P -= lr * mHat / (Math.Sqrt(vHat) + c.Eps);
+                break;
+            case "rmsprop":
+                x.V = c.Alpha * x.V + (1 - c.Alpha) * g * g;
+                if (c.Momentum > 0) { x.B = c.Momentum * x.B + g / (Math.Sqrt(x.V) + c.Eps); x.P -= lr * x.B; }
+                else x.P -= lr * g / (Math.Sqrt(x.V) + c.Eps);
+                break;
+            case "adagrad":
+                double clr = lr / (1 + (t - 1) * c.LrDecay);
+                x.Sum += g * g;
+                x.P -= clr * g / (Math.Sqrt(x.Sum) + c.Eps);
+                break;
+        }
+    }
+
+    public static TheoryData<string, TrainingConfig> Configs => new()
+    {
+        { "sgd", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1 } },
+        { "sgd + decay", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, WeightDecay = 0.05 } },
+        { "sgd + momentum + decay", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, Momentum = 0.9, WeightDecay = 0.05 } },
+        { "sgd + nesterov", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, Momentum = 0.9, Nesterov = true, WeightDecay = 0.01 } },
+        { "sgd + momentum + decoupled", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, Momentum = 0.5, WeightDecay = 0.05, Decoupled = true } },
+        { "adam", new TrainingConfig { Optimizer = "adam", LearningRate = 0.01 } },
+        { "adam + decay", new TrainingConfig { Optimizer = "adam", LearningRate = 0.01, WeightDecay = 0.1, Beta1 = 0.8, Beta2 = 0.99 } },
+        { "adamw", new TrainingConfig { Optimizer = "adamw", LearningRate = 0.01, WeightDecay = 0.01 } },
+        { "rmsprop", new TrainingConfig { Optimizer = "rmsprop", LearningRate = 0.01 } },
+        { "rmsprop + momentum + decay", new TrainingConfig { Optimizer = "rmsprop", LearningRate = 0.01, Momentum = 0.9, WeightDecay = 0.02, Alpha = 0.9 } },
+        { "adagrad", new TrainingConfig { Optimizer = "adagrad", LearningRate = 0.1, Eps = 1e-10 } },
+        { "adagrad + lr decay + decay", new TrainingConfig { Optimizer = "adagrad", LearningRate = 0.1, Eps = 1e-10, LrDecay = 0.1, WeightDecay = 0.03 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Each_optimizer_steps_like_its_reference_for_weights_and_biases(string name, TrainingConfig c)
+    {
+        foreach (var reduction in new[] { Reduction.Mean, Reduction.Sum })
+        {
+            var config = c with { GradientReduction = new GradientReduction(reduction, reduction) };
+            var layers = new[] { new DenseLayer<double>(3, 2, Activation<double>.Create("tanh")), new DenseLayer<double>(2, 1, Activation<double>.Create("linear")) };
+            var net = new Network<double>(layers, 4);
+            var rng = new Random(5);
+            var reference = layers.SelectMany(l => l.W.Concat(l.B)).Select(_ => new Scalar()).ToArray();
+            int k = 0;
+            foreach (var l in layers)
+            {
+                for (int i = 0; i < l.W.Length; i++) reference[k++].P = l.W[i] = rng.NextDouble() - 0.5;
+                for (int i = 0; i < l.B.Length; i++) reference[k++].P = l.B[i] = rng.NextDouble() - 0.5;
+            }
+            var optimizer = Optimizer<double>.Create(config, net);
+            const int rows = 4;
+            double divisor = reduction == Reduction.Mean ? rows : 1;
+            for (int t = 1; t <= 6; t++)
+            {
+                double lr = config.LearningRate * (t == 4 ? 0.5 : 1); // a schedule may change the rate between steps
+                k = 0;
+                foreach (var l in layers)
+                {
+                    for (int i = 0; i < l.W.Length; i++) { l.DW[i] = 4 * (rng.NextDouble() - 0.5); Reference(config, reference[k++], l.DW[i], divisor, t, lr, isWeight: true); }
+                    for (int i = 0; i < l.B.Length; i++) { l.DB[i] = 4 * (rng.NextDouble() - 0.5); Reference(config, reference[k++], l.DB[i], divisor, t, lr, isWeight: false); }
+                }
+                optimizer.Step(net, rows, lr);
+                var got = layers.SelectMany(l => l.W.Concat(l.B)).ToArray();
+                for (int i = 0; i < got.Length; i++)
+                    Assert.True(Math.Abs(got[i] - reference[i].P) <= 1e-13 * Math.Max(1, Math.Abs(reference[i].P)),
+                        $"{name} ({reduction}), step {t}, parameter {i}: {got[i]} vs reference {reference[i].P}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Adams_first_step_moves_every_parameter_by_the_learning_rate_against_its_gradient()
+    {
+        // m̂₁ = g and v̂₁ = g², so the first step is lr·g/(|g| + ε): lr for any gradient well above ε.
+        var layer = new DenseLayer<double>(2, 2, Activation<double>.Create("linear"));
+        layer.W[0] = 1; layer.W[1] = -1; layer.W[2] = 0.5; layer.W[3] = 0;
+        var net = new Network<double>([layer], 1);
+        double[] g = [3, -0.002, 1e6, -7];
+        g.CopyTo(layer.DW, 0);
+        Optimizer<double>.Create(new TrainingConfig { Optimizer = "adam", LearningRate = 0.001, GradientReduction = GradientReduction.Sum }, net).Step(net, 1, 0.001);
+        double[] expected = [1 - 0.001 * 3 / (3 + 1e-8), -1 + 0.001 * 0.002 / (0.002 + 1e-8), 0.5 - 0.001 * 1e6 / (1e6 + 1e-8), 0 + 0.001 * 7 / (7 + 1e-8)];
+        for (int i = 0; i < 4; i++) Assert.Equal(expected[i], layer.W[i], 15);
+    }
+
+    [Fact]
+    public void Under_adam_mean_and_sum_reductions_take_nearly_the_same_steps_unlike_under_sgd()
+    {
+        double[] Step(string optimizer, Reduction r)
+        {
+            var layer = new DenseLayer<double>(3, 1, Activation<double>.Create("linear"));
+            layer.W[0] = 0.1; layer.W[1] = 0.2; layer.W[2] = 0.3;
+            var net = new Network<double>([layer], 100);
+            var opt = Optimizer<double>.Create(new TrainingConfig { Optimizer = optimizer, LearningRate = 0.01, GradientReduction = new GradientReduction(r, r) }, net);
+            for (int t = 0; t < 3; t++)
+            {
+                layer.DW[0] = 50; layer.DW[1] = -20 + t; layer.DW[2] = 5;
+                opt.Step(net, 100, 0.01);
+            }
+            return [.. layer.W];
+        }
+        var (adamMean, adamSum) = (Step("adam", Reduction.Mean), Step("adam", Reduction.Sum));
+        for (int i = 0; i < 3; i++) Assert.Equal(adamMean[i], adamSum[i], 7); // they differ by ε relative to the gradient: 1e-8 / 0.05 of a 0.03 move
+        var (sgdMean, sgdSum) = (Step("sgd", Reduction.Mean), Step("sgd", Reduction.Sum));
+        Assert.True(Math.Abs(sgdSum[0] - 0.1) > 50 * Math.Abs(sgdMean[0] - 0.1));
+    }
+
+    [Theory]
+    // kind, per, warmup, epochs, (epoch, batch) → expected, with lr 0.1, 10 batches an epoch
+    [InlineData("constant", "epoch", 0, 10, 7, 3, 0.1)]
+    [InlineData("step", "epoch", 0, 30, 1, 0, 0.1)]
+    [InlineData("step", "epoch", 0, 30, 11, 0, 0.1 * 0.5)]        // step_epochs 10, γ 0.5: epoch 11 has 10 done
+    [InlineData("step", "epoch", 0, 30, 21, 9, 0.1 * 0.25)]
+    [InlineData("exponential", "epoch", 0, 30, 4, 5, 0.1 * 0.125)] // γ 0.5, 3 epochs done
+    [InlineData("exponential", "batch", 0, 30, 4, 5, 0.008838834764831846)] // 3.5 done: 0.1·0.5^3.5
+    [InlineData("cosine", "epoch", 0, 10, 1, 0, 0.1)]
+    [InlineData("cosine", "epoch", 0, 10, 6, 0, 0.055)]            // halfway: min 0.01 + 0.09·(1 + cos π/2)/2
+    [InlineData("cosine", "batch", 0, 10, 10, 9, 0.010022204783542078)] // 9.9 of 10 done
+    [InlineData("constant", "epoch", 4, 10, 1, 5, 0.025)]          // warm-up: epoch 1 of 4 at lr/4
+    [InlineData("constant", "epoch", 4, 10, 4, 0, 0.1)]
+    [InlineData("constant", "batch", 4, 10, 1, 0, 0.0025)]         // step 1 of 40
+    [InlineData("cosine", "epoch", 2, 12, 3, 0, 0.1)]              // after warm-up the schedule starts at lr
+    [InlineData("cosine", "epoch", 2, 12, 8, 0, 0.055)]            // 5 of its 10 epochs done
+    public void Schedules_give_the_documented_rate(string kind, string per, int warmup, int epochs, int epoch, int batch, double expected)
+    {
+        var t = new TrainingConfig
+        {
+            LearningRate = 0.1, Epochs = epochs,
+            Schedule = new LrSchedule { Kind = kind, Per = per, WarmupEpochs = warmup, StepEpochs = 10, Gamma = 0.5, MinLr = 0.01 },
+        };
+        Assert.Equal(expected, Schedule.At(t, epoch, batch, 10), 12);
+    }
+}
