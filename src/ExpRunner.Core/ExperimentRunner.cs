@@ -71,14 +71,53 @@ public static class ExperimentRunner
         log.Information("Data {Dataset} from {Source}: {Train} train, {Validation} validation, {Test} test examples",
             data.Fingerprint.Name, data.Fingerprint.Source, data.Fingerprint.TrainCount, data.Fingerprint.ValidationCount, data.Fingerprint.TestCount);
 
-        // 3. Network and training, in the configured precision.
+        // 3. Network and training, in the configured precision; 4. the end.
+        return TrainAndEnd(config, data, threads, recorder, options, resume: false);
+    }
+
+    /// <summary>
+    /// Continues a run that was interrupted (KILLED), crashed (CRASHED) or failed (FAILED, e.g. a full
+    /// disk) from the checkpoint of its last whole epoch, in the same folder: its resolved config,
+    /// the same data (checked by SHA-256), the weights, optimizer state, shuffle generator and order,
+    /// so that it ends bit for bit where an uninterrupted run would have.
+    /// </summary>
+    public static RunResult Resume(RunFolder folder, RunOptions options)
+    {
+        var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.Dir}: no run.json");
+        string status = RunFolder.EffectiveStatus(record);
+        if (status == RunStatus.Running)
+            throw new InvalidDataException($"{folder.Id} is still running (pid {record.Pid} on {record.Host})");
+        if (status is not (RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed))
+            throw new InvalidDataException($"{folder.Id} ended {status}: there is nothing to resume");
+        string checkpoint = folder.PathOf(RunFolder.CheckpointFile);
+        if (!File.Exists(checkpoint))
+            throw new InvalidDataException($"{folder.Id} has no checkpoint (it stopped before its first epoch ended): start it again with exprunner run");
+        var header = Safetensors.ReadHeader(checkpoint);
+        int fromEpoch = header.Metadata.TryGetValue("epoch", out var e) && int.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, out int k) ? k
+            : throw new InvalidDataException($"{checkpoint}: not a checkpoint");
+        var loaded = ConfigLoader.Load(folder.PathOf(RunFolder.ConfigFile));
+        var config = loaded.Config;
+        int threads = ThreadBudget.Effective(config.Training.Threads, options.MaxThreads);
+        if (ThreadBudget.SpareCore(options.MaxThreads)) Precompile.Start(config.Precision);
+        var data = DatasetLoader.Load(config.Dataset, config.Seed);
+        var changed = (record.Dataset?.Sha256 ?? new Dictionary<string, string>()).Where(r => data.Fingerprint.Sha256.TryGetValue(r.Key, out var now) && now != r.Value).Select(r => r.Key).ToList();
+        if (changed.Count > 0) throw new InvalidDataException($"the data changed since {folder.Id} trained ({string.Join(", ", changed)}): resuming would not continue the same run");
+        using var recorder = RunRecorder.Resume(folder, record, fromEpoch, options.Console, options.Clock);
+        options.OnStarted?.Invoke(recorder.Folder);
+        recorder.Log.Information("Run {RunId} resumed after epoch {Epoch} ({Status} before)", folder.Id, fromEpoch, status);
+        return TrainAndEnd(config, data, threads, recorder, options, resume: true);
+    }
+
+    private static RunResult TrainAndEnd(ExperimentConfig config, DataSplits data, int threads, RunRecorder recorder, RunOptions options, bool resume)
+    {
+        var log = recorder.Log;
         TrainingOutcome outcome;
         string? failure = null;
         try
         {
             outcome = config.Precision == "float64"
-                ? Train<double>(config, data, threads, recorder, options)
-                : Train<float>(config, data, threads, recorder, options);
+                ? Train<double>(config, data, threads, recorder, options, resume)
+                : Train<float>(config, data, threads, recorder, options, resume);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -87,7 +126,7 @@ public static class ExperimentRunner
             outcome = new TrainingOutcome(TrainingEnd.Finished, recorder.History.Count, recorder.History.LastOrDefault()?.Step ?? 0, failure);
         }
 
-        // 4. The end: status, summary, curves, final record.
+        // 4. The end: status, summary, curves, final record. A run that ended as it should needs no checkpoint.
         string status = failure is not null ? RunStatus.Failed : outcome.End switch
         {
             TrainingEnd.Diverged => RunStatus.Diverged,
@@ -95,10 +134,12 @@ public static class ExperimentRunner
             _ => RunStatus.Finished,
         };
         var summary = recorder.End(config, status, failure ?? outcome.Reason, outcome, Plots.LearningCurves.ForRun);
-        return new RunResult(status, recorder.Folder, summary, recorder.Record);
+        if (summary.Status is RunStatus.Finished or RunStatus.Diverged)
+            try { File.Delete(recorder.Folder.PathOf(RunFolder.CheckpointFile)); } catch (Exception x) when (x is IOException or UnauthorizedAccessException) { }
+        return new RunResult(summary.Status, recorder.Folder, summary, recorder.Record);
     }
 
-    private static TrainingOutcome Train<T>(ExperimentConfig config, DataSplits data, int threads, RunRecorder recorder, RunOptions options)
+    private static TrainingOutcome Train<T>(ExperimentConfig config, DataSplits data, int threads, RunRecorder recorder, RunOptions options, bool resume)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // Buffers for the largest batch that can occur (never more rows than the training set) or an evaluation batch.
@@ -106,7 +147,7 @@ public static class ExperimentRunner
         var net = ModelBuilder.Build<T>(config.Model, data.Features, capacity, config.Seed);
         net.Threads = threads;
         var meta = ModelBuilder.Metadata(net, config, recorder.Folder.Id);
-        Safetensors.Write(recorder.Folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);
+        if (!resume) Safetensors.Write(recorder.Folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);
         recorder.Log.Information("Network {Inputs}-{Units} ({Activations}), {Parameters} parameters, loss {Loss}, {Precision}",
             net.Inputs, string.Join("-", net.Layers.Select(l => l.Out)), string.Join(",", net.Layers.Select(l => l.Activation.Name)),
             net.ParameterCount, config.Loss, config.Precision);
@@ -122,7 +163,7 @@ public static class ExperimentRunner
             {
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
-            }, options.OnBatch, options.Cancel);
+            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume));
         }
         finally
         {

@@ -15,8 +15,11 @@ namespace ExpRunner.Cli.Commands;
 
 public sealed class RunSettings : RunsSettings
 {
-    [CommandArgument(0, "<config>"), Description("Experiment YAML file.")]
+    [CommandArgument(0, "[config]"), Description("Experiment YAML file.")]
     public string Config { get; init; } = "";
+
+    [CommandOption("--resume <RUN>"), Description("Continue a KILLED, CRASHED or FAILED run from its last checkpoint, in its folder (a run folder or id).")]
+    public string? Resume { get; init; }
 
     [CommandOption("--set <KEY=VALUE>"), Description("Override a config key, e.g. training.learning_rate=0.1 (repeatable).")]
     public string[] Set { get; init; } = [];
@@ -42,6 +45,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
 {
     public override int Execute(CommandContext context, RunSettings settings, CancellationToken cancellation)
     {
+        if (settings.Resume is not null) return Resume(settings, cancellation);
+        if (settings.Config.Length == 0) throw new InputException("give an experiment file (exprunner run experiments/xor.yaml), or --resume RUN");
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
@@ -71,8 +76,35 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
             OnStarted = sweepRef is null ? null : folder => new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id),
         };
-        var result = live ? WithProgress(loaded, options) : ExperimentRunner.Run(loaded, options);
+        var result = live ? WithProgress(o => ExperimentRunner.Run(loaded, o), options) : ExperimentRunner.Run(loaded, options);
 
+        if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
+        else Report(result, settings.Quiet);
+        return result.ExitCode;
+    }
+
+    /// <summary>`run --resume RUN`: the run continues in its folder from its checkpoint, as it was configured.</summary>
+    private int Resume(RunSettings settings, CancellationToken cancellation)
+    {
+        if (settings.Config.Length > 0 || settings.Set.Length > 0)
+            throw new InputException("--resume continues a run as it was configured: give no config file or --set with it");
+        if (settings.Mlflow is not null || settings.MlflowExperiment is not null)
+            throw new InputException("--resume does not mirror to MLflow; `exprunner mlflow push RUN` completes a run's MLflow copy afterwards");
+        string runs = cli.RunsRoot(settings.Runs);
+        var folder = RunLocator.Resolve(settings.Resume!, runs);
+        bool live = !settings.Quiet && !settings.Json && cli.Interactive;
+        bool epochLines = !settings.Quiet && !settings.Json && !live;
+        using var console = new LoggerConfiguration()
+            .MinimumLevel.Is(live || settings.Quiet || settings.Json ? LogEventLevel.Warning : LogEventLevel.Information)
+            .WriteTo.Sink(new TextSink(cli.Error.Profile.Out.Writer, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
+            .CreateLogger();
+        var options = new RunOptions
+        {
+            RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock,
+            Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)),
+            OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
+        };
+        var result = live ? WithProgress(o => ExperimentRunner.Resume(folder, o), options) : ExperimentRunner.Resume(folder, options);
         if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
         else Report(result, settings.Quiet);
         return result.ExitCode;
@@ -95,7 +127,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     /// train loss and accuracy, the validation (else test) accuracy of the last finished epoch with
     /// its number; at the end how the run ended, the bar left where training stopped.
     /// </summary>
-    private RunResult WithProgress(LoadedConfig loaded, RunOptions options)
+    private RunResult WithProgress(Func<RunOptions, RunResult> start, RunOptions options)
     {
         RunResult result = null!;
         int width = cli.Error.Profile.Width;
@@ -108,7 +140,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
                 var task = ctx.AddTask("starting", maxValue: 1);
                 var throttle = Stopwatch.StartNew();
                 string judged = "";
-                result = ExperimentRunner.Run(loaded, options with
+                result = start(options with
                 {
                     OnBatch = p =>
                     {

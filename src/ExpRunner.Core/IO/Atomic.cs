@@ -5,8 +5,12 @@ namespace ExpRunner.IO;
 /// <summary>Files appear whole or not at all: written to a temporary name, then renamed.</summary>
 public static class Atomic
 {
-    /// <summary>Writes <paramref name="path"/> whole; a failure is an IOException naming the file and why (not the temporary name).</summary>
-    public static void Write(string path, Action<Stream> write)
+    /// <summary>
+    /// Writes <paramref name="path"/> whole; a failure is an IOException naming the file and why (not
+    /// the temporary name). <paramref name="durable"/>: flushed to the disk before the rename (survives
+    /// a power cut); without it the file is still whole or absent to every process.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write, bool durable = true)
     {
         string tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
@@ -14,7 +18,7 @@ public static class Atomic
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
             {
                 write(fs);
-                fs.Flush(flushToDisk: true);
+                fs.Flush(flushToDisk: durable);
             }
             File.Move(tmp, path, overwrite: true);
         }

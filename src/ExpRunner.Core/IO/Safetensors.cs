@@ -21,7 +21,7 @@ public sealed record Tensor(string Name, int[] Shape, float[]? F32 = null, doubl
 /// </summary>
 public static class Safetensors
 {
-    public static void Write(string path, IReadOnlyList<Tensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    public static void Write(string path, IReadOnlyList<Tensor> tensors, IReadOnlyDictionary<string, string> metadata, bool durable = true)
     {
         var header = new JsonObject();
         if (metadata.Count > 0)
@@ -57,7 +57,7 @@ public static class Safetensors
                 if (t.F32 is not null) stream.Write(MemoryMarshal.AsBytes(t.F32.AsSpan()));
                 else stream.Write(MemoryMarshal.AsBytes(t.F64!.AsSpan()));
             }
-        });
+        }, durable);
     }
 
     /// <summary>A JSON header larger than this is refused (the format's own limit is 100 MB).</summary>

@@ -14,6 +14,17 @@ public sealed class Rng
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
     }
 
+    /// <summary>The generator's state (what a checkpoint saves to continue the same sequence).</summary>
+    public ulong[] State
+    {
+        get => [_s0, _s1, _s2, _s3];
+        set
+        {
+            if (value.Length != 4 || value.All(v => v == 0)) throw new ArgumentException("xoshiro256** state: four words, not all zero");
+            (_s0, _s1, _s2, _s3) = (value[0], value[1], value[2], value[3]);
+        }
+    }
+
     /// <summary>A seed derived from a base seed and a stream name, so independent streams never share numbers.</summary>
     public static ulong Derive(long seed, string stream)
     {

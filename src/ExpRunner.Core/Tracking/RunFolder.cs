@@ -13,7 +13,8 @@ namespace ExpRunner.Tracking;
 public sealed class RunFolder
 {
     public const string ConfigFile = "config.yaml", RecordFile = "run.json", MetricsFile = "metrics.csv",
-        SummaryFile = "summary.json", SystemFile = "system.csv", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt", CurvesFile = "curves.svg";
+        SummaryFile = "summary.json", SystemFile = "system.csv", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt", CurvesFile = "curves.svg",
+        CheckpointFile = "checkpoint.safetensors";
     public const string MetricsHeader = "epoch,split,step,loss,accuracy,learning_rate,seconds,timestamp";
 
     public string Dir { get; }
@@ -124,12 +125,14 @@ public sealed class RunFolder
 
     public void StartMetrics() => Atomic.WriteText(PathOf(MetricsFile), MetricsHeader + "\n");
 
+    /// <summary>A row of metrics.csv as written.</summary>
+    public static string MetricsLine(MetricRow r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Epoch},{r.Split},{r.Step},{r.Loss:R},{r.Accuracy:R},{r.LearningRate:R},{r.Seconds:0.######},{r.TimestampMs}\n");
+
     public void AppendMetrics(EpochMetrics m)
     {
         var sb = new StringBuilder();
-        foreach (var r in MetricRow.From(m))
-            sb.Append(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Epoch},{r.Split},{r.Step},{r.Loss:R},{r.Accuracy:R},{r.LearningRate:R},{r.Seconds:0.######},{r.TimestampMs}\n"));
+        foreach (var r in MetricRow.From(m)) sb.Append(MetricsLine(r));
         using var fs = new FileStream(PathOf(MetricsFile), FileMode.Append, FileAccess.Write, FileShare.Read);
         fs.Write(Encoding.UTF8.GetBytes(sb.ToString()));
     }

@@ -84,6 +84,46 @@ public sealed class RunRecorder : IDisposable
         return recorder;
     }
 
+    /// <summary>
+    /// Reopens a run folder to continue it from the checkpoint of epoch <paramref name="fromEpoch"/>:
+    /// metrics.csv keeps that epoch and those before it (what came after is trained again), the
+    /// record is RUNNING again in this process and lists the resumption, the log continues.
+    /// </summary>
+    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, ILogger? console, TimeProvider clock)
+    {
+        var kept = folder.ReadMetrics().Where(m => m.Epoch <= fromEpoch).ToList();
+        var self = ProcessRef.Current();
+        var now = clock.GetUtcNow();
+        record = record with
+        {
+            Status = RunStatus.Running, Reason = null, Ended = null, DurationSeconds = null, ExitCode = null,
+            Host = self.Host, Pid = self.Pid, ProcessStart = self.Started, User = Environment.UserName,
+            Resumptions = [.. record.Resumptions, new Resumption(now, fromEpoch, self.Host, self.Pid)],
+        };
+        try
+        {
+            Atomic.WriteText(folder.PathOf(RunFolder.MetricsFile), RunFolder.MetricsHeader + "\n" + string.Concat(kept.Select(RunFolder.MetricsLine)));
+            folder.WriteRecord(record);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
+        }
+        var cfg = new LoggerConfiguration().MinimumLevel.Debug()
+            .WriteTo.File(folder.PathOf(RunFolder.LogFile), formatProvider: CultureInfo.InvariantCulture,
+                outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
+        if (console is not null) cfg = cfg.WriteTo.Logger(console);
+        var log = cfg.CreateLogger();
+        var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock);
+        foreach (var epoch in kept.GroupBy(m => m.Epoch).OrderBy(g => g.Key))
+        {
+            var rows = epoch.ToList();
+            recorder._history.Add(new EpochMetrics(epoch.Key, rows[0].Step, rows[0].LearningRate, rows[0].Seconds,
+                rows.Select(r => new SplitMetrics(r.Split, r.Loss, r.Accuracy)).ToList()) { Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(rows[0].TimestampMs) });
+        }
+        return recorder;
+    }
+
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);

@@ -53,7 +53,11 @@ public sealed record RunRecord
     public SlurmRef? Slurm { get; init; }
     /// <summary>Set when a sweep ran this run's trial again: this attempt is kept, but it is not the trial's result.</summary>
     public string? SupersededBy { get; init; }
+    /// <summary>Each time the run was continued from its checkpoint (run --resume): when, after which epoch, where.</summary>
+    public IReadOnlyList<Resumption> Resumptions { get; init; } = [];
 }
+
+public sealed record Resumption(DateTimeOffset At, int FromEpoch, string Host, int Pid);
 
 public sealed record SweepRef(string Id, int Trial);
 

@@ -16,6 +16,9 @@ public sealed record EpochMetrics(int Epoch, long Step, double LearningRate, dou
     public SplitMetrics? this[string split] => Splits.FirstOrDefault(s => s.Split == split);
 }
 
+/// <summary>Where the trainer keeps its checkpoint (with the network's metadata), and whether it starts from it.</summary>
+public sealed record Checkpointing(string Path, IReadOnlyDictionary<string, string> Network, bool Resume);
+
 public readonly record struct BatchProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy);
 
 public enum TrainingEnd { Finished, Diverged, Cancelled }
@@ -37,7 +40,7 @@ public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long 
 public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel)
+    public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null)
     {
         var evaluator = new Evaluator<T>(net, loss);
         int batch = config.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
@@ -45,8 +48,15 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         var y = new T[Math.Min(batch, n) * net.Outputs];
         int[] order = (int[])data.Train.Indices.Clone();
         long step = 0;
+        int first = 1;
         var stopper = config.EarlyStopping is { } es ? new Stopper(es, net) : null;
-        for (int epoch = 1; epoch <= config.Epochs; epoch++)
+        if (checkpoints is { Resume: true })
+        {
+            var c = Checkpoint<T>.Read(checkpoints.Path, net, optimizer, n);
+            (first, step, shuffleRng.State, order) = (c.Epoch + 1, c.Step, c.Rng, c.Order);
+            stopper?.Load(c);
+        }
+        for (int epoch = first; epoch <= config.Epochs; epoch++)
         {
             var watch = Stopwatch.StartNew();
             if (config.Shuffle) shuffleRng.Shuffle<int>(order);
@@ -82,6 +92,12 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                     return new TrainingOutcome(TrainingEnd.Diverged, epoch, step, $"{s.Split} loss became {s.Loss} after epoch {epoch}");
             if (stopper is not null && stopper.After(epoch, metrics) is { } reason)
                 return new TrainingOutcome(TrainingEnd.Finished, epoch, step, reason) { WeightsEpoch = stopper.Restore(), BestEpoch = stopper.BestEpoch };
+            if (checkpoints is not null && epoch < config.Epochs)
+                new Checkpoint<T>
+                {
+                    Epoch = epoch, Step = step, OptimizerSteps = optimizer.Steps, Rng = shuffleRng.State, Order = order,
+                    BestValue = stopper?.BestValue, BestEpoch = stopper?.BestEpoch ?? 0, BestWeights = stopper?.Weights,
+                }.Write(checkpoints.Path, net, optimizer, checkpoints.Network);
         }
         return new TrainingOutcome(TrainingEnd.Finished, config.Epochs, step, null) { WeightsEpoch = stopper?.Restore(), BestEpoch = stopper?.BestEpoch };
     }
@@ -97,6 +113,17 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         private int _bestEpoch, _last;
         private T[][]? _weights;
         public int BestEpoch => _bestEpoch;
+        public double? BestValue => double.IsNaN(_best) ? null : _best;
+        public T[][]? Weights => _weights;
+
+        /// <summary>Continues from a checkpoint's best so far.</summary>
+        public void Load(Checkpoint<T> c)
+        {
+            _best = c.BestValue ?? double.NaN;
+            _bestEpoch = c.BestEpoch;
+            _last = c.Epoch;
+            _weights = c.BestWeights;
+        }
 
         public string? After(int epoch, EpochMetrics m)
         {
