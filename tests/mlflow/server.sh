@@ -42,9 +42,12 @@ admin_password = exprunner-test-pw
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 INI
       export MLFLOW_AUTH_CONFIG_PATH=$state/auth.ini
+      # One worker: each worker of the auth app creates its user database and admin on start, and two
+      # racing over one SQLite file can fail to boot.
+      export WORKERS=1
     fi
     if [ "$where" = "path" ]; then
-      app=(); [ "$auth" = "basic-auth" ] && app=(--app-name basic-auth)
+      app=(); [ "$auth" = "basic-auth" ] && app=(--app-name basic-auth --workers 1)
       setsid mlflow server --host 127.0.0.1 --port "$port" "${app[@]}" --backend-store-uri "sqlite:///$state/mlflow.db" \
         --artifacts-destination "$state/artifacts" --serve-artifacts >>"$state/server.log" 2>&1 </dev/null &
       echo $! > "$state/server.pid"   # the session leader: stop.sh ends its process group

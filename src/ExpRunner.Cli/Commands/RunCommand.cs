@@ -50,6 +50,21 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
+        // A sweep's trial started again (Slurm requeued it, or sweep --resume kept its attempt) continues its run.
+        if (sweepRef is not null && new SweepStore(runs).ReadMarker(sweepRef.Id, sweepRef.Trial) is { } marker
+            && RunFolder.Open(Path.Combine(runs, marker.RunDir)) is var previous && previous.TryReadRecord() is { } before)
+        {
+            string status = RunFolder.EffectiveStatus(before);
+            if (status is RunStatus.Finished or RunStatus.Diverged && previous.ReadSummary() is { } done)
+            {
+                // It ended already (the task was started again after its run): its result, not a second run.
+                if (settings.Json) cli.Print(IO.Json.Serialize(done));
+                else cli.Note($"trial {sweepRef.Trial} of sweep {sweepRef.Id} already ended {status} in {previous.Dir}");
+                return RunStatus.ExitCode(status);
+            }
+            if (status is RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed && File.Exists(previous.PathOf(RunFolder.CheckpointFile)))
+                return ResumeFolder(previous, settings, cancellation);
+        }
 
         bool live = !settings.Quiet && !settings.Json && cli.Interactive;
         bool epochLines = !settings.Quiet && !settings.Json && !live;
@@ -90,8 +105,12 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             throw new InputException("--resume continues a run as it was configured: give no config file or --set with it");
         if (settings.Mlflow is not null || settings.MlflowExperiment is not null)
             throw new InputException("--resume does not mirror to MLflow; `exprunner mlflow push RUN` completes a run's MLflow copy afterwards");
+        return ResumeFolder(RunLocator.Resolve(settings.Resume!, cli.RunsRoot(settings.Runs)), settings, cancellation);
+    }
+
+    private int ResumeFolder(RunFolder folder, RunSettings settings, CancellationToken cancellation)
+    {
         string runs = cli.RunsRoot(settings.Runs);
-        var folder = RunLocator.Resolve(settings.Resume!, runs);
         bool live = !settings.Quiet && !settings.Json && cli.Interactive;
         bool epochLines = !settings.Quiet && !settings.Json && !live;
         using var console = new LoggerConfiguration()

@@ -77,6 +77,8 @@ public sealed class SlurmExecutor : ISweepExecutor
         sb.Append($"#SBATCH --array=0-{trials.Count - 1}{(_options.MaxParallel is int m ? $"%{m}" : "")}\n");
         sb.Append($"#SBATCH --output={dir}/slurm-%A_%a.out\n#SBATCH --error={dir}/slurm-%A_%a.err\n");
         sb.Append($"#SBATCH --cpus-per-task={_options.CpusPerTask}\n");
+        // Preempted, or requeued by hand or after a node failure: the task runs again and its trial continues from its checkpoint.
+        sb.Append("#SBATCH --requeue\n");
         if (_options.Partition is { } p) sb.Append($"#SBATCH --partition={p}\n");
         if (_options.Time is { } time) sb.Append($"#SBATCH --time={time}\n");
         if (_options.Mem is { } mem) sb.Append($"#SBATCH --mem={mem}\n");

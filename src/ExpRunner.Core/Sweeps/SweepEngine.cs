@@ -87,6 +87,9 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
                     while (batch.Count < room && queue.Count > 0) batch.Add(state.Trials[queue.Dequeue()]);
                     foreach (var t in batch)
                     {
+                        // An attempt that left a checkpoint is continued in its folder (the trial's command resumes it by
+                        // its marker); any other starts over, the old folder kept but marked superseded.
+                        if (Continuable(store, id, t)) continue;
                         store.ClearMarker(id, t.Index);
                         Supersede(store, t, $"sweep {id} trial {t.Index}, attempt {t.Attempts + 1}");
                     }
@@ -135,6 +138,20 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
             Status = RunStatus.Killed, Reason = $"stopped, but did not confirm its end within {grace.TotalSeconds:0} s",
         }).ToList());
         return state.Sweep = store.Save(state.Sweep with { Status = SweepStatus.Of(state.Trials, interrupted: true), Ended = clock.GetUtcNow() });
+    }
+
+    /// <summary>
+    /// Whether a trial's last attempt can continue from its checkpoint (it was interrupted, crashed or
+    /// failed after an epoch); if so its marker points the trial's command at that folder.
+    /// </summary>
+    private static bool Continuable(SweepStore store, string sweepId, TrialRecord t)
+    {
+        if (t.Status is not (RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed) || store.RunDirOf(t) is not { } dir || t.RunId is null) return false;
+        var folder = RunFolder.Open(dir);
+        if (!File.Exists(folder.PathOf(RunFolder.CheckpointFile)) || folder.TryReadRecord() is not { } r
+            || RunFolder.EffectiveStatus(r) is not (RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed)) return false;
+        store.WriteMarker(sweepId, t.Index, dir, t.RunId);
+        return true;
     }
 
     /// <summary>A trial about to run again: its previous attempt's folder is kept, marked as no longer the trial's result.</summary>

@@ -146,7 +146,9 @@ public class SweepCommandTests
         var refused = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", "latest", "--set", "training.epochs=1");
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains("--resume takes a sweep as it was defined", refused.Stderr);
-        // The sweep runs its own copy of the config: shorten its trials so that they can finish.
+        // The sweep runs its own copy of the config: shorten its trials so that they can finish. Without
+        // its checkpoint (as if killed before its first epoch ended) the killed trial starts over.
+        File.Delete(Path.Combine(store.RunDirOf(sweep.Trials[0])!, RunFolder.CheckpointFile));
         string copy = store.PathOf(sweep.Id, SweepStore.ConfigFile);
         File.WriteAllText(copy, File.ReadAllText(copy).Replace("epochs: 1000000", "epochs: 3"));
         var resumed = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", "latest");
@@ -155,6 +157,38 @@ public class SweepCommandTests
         Assert.All(after.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
         Assert.Equal(2, after.Trials[0].Attempts);
         Assert.Equal(3, Directory.GetDirectories(dir.File("runs/long")).Length); // the killed attempt's folder is kept
+    }
+
+    [Fact]
+    public void Resume_continues_an_interrupted_trial_from_its_checkpoint_in_its_folder()
+    {
+        using var dir = new TempDir();
+        string config = dir.Write("long.yaml", Endless.Replace("sweep: { grid: { training.learning_rate: [0.1, 0.3] } }", ""));
+        using var first = ExpRunnerProcess.Start(dir.Path, null, "sweep", config);
+        var marker = Training(dir.File("runs"), 0);
+        var folder = RunFolder.Open(Path.Combine(dir.File("runs"), marker.RunDir));
+        Eventually.Reach(() => File.Exists(folder.PathOf(RunFolder.CheckpointFile)), "a checkpoint");
+        Signal(first.Id, "INT");
+        Assert.Equal(130, ExpRunnerProcess.Wait(first, TimeSpan.FromSeconds(60)).ExitCode);
+        Assert.Equal(RunStatus.Killed, folder.ReadRecord()!.Status);
+
+        using var second = ExpRunnerProcess.Start(dir.Path, null, "sweep", "--resume", "latest");
+        Eventually.Reach(() => folder.ReadRecord() is { Status: RunStatus.Running, Resumptions.Count: 1 }, "the trial resumed in its folder");
+        int from = folder.ReadRecord()!.Resumptions[0].FromEpoch;
+        Eventually.Reach(() => folder.ReadMetrics().Count > 2 * (from + 3), "epochs after the resumption");
+        Signal(second.Id, "INT");
+        Assert.Equal(130, ExpRunnerProcess.Wait(second, TimeSpan.FromSeconds(60)).ExitCode);
+
+        var trial = Latest(dir.File("runs")).Trials.Single();
+        Assert.Equal((2, RunStatus.Killed, folder.Id), (trial.Attempts, trial.Status, trial.RunId));
+        Assert.Single(Directory.GetDirectories(dir.File("runs/long"))); // continued, not started over
+        var rows = folder.ReadMetrics();
+        int epochs = rows.Max(m => m.Epoch);
+        Assert.Equal(Enumerable.Range(1, epochs), rows.Where(m => m.Split == "train").Select(m => m.Epoch));
+        var whole = ExpRunnerProcess.Run(dir.Path, "run", config, "--runs", "whole", "-q", "--set", $"training.epochs={epochs}");
+        Assert.True(whole.ExitCode == 0, whole.ToString());
+        static IEnumerable<string> Rows(IEnumerable<MetricRow> m) => m.Select(x => FormattableString.Invariant($"{x.Epoch} {x.Split} {x.Step} {x.Loss:R} {x.Accuracy:R}"));
+        Assert.Equal(Rows(RunFolder.Open(Directory.GetDirectories(dir.File("whole/long")).Single()).ReadMetrics()), Rows(rows));
     }
 
     [Fact]

@@ -39,6 +39,23 @@ public class SlurmTests
 
     private static SweepRecord Latest(string runs) => new SweepStore(runs).Read("latest");
 
+    private static string Squeue(string job)
+    {
+        using var p = Process.Start(new ProcessStartInfo("squeue", ["-h", "-j", job, "-o", "%T"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string state = p.StandardOutput.ReadToEnd().Trim();
+        p.WaitForExit();
+        return state;
+    }
+
+    /// <summary>scontrol, which must succeed (or fail only with the message <paramref name="may"/>).</summary>
+    private static void Scontrol(string[] args, string? may = null)
+    {
+        using var p = Process.Start(new ProcessStartInfo("scontrol", args) { RedirectStandardError = true })!;
+        string error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0 || may is not null && error.Contains(may, StringComparison.Ordinal), $"scontrol {string.Join(' ', args)}: {error}");
+    }
+
     [Fact]
     public void A_sweep_runs_as_one_job_array_and_leaves_the_same_runs_as_the_local_executor()
     {
@@ -116,6 +133,50 @@ public class SlurmTests
         Assert.Equal(RunStatus.Killed, killed.ReadRecord()!.Status);
         Assert.Equal("Slurm TIMEOUT", killed.ReadRecord()!.Reason);
         Assert.Contains("KILLED", ExpRunnerProcess.Run(dir.Path, "list").Stdout);
+    }
+
+    [Fact]
+    public void A_requeued_trial_continues_from_its_checkpoint_in_its_folder_like_an_uninterrupted_run()
+    {
+        RequireSlurm();
+        using var dir = new TempDir();
+        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--executor", "slurm", "--cancel-on-interrupt", "--set", "training.epochs=9000000", "--set", "dataset.samples=3000");
+        RunFolder Folder() => RunFolder.Open(Directory.GetDirectories(dir.File("runs/sl")).Single());
+        Eventually.Reach(() => Directory.Exists(dir.File("runs/sl")) && Directory.GetDirectories(dir.File("runs/sl")).Length == 1
+            && File.Exists(Folder().PathOf(RunFolder.CheckpointFile)), "the trial training with a checkpoint");
+        string task = Latest(dir.File("runs")).SlurmJobs!.Single().JobId + "_0";
+        // As preemption or a node failure would: Slurm stops the task (SIGTERM) and queues it again.
+        Scontrol(["requeue", task]);
+        Eventually.Reach(() => Folder().ReadRecord()!.Status == RunStatus.Killed || Folder().ReadRecord()!.Resumptions.Count > 0, "the run stopped by the requeue");
+        // A requeued job waits for a begin time (minutes): once it is pending again, it is released.
+        Eventually.Reach(() =>
+        {
+            if (Squeue(task) == "PENDING") Scontrol(["update", $"JobId={task}", "StartTime=now"], may: "no longer pending"); // it may start meanwhile
+            return Folder().ReadRecord() is { Status: RunStatus.Running, Resumptions.Count: 1 };
+        }, "the requeued task resuming the run", 120);
+        int from = Folder().ReadRecord()!.Resumptions[0].FromEpoch;
+        Eventually.Reach(() => Folder().ReadMetrics().Count > 2 * (from + 3), "epochs after the resumption");
+        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60));
+        Assert.True(r.ExitCode == 130, r.ToString());
+        Eventually.Reach(() => Folder().ReadRecord()!.Status != RunStatus.Running, "the run recording how it ended", 30);
+
+        // One folder for the trial, its epochs continuous, each as a run never interrupted has it.
+        var folder = Folder();
+        Assert.Single(folder.ReadRecord()!.Resumptions);
+        var rows = folder.ReadMetrics();
+        int epochs = rows.Max(m => m.Epoch);
+        Assert.Equal(Enumerable.Range(1, epochs), rows.Where(m => m.Split == "train").Select(m => m.Epoch));
+        var whole = ExpRunnerProcess.Run(dir.Path, "run", config, "--runs", "whole", "-q", "--set", $"training.epochs={epochs}", "--set", "dataset.samples=3000");
+        Assert.True(whole.ExitCode == 0, whole.ToString());
+        var reference = RunFolder.Open(Directory.GetDirectories(dir.File("whole/sl")).Single());
+        static IEnumerable<string> Rows(IEnumerable<MetricRow> m) => m.Select(x => FormattableString.Invariant($"{x.Epoch} {x.Split} {x.Step} {x.Loss:R} {x.Accuracy:R}"));
+        Assert.Equal(Rows(reference.ReadMetrics()), Rows(rows));
+        // The checkpoint holds the weights after its last whole epoch: those of the uninterrupted run.
+        var saved = IO.Safetensors.Read(reference.PathOf(RunFolder.WeightsFile)).Tensors;
+        var checkpoint = IO.Safetensors.Read(folder.PathOf(RunFolder.CheckpointFile)).Tensors.Where(t => t.Name.StartsWith("layers.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(saved.Select(t => t.F32), checkpoint.Select(t => t.F32));
     }
 
     [Fact]
