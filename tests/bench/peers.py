@@ -191,18 +191,20 @@ def run_numpy(cfg, threads, x, y):
     return rates(len(x), times)
 
 
-def openblas():
-    """The OpenBLAS libraries this process loaded, each with its build config and the core it runs on."""
+def blas_libraries():
+    """The BLAS libraries this process loaded: OpenBLAS with its build config and the core it runs on, or what else it is."""
     found = []
     with open("/proc/self/maps") as maps:
-        paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and line.split()[-1].startswith("/")})
+        paths = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and line.split()[-1].startswith("/")})
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
             lib.openblas_get_config.restype = ctypes.c_char_p
             lib.openblas_get_corename.restype = ctypes.c_char_p
             found.append({"library": path, "config": lib.openblas_get_config().decode().strip(), "core": lib.openblas_get_corename().decode()})
-        except (OSError, AttributeError):
+        except AttributeError:
+            found.append({"library": path, "config": "not OpenBLAS (the reference BLAS? install libopenblas0)", "core": "-"})
+        except OSError:
             found.append({"library": path})
     return found
 
@@ -220,10 +222,11 @@ def blas():
         return worst
     info = {"numpy": {"version": np.__version__, "error": error(lambda a, b: a @ b, lambda a, b: a @ b)}}
     import torch
-    torch_blas = [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]
+    import re
+    torch_blas = [f"{k}={v}" for k, v in re.findall(r"\b(BLAS_INFO|LAPACK_INFO|USE_MKLDNN|USE_OPENMP)=(\w+)", torch.__config__.show())]
     info["torch"] = {"version": torch.__version__, "blas": torch_blas,
                      "error": error(lambda a, b: torch.from_numpy(a).mm(torch.from_numpy(b)).numpy(), lambda a, b: a @ b)}
-    info["openblas"] = openblas()
+    info["libraries"] = blas_libraries()
     return info
 
 

@@ -93,9 +93,10 @@ def blas_check():
                                          capture_output=True, text=True, env=peer_env(1), check=True).stdout)
     elif pins:
         lines.append(f"peers run without the machine's {pins} (their BLAS at its best; ours does not read them)")
-    for lib in info["openblas"]:
-        lines.append(f"peers' BLAS: {lib.get('config', '?')}, core {lib.get('core', '?')} ({lib['library']})")
-    lines.append(f"torch {info['torch']['version']}: {'; '.join(info['torch']['blas']) or 'BLAS not named'}; numpy {info['numpy']['version']}")
+    for config in sorted({(lib.get("config", "?"), lib.get("core", "?")) for lib in info["libraries"]}):
+        libs = ", ".join(os.path.basename(lib["library"]) for lib in info["libraries"] if (lib.get("config", "?"), lib.get("core", "?")) == config)
+        lines.append(f"peers' BLAS: {config[0]}, core {config[1]} ({libs})")
+    lines.append(f"torch {info['torch']['version']}: {', '.join(info['torch']['blas']) or 'BLAS not named'}; numpy {info['numpy']['version']}")
     lines.append(f"float32 products vs float64, relative error: numpy {info['numpy']['error']:.1e}, torch {info['torch']['error']:.1e}"
                  + (" (ok)" if worst <= 1e-5 else " (WRONG)"))
     return lines
