@@ -41,7 +41,9 @@ public static class TrialRuns
         if (forced is { } f)
         {
             (status, reason) = f;
-            if (runDir is not null) RecordEnd(store, runDir, status, reason, now);
+            // The scheduler knows why the run was stopped (a time limit, a cancellation): that is the reason
+            // its folder keeps, whether the run had recorded itself KILLED on the signal or not at all.
+            if (runDir is not null) RecordEnd(store, runDir, status, reason, now, replaceKilled: true);
         }
         else if (summary is not null) { status = summary.Status; reason = record?.Reason; runId ??= summary.Id; }
         else if (record is not null && record.Status != RunStatus.Running) { status = record.Status; reason = record.Reason; }
@@ -64,10 +66,10 @@ public static class TrialRuns
     /// A run ended without being able to say so itself (killed by a scheduler, crashed): if its
     /// run.json still says RUNNING, record how it ended, as the sweep learned it.
     /// </summary>
-    public static void RecordEnd(SweepStore store, string runDir, string status, string reason, DateTimeOffset now)
+    public static void RecordEnd(SweepStore store, string runDir, string status, string reason, DateTimeOffset now, bool replaceKilled = false)
     {
         var folder = RunFolder.Open(Path.Combine(store.RunsRoot, runDir));
-        if (folder.TryReadRecord() is { Status: RunStatus.Running } record)
-            folder.WriteRecord(record with { Status = status, Reason = reason, Ended = now });
+        if (folder.TryReadRecord() is { } record && (record.Status == RunStatus.Running || replaceKilled && record.Status == RunStatus.Killed))
+            folder.WriteRecord(record with { Status = status, Reason = reason, Ended = record.Ended ?? now });
     }
 }

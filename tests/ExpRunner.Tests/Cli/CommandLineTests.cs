@@ -26,7 +26,7 @@ public class CommandLineTests
     [InlineData("sweep cl.yaml --executor slurn", "--executor slurn: one of local, slurm (did you mean 'slurm'?)")]
     [InlineData("sweep --resume latest --dry-run", "--resume takes a sweep as it was defined")]
     [InlineData("compare --fliter x", "unknown option '--fliter' for 'compare'; did you mean '--filter'?")]
-    [InlineData("run", "command 'run' is missing required argument 'config'")]
+    [InlineData("run", "give an experiment file (exprunner run experiments/xor.yaml), or --resume RUN")]
     [InlineData("run cl.yaml cl.yaml", "unexpected argument")]
     [InlineData("mlflow", "'mlflow' needs a command: push")]
     [InlineData("predict somerun --index 99999999999", "'99999999999' is not a valid whole number for --index")]

@@ -115,7 +115,8 @@ public class MlflowServerTests
         using var p = ExpRunnerProcess.Start(dir.Path, null, "run", dir.Write("x.yaml", Xor.Replace("epochs: 25", "epochs: 1000000")), "-q",
             "--mlflow", own.Uri, "--mlflow-experiment", exp);
         RunFolder? folder = null;
-        Eventually.Reach(() => Directory.Exists(dir.File("runs/xor-real")) && (folder = OnlyRun(dir.File("runs"))) is not null
+        // The experiment's folder appears a moment before the run's folder inside it.
+        Eventually.Reach(() => Directory.Exists(dir.File("runs/xor-real")) && Directory.GetDirectories(dir.File("runs/xor-real")).Length == 1 && (folder = OnlyRun(dir.File("runs"))) is not null
             && MlflowState.Read(folder)?.RunId is not null && folder.ReadMetrics().Count > 20, "the run mirrored and training");
         own.Stop();                                        // the outage
         Eventually.Reach(() => folder!.ReadMetrics().Count > 200, "the run training on without its server");

@@ -465,10 +465,13 @@ function RunPage([id]) {
     const chartBox = h("div", { class: "chart", id: "run-chart" });
     const splits = [...new Set(r.metrics.map(m => m.split))];
     const redraw = () => {
-      const series = splits.map((s, i) => {
-        const rows = r.metrics.filter(m => m.split === s);
-        return { label: `${s} ${chartState.metric}`, x: rows.map(m => m.epoch), y: rows.map(m => m[chartState.metric]), color: { train: "#2f6fdb", validation: "#e8a200", test: "#d9480f" }[s] || PALETTE[i] };
-      });
+      // The learning rate is the run's (the schedule's rate at each epoch's last step), not a split's.
+      const series = chartState.metric === "learning_rate"
+        ? [{ label: "learning rate", x: r.metrics.filter(m => m.split === splits[0]).map(m => m.epoch), y: r.metrics.filter(m => m.split === splits[0]).map(m => m.learning_rate), color: "#6b7482" }]
+        : splits.map((s, i) => {
+          const rows = r.metrics.filter(m => m.split === s);
+          return { label: `${s} ${chartState.metric}`, x: rows.map(m => m.epoch), y: rows.map(m => m[chartState.metric]), color: { train: "#2f6fdb", validation: "#e8a200", test: "#d9480f" }[s] || PALETTE[i] };
+        });
       lineChart(chartBox, { series, log: chartState.log, yLabel: chartState.metric });
     };
     const epochs = [...new Set(r.metrics.map(m => m.epoch))];
@@ -480,7 +483,7 @@ function RunPage([id]) {
         return h("tr", {}, h("td", { class: "num" }, e), ...splits.flatMap(s => [h("td", { class: "num" }, num(of(s).loss)), h("td", { class: "num" }, num(of(s).accuracy))]),
           h("td", { class: "num" }, num(any.learning_rate)), h("td", { class: "num" }, num(any.seconds, 3)));
       })));
-    if (r.metrics.length) metricsCard.append(chartControls(["accuracy", "loss"], chartState, redraw), chartBox, h("div", { class: "scrollbox", style: { marginTop: "10px" } }, mtable));
+    if (r.metrics.length) metricsCard.append(chartControls(["accuracy", "loss", "learning_rate"], chartState, redraw), chartBox, h("div", { class: "scrollbox", style: { marginTop: "10px" } }, mtable));
     else metricsCard.append(h("div", { class: "muted" }, r.status === "RUNNING" ? "No epoch has ended yet." : "No metrics were written."));
 
     const files = h("ul", { id: "files", class: "mono", style: { margin: 0, paddingLeft: "18px" } }, ...r.files.map(f => h("li", {}, h("a", { href: `/api/run/${encodeURIComponent(r.id)}/file/${encodeURIComponent(f.name)}`, target: "_blank" }, f.name), h("span", { class: "muted" }, `  ${fmtInt(f.bytes)} bytes`))));
