@@ -28,6 +28,8 @@ public sealed record RunOptions
     public int? MaxThreads { get; init; }
     /// <summary>Mirrors of the run (MLflow); best effort — a failing tracker never fails the run.</summary>
     public IReadOnlyList<TrackerFactory> Trackers { get; init; } = [];
+    /// <summary>A sweep trial's successive halving: asked at each rung whether to go on.</summary>
+    public Sweeps.TrialPruner? Pruner { get; init; }
 }
 
 public sealed record RunResult(string Status, RunFolder Folder, RunSummary Summary, RunRecord Record)
@@ -131,10 +133,14 @@ public static class ExperimentRunner
         {
             TrainingEnd.Diverged => RunStatus.Diverged,
             TrainingEnd.Cancelled => RunStatus.Killed,
+            TrainingEnd.Pruned => RunStatus.Pruned,
             _ => RunStatus.Finished,
         };
+        if (status == RunStatus.Diverged)
+            try { options.Pruner?.Diverged(outcome.EpochsCompleted + 1, config.Training.Epochs); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { log.Warning("Could not record the divergence in the sweep's rungs: {Error}", e.Message); }
         var summary = recorder.End(config, status, failure ?? outcome.Reason, outcome, Plots.LearningCurves.ForRun);
-        if (summary.Status is RunStatus.Finished or RunStatus.Diverged)
+        if (summary.Status is RunStatus.Finished or RunStatus.Diverged or RunStatus.Pruned)
             try { File.Delete(recorder.Folder.PathOf(RunFolder.CheckpointFile)); } catch (Exception x) when (x is IOException or UnauthorizedAccessException) { }
         return new RunResult(summary.Status, recorder.Folder, summary, recorder.Record);
     }
@@ -157,13 +163,21 @@ public static class ExperimentRunner
             t.EarlyStopping is { } e ? $", early stopping on {e.Metric} (patience {e.Patience}, min delta {e.MinDelta.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(e.RestoreBest ? ", best weights kept" : "")})" : "");
 
         var trainer = new Trainer<T>(net, Loss<T>.Create(config.Loss), Optimizer<T>.Create(t, net), t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
+        Func<EpochMetrics, string?>? prune = null;
+        if (options.Pruner is { } pruner)
+        {
+            pruner.RunId = recorder.Folder.Id;
+            prune = m => pruner.After(m.Epoch, t.Epochs, Sweeps.TrialPruner.Value(pruner.Spec.Metric, m));
+            recorder.Log.Information("Pruning: {Metric} ({Mode}) at epochs {Rungs}, the best 1/{Factor} of each rung go on",
+                pruner.Spec.Metric, pruner.Spec.Mode, string.Join(", ", pruner.Spec.Rungs(t.Epochs)), pruner.Spec.ReductionFactor);
+        }
         try
         {
             return trainer.Train(data, m =>
             {
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
-            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume));
+            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume), prune);
         }
         finally
         {

@@ -25,6 +25,7 @@ internal static class Common
         RunStatus.Finished => "[green]FINISHED[/]",
         RunStatus.Running => "[blue]RUNNING[/]",
         RunStatus.Diverged => "[yellow]DIVERGED[/]",
+        RunStatus.Pruned => "[cyan]PRUNED[/]",
         RunStatus.Killed => "[yellow]KILLED[/]",
         RunStatus.Crashed => "[red]CRASHED[/]",
         Sweeps.TrialStatus.Pending => "[grey]PENDING[/]",

@@ -142,10 +142,16 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             var values = c.Columns.Where(col => col.Kind == ColumnKind.Param && r.Cells.ContainsKey(col.Key))
                 .Select(col => $"{shortKeys[col.Name]}={r.Cells[col.Key].Text}");
             string label = c.Grouped ? string.Join(" ", values) + $" (n={r.Runs.Count})" : string.Join(" ", values.Prepend(r.Label[^6..]));
-            return (label, (IReadOnlyList<IReadOnlyList<MetricRow>>)r.Runs.Select(x => RunFolder.Open(x.Dir).ReadMetrics()).ToList());
+            var metrics = (IReadOnlyList<IReadOnlyList<MetricRow>>)r.Runs.Select(x => RunFolder.Open(x.Dir).ReadMetrics()).ToList();
+            // A pruned trial's curve stops where its sweep stopped it: said in its label and marked with an ×.
+            bool pruned = !c.Grouped && r.Runs.Count == 1 && r.Runs[0].Status == RunStatus.Pruned;
+            if (pruned) label += $" (pruned at epoch {metrics[0].Select(m => m.Epoch).DefaultIfEmpty(0).Max()})";
+            return (label, metrics, pruned);
         }).ToList();
-        string title = $"Learning curves of {c.Rows.Count} {(c.Grouped ? $"group{(c.Rows.Count == 1 ? "" : "s")} (mean, band: lowest to highest run)" : $"run{(c.Rows.Count == 1 ? "" : "s")}")}";
-        string svg = Plots.LearningCurves.Overlay(title, entries);
+        var marks = entries.Select((e, i) => (e, i)).Where(x => x.e.pruned).ToDictionary(x => x.i, _ => RunStatus.Pruned);
+        string title = $"Learning curves of {c.Rows.Count} {(c.Grouped ? $"group{(c.Rows.Count == 1 ? "" : "s")} (mean, band: lowest to highest run)" : $"run{(c.Rows.Count == 1 ? "" : "s")}")}"
+            + (marks.Count > 0 ? $"; × ends the {marks.Count} pruned" : "");
+        string svg = Plots.LearningCurves.Overlay(title, entries.Select(e => (e.label, e.metrics)).ToList(), marks);
         IO.Atomic.WriteText(file, ext == ".html" ? Plots.SvgChart.Html(title, svg) : svg);
         cli.Note($"wrote {file}");
     }
@@ -200,5 +206,6 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
     private static string Plural(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
 
     private static string StatusText(string text) => text.Contains(RunStatus.Failed) || text.Contains(RunStatus.Crashed) ? $"[red]{text}[/]"
-        : text.Contains(RunStatus.Diverged) || text.Contains(RunStatus.Killed) ? $"[yellow]{text}[/]" : text;
+        : text.Contains(RunStatus.Diverged) || text.Contains(RunStatus.Killed) ? $"[yellow]{text}[/]"
+        : text.Contains(RunStatus.Pruned) ? $"[cyan]{text}[/]" : text;
 }

@@ -55,7 +55,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             && RunFolder.Open(Path.Combine(runs, marker.RunDir)) is var previous && previous.TryReadRecord() is { } before)
         {
             string status = RunFolder.EffectiveStatus(before);
-            if (status is RunStatus.Finished or RunStatus.Diverged && previous.ReadSummary() is { } done)
+            if (TrialStatus.IsResult(status) && previous.ReadSummary() is { } done)
             {
                 // It ended already (the task was started again after its run): its result, not a second run.
                 if (settings.Json) cli.Print(IO.Json.Serialize(done));
@@ -90,6 +90,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)),
             OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
             OnStarted = sweepRef is null ? null : folder => new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id),
+            Pruner = Pruner(runs, sweep, sweepRef),
         };
         var result = live ? WithProgress(o => ExperimentRunner.Run(loaded, o), options) : ExperimentRunner.Run(loaded, options);
 
@@ -117,17 +118,27 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             .MinimumLevel.Is(live || settings.Quiet || settings.Json ? LogEventLevel.Warning : LogEventLevel.Information)
             .WriteTo.Sink(new TextSink(cli.Error.Profile.Out.Writer, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
             .CreateLogger();
+        // A sweep trial continues under its sweep's pruning.
+        var sweepRef = folder.TryReadRecord()?.Sweep;
+        SweepRecord? sweep = null;
+        if (sweepRef is not null)
+            try { sweep = new SweepStore(runs).Read(sweepRef.Id); }
+            catch (FileNotFoundException) { }
         var options = new RunOptions
         {
             RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock,
             Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)),
             OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
+            Pruner = Pruner(runs, sweep, sweepRef),
         };
         var result = live ? WithProgress(o => ExperimentRunner.Resume(folder, o), options) : ExperimentRunner.Resume(folder, options);
         if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
         else Report(result, settings.Quiet);
         return result.ExitCode;
     }
+
+    private TrialPruner? Pruner(string runs, SweepRecord? sweep, SweepRef? trial) =>
+        sweep?.Prune is { } prune && trial is not null ? new TrialPruner(new SweepStore(runs).DirOf(sweep.Id), prune, trial.Trial, cli.Clock) : null;
 
     /// <summary>The sweep trial a run belongs to (--sweep ID:N) and its sweep, whose source config and commit the run records.</summary>
     private static (SweepRef?, SweepRecord?) Trial(string? value, string runs)

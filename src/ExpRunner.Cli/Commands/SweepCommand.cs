@@ -90,6 +90,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             if (s.Config is null) throw new InputException("give a config file, or --resume SWEEP, or --status SWEEP");
             var draft = NewSweep.Plan(s.Config, s.Set, s.MaxTrials ?? NewSweep.DefaultMaxTrials);
             if (s.DryRun) { view.Plan(draft); return ExitCodes.Ok; }
+            if (s.Detach && draft.Spec.Search is not null) throw new InputException(DetachSearch);
             if (!draft.Sweeps) cli.Note("note: the config has no sweep: block and no --set KEY=a,b: the sweep has one trial");
             string kind = Kind(s.Executor ?? draft.Spec.Executor, s);
             var connected = Executor(kind, store, s, draft.Spec.Slurm, draft.MaxThreads);
@@ -97,6 +98,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             cli.Note($"sweep {sweep.Id}: {sweep.Trials.Count} trial{(sweep.Trials.Count == 1 ? "" : "s")} of {sweep.Experiment} ({store.DirOf(sweep.Id)})");
             return await Run(view, store, sweep, draft.Loaded.Config, connected, s, cancellation);
         }
+        if (s.Detach && sweep.Search is not null) throw new InputException(DetachSearch);
         string executor = Kind(s.Executor ?? sweep.Executor, s);
         var x = Executor(executor, store, s, sweep.Slurm ?? new SlurmOptions(), executor == "local" && s.Status is null ? Threads(store, sweep) : 1);
         if (s.Status is not null)
@@ -124,9 +126,13 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
         {
             FailFast = s.FailFast, Detach = s.Detach, LeaveRunningOnInterrupt = slurm, Executor = slurm ? "slurm" : "local", Slurm = x.Slurm,
             MlflowUri = mlflow?.Display, MlflowExperiment = experiment,
+            // A search on Slurm keeps a few trials in flight, so each proposal learns from the results before it.
+            Parallel = slurm && sweep.Search is not null ? x.Slurm!.MaxParallel ?? SearchParallel : null,
         };
+        var proposer = sweep.Search is { } search ? new TpeProposer(store, search, config.Seed) : null;
         var result = await view.Follow(sweep, s.Detach, progress =>
-            new SweepEngine(store, x.Executor, cli.Clock) { Progress = p => { progress(p); mirror?.Progress(store, p); } }.RunAsync(sweep.Id, options, cancel));
+            new SweepEngine(store, x.Executor, cli.Clock) { Progress = p => { progress(p); mirror?.Progress(store, p); }, Proposer = proposer }
+                .RunAsync(sweep.Id, options, cancel));
         if (slurm && cancel.IsCancellationRequested && result.Status == Tracking.RunStatus.Running)
         {
             bool stop = s.CancelOnInterrupt || (cli.CanAsk && view.Ask("Cancel the sweep's Slurm jobs (scancel)?"));
@@ -136,6 +142,11 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
         mirror?.End(result);
         return view.Finish(result, detached: s.Detach);
     }
+
+    /// <summary>Trials a search keeps in flight on Slurm unless --max-parallel says otherwise.</summary>
+    public const int SearchParallel = 4;
+
+    private const string DetachSearch = "--detach: a search (sweep.search) proposes each trial from the results before it, so the sweep process must stay to propose them";
 
     private static string Kind(string kind, SweepSettings s)
     {

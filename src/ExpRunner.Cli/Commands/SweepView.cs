@@ -1,3 +1,4 @@
+using ExpRunner.Config;
 using ExpRunner.Compare;
 using ExpRunner.Sweeps;
 using ExpRunner.Tracking;
@@ -16,9 +17,16 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
         var table = new Table().Border(TableBorder.Rounded).Title($"{draft.Trials.Count} trial{(draft.Trials.Count == 1 ? "" : "s")} ({SweepPlan.Shape(draft.Spec)})");
         table.AddColumn("trial"); table.AddColumn("overrides"); table.AddColumn("seed");
         foreach (var t in draft.Trials)
-            table.AddRow(t.Index.ToString(Common.Inv), Markup.Escape(string.Join(" ", t.Overrides.Where(o => !o.StartsWith("seed=", StringComparison.Ordinal)))),
+            table.AddRow(t.Index.ToString(Common.Inv), draft.Spec.Search is { } search
+                    ? $"[grey]{(t.Index < search.StartupTrials || search.Method == "random" ? "random draw" : "proposed by tpe")} as it starts[/]"
+                    : Markup.Escape(string.Join(" ", t.Overrides.Where(o => !o.StartsWith("seed=", StringComparison.Ordinal)))),
                 t.Seed.ToString(Common.Inv));
         cli.Out.Write(table);
+        if (draft.Spec.Search is { } s)
+            cli.Note($"search: {s.Method} on {s.Metric} ({s.Mode}) over {string.Join(", ", s.Params.Select(p => $"{p.Key} {p.Kind}"))}" +
+                (s.Method == "tpe" ? $"; the first {s.StartupTrials} trials are random draws" : ""));
+        if (draft.Spec.Prune is { } prune)
+            cli.Note($"pruning: {prune.Metric} ({prune.Mode}) at epochs {string.Join(", ", prune.Rungs(draft.Loaded.Config.Training.Epochs))}; the best 1/{prune.ReductionFactor} at each go on");
         if (!draft.Sweeps) cli.Note("note: the config has no sweep: block and no --set KEY=a,b: the sweep would have one trial");
         if (draft.Plain.Count > 0) cli.Note($"every trial also: {string.Join(" ", draft.Plain.Select(p => "--set " + p))}");
     }
@@ -102,7 +110,8 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
         var elapsed = now - _started;
         string eta = counts.Ended > 0 && counts.Ended < counts.Total ? $" · ETA {Clock(elapsed / counts.Ended * (counts.Total - counts.Ended))}" : "";
         string head = $"{counts.Ended}/{counts.Total} ended · {counts.Running} running" +
-            (counts.Finished > 0 ? $" · {counts.Finished} finished" : "") + (counts.Diverged > 0 ? $" · {counts.Diverged} diverged" : "") +
+            (counts.Finished > 0 ? $" · {counts.Finished} finished" : "") + (counts.Pruned > 0 ? $" · {counts.Pruned} pruned" : "") +
+            (counts.Diverged > 0 ? $" · {counts.Diverged} diverged" : "") +
             (counts.Failed + counts.Killed + counts.Crashed > 0 ? $" · {counts.Failed + counts.Killed + counts.Crashed} failed" : "") + $" · {Clock(elapsed)}{eta}";
         int room = Math.Max(3, cli.Error.Profile.Height - 8);
         var running = trials.Where(t => t.Status == RunStatus.Running).ToList();
@@ -143,8 +152,11 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
             catch (Exception e) when (e is InvalidDataException or IOException) { }
             double? acc = summary?.Final.TryGetValue("validation_accuracy", out double v) == true ? v : summary?.Final.TryGetValue("test_accuracy", out double a) == true ? a : null;
             double? loss = summary?.Final.TryGetValue("validation_loss", out double vl) == true ? vl : summary?.Final.TryGetValue("test_loss", out double l) == true ? l : null;
-            return (Trial: t, Acc: acc, Loss: loss, Seconds: summary?.DurationSeconds);
-        }).OrderByDescending(r => r.Trial.Status == RunStatus.Finished ? r.Acc ?? double.MinValue : double.MinValue).ThenBy(r => r.Trial.Index).ToList();
+            return (Trial: t, Acc: acc, Loss: loss, Seconds: summary?.DurationSeconds, Epochs: summary?.EpochsRun);
+        }).OrderByDescending(r => r.Trial.Status == RunStatus.Finished ? 2 : r.Trial.Status == RunStatus.Pruned ? 1 : 0)
+            .ThenByDescending(r => r.Trial.Status == RunStatus.Pruned ? r.Epochs ?? 0 : 0)
+            .ThenByDescending(r => TrialStatus.IsResult(r.Trial.Status) && r.Trial.Status != RunStatus.Diverged ? r.Acc ?? double.MinValue : double.MinValue)
+            .ThenBy(r => r.Trial.Index).ToList();
         string metric = sweep.Trials.Any(t => store.RunDirOf(t) is { } d && RunFolder.Open(d).TryReadRecord()?.Dataset?.ValidationCount > 0) ? "val" : "test";
         var shown = rows.Take(20).ToList();
         int best = shown.Count > 0 && shown[0].Trial.Status == RunStatus.Finished && shown[0].Acc is not null ? shown[0].Trial.Index : -1;
@@ -156,9 +168,19 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
             new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Trial.Status)).ToList(), NoWrap: true),
             new FitColumn($"{metric} accuracy", $"{metric} acc", shown.Select(r => Mark(r.Trial.Index, r.Acc is double a ? Common.F(a) : "-")).ToList(), Right: true, NoWrap: true),
             new FitColumn($"{metric} loss", "loss", shown.Select(r => r.Loss is double l ? Markup.Escape(Compare.Render.Number(l, "loss")) : "-").ToList(), Drop: 2, Right: true),
+            new FitColumn("epochs", "ep", shown.Select(r => r.Epochs is int e ? e.ToString(Common.Inv) : "-").ToList(), Drop: 3, Right: true),
             new FitColumn("seconds", "s", shown.Select(r => r.Seconds is double s ? Common.F(s, "0.0") : "-").ToList(), Drop: 1, Right: true),
         ], cli.Out.Profile.Width, cli.OutTerminal);
         cli.Out.Write(table);
+        if (sweep.Prune is not null && rows.Any(r => r.Epochs is not null))
+        {
+            int pruned = rows.Count(r => r.Trial.Status == RunStatus.Pruned), trained = rows.Sum(r => r.Epochs ?? 0);
+            int full = 0;
+            if (!sweep.SweptKeys.Contains("training.epochs"))
+                try { full = ConfigLoader.Load(store.PathOf(sweep.Id, sweep.ConfigFile), sweep.Overrides).Config.Training.Epochs * rows.Count; }
+                catch (Exception e) when (e is ConfigException or IOException) { }
+            cli.Out.MarkupLine(Markup.Escape($"{pruned} of {rows.Count} trials pruned; {trained} epochs trained" + (full > 0 ? $" of the {full} a search without pruning would train ({100.0 * trained / full:0}%)" : "")));
+        }
         cli.Out.MarkupLine(Markup.Escape((best >= 0 ? $"* best: trial {best} ({Values(sweep.Trials[best])})" : "no trial finished") +
             (rows.Count > shown.Count ? $"; the top {shown.Count} of {rows.Count} trials shown (exprunner compare --sweep {sweep.Id} shows all)" : "")));
     }

@@ -348,6 +348,11 @@ public static class ConfigLoader
         var t = c.Training;
         if (t.EarlyStopping is not null && c.Dataset.ValidationSplit == 0)
             error("training.early_stopping", "needs a validation split to watch: set dataset.validation_split (e.g. 0.1)");
+        foreach (var (key, metric) in new[] { ("sweep.prune.metric", c.Sweep.Prune?.Metric), ("sweep.search.metric", c.Sweep.Search?.Metric) })
+            if (metric is not null && metric.StartsWith("validation_", StringComparison.Ordinal) && c.Dataset.ValidationSplit == 0)
+                error(key, $"{metric} needs a validation split: set dataset.validation_split (e.g. 0.1), or judge by another metric");
+        if (c.Sweep.Prune is { } prune && prune.MinEpochs >= t.Epochs)
+            error("sweep.prune.min_epochs", $"must be below training.epochs ({t.Epochs}): the first decision comes after min_epochs and none is taken at the last epoch");
         if (t.Schedule.Kind == "cosine" && t.Schedule.MinLr >= t.LearningRate)
             error("training.lr_schedule.min_lr", $"must be below learning_rate ({t.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
         if (t.Schedule.WarmupEpochs >= t.Epochs)

@@ -18,8 +18,71 @@ internal static class SweepBinder
         var r = s.Child("random");
         int trials = (int)r.Integer("trials", 0, 1, 100_000, required: r.Node is not null);
         long? seed = r.Has("seed") ? r.Integer("seed", 0, long.MinValue, long.MaxValue) : null;
+        var random = Distributions(r.Child("params", required: r.Node is not null));
+        r.RejectUnknown();
+        var search = BindSearch(s.Child("search"));
+        var prune = BindPrune(s.Child("prune"));
+        if (search is not null && (grid.Count > 0 || zip.Count > 0 || random.Count > 0))
+            s.Error(s.Get("search"), s.Key("search"), "takes the place of grid, zip and random: a sweep has one of search or those");
+        int repeats = (int)s.Integer("repeats", 1, 1, 1000);
+        var e = s.Child("executor");
+        string executorKind = e.String("kind", "local", ["local", "slurm"])!;
+        var slurm = new SlurmOptions
+        {
+            Partition = e.String("partition", null),
+            Time = e.String("time", null),
+            CpusPerTask = (int)e.Integer("cpus_per_task", 1, 1, 1024),
+            Mem = e.String("mem", null),
+            MaxParallel = e.Has("max_parallel") ? (int)e.Integer("max_parallel", 1, 1, 100_000) : null,
+            SbatchArgs = e.Get("sbatch_args") is YamlSequenceNode sbatch ? sbatch.Children.Select(Flow).ToList() : [],
+        };
+        e.RejectUnknown();
+        if (search is not null && repeats > 1)
+            s.Error(s.Get("repeats"), s.Key("repeats"), "cannot be combined with search (each proposal is one trial; the search itself is what is repeated with other seeds)");
+        s.RejectUnknown();
+        return new SweepSpec
+        {
+            Grid = grid, Zip = zip, RandomTrials = trials, RandomSeed = seed, Random = random, Repeats = repeats, Executor = executorKind, Slurm = slurm,
+            Search = search, Prune = prune,
+        };
+    }
+
+    /// <summary>`sweep.search`: model-based search (TPE) over declared distributions, judged by one metric.</summary>
+    private static SearchSpec? BindSearch(Section s)
+    {
+        if (s.Node is null) return null;
+        string method = s.String("method", "tpe", SearchSpec.Methods)!;
+        int trials = (int)s.Integer("trials", 0, 1, 100_000, required: true);
+        var param = Distributions(s.Child("params", required: true));
+        var (metric, mode) = MetricAndMode(s);
+        int startup = (int)s.Integer("startup_trials", Math.Min(10, Math.Max(1, trials / 4)), 1, 100_000);
+        long? seed = s.Has("seed") ? s.Integer("seed", 0, long.MinValue, long.MaxValue) : null;
+        s.RejectUnknown();
+        return new SearchSpec(method, trials, param, metric, mode, startup, seed);
+    }
+
+    /// <summary>`sweep.prune`: asynchronous successive halving on one metric.</summary>
+    private static PruneSpec? BindPrune(Section s)
+    {
+        if (s.Node is null) return null;
+        var (metric, mode) = MetricAndMode(s);
+        int minEpochs = (int)s.Integer("min_epochs", 1, 1, 1_000_000);
+        int factor = (int)s.Integer("reduction_factor", 3, 2, 1000);
+        s.RejectUnknown();
+        return new PruneSpec(metric, mode, minEpochs, factor);
+    }
+
+    /// <summary>A judged metric (split_loss or split_accuracy) and its direction (min for a loss, max for an accuracy unless given).</summary>
+    private static (string Metric, string Mode) MetricAndMode(Section s)
+    {
+        string metric = s.String("metric", "validation_loss", SearchSpec.Metrics)!;
+        string mode = s.String("mode", metric.EndsWith("_loss", StringComparison.Ordinal) ? "min" : "max", ["min", "max"])!;
+        return (metric, mode);
+    }
+
+    private static List<RandomParam> Distributions(Section p)
+    {
         var random = new List<RandomParam>();
-        var p = r.Child("params", required: r.Node is not null);
         if (p.Node is YamlMappingNode pm)
             foreach (var (k, v) in pm.Children)
             {
@@ -50,22 +113,7 @@ internal static class SweepBinder
                 }
                 random.Add(new RandomParam(key, kind, [], low, high));
             }
-        r.RejectUnknown();
-        int repeats = (int)s.Integer("repeats", 1, 1, 1000);
-        var e = s.Child("executor");
-        string executorKind = e.String("kind", "local", ["local", "slurm"])!;
-        var slurm = new SlurmOptions
-        {
-            Partition = e.String("partition", null),
-            Time = e.String("time", null),
-            CpusPerTask = (int)e.Integer("cpus_per_task", 1, 1, 1024),
-            Mem = e.String("mem", null),
-            MaxParallel = e.Has("max_parallel") ? (int)e.Integer("max_parallel", 1, 1, 100_000) : null,
-            SbatchArgs = e.Get("sbatch_args") is YamlSequenceNode sbatch ? sbatch.Children.Select(Flow).ToList() : [],
-        };
-        e.RejectUnknown();
-        s.RejectUnknown();
-        return new SweepSpec { Grid = grid, Zip = zip, RandomTrials = trials, RandomSeed = seed, Random = random, Repeats = repeats, Executor = executorKind, Slurm = slurm };
+        return random;
     }
 
     private static List<SweepAxis> Axes(Section s)

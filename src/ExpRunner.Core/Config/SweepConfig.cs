@@ -11,6 +11,35 @@ public sealed record RandomParam(string Key, string Kind, IReadOnlyList<string> 
     public static readonly string[] Kinds = ["choice", "uniform", "loguniform", "int"];
 }
 
+/// <summary>
+/// `sweep.search`: trials proposed one by one by a Tree-structured Parzen Estimator from the results
+/// so far (after <see cref="StartupTrials"/> random draws), judged by <see cref="Metric"/>.
+/// </summary>
+public sealed record SearchSpec(string Method, int Trials, IReadOnlyList<RandomParam> Params, string Metric, string Mode, int StartupTrials, long? Seed)
+{
+    public static readonly string[] Methods = ["tpe", "random"];
+    public static readonly string[] Metrics = ["validation_loss", "validation_accuracy", "test_loss", "test_accuracy", "train_loss", "train_accuracy"];
+    public bool Maximize => Mode == "max";
+}
+
+/// <summary>
+/// `sweep.prune`: asynchronous successive halving. At each rung (epoch min_epochs × factor^k, before
+/// the last epoch) a trial goes on only if its <see cref="Metric"/> is among the best 1/factor of the
+/// trials that reached that rung so far (itself included; at least one goes on); otherwise it ends PRUNED.
+/// </summary>
+public sealed record PruneSpec(string Metric, string Mode, int MinEpochs, int ReductionFactor)
+{
+    public bool Maximize => Mode == "max";
+
+    /// <summary>The rung epochs of a run of <paramref name="epochs"/> epochs: min_epochs × factor^k below the last epoch.</summary>
+    public IReadOnlyList<int> Rungs(int epochs)
+    {
+        var rungs = new List<int>();
+        for (long e = MinEpochs; e < epochs; e *= ReductionFactor) rungs.Add((int)e);
+        return rungs;
+    }
+}
+
 /// <summary>Settings of the Slurm executor (config `sweep.executor`; command-line flags win).</summary>
 public sealed record SlurmOptions
 {
@@ -37,13 +66,18 @@ public sealed record SweepSpec
     /// <summary>`local` (default) or `slurm`, with the Slurm settings.</summary>
     public string Executor { get; init; } = "local";
     public SlurmOptions Slurm { get; init; } = new();
+    /// <summary>Model-based search (instead of grid, zip and random).</summary>
+    public SearchSpec? Search { get; init; }
+    /// <summary>Early stopping of unpromising trials.</summary>
+    public PruneSpec? Prune { get; init; }
 
     public static readonly string[] Executors = ["local", "slurm"];
 
-    public bool IsEmpty => Grid.Count == 0 && Zip.Count == 0 && Random.Count == 0 && Repeats == 1;
+    public bool IsEmpty => Grid.Count == 0 && Zip.Count == 0 && Random.Count == 0 && Repeats == 1 && Search is null;
 
     /// <summary>Every key the sweep sets, in the order trials list them.</summary>
-    public IEnumerable<string> SweptKeys => Grid.Select(a => a.Key).Concat(Zip.Select(a => a.Key)).Concat(Random.Select(r => r.Key));
+    public IEnumerable<string> SweptKeys => Grid.Select(a => a.Key).Concat(Zip.Select(a => a.Key)).Concat(Random.Select(r => r.Key))
+        .Concat(Search?.Params.Select(p => p.Key) ?? []);
 
     /// <summary>Expands `range(start, stop, step)` and `logspace(a, b, n)` (10^a .. 10^b); other text is one value.</summary>
     public static IReadOnlyList<string>? ExpandFunction(string text, out string? error)

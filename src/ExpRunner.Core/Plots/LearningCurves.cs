@@ -23,8 +23,12 @@ public static class LearningCurves
         ]);
     }
 
-    /// <summary>One curve per entry (a run, or a group's mean per epoch over its runs with their spread).</summary>
-    public static string Overlay(string title, IReadOnlyList<(string Label, IReadOnlyList<IReadOnlyList<MetricRow>> Runs)> entries)
+    /// <summary>
+    /// One curve per entry (a run, or a group's mean per epoch over its runs with their spread);
+    /// <paramref name="endMarks"/>: entries whose curves stop on purpose (a pruned trial) and why — an × ends them.
+    /// </summary>
+    public static string Overlay(string title, IReadOnlyList<(string Label, IReadOnlyList<IReadOnlyList<MetricRow>> Runs)> entries,
+        IReadOnlyDictionary<int, string>? endMarks = null)
     {
         var loss = new List<Series>();
         var accuracy = new List<Series>();
@@ -39,10 +43,11 @@ public static class LearningCurves
                 if (byEpoch.Count == 0) continue;
                 string name = $"{label} ({split})";
                 bool band = runs.Count > 1;
+                string? mark = endMarks?.GetValueOrDefault(i);
                 loss.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Loss))).ToList(), i, split == "train")
-                    { Band = band ? byEpoch.Select(g => ((double)g.Key, g.Min(m => m.Loss), g.Max(m => m.Loss))).ToList() : null });
+                    { Band = band ? byEpoch.Select(g => ((double)g.Key, g.Min(m => m.Loss), g.Max(m => m.Loss))).ToList() : null, EndMark = mark });
                 accuracy.Add(new Series(name, byEpoch.Select(g => ((double)g.Key, g.Average(m => m.Accuracy))).ToList(), i, split == "train")
-                    { Band = band ? byEpoch.Select(g => ((double)g.Key, g.Min(m => m.Accuracy), g.Max(m => m.Accuracy))).ToList() : null });
+                    { Band = band ? byEpoch.Select(g => ((double)g.Key, g.Min(m => m.Accuracy), g.Max(m => m.Accuracy))).ToList() : null, EndMark = mark });
             }
         }
         return SvgChart.Render(title, [

@@ -12,6 +12,8 @@ namespace ExpRunner.Plots;
 public sealed record Series(string Label, IReadOnlyList<(double X, double Y)> Points, int Style, bool Train = false)
 {
     public IReadOnlyList<(double X, double Low, double High)>? Band { get; init; }
+    /// <summary>The curve was cut short on purpose (a pruned trial): an × marks where it stopped.</summary>
+    public string? EndMark { get; init; }
 }
 
 public sealed record Panel(string Title, string XLabel, string YLabel, IReadOnlyList<Series> Series)
@@ -134,17 +136,23 @@ public static class SvgChart
             if (p.Count == 1)
             {
                 sb.Append(Inv, $"<circle class=\"series\" data-label=\"{Esc(s.Label)}\" cx=\"{X(p[0].X):0.##}\" cy=\"{Y(p[0].Y):0.##}\" r=\"3\" fill=\"{Color(s.Style)}\"/>\n");
+                if (s.EndMark is { } endMark) Cross(sb, X(p[0].X), Y(p[0].Y), s, endMark);
                 continue;
             }
             sb.Append(Inv, $"<polyline class=\"series\" data-label=\"{Esc(s.Label)}\"{(twin ? $" data-equals=\"{Esc(twins[s])}\"" : "")} stroke-linejoin=\"round\" {Stroke(s, twin)} points=\"");
             foreach (var q in p) sb.Append(Inv, $"{X(q.X):0.##},{Y(q.Y):0.##} ");
             sb.Append("\"><title>").Append(Esc(s.Label)).Append("</title></polyline>\n");
+            if (s.EndMark is { } why) Cross(sb, X(p[^1].X), Y(p[^1].Y), s, why);
             if (twin) // open markers along the curve it coincides with, so both can be seen
                 for (int i = 0; i < p.Count; i += Math.Max(1, p.Count / 12))
                     sb.Append(Inv, $"<circle cx=\"{X(p[i].X):0.##}\" cy=\"{Y(p[i].Y):0.##}\" r=\"3\" fill=\"white\" stroke=\"{Color(s.Style)}\" stroke-width=\"1.5\"/>\n");
         }
         sb.Append("</g>\n");
     }
+
+    /// <summary>An × where a curve was stopped on purpose (class end-mark, data-why: e.g. PRUNED).</summary>
+    private static void Cross(StringBuilder sb, double x, double y, Series s, string why) =>
+        sb.Append(Inv, $"<path class=\"end-mark\" data-label=\"{Esc(s.Label)}\" data-why=\"{Esc(why)}\" d=\"M{x - 5:0.##},{y - 5:0.##} L{x + 5:0.##},{y + 5:0.##} M{x - 5:0.##},{y + 5:0.##} L{x + 5:0.##},{y - 5:0.##}\" stroke=\"{Color(s.Style)}\" stroke-width=\"2.5\"{(s.Train ? " stroke-opacity=\"0.6\"" : "")}/>\n");
 
     /// <summary>Round tick values (1, 2, 2.5, 5 × 10ᵏ) covering [min, max].</summary>
     public static double[] Ticks(double min, double max, int target, bool integers)

@@ -104,6 +104,7 @@ public sealed class MlflowSweepMirror : IDisposable
         {
             new("trials_ended", p.Counts.Ended, at, step), new("trials_finished", p.Counts.Finished, at, step),
             new("trials_failed", p.Counts.Failed + p.Counts.Killed + p.Counts.Crashed, at, step), new("trials_diverged", p.Counts.Diverged, at, step),
+            new("trials_pruned", p.Counts.Pruned, at, step),
         };
         var tags = new List<KeyValuePair<string, string>>();
         if (_best is var (trial, summary, _))

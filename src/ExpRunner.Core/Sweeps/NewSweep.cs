@@ -32,6 +32,9 @@ public sealed class NewSweep
         var (plain, swept) = SweepPlan.SplitOverrides(sets);
         var loaded = ConfigLoader.Parse(text, configFile, plain);
         var spec = loaded.Config.Sweep;
+        if (spec.Search is not null && swept.Count > 0)
+            throw new ConfigException([new ConfigError("--set", swept[0].Key,
+                $"sweeps over {swept[0].Values.Count} values, but this sweep is a search (sweep.search): declare the key in sweep.search.params, or set one value")]);
         spec = spec with { Grid = spec.Grid.Where(a => swept.All(s => s.Key != a.Key)).Concat(swept).ToList() };
 
         var count = SweepPlan.Count(spec);
@@ -43,7 +46,7 @@ public sealed class NewSweep
                 $"{maxTrials.ToString("N0", CultureInfo.InvariantCulture)} (--max-trials raises the limit)")]);
         }
         var trials = SweepPlan.Expand(spec, loaded.Config.Seed);
-        int threads = Validate(text, configFile, plain, trials);
+        int threads = Validate(text, configFile, plain, spec.Search is { } search ? SweepPlan.Probes(search, loaded.Config.Seed) : trials);
         return new NewSweep { ConfigFile = configFile, ConfigText = text, Loaded = loaded, Spec = spec, Plain = plain, Trials = trials, MaxThreads = threads };
     }
 
@@ -77,7 +80,7 @@ public sealed class NewSweep
             Id = "", Experiment = Loaded.Config.Name, ConfigFile = SweepStore.ConfigFile, SourceConfig = source,
             GitCommit = git?.Commit, GitDirty = git?.Dirty,
             Overrides = [$"name={Loaded.Config.Name}", .. Plain], SweptKeys = Spec.SweptKeys.ToList(), Repeats = Spec.Repeats,
-            Created = now, Executor = executor, Slurm = executor == "slurm" ? slurm : null,
+            Created = now, Executor = executor, Slurm = executor == "slurm" ? slurm : null, Prune = Spec.Prune, Search = Spec.Search,
             Trials = Trials.Select(t => new TrialRecord { Index = t.Index, Overrides = t.Overrides, Seed = t.Seed, Repeat = t.Repeat }).ToList(),
         };
         // The copy must stand alone: a config that extends others is kept composed.

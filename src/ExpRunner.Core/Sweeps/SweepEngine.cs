@@ -16,6 +16,8 @@ public sealed record SweepRunOptions
     /// <summary>The MLflow server and experiment of this run of the sweep (recorded, so a resume mirrors the same way).</summary>
     public string? MlflowUri { get; init; }
     public string? MlflowExperiment { get; init; }
+    /// <summary>At most this many trials in flight (a search: each proposal should see as many results as it can).</summary>
+    public int? Parallel { get; init; }
     /// <summary>How long stopped trials may take to end before they are recorded KILLED regardless.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -32,6 +34,8 @@ public sealed record SweepProgress(SweepRecord Sweep, IReadOnlyList<TrialRecord>
 public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeProvider clock)
 {
     public Action<SweepProgress>? Progress { get; init; }
+    /// <summary>A search sweep's proposer: gives each trial its values as it is about to start.</summary>
+    public ITrialProposer? Proposer { get; init; }
 
     /// <summary>The sweep as it really is: recorded, then checked with the executor. Persisted when no one else runs it.</summary>
     public async Task<SweepRecord> StatusAsync(string idOrLatest)
@@ -81,10 +85,21 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
                     executor.Cancel(state.Sweep, state.InFlight());
                     deadline = clock.GetUtcNow() + options.StopGrace;
                 }
-                if (!stopping && queue.Count > 0 && executor.Capacity - state.FlyingCount is int room and > 0)
+                if (!stopping && queue.Count > 0 && Math.Min(executor.Capacity, options.Parallel ?? int.MaxValue) - state.FlyingCount is int room and > 0)
                 {
                     var batch = new List<TrialRecord>();
-                    while (batch.Count < room && queue.Count > 0) batch.Add(state.Trials[queue.Dequeue()]);
+                    while (batch.Count < room && queue.Count > 0)
+                    {
+                        int next = queue.Dequeue();
+                        // A search proposes the trial's values now, from the results so far (the trials before it in this batch count as pending).
+                        if (state.Sweep.Search is not null)
+                        {
+                            var proposer = Proposer ?? throw new InvalidOperationException("a search sweep needs its proposer");
+                            if (proposer.Propose(state.Sweep, state.Trials, state.Trials[next]) is { } overrides) state.Propose(next, overrides, clock.GetUtcNow());
+                        }
+                        batch.Add(state.Trials[next]);
+                    }
+                    store.Append(state.Sweep, state.TakeEvents());
                     foreach (var t in batch)
                     {
                         // An attempt that left a checkpoint is continued in its folder (the trial's command resumes it by
@@ -214,6 +229,13 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
                 applied.Add(after);
             }
             return applied;
+        }
+
+        /// <summary>A search gave a trial its values.</summary>
+        public void Propose(int index, IReadOnlyList<string> overrides, DateTimeOffset now)
+        {
+            Trials[index] = Trials[index] with { Overrides = overrides };
+            _events.Add(new SweepEvent { At = now, Proposal = new TrialProposal(index, overrides) });
         }
 
         public void AddJob(SlurmJob job, DateTimeOffset now)

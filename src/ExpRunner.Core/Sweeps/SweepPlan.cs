@@ -21,6 +21,7 @@ public static class SweepPlan
         foreach (var axis in spec.Grid) n *= axis.Values.Count;
         if (spec.Zip.Count > 0) n *= spec.Zip[0].Values.Count;
         if (spec.Random.Count > 0) n *= spec.RandomTrials;
+        if (spec.Search is { } search) n *= search.Trials;
         return n * spec.Repeats;
     }
 
@@ -30,12 +31,16 @@ public static class SweepPlan
         var factors = spec.Grid.Select(a => a.Values.Count.ToString(CultureInfo.InvariantCulture)).ToList();
         if (spec.Zip.Count > 0) factors.Add($"zip {spec.Zip[0].Values.Count}");
         if (spec.Random.Count > 0) factors.Add($"{spec.RandomTrials} random draws");
+        if (spec.Search is { } search) factors.Add($"{search.Trials} {search.Method} proposals");
         if (spec.Repeats > 1) factors.Add($"{spec.Repeats} repeats");
         return factors.Count == 0 ? "one trial" : string.Join(" × ", factors);
     }
 
     public static IReadOnlyList<Trial> Expand(SweepSpec spec, long baseSeed)
     {
+        // A search's trials get their values as they start (from the results so far); until then only their seed.
+        if (spec.Search is { } search)
+            return Enumerable.Range(0, search.Trials).Select(i => new Trial(i, [$"seed={baseSeed.ToString(CultureInfo.InvariantCulture)}"], baseSeed, 0)).ToList();
         var points = new List<List<string>> { new() };
         foreach (var axis in spec.Grid)
             points = points.SelectMany(p => axis.Values.Select(v => new List<string>(p) { $"{axis.Key}={v}" })).ToList();
@@ -75,11 +80,31 @@ public static class SweepPlan
         return trials;
     }
 
+    /// <summary>
+    /// Points that stand for every value a search may propose, to check the trial configs before the
+    /// sweep starts: all parameters at their lows, at their highs, and each choice of each parameter.
+    /// </summary>
+    public static IReadOnlyList<Trial> Probes(SearchSpec search, long baseSeed)
+    {
+        string Low(RandomParam p) => p.Kind == "choice" ? p.Choices[0] : p.Kind == "int" ? ((long)p.Low).ToString(CultureInfo.InvariantCulture) : p.Low.ToString("R", CultureInfo.InvariantCulture);
+        string High(RandomParam p) => p.Kind == "choice" ? p.Choices[^1] : p.Kind == "int" ? ((long)p.High).ToString(CultureInfo.InvariantCulture) : p.High.ToString("R", CultureInfo.InvariantCulture);
+        var points = new List<List<string>>
+        {
+            search.Params.Select(p => $"{p.Key}={Low(p)}").ToList(),
+            search.Params.Select(p => $"{p.Key}={High(p)}").ToList(),
+        };
+        foreach (var p in search.Params.Where(p => p.Kind == "choice"))
+            foreach (var c in p.Choices) points.Add(search.Params.Select(q => q == p ? $"{q.Key}={c}" : $"{q.Key}={Low(q)}").ToList());
+        string seed = $"seed={baseSeed.ToString(CultureInfo.InvariantCulture)}";
+        return points.Select(o => string.Join("\n", o)).Distinct().Select((o, i) => new Trial(i, [.. o.Split('\n'), seed], baseSeed, 0)).ToList();
+    }
+
     /// <summary>Repeat 0 keeps the config's seed (so it matches a plain run); later repeats derive theirs from it.</summary>
     public static long RepeatSeed(long baseSeed, int repeat) =>
         repeat == 0 ? baseSeed : (long)(Rng.Derive(baseSeed, $"repeat:{repeat}") >> 33);
 
-    private static string Draw(RandomParam p, Rng rng) => p.Kind switch
+    /// <summary>A value drawn from a distribution, as override text.</summary>
+    public static string Draw(RandomParam p, Rng rng) => p.Kind switch
     {
         "choice" => p.Choices[rng.NextInt(p.Choices.Count)],
         "uniform" => Format(rng.Uniform(p.Low, p.High)),

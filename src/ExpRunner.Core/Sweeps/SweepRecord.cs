@@ -5,7 +5,7 @@ using ExpRunner.Tracking;
 namespace ExpRunner.Sweeps;
 
 /// <summary>
-/// A trial's life: PENDING → RUNNING → FINISHED | DIVERGED (results, kept) or FAILED | KILLED |
+/// A trial's life: PENDING → RUNNING → FINISHED | DIVERGED | PRUNED (results, kept) or FAILED | KILLED |
 /// CRASHED (run again by --resume). A Slurm trial waits PENDING in the queue once submitted.
 /// </summary>
 public static class TrialStatus
@@ -13,7 +13,7 @@ public static class TrialStatus
     public const string Pending = "PENDING";
 
     /// <summary>A trial that ended with a result: --resume keeps it.</summary>
-    public static bool IsResult(string status) => status is RunStatus.Finished or RunStatus.Diverged;
+    public static bool IsResult(string status) => status is RunStatus.Finished or RunStatus.Diverged or RunStatus.Pruned;
 
     /// <summary>A trial that ended without a result: the sweep failed, --resume runs it again.</summary>
     public static bool IsFailure(string status) => status is RunStatus.Failed or RunStatus.Killed or RunStatus.Crashed;
@@ -83,6 +83,10 @@ public sealed record SweepRecord
     public string? MlflowExperiment { get; init; }
     /// <summary>The Slurm settings the sweep was submitted with (a resume keeps them).</summary>
     public SlurmOptions? Slurm { get; init; }
+    /// <summary>Successive halving of the trials (each trial reads it from here, also when resumed).</summary>
+    public PruneSpec? Prune { get; init; }
+    /// <summary>Model-based search: trials get their values when they are about to start.</summary>
+    public SearchSpec? Search { get; init; }
     public required IReadOnlyList<TrialRecord> Trials { get; init; }
     /// <summary>Slurm submissions of this sweep (the first, then one per resume).</summary>
     public IReadOnlyList<SlurmJob>? SlurmJobs { get; init; }
@@ -94,8 +98,8 @@ public sealed record SweepRecord
 public static class SweepStatus
 {
     /// <summary>
-    /// RUNNING while any trial is in flight; FINISHED when every trial has a result (diverged is a
-    /// result); otherwise KILLED if the sweep was interrupted, else FAILED.
+    /// RUNNING while any trial is in flight; FINISHED when every trial has a result (diverged and
+    /// pruned are results); otherwise KILLED if the sweep was interrupted, else FAILED.
     /// </summary>
     public static string Of(IReadOnlyList<TrialRecord> trials, bool interrupted)
     {
@@ -106,9 +110,9 @@ public static class SweepStatus
 }
 
 /// <summary>How many trials are in each state — what progress displays and summaries show.</summary>
-public readonly record struct SweepCounts(int Total, int Pending, int Running, int Finished, int Diverged, int Failed, int Killed, int Crashed)
+public readonly record struct SweepCounts(int Total, int Pending, int Running, int Finished, int Diverged, int Failed, int Killed, int Crashed, int Pruned = 0)
 {
-    public int Ended => Finished + Diverged + Failed + Killed + Crashed;
+    public int Ended => Finished + Diverged + Failed + Killed + Crashed + Pruned;
 
     /// <summary>The counts with <paramref name="delta"/> trials more (or fewer) in <paramref name="status"/>.</summary>
     public SweepCounts Add(string status, int delta) => status switch
@@ -119,6 +123,7 @@ public readonly record struct SweepCounts(int Total, int Pending, int Running, i
         RunStatus.Diverged => this with { Diverged = Diverged + delta },
         RunStatus.Killed => this with { Killed = Killed + delta },
         RunStatus.Crashed => this with { Crashed = Crashed + delta },
+        RunStatus.Pruned => this with { Pruned = Pruned + delta },
         _ => this with { Failed = Failed + delta },
     };
 
@@ -132,7 +137,7 @@ public readonly record struct SweepCounts(int Total, int Pending, int Running, i
     /// <summary>"3 FINISHED, 1 FAILED": the non-zero counts, in a fixed order.</summary>
     public override string ToString() => string.Join(", ", new (int N, string Name)[]
         {
-            (Finished, RunStatus.Finished), (Diverged, RunStatus.Diverged), (Failed, RunStatus.Failed), (Killed, RunStatus.Killed),
+            (Finished, RunStatus.Finished), (Pruned, RunStatus.Pruned), (Diverged, RunStatus.Diverged), (Failed, RunStatus.Failed), (Killed, RunStatus.Killed),
             (Crashed, RunStatus.Crashed), (Running, RunStatus.Running), (Pending, TrialStatus.Pending),
         }.Where(c => c.N > 0).Select(c => $"{c.N} {c.Name}"));
 }

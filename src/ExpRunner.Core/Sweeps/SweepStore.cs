@@ -9,10 +9,15 @@ public sealed record SweepEvent
 {
     public DateTimeOffset At { get; init; }
     public TrialRecord? Trial { get; init; }
+    /// <summary>A search proposed a trial's values (its overrides, seed included) as it was about to start.</summary>
+    public TrialProposal? Proposal { get; init; }
     public SlurmJob? SlurmJob { get; init; }
     public string? Status { get; init; }
     public DateTimeOffset? Ended { get; init; }
 }
+
+/// <summary>The values a search gave trial <paramref name="Trial"/>.</summary>
+public sealed record TrialProposal(int Trial, IReadOnlyList<string> Overrides);
 
 /// <summary>Where a trial's run process says it is: written by the run itself as soon as its folder exists.</summary>
 public sealed record TrialMarker(string RunId, string RunDir, ProcessRef Process);
@@ -116,6 +121,11 @@ public sealed class SweepStore(string runsRoot)
                 if (t.Index < 0 || t.Index >= trials.Length) throw new InvalidDataException($"{log}:{n + 1}: trial {t.Index} does not exist");
                 var def = trials[t.Index];
                 trials[t.Index] = t with { Overrides = def.Overrides, Seed = def.Seed, Repeat = def.Repeat };
+            }
+            if (e.Proposal is { } p)
+            {
+                if (p.Trial < 0 || p.Trial >= trials.Length) throw new InvalidDataException($"{log}:{n + 1}: trial {p.Trial} does not exist");
+                trials[p.Trial] = trials[p.Trial] with { Overrides = p.Overrides };
             }
             if (e.SlurmJob is { } job) jobs.Add(job);
             if (e.Status is { } status) record = record with { Status = status, Ended = e.Ended };

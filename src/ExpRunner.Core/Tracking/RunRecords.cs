@@ -8,11 +8,13 @@ public static class RunStatus
     public const string Running = "RUNNING", Finished = "FINISHED", Failed = "FAILED", Killed = "KILLED", Diverged = "DIVERGED";
     /// <summary>Shown for a RUNNING record whose process is gone; written only by a sweep that finds one.</summary>
     public const string Crashed = "CRASHED";
+    /// <summary>A sweep trial stopped at a rung of successive halving: a result, up to the epoch it reached.</summary>
+    public const string Pruned = "PRUNED";
 
-    /// <summary>The exit code of a run that ended so: 0 finished, 3 diverged, 130 killed, 1 anything else.</summary>
+    /// <summary>The exit code of a run that ended so: 0 finished (or pruned, as its sweep asked), 3 diverged, 130 killed, 1 anything else.</summary>
     public static int ExitCode(string status) => status switch
     {
-        Finished => 0,
+        Finished or Pruned => 0,
         Diverged => 3,
         Killed => 130,
         _ => 1,

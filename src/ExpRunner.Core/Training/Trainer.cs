@@ -21,7 +21,7 @@ public sealed record Checkpointing(string Path, IReadOnlyDictionary<string, stri
 
 public readonly record struct BatchProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy);
 
-public enum TrainingEnd { Finished, Diverged, Cancelled }
+public enum TrainingEnd { Finished, Diverged, Cancelled, Pruned }
 
 /// <summary>How training ended; <see cref="WeightsEpoch"/>: the epoch whose weights the network holds (early stopping may restore an earlier one).</summary>
 public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long Steps, string? Reason)
@@ -35,12 +35,14 @@ public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long 
 /// The training loop: epochs × batches of forward, backward, step (at the schedule's learning rate).
 /// Train loss and accuracy are the means over the epoch's batches (measured before each step);
 /// validation and test are evaluated after each epoch. A non-finite loss stops training as
-/// diverged; early stopping ends it when the watched validation metric stops improving.
+/// diverged; early stopping ends it when the watched validation metric stops improving; a sweep's
+/// pruning ends it at a rung (PRUNED).
 /// </summary>
 public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null)
+    public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null,
+        Func<EpochMetrics, string?>? prune = null)
     {
         var evaluator = new Evaluator<T>(net, loss);
         int batch = config.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
@@ -87,9 +89,13 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
             // The learning rate column: the rate of the epoch's last step.
             var metrics = new EpochMetrics(epoch, step, lr, watch.Elapsed.TotalSeconds, splits) { Timestamp = (clock ?? TimeProvider.System).GetUtcNow() };
             onEpoch(metrics);
+            // A sweep's pruning decides at its rungs (a non-finite metric is reported there as a divergence).
+            string? pruned = prune?.Invoke(metrics);
             foreach (var s in splits)
                 if (!double.IsFinite(s.Loss))
                     return new TrainingOutcome(TrainingEnd.Diverged, epoch, step, $"{s.Split} loss became {s.Loss} after epoch {epoch}");
+            if (pruned is not null)
+                return new TrainingOutcome(TrainingEnd.Pruned, epoch, step, pruned) { WeightsEpoch = stopper?.Restore() ?? epoch, BestEpoch = stopper?.BestEpoch };
             if (stopper is not null && stopper.After(epoch, metrics) is { } reason)
                 return new TrainingOutcome(TrainingEnd.Finished, epoch, step, reason) { WeightsEpoch = stopper.Restore(), BestEpoch = stopper.BestEpoch };
             if (checkpoints is not null && epoch < config.Epochs)

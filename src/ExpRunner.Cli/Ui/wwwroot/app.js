@@ -90,7 +90,7 @@ function every(ms, fn) {
 
 // ---- runs page ----------------------------------------------------------------------------------
 
-const STATUSES = ["RUNNING", "FINISHED", "FAILED", "DIVERGED", "KILLED", "CRASHED"];
+const STATUSES = ["RUNNING", "FINISHED", "PRUNED", "FAILED", "DIVERGED", "KILLED", "CRASHED"];
 const HEADLINE = ["test_accuracy", "test_loss", "validation_accuracy", "train_loss", "epochs_run", "duration"];
 const METRIC_LABEL = { test_accuracy: "test acc", test_loss: "test loss", validation_accuracy: "val acc", validation_loss: "val loss", train_loss: "train loss", train_accuracy: "train acc", epochs_run: "epochs", duration: "seconds", best_epoch: "best epoch" };
 const PREFERRED = ["training.learning_rate", "training.gradient_reduction", "training.batch_size", "training.optimizer", "seed", "training.epochs", "training.", "model.", "loss", "dataset.name", "precision"];
@@ -607,7 +607,7 @@ function ComparePage(_, q) {
 
 // ---- sweeps -------------------------------------------------------------------------------------
 
-const STATUS_COLOR = { RUNNING: "#2f6fdb", FINISHED: "#1f8a4c", FAILED: "#c62f2f", DIVERGED: "#d97706", KILLED: "#6b7482", CRASHED: "#8e2a8e" };
+const STATUS_COLOR = { RUNNING: "#2f6fdb", FINISHED: "#1f8a4c", PRUNED: "#0e7c86", FAILED: "#c62f2f", DIVERGED: "#d97706", KILLED: "#6b7482", CRASHED: "#8e2a8e" };
 
 function SweepsPage() {
   const box = h("div", {});

@@ -73,10 +73,14 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     /// <summary>Everything a run folder holds for MLflow's metrics: the epochs' and the system samples'.</summary>
     public static List<MlflowMetric> Metrics(RunFolder folder) => [.. Metrics(folder.ReadMetrics()), .. folder.ReadSystem().SelectMany(Metrics)];
 
-    /// <summary>MLflow knows RUNNING, FINISHED, FAILED, KILLED; DIVERGED and CRASHED become FAILED (with a tag saying which).</summary>
+    /// <summary>
+    /// MLflow knows RUNNING, FINISHED, FAILED, KILLED; DIVERGED and CRASHED become FAILED, PRUNED (stopped
+    /// early, as its sweep asked) FINISHED — each with the tag exprunner.status saying which.
+    /// </summary>
     public static string MlflowStatus(string status) => status switch
     {
         RunStatus.Finished or RunStatus.Killed or RunStatus.Running => status,
+        RunStatus.Pruned => RunStatus.Finished,
         _ => RunStatus.Failed,
     };
 
