@@ -47,6 +47,7 @@ bench: data
 	/usr/bin/python3 tests/bench/train_bench.py $(CLI) tests/bench/results/train.txt
 	CLI=$(CLI) tests/bench/sweep_compare.sh
 	CLI=$(CLI) tests/bench/index_ui.sh
+	/usr/bin/python3 tests/bench/search_bench.py $(CLI) tests/bench/results/search.txt
 
 # BenchmarkDotNet micro-benchmarks of the kernels (GEMM at the training shapes, activations), with GFLOP/s.
 bench-kernels:

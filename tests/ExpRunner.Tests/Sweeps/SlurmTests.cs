@@ -231,4 +231,40 @@ public class SlurmTests
         Assert.Equal(2, children.Count);
         Assert.All(children, c => Assert.Equal("FINISHED", c["info"]!["status"]!.GetValue<string>()));
     }
+
+    [Fact]
+    public void Slurm_trials_learn_their_pruning_from_the_shared_folder_and_a_search_proposes_each_submission()
+    {
+        RequireSlurm();
+        using var dir = new TempDir();
+        // One task at a time, in order: trial 0 (lr 1) sets the bar at every rung, trial 1 (lr 1e-4) falls below it at one.
+        string pruned = dir.Write("p.yaml", Config.Replace("path: missing.csv }", "validation_split: 0.2 }") + "\n" + """
+            sweep:
+              grid: { training.learning_rate: [1.0, 0.0001] }
+              prune: { metric: validation_loss, min_epochs: 1, reduction_factor: 2 }
+            """);
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", pruned, "--executor", "slurm", "--partition", "cpu", "--max-parallel", "1", "--runs", "runs");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var store = new SweepStore(dir.File("runs"));
+        var s = store.Read("latest");
+        Assert.Equal([RunStatus.Finished, RunStatus.Pruned], s.Trials.Select(t => t.Status));
+        var record = RunFolder.Open(store.RunDirOf(s.Trials[1])!).ReadRecord()!;
+        Assert.NotNull(record.Slurm);
+        Assert.Matches("^pruned at epoch [1248]: validation_loss ", record.Reason);
+        var entries = Asha.Read(store.DirOf(s.Id));
+        Assert.Contains(entries, e => e.Trial == 1 && e.Decision == Asha.Pruned && e.RunId == record.Id);
+
+        // A search on Slurm: each wave of proposals is its own submission, --max-parallel trials at a time.
+        string search = dir.Write("s.yaml", Config.Replace("path: missing.csv }", "validation_split: 0.2 }").Replace("epochs: 10", "epochs: 2") + "\n" + """
+            sweep:
+              search: { trials: 3, params: { training.learning_rate: { loguniform: [0.01, 1] } }, startup_trials: 1 }
+            """);
+        var q = ExpRunnerProcess.Run(dir.Path, "sweep", search, "--executor", "slurm", "--partition", "cpu", "--max-parallel", "1", "--runs", "runs");
+        Assert.True(q.ExitCode == 0, q.ToString());
+        var t = store.Read("latest");
+        Assert.Equal(3, t.SlurmJobs!.Count);
+        Assert.All(t.Trials, x => Assert.Equal(RunStatus.Finished, x.Status));
+        Assert.Equal(3, t.Trials.Select(x => x.Overrides[0]).Distinct().Count());
+        Assert.All(t.Trials, x => Assert.StartsWith("training.learning_rate=", x.Overrides[0]));
+    }
 }
