@@ -1,7 +1,24 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace ExpRunner.IO;
+
+/// <summary>
+/// Serialization code generated at compile time for the records every run and sweep writes and
+/// reads (a run starts without building it by reflection); anything else falls back to reflection.
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(Tracking.RunRecord))]
+[JsonSerializable(typeof(Tracking.RunSummary))]
+[JsonSerializable(typeof(Tracking.ProcessRef))]
+[JsonSerializable(typeof(Tracking.Mlflow.MlflowState))]
+[JsonSerializable(typeof(Sweeps.SweepRecord))]
+[JsonSerializable(typeof(Sweeps.SweepEvent))]
+[JsonSerializable(typeof(Sweeps.TrialMarker))]
+[JsonSerializable(typeof(Sweeps.RungEntry))]
+internal sealed partial class RecordsJsonContext : JsonSerializerContext;
 
 /// <summary>The one JSON convention of every file we write and read: snake_case, indented, invariant, nulls left out.</summary>
 public static class Json
@@ -13,6 +30,7 @@ public static class Json
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(RecordsJsonContext.Default, new DefaultJsonTypeInfoResolver()),
     };
 
     /// <summary>The same convention on one line (event logs).</summary>
