@@ -23,6 +23,8 @@ public sealed record RunOptions
     /// <summary>Where the config came from and its commit, when the file run is a copy of it (a sweep's).</summary>
     public string? SourceConfig { get; init; }
     public Provenance.GitState? Git { get; init; }
+    /// <summary>The working tree's state being looked up already (started with the command); used when <see cref="Git"/> is not given.</summary>
+    public Task<Provenance.GitState?>? GitLookup { get; init; }
     public SlurmRef? Slurm { get; init; }
     /// <summary>At most this many matrix threads (a sweep's share of the cores for this trial).</summary>
     public int? MaxThreads { get; init; }
@@ -56,7 +58,7 @@ public static class ExperimentRunner
         if (widthErrors.Count > 0) throw new ConfigException(widthErrors);
 
         // 2. The run folder, its log and its mirrors, owned by one recorder.
-        var git = options.Git ?? Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(loaded.File))!);
+        var git = options.Git ?? (options.GitLookup is { } lookup ? lookup.Result : Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(loaded.File))!));
         var self = ProcessRef.Current();
         var record = new RunRecord
         {

@@ -47,6 +47,10 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     {
         if (settings.Resume is not null) return Resume(settings, cancellation);
         if (settings.Config.Length == 0) throw new InputException("give an experiment file (exprunner run experiments/xor.yaml), or --resume RUN");
+        // With a core to spare, what the run will write is compiled while its config and data load;
+        // the working tree's commit and state are looked up meanwhile (a sweep's trial has its sweep's).
+        if (ThreadBudget.SpareCore(ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)))) Warmup.Start();
+        var gitLookup = settings.Sweep is null ? Task.Run(() => Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(settings.Config))!)) : null;
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
@@ -86,7 +90,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         {
             RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock, Trackers = trackers,
             Sweep = sweepRef, SourceConfig = sweep?.SourceConfig,
-            Git = sweep?.GitCommit is { } commit ? new Provenance.GitState(commit, sweep.GitDirty) : null,
+            Git = sweep?.GitCommit is { } commit ? new Provenance.GitState(commit, sweep.GitDirty) : null, GitLookup = gitLookup,
             Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)),
             OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
             OnStarted = sweepRef is null ? null : folder => new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id),
