@@ -50,7 +50,8 @@ public static class ExperimentRunner
         var config = loaded.Config;
         int threads = ThreadBudget.Effective(config.Training.Threads, options.MaxThreads);
         // 1. Data (before any folder exists: bad data leaves nothing behind).
-        if (ThreadBudget.SpareCore(options.MaxThreads)) Precompile.Start(config.Precision); // compiles the numeric code while the data loads
+        // With a core to spare: the numeric code compiles while the data loads, then what the end of the run writes.
+        if (ThreadBudget.SpareCore(options.MaxThreads)) Precompile.Start(config.Precision).ContinueWith(_ => Warmup.Curves(), TaskScheduler.Default);
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var widthErrors = new List<ConfigError>();
         ConfigLoader.CheckOutputWidth(config, data.Classes, (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));

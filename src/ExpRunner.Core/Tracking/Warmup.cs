@@ -10,9 +10,16 @@ namespace ExpRunner.Tracking;
 /// </summary>
 public static class Warmup
 {
-    public static Task Start() => Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>The records (JSON) and metrics lines: needed first, as the run folder is created.</summary>
+    public static Task Start() => Task.Factory.StartNew(Records, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private static void Run()
+    private static readonly MetricRow[] Rows = [new(1, "train", 1, 0.5, 0.5, 0.1, 0.1, 0), new(1, "test", 1, 0.5, 0.5, 0.1, 0.1, 0),
+        new(2, "train", 2, 0.4, 0.6, 0.1, 0.1, 0), new(2, "test", 2, 0.4, 0.6, 0.1, 0.1, 0)];
+
+    /// <summary>The learning curves: needed last (started after the numeric code's compilation).</summary>
+    public static void Curves() => Plots.LearningCurves.ForRun("warmup", Rows);
+
+    private static void Records()
     {
         var now = DateTimeOffset.UnixEpoch;
         var record = new RunRecord
@@ -29,9 +36,6 @@ public static class Warmup
         };
         Json.Deserialize<RunRecord>(Json.Serialize(record));
         Json.Deserialize<RunSummary>(Json.Serialize(summary));
-        MetricRow[] rows = [new(1, "train", 1, 0.5, 0.5, 0.1, 0.1, 0), new(1, "test", 1, 0.5, 0.5, 0.1, 0.1, 0),
-            new(2, "train", 2, 0.4, 0.6, 0.1, 0.1, 0), new(2, "test", 2, 0.4, 0.6, 0.1, 0.1, 0)];
-        foreach (var r in rows) RunFolder.MetricsLine(r);
-        Plots.LearningCurves.ForRun("warmup", rows);
+        foreach (var r in Rows) RunFolder.MetricsLine(r);
     }
 }

@@ -98,12 +98,11 @@ public class RunIndexTests
     }
 
     [Fact]
-    public void Runs_written_while_others_read_never_break_a_reader_and_all_arrive()
+    public async Task Runs_written_while_others_read_never_break_a_reader_and_all_arrive()
     {
         using var dir = new TempDir();
         string root = dir.File("runs"), cache = dir.File("cache");
-        using var stop = new CancellationTokenSource();
-        var writer = Task.Run(() => { for (int i = 0; i < 120; i++) MakeRun(root, "w", i); });
+        var writer = Task.Run(() => { for (int i = 0; i < 120; i++) MakeRun(root, "w", i); }, TestContext.Current.CancellationToken);
         var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
         {
             int loads = 0;
@@ -116,8 +115,8 @@ public class RunIndexTests
                 loads++;
             }
             return loads;
-        })).ToArray();
-        Task.WaitAll([writer, .. readers], TestContext.Current.CancellationToken);
+        }, TestContext.Current.CancellationToken)).ToArray();
+        await Task.WhenAll([writer, .. readers]);
         Assert.Equal(120, FromIndex(root, cache, out _).Count);
         Assert.Equal(FromFolders(root), FromIndex(root, cache, out _));
     }
