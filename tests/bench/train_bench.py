@@ -113,18 +113,28 @@ def main():
         peaks[t] = float(subprocess.run(["/usr/bin/python3", os.path.join(HERE, "peers.py"), "peak", "-", str(t), DATA],
                                         capture_output=True, text=True, env=env, check=True).stdout.split("=")[1])
         lines.append(f"GEMM peak (OpenBLAS sgemm 2048^3, {t} thread{'s' if t > 1 else ''}): {peaks[t]:.1f} GFLOP/s")
+    lines.append("peers at 2 threads: the better of their 1- and 2-thread speeds (each is measured)")
     header = (f"{'config':6} {'thr':>3} {'ours/s':>9} {'spread':>6} {'GFLOP/s':>8} {'%peak':>6} {'torch/s':>9} {'spread':>6} {'numpy/s':>9} {'spread':>6} "
               f"{'vs torch':>8} {'vs numpy':>8} {'vs best':>8} {'target':>7}")
     lines += ["", header, "-" * len(header)]
     print("\n".join(lines), flush=True)
+    notes = []
     memory = {}
     rates = {}
+    peer_best = {}
     for name in ("C1", "C2", "C3", "C4"):
         for t in (1, 2):
             mine, mine_range, rss = ours(cli, name, t, runs)
             rates[(name, t)] = (mine, mine * flops_per_sample(WIDTHS[name]) / 1e9)
             torch_rate, torch_range, torch_rss = peer("torch", name, t)
             numpy_rate, numpy_range, _ = peer("numpy", name, t)
+            # A peer at its best within the budget: with 2 threads allowed it may do better on 1 (small GEMMs).
+            for kind, rate, spread_ in (("torch", torch_rate, torch_range), ("numpy", numpy_rate, numpy_range)):
+                if t == 2 and peer_best[(kind, name, 1)][0] > rate:
+                    notes.append(f"{name} {kind}: faster on 1 thread ({peer_best[(kind, name, 1)][0]:.0f}/s) than on 2 ({rate:.0f}/s); its 1-thread speed is its best at 2")
+                peer_best[(kind, name, t)] = max((rate, spread_), peer_best.get((kind, name, 1), (0, None)), key=lambda x: x[0])
+            torch_rate, torch_range = peer_best[("torch", name, t)]
+            numpy_rate, numpy_range = peer_best[("numpy", name, t)]
             spread = lambda r, m: f"±{100 * (r[1] - r[0]) / 2 / m:.0f}%"  # half the range of the timed epochs, of the median
             if name == "C4" and t == 1:
                 memory = {"ours": rss, "torch": torch_rss}
@@ -136,6 +146,7 @@ def main():
                     f"{mine / torch_rate:>7.2f}x {mine / numpy_rate:>7.2f}x {mine / best:>7.2f}x {TARGET[name]:>5.1f}x {ok}")
             lines.append(line)
             print(line, flush=True)
+    lines += notes
     scaling = rates[("C4", 2)][0] / rates[("C4", 1)][0]
     share = rates[("C4", 1)][1] / peaks[1]
     lines += ["", f"C4 at {100 * share:.0f}% of the SGEMM peak on 1 thread   target >= 85%   {'ok' if share >= 0.85 else 'MISS'}",
@@ -159,6 +170,11 @@ def main():
             cold, warm = ours_eval(cli, name, t, runs)
             tc, tw = peer_eval("torch", name, t)
             nc, nw = peer_eval("numpy", name, t)
+            if t == 1:
+                eval_one = {"torch": (tc, tw), "numpy": (nc, nw)}
+            else:  # at their best within 2 threads
+                tc, tw = max(tc, eval_one["torch"][0]), max(tw, eval_one["torch"][1])
+                nc, nw = max(nc, eval_one["numpy"][0]), max(nw, eval_one["numpy"][1])
             ok = "ok" if warm / max(tw, nw) >= 1.0 else "MISS"
             line = (f"{name:6} {t:>3} {cold:>9.0f} {warm:>9.0f} {tc:>7.0f}/{tw:<7.0f} {nc:>7.0f}/{nw:<7.0f} "
                     f"{warm / max(tw, nw):>11.2f}x {cold / max(tc, nc):>11.2f}x {ok}")
