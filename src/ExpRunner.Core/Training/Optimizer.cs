@@ -50,14 +50,55 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int l = 0; l < net.Layers.Count; l++)
         {
             var layer = net.Layers[l];
-            if (decoupled && decay > 0) Elementwise.Scale(layer.W, T.CreateChecked(1 - lr * decay));
-            Update(2 * l, layer.W, layer.DW, lr, wScale, decoupled ? 0 : decay);
-            Update(2 * l + 1, layer.B, layer.DB, lr, bScale, 0);
+            // A large weight matrix is updated by the product threads, each its own range (every element's update is
+            // independent of the others', so the result is the same however it is split).
+            int parts = Math.Min(net.Threads, layer.W.Length / ParallelMinimum);
+            if (parts > 1) WorkerPool.Run(_work.Set(this, 2 * l, layer.W, layer.DW, lr, wScale, decay, decoupled, parts), parts);
+            else Weights(2 * l, 0, layer.W, layer.DW, lr, wScale, decay, decoupled);
+            Update(2 * l + 1, 0, layer.B, layer.DB, lr, bScale, 0);
         }
     }
 
-    /// <summary>Updates parameters <paramref name="p"/> (slot: 2·layer for weights, +1 for biases) from summed gradients × <paramref name="scale"/> + <paramref name="decay"/>·p.</summary>
-    protected abstract void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay);
+    /// <summary>Fewest weights per thread worth splitting an update for (it is bound by memory, not arithmetic).</summary>
+    private const int ParallelMinimum = 1 << 16;
+
+    private void Weights(int slot, int offset, Span<T> w, ReadOnlySpan<T> grad, double lr, double scale, double decay, bool decoupled)
+    {
+        if (decoupled && decay > 0) Elementwise.Scale(w, T.CreateChecked(1 - lr * decay));
+        Update(slot, offset, w, grad, lr, scale, decoupled ? 0 : decay);
+    }
+
+    private readonly UpdateWork _work = new();
+
+    /// <summary>One weight update split into ranges aligned to 1024 elements, run by the product threads.</summary>
+    private sealed class UpdateWork : PartitionedWork
+    {
+        private Optimizer<T> _optimizer = null!;
+        private T[] _w = [], _grad = [];
+        private int _slot, _parts;
+        private double _lr, _scale, _decay;
+        private bool _decoupled;
+
+        public UpdateWork Set(Optimizer<T> optimizer, int slot, T[] w, T[] grad, double lr, double scale, double decay, bool decoupled, int parts)
+        {
+            (_optimizer, _slot, _w, _grad, _lr, _scale, _decay, _decoupled, _parts) = (optimizer, slot, w, grad, lr, scale, decay, decoupled, parts);
+            return this;
+        }
+
+        public override void Run(int part)
+        {
+            int blocks = (_w.Length + 1023) / 1024;
+            int start = (int)Math.Min(_w.Length, (long)blocks * part / _parts * 1024), end = (int)Math.Min(_w.Length, (long)blocks * (part + 1) / _parts * 1024);
+            if (end > start)
+                _optimizer.Weights(_slot, start, _w.AsSpan(start, end - start), _grad.AsSpan(start, end - start), _lr, _scale, _decay, _decoupled);
+        }
+    }
+
+    /// <summary>
+    /// Updates parameters <paramref name="p"/> (slot: 2·layer for weights, +1 for biases; <paramref name="offset"/>: where
+    /// <paramref name="p"/> starts in the slot's tensor, and so in its state) from summed gradients × <paramref name="scale"/> + <paramref name="decay"/>·p.
+    /// </summary>
+    protected abstract void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay);
 
     /// <summary>A state buffer per parameter tensor (zeros), registered for checkpoints.</summary>
     protected T[][] Buffers(Network<T> net)
@@ -84,7 +125,7 @@ public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatin
         if (config.Momentum > 0) _velocity = Buffers(net);
     }
 
-    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         if (_velocity is null)
         {
@@ -93,7 +134,7 @@ public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatin
             Elementwise.MultiplyAdd(grad, T.CreateChecked(-(lr * scale)), p);
             return;
         }
-        var v = _velocity[slot];
+        var v = _velocity[slot].AsSpan(offset, p.Length);
         T mu = T.CreateChecked(Config.Momentum), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), rate = T.CreateChecked(lr);
         if (!Config.Nesterov)
         {
@@ -129,15 +170,15 @@ public sealed class AdamOptimizer<T> : Optimizer<T> where T : unmanaged, IFloati
         _v = Buffers(net);
     }
 
-    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         double b1 = Config.Beta1, b2 = Config.Beta2;
         double correction1 = 1 - Math.Pow(b1, Steps), correction2 = 1 - Math.Pow(b2, Steps);
         T beta1 = T.CreateChecked(b1), beta2 = T.CreateChecked(b2), oneMinus1 = T.CreateChecked(1 - b1), oneMinus2 = T.CreateChecked(1 - b2);
         T step = T.CreateChecked(lr / correction1), sqrtCorrection2 = T.CreateChecked(Math.Sqrt(correction2)), eps = T.CreateChecked(Config.Eps);
         T s = T.CreateChecked(scale), lambda = T.CreateChecked(decay);
-        var m = _m[slot];
-        var v = _v[slot];
+        var m = _m[slot].AsSpan(offset, p.Length);
+        var v = _v[slot].AsSpan(offset, p.Length);
         for (int i = 0; i < p.Length; i++)
         {
             T g = grad[i] * s + lambda * p[i];
@@ -163,18 +204,19 @@ public sealed class RmspropOptimizer<T> : Optimizer<T> where T : unmanaged, IFlo
         if (config.Momentum > 0) _momentum = Buffers(net);
     }
 
-    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         T alpha = T.CreateChecked(Config.Alpha), oneMinus = T.CreateChecked(1 - Config.Alpha), eps = T.CreateChecked(Config.Eps);
         T rate = T.CreateChecked(lr), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), mu = T.CreateChecked(Config.Momentum);
-        var v = _square[slot];
-        var b = _momentum?[slot];
+        var v = _square[slot].AsSpan(offset, p.Length);
+        bool momentum = _momentum is not null;
+        var b = momentum ? _momentum![slot].AsSpan(offset, p.Length) : default;
         for (int i = 0; i < p.Length; i++)
         {
             T g = grad[i] * s + lambda * p[i];
             v[i] = alpha * v[i] + oneMinus * g * g;
             T scaled = g / (T.Sqrt(v[i]) + eps);
-            if (b is null) p[i] -= rate * scaled;
+            if (!momentum) p[i] -= rate * scaled;
             else
             {
                 b[i] = mu * b[i] + scaled;
@@ -194,11 +236,11 @@ public sealed class AdagradOptimizer<T> : Optimizer<T> where T : unmanaged, IFlo
 
     public AdagradOptimizer(TrainingConfig config, Network<T> net) : base(config) => _sum = Buffers(net);
 
-    protected override void Update(int slot, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
+    protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         T rate = T.CreateChecked(lr / (1 + (Steps - 1) * Config.LrDecay)), eps = T.CreateChecked(Config.Eps);
         T s = T.CreateChecked(scale), lambda = T.CreateChecked(decay);
-        var sum = _sum[slot];
+        var sum = _sum[slot].AsSpan(offset, p.Length);
         for (int i = 0; i < p.Length; i++)
         {
             T g = grad[i] * s + lambda * p[i];

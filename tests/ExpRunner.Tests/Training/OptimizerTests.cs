@@ -105,6 +105,31 @@ public class OptimizerTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void A_large_weight_update_split_across_threads_equals_the_single_threaded_one_bit_for_bit(string name, TrainingConfig c)
+    {
+        // 300 × 700 weights: above the size an update is split at, with ranges that do not divide it evenly.
+        float[] Train(int threads)
+        {
+            var layer = new DenseLayer<float>(700, 300, Activation<float>.Create("linear"));
+            var net = new Network<float>([layer], 1) { Threads = threads };
+            var rng = new Random(11);
+            for (int i = 0; i < layer.W.Length; i++) layer.W[i] = (float)(rng.NextDouble() - 0.5);
+            var optimizer = Optimizer<float>.Create(c, net);
+            for (int t = 1; t <= 3; t++)
+            {
+                for (int i = 0; i < layer.DW.Length; i++) layer.DW[i] = (float)(4 * (rng.NextDouble() - 0.5));
+                optimizer.Step(net, 8, c.LearningRate);
+            }
+            return [.. layer.W, .. optimizer.State.SelectMany(s => s)];
+        }
+        var one = Train(1);
+        Assert.Equal(one, Train(2));
+        Assert.Equal(one, Train(3));
+        Assert.True(one.Length > 300 * 700, name); // the weights and the optimizer's state, all compared
+    }
+
     [Fact]
     public void Adams_first_step_moves_every_parameter_by_the_learning_rate_against_its_gradient()
     {
