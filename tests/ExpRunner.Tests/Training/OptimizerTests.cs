@@ -127,7 +127,7 @@ public class OptimizerTests
         var one = Train(1);
         Assert.Equal(one, Train(2));
         Assert.Equal(one, Train(3));
-        Assert.True(one.Length > 300 * 700, name); // the weights and the optimizer's state, all compared
+        Assert.True(one.Length >= 300 * 700, name); // the weights and the optimizer's state, all compared
     }
 
     [Fact]
