@@ -58,7 +58,7 @@ public static partial class Gemm
         int v = Vector512<T>.Count;
         int kv = k - k % v;
         // Rows of B in blocks that stay in L2 (about 128 KB), reused by every 4-row tile of A.
-        int nc = Math.Max(4, (32768 / Math.Max(1, k)) & ~3);
+        int nc = Math.Max(4, (131072 / Unsafe.SizeOf<T>() / Math.Max(1, k)) & ~3);
         for (int j0 = 0; j0 < n; j0 += nc)
         {
             int j1 = Math.Min(n, j0 + nc);
@@ -130,9 +130,9 @@ public static partial class Gemm
     }
 
     /// <summary>
-    /// Four dot products of one row of A with four consecutive rows of B. In float with no scalar
-    /// tail the four accumulators are reduced together (three horizontal adds for all four rather
-    /// than four separate reductions); otherwise each is finished like <see cref="Dot512"/>.
+    /// Four dot products of one row of A with four consecutive rows of B. With no scalar tail the
+    /// four accumulators are reduced together (horizontal adds shared by all four rather than four
+    /// separate reductions); otherwise each is finished like <see cref="Dot512"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Row4<T>(ref T c, Vector512<T> s0, Vector512<T> s1, Vector512<T> s2, Vector512<T> s3, ref T a, ref T b, int k, int kv)
@@ -146,6 +146,17 @@ public static partial class Gemm
             var t3 = s3.GetLower().AsSingle() + s3.GetUpper().AsSingle();
             var w = Avx.HorizontalAdd(Avx.HorizontalAdd(t0, t1), Avx.HorizontalAdd(t2, t3)); // per 128-bit half: Σt0, Σt1, Σt2, Σt3
             (w.GetLower() + w.GetUpper()).As<float, T>().StoreUnsafe(ref c);
+            return;
+        }
+        if (typeof(T) == typeof(double) && kv == k && Avx.IsSupported)
+        {
+            var t0 = s0.GetLower().AsDouble() + s0.GetUpper().AsDouble();
+            var t1 = s1.GetLower().AsDouble() + s1.GetUpper().AsDouble();
+            var t2 = s2.GetLower().AsDouble() + s2.GetUpper().AsDouble();
+            var t3 = s3.GetLower().AsDouble() + s3.GetUpper().AsDouble();
+            var u = Avx.HorizontalAdd(t0, t1); // t0₀+t0₁, t1₀+t1₁, t0₂+t0₃, t1₂+t1₃
+            var w = Avx.HorizontalAdd(t2, t3);
+            (Avx.Permute2x128(u, w, 0x20) + Avx.Permute2x128(u, w, 0x31)).As<double, T>().StoreUnsafe(ref c); // Σt0, Σt1, Σt2, Σt3
             return;
         }
         c = Finish(s0, ref a, ref b, kv, k);

@@ -21,7 +21,8 @@ if (args.Length >= 1 && args[0] == "eval")
 }
 if (args.Length >= 1 && args[0] == "gemm")
 {
-    Profile.Gemms(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 512);
+    if (args.Length > 3 && args[3] == "float64") Profile.Gemms<double>(int.Parse(args[1]), int.Parse(args[2]));
+    else Profile.Gemms<float>(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 512);
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Profile).Assembly).Run(args);
@@ -59,15 +60,15 @@ static class Profile
         Console.WriteLine($"fill {t[0]:0.0000} forward {t[1]:0.0000} loss {t[2]:0.0000}");
     }
 
-    /// <summary>`gemm THREADS BITS`: GFLOP/s of the three products at the training shapes of C1, C3 and C4.</summary>
-    public static void Gemms(int threads, int bits)
+    /// <summary>`gemm THREADS BITS [float64]`: GFLOP/s of the three products at the training shapes of C1, C3 and C4.</summary>
+    public static void Gemms<T>(int threads, int bits) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         Gemm.VectorBits = bits;
         var rng = new Rng(1);
         foreach (var (b, i, o) in new[] { (100, 20, 20), (100, 20, 10), (10, 784, 30), (10, 30, 10), (1024, 784, 128), (1024, 128, 64), (1024, 64, 10), (1024, 784, 20), (1024, 784, 512), (1024, 20, 20), (100, 784, 20), (64, 784, 128), (64, 128, 64), (128, 784, 512), (128, 512, 512), (128, 512, 10) })
         {
-            float[] R(int n) { var r = new float[n]; for (int q = 0; q < n; q++) r[q] = (float)rng.Uniform(-1, 1); return r; }
-            float[] x = R(b * i), w = R(o * i), dz = R(b * o), z = new float[b * o], dw = new float[o * i], dx = new float[b * i];
+            T[] R(int n) { var r = new T[n]; for (int q = 0; q < n; q++) r[q] = T.CreateChecked(rng.Uniform(-1, 1)); return r; }
+            T[] x = R(b * i), w = R(o * i), dz = R(b * o), z = new T[b * o], dw = new T[o * i], dx = new T[b * i];
             double Time(Action f)
             {
                 var warm = Stopwatch.StartNew();
@@ -77,9 +78,9 @@ static class Profile
                 for (int q = 0; q < reps; q++) f();
                 return 2.0 * b * i * o * reps / sw.Elapsed.TotalSeconds / 1e9;
             }
-            double f1 = Time(() => Gemm.MultiplyTransposedB<float>(x, w, z, b, o, i, threads));
-            double f2 = Time(() => Gemm.MultiplyTransposedA<float>(dz, x, dw, o, i, b, threads));
-            double f3 = Time(() => Gemm.Multiply<float>(dz, w, dx, b, i, o, threads));
+            double f1 = Time(() => Gemm.MultiplyTransposedB<T>(x, w, z, b, o, i, threads));
+            double f2 = Time(() => Gemm.MultiplyTransposedA<T>(dz, x, dw, o, i, b, threads));
+            double f3 = Time(() => Gemm.Multiply<T>(dz, w, dx, b, i, o, threads));
             Console.WriteLine($"b{b,-4} {i,4}x{o,-4} forward {f1,6:0.0}  dW {f2,6:0.0}  dX {f3,6:0.0} GFLOP/s");
         }
     }
