@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace ExpRunner.Data;
@@ -47,6 +48,7 @@ public sealed class Dataset
     /// Asks for an example's features ahead of use: shuffled batches gather rows from all over the
     /// dataset, and without this each row's cache misses would be waited for one after another.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Prefetch(int example)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
@@ -59,6 +61,7 @@ public sealed class Dataset
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FillBatch<T>(ReadOnlySpan<int> indices, Span<T> x, Span<T> y, int outputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = Features;

@@ -16,6 +16,7 @@ namespace ExpRunner.Nn;
 internal static class Elementwise
 {
     /// <summary>out = z &gt; 0 ? x : slope·y (leaky ReLU forward with x = y = z; its backward with x = y = dA).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Where<T>(ReadOnlySpan<T> z, ReadOnlySpan<T> x, ReadOnlySpan<T> y, T slope, Span<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -38,6 +39,7 @@ internal static class Elementwise
     }
 
     /// <summary>a = 1 / (1 + e^−z), one pass (vectorised in float).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sigmoid<T>(ReadOnlySpan<T> z, Span<T> a) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int len = z.Length, i = 0;
@@ -76,6 +78,7 @@ internal static class Elementwise
     }
 
     /// <summary>Adds the row vector <paramref name="bias"/> [cols] to every row of z [rows, cols], in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddToRows<T>(Span<T> z, ReadOnlySpan<T> bias, int rows, int cols) where T : unmanaged, INumber<T>
     {
         Fits(rows * cols, z.Length, rows * cols, rows * cols);
@@ -93,6 +96,7 @@ internal static class Elementwise
     }
 
     /// <summary>dst = src·scale for bytes widened to T, one pass (pixels to features).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaleBytes<T>(ReadOnlySpan<byte> src, Span<T> dst, T scale) where T : unmanaged, INumber<T>
     {
         int len = src.Length, i = 0;
@@ -118,6 +122,7 @@ internal static class Elementwise
     }
 
     /// <summary>dZ = dA·a·(1 − a), the sigmoid's backward from its output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidBackward<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int len = a.Length, i = 0;
@@ -139,6 +144,7 @@ internal static class Elementwise
     }
 
     /// <summary>dZ = dA·(1 − a²), tanh's backward from its output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TanhBackward<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> dA, Span<T> dZ) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int len = a.Length, i = 0;
@@ -160,6 +166,7 @@ internal static class Elementwise
     }
 
     /// <summary>output = x − y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Subtract<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> output) where T : unmanaged, INumber<T>
     {
         int len = x.Length, i = 0;
@@ -172,6 +179,7 @@ internal static class Elementwise
     }
 
     /// <summary>x = x·s, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale<T>(Span<T> x, T s) where T : unmanaged, INumber<T>
     {
         int len = x.Length, i = 0;
@@ -186,6 +194,7 @@ internal static class Elementwise
     }
 
     /// <summary>p = g·s + p (multiply, then add: not fused, so the result is the same on every CPU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyAdd<T>(ReadOnlySpan<T> g, T s, Span<T> p) where T : unmanaged, INumber<T>
     {
         int len = g.Length, i = 0;
@@ -201,6 +210,7 @@ internal static class Elementwise
     }
 
     /// <summary>sum [cols] = Σ over the rows of x [rows, cols], row after row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumRows<T>(ReadOnlySpan<T> x, int rows, int cols, Span<T> sum) where T : unmanaged, INumber<T>
     {
         Fits(rows * cols, x.Length, rows * cols, rows * cols);
@@ -219,6 +229,7 @@ internal static class Elementwise
     }
 
     /// <summary>Row-wise softmax of z [rows, cols] into a: shift by the row's maximum, exponentials over the whole batch, normalise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax<T>(ReadOnlySpan<T> z, Span<T> a, int rows, int cols) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int len = rows * cols;
@@ -242,6 +253,7 @@ internal static class Elementwise
     }
 
     /// <summary>x = e^x, in place (vectorised in float).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Exp<T>(Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int len = x.Length, i = 0;

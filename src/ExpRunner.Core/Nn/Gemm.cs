@@ -113,6 +113,7 @@ public static partial class Gemm
     }
 
     /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols], in 8×8 blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose<T>(ReadOnlySpan<T> src, Span<T> dst, int rows, int cols)
     {
         const int B = 8;
@@ -207,6 +208,7 @@ public static partial class Gemm
 
     /// <summary>The axpy kernel over blocks of k; after the first block each block adds to C.</summary>
     /// <remarks>n is the row length of B and C; <paramref name="width"/> (default n) how many of their columns to compute.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpyBlocks<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd,
         int width = -1) where T : unmanaged, INumber<T>
     {
@@ -232,6 +234,7 @@ public static partial class Gemm
     /// 2 vectors of C held in registers while p runs over k (broadcast A, stream B's row), then 4-row
     /// and single-row tiles, one-vector, half-vector and scalar column tails, each four rows at a time.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpyKernel<T>(ref T a, int rs, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate, bool simd,
         int width)
         where T : unmanaged, INumber<T>
@@ -466,6 +469,7 @@ public static partial class Gemm
     /// Rows [r0, r1) of C = A·Bᵀ: every element is a dot product of two contiguous rows. Register
     /// tile: 4 rows of A × 2 rows of B, eight vector accumulators along k, reduced at the end.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotKernel<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k, bool simd)
         where T : unmanaged, INumber<T>
     {
@@ -482,6 +486,7 @@ public static partial class Gemm
     private static int RowBlock<T>(int k) where T : unmanaged =>
         Math.Max(Align, 524288 / (Math.Max(1, k) * Unsafe.SizeOf<T>()) / Align * Align);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotBlock<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k, bool simd)
         where T : unmanaged, INumber<T>
     {
@@ -570,6 +575,7 @@ public static partial class Gemm
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T Dot<T>(ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
     {
         Vector256<T> s = default;

@@ -44,6 +44,7 @@ public static partial class Gemm
     }
 
     /// <summary>Rows [r0, r1) of C = A·Bᵀ (A [m,k], B [n,k]): 4 rows of A × 4 rows of B per tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotKernel512<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k)
         where T : unmanaged, INumber<T>
     {
@@ -52,6 +53,7 @@ public static partial class Gemm
             DotBlock512(ref a, ref b, ref c, i0, Math.Min(r1, i0 + mc), n, k);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotBlock512<T>(ref T a, ref T b, ref T c, int r0, int r1, int n, int k)
         where T : unmanaged, INumber<T>
     {
@@ -169,6 +171,7 @@ public static partial class Gemm
     private static T Finish<T>(Vector512<T> s, ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T> =>
         Tail(Vector512.Sum(s), ref x, ref y, kv, k);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T Dot512<T>(ref T x, ref T y, int kv, int k) where T : unmanaged, INumber<T>
     {
         Vector512<T> s = default;
@@ -178,6 +181,7 @@ public static partial class Gemm
     }
 
     /// <summary>The axpy kernel over blocks of k; after the first block each block adds to C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpyBlocks512<T>(ref T a, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
         where T : unmanaged, INumber<T>
     {
@@ -192,6 +196,7 @@ public static partial class Gemm
     /// vectors of C while p runs over k (broadcast A, stream B's row). Each element of C is one lane
     /// summed over p in order, whichever tile computes it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpyKernel512<T>(ref T a, int cs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
         where T : unmanaged, INumber<T>
     {
@@ -336,6 +341,7 @@ public static partial class Gemm
     private const int KcRows512 = 64; // k per block of the row-major kernel: B's panel of 64 rows × 4 vectors (16 KB in float)
 
     /// <summary>The row-major axpy kernel over blocks of k; after the first block each block adds to C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpyRowsBlocks512<T>(ref T a, int rs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
         where T : unmanaged, INumber<T>
     {
@@ -349,6 +355,7 @@ public static partial class Gemm
     /// column blocks four vectors wide: 4 rows × 4 vectors of C in registers while p runs over k.
     /// Columns past the last full block are left to the caller.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpyRowsKernel512<T>(ref T a, int rs, ref T b, ref T c, int r0, int r1, int n, int k, bool accumulate)
         where T : unmanaged, INumber<T>
     {

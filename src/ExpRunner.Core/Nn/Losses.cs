@@ -34,6 +34,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public override string Name => half ? "sse" : "mse";
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override double Sum(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, int rows, int cols)
         {
             double s = 0;
@@ -59,6 +60,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public override string Name => "bce";
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override double Sum(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, int rows, int cols)
         {
             double s = 0;
@@ -85,6 +87,7 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public override string Name => "cross_entropy";
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override double Sum(ReadOnlySpan<T> z, ReadOnlySpan<T> a, ReadOnlySpan<T> y, int rows, int cols)
         {
             double s = 0;

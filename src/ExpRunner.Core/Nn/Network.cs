@@ -58,6 +58,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int ParameterCount => Layers.Sum(l => l.W.Length + l.B.Length);
 
     /// <summary>Forward pass of <paramref name="rows"/> examples x [rows, Inputs]; returns A of the last layer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<T> Forward(ReadOnlySpan<T> x, int rows)
     {
         if (rows > Capacity) throw new ArgumentOutOfRangeException(nameof(rows), $"batch of {rows} exceeds capacity {Capacity}");
@@ -83,6 +84,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Backpropagation after <see cref="Forward"/> on the same x: fills every layer's DW and DB with
     /// the gradient summed over the batch's examples, and ∂loss/∂x when <paramref name="inputGradient"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int rows, Loss<T> loss, bool inputGradient = false)
     {
         int last = Layers.Count - 1;

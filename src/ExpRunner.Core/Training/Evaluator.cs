@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using ExpRunner.Data;
 using ExpRunner.Nn;
@@ -32,6 +33,7 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     public const int KeepMistakes = 200;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Evaluation Evaluate(DataSplit split)
     {
         var mistakes = new List<Mistake>();
@@ -61,6 +63,7 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The predicted class of one output row: argmax, or output ≥ 0.5 for a single unit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Predict(ReadOnlySpan<T> output)
     {
         if (output.Length == 1) return output[0] >= T.CreateChecked(0.5) ? 1 : 0;

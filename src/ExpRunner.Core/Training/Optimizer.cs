@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 using ExpRunner.Config;
@@ -41,6 +42,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public static double Divisor(Reduction reduction, int rows) => reduction == Reduction.Mean ? rows : 1;
 
     /// <summary>One step at learning rate <paramref name="lr"/> (the schedule's for this step) from the gradients of a batch of <paramref name="rows"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(Network<T> net, int rows, double lr)
     {
         Steps++;
@@ -125,6 +127,7 @@ public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatin
         if (config.Momentum > 0) _velocity = Buffers(net);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         if (_velocity is null)
@@ -170,6 +173,7 @@ public sealed class AdamOptimizer<T> : Optimizer<T> where T : unmanaged, IFloati
         _v = Buffers(net);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         double b1 = Config.Beta1, b2 = Config.Beta2;
@@ -204,6 +208,7 @@ public sealed class RmspropOptimizer<T> : Optimizer<T> where T : unmanaged, IFlo
         if (config.Momentum > 0) _momentum = Buffers(net);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         T alpha = T.CreateChecked(Config.Alpha), oneMinus = T.CreateChecked(1 - Config.Alpha), eps = T.CreateChecked(Config.Eps);
@@ -236,6 +241,7 @@ public sealed class AdagradOptimizer<T> : Optimizer<T> where T : unmanaged, IFlo
 
     public AdagradOptimizer(TrainingConfig config, Network<T> net) : base(config) => _sum = Buffers(net);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
         T rate = T.CreateChecked(lr / (1 + (Steps - 1) * Config.LrDecay)), eps = T.CreateChecked(Config.Eps);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Numerics;
 using ExpRunner.Config;
@@ -41,6 +42,7 @@ public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long 
 public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null,
         Func<EpochMetrics, string?>? prune = null)
     {
@@ -131,6 +133,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
             _weights = c.BestWeights;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public string? After(int epoch, EpochMetrics m)
         {
             _last = epoch;
@@ -154,6 +157,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         }
 
         /// <summary>Puts the best epoch's weights back (restore_best); the epoch whose weights the network now holds.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Restore()
         {
             if (!rule.RestoreBest || _weights is null || _bestEpoch == _last) return _last;
@@ -168,6 +172,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         return new SplitMetrics(split.Name, e.Loss, e.Accuracy);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Correct(ReadOnlySpan<T> output, ReadOnlySpan<int> examples, int[] labels, int outputs)
     {
         int correct = 0;
