@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ExpRunner.Nn;
 
@@ -116,6 +117,22 @@ internal static class Elementwise
                 (Vector256.ConvertToSingle(q1.AsInt32()) * s).StoreUnsafe(ref pf, (nuint)(i + 8));
                 (Vector256.ConvertToSingle(q2.AsInt32()) * s).StoreUnsafe(ref pf, (nuint)(i + 16));
                 (Vector256.ConvertToSingle(q3.AsInt32()) * s).StoreUnsafe(ref pf, (nuint)(i + 24));
+            }
+        }
+        else if (typeof(T) == typeof(double) && Avx2.IsSupported)
+        {
+            // Zero-extend 8 bytes to 8 ints, convert 4 at a time to double (exact), scale: as the scalar loop computes it.
+            ref double pf = ref Unsafe.As<T, double>(ref pd);
+            var s = Vector256.Create(double.CreateTruncating(scale));
+            for (; i + 16 <= len; i += 16)
+            {
+                var b = Vector128.LoadUnsafe(ref ps, (nuint)i);
+                var lo = Avx2.ConvertToVector256Int32(b);
+                var hi = Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(b, 8));
+                (Avx.ConvertToVector256Double(lo.GetLower()) * s).StoreUnsafe(ref pf, (nuint)i);
+                (Avx.ConvertToVector256Double(lo.GetUpper()) * s).StoreUnsafe(ref pf, (nuint)(i + 4));
+                (Avx.ConvertToVector256Double(hi.GetLower()) * s).StoreUnsafe(ref pf, (nuint)(i + 8));
+                (Avx.ConvertToVector256Double(hi.GetUpper()) * s).StoreUnsafe(ref pf, (nuint)(i + 12));
             }
         }
         for (; i < len; i++) Unsafe.Add(ref pd, i) = T.CreateTruncating(Unsafe.Add(ref ps, i)) * scale;
