@@ -61,6 +61,44 @@ public sealed class Dataset
         }
     }
 
+    /// <summary>
+    /// <see cref="FillBatch{T}(ReadOnlySpan{int}, Span{T}, Span{T}, int)"/> for a batch of <paramref name="rows"/> examples
+    /// from <paramref name="order"/>[<paramref name="start"/>..], its rows split across up to <paramref name="threads"/>
+    /// product threads when the batch is large enough (a copy and a conversion per element: the result is the same).
+    /// </summary>
+    public void FillBatch<T>(int[] order, int start, int rows, T[] x, T[] y, int outputs, int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int parts = Math.Min(threads, (int)Math.Min(rows, (long)rows * Features / FillParallelMinimum));
+        if (parts <= 1) { FillBatch<T>(order.AsSpan(start, rows), x, y, outputs); return; }
+        Nn.WorkerPool.Run(FillWork<T>.Get(this, order, start, rows, x, y, outputs, parts), parts);
+    }
+
+    /// <summary>Fewest values per thread worth splitting a batch's filling for.</summary>
+    private const int FillParallelMinimum = 1 << 15;
+
+    private sealed class FillWork<T> : Nn.PartitionedWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static FillWork<T>? _cached;
+        private Dataset _data = null!;
+        private int[] _order = [];
+        private T[] _x = [], _y = [];
+        private int _start, _rows, _outputs, _parts;
+
+        public static FillWork<T> Get(Dataset data, int[] order, int start, int rows, T[] x, T[] y, int outputs, int parts)
+        {
+            var w = _cached ??= new FillWork<T>();
+            (w._data, w._order, w._start, w._rows, w._x, w._y, w._outputs, w._parts) = (data, order, start, rows, x, y, outputs, parts);
+            return w;
+        }
+
+        public override void Run(int part)
+        {
+            int r0 = (int)((long)_rows * part / _parts), r1 = (int)((long)_rows * (part + 1) / _parts), d = _data.Features;
+            if (r1 > r0)
+                _data.FillBatch<T>(_order.AsSpan(_start + r0, r1 - r0), _x.AsSpan(r0 * d, (r1 - r0) * d), _y.AsSpan(r0 * _outputs, (r1 - r0) * _outputs), _outputs);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FillBatch<T>(ReadOnlySpan<int> indices, Span<T> x, Span<T> y, int outputs) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -24,3 +24,28 @@ public class ElementwiseTests
         Assert.Contains(bytes, b => b == 255 || length < 256); // every byte value occurs in the long rows
     }
 }
+
+/// <summary>A batch filled by several threads is the batch one thread fills.</summary>
+public class BatchFillTests
+{
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_batch_split_across_threads_is_filled_exactly_as_by_one(int threads)
+    {
+        const int n = 300, features = 784, classes = 10, rows = 257;
+        var rng = new Random(3);
+        var pixels = new byte[n * features];
+        rng.NextBytes(pixels);
+        var labels = Enumerable.Range(0, n).Select(_ => rng.Next(classes)).ToArray();
+        var data = ExpRunner.Data.Dataset.FromPixels("t", pixels, labels, features, classes);
+        var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+        float[] x1 = new float[rows * features], y1 = new float[rows * classes], x2 = new float[rows * features], y2 = new float[rows * classes];
+        data.FillBatch(order, 17, rows, x1, y1, classes, threads: 1);
+        data.FillBatch(order, 17, rows, x2, y2, classes, threads);
+        Assert.Equal(x1, x2);
+        Assert.Equal(y1, y2);
+        Assert.Equal(pixels[order[17 + 100] * features + 5] / 255f, x1[100 * features + 5], 6); // row 100 is example order[117]
+        Assert.Equal(1f, y1[100 * classes + labels[order[117]]]);
+    }
+}
