@@ -47,9 +47,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     {
         if (settings.Resume is not null) return Resume(settings, cancellation);
         if (settings.Config.Length == 0) throw new InputException("give an experiment file (exprunner run experiments/xor.yaml), or --resume RUN");
-        // With a core to spare, what the run will write is compiled while its config and data load;
-        // the working tree's commit and state are looked up meanwhile (a sweep's trial has its sweep's).
-        if (ThreadBudget.SpareCore(ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)))) Warmup.Start();
+        // The working tree's commit and state are looked up while the config and data load (a sweep's trial has its sweep's).
         var gitLookup = settings.Sweep is null ? Task.Run(() => Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(settings.Config))!)) : null;
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
         string runs = cli.RunsRoot(settings.Runs);

@@ -25,6 +25,25 @@ if (args.Length >= 1 && args[0] == "gemm")
     else Profile.Gemms<float>(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 512);
     return;
 }
+if (args.Length >= 1 && args[0] == "config")
+{
+    // `config FILE`: how long loading a config takes cold (first in the process) and warm.
+    var sw = Stopwatch.StartNew();
+    var ys = new YamlDotNet.RepresentationModel.YamlStream();
+    ys.Load(new StringReader(File.ReadAllText(args[1])));
+    Console.WriteLine($"yaml parse cold {sw.Elapsed.TotalMilliseconds:0.0} ms");
+    sw.Restart();
+    var w = new StringWriter();
+    ys.Save(w, assignAnchors: false);
+    Console.WriteLine($"yaml save cold {sw.Elapsed.TotalMilliseconds:0.0} ms");
+    sw.Restart();
+    ConfigLoader.Load(args[1]);
+    double cold = sw.Elapsed.TotalMilliseconds;
+    sw.Restart();
+    ConfigLoader.Load(args[1]);
+    Console.WriteLine($"cold {cold:0.0} ms, warm {sw.Elapsed.TotalMilliseconds:0.00} ms");
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Profile).Assembly).Run(args);
 
 static class Profile
