@@ -68,12 +68,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
                 return ResumeFolder(previous, settings, cancellation);
         }
 
-        bool live = !settings.Quiet && !settings.Json && cli.Interactive;
-        bool epochLines = !settings.Quiet && !settings.Json && !live;
-        using var console = new LoggerConfiguration()
-            .MinimumLevel.Is(live || settings.Quiet || settings.Json ? LogEventLevel.Warning : LogEventLevel.Information)
-            .WriteTo.Sink(new TextSink(cli.Error.Profile.Out.Writer, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
-            .CreateLogger();
+        var (live, epochLines) = Display(settings);
+        using var console = ConsoleLog(settings, live);
 
         var trackers = new List<TrackerFactory>();
         if (MlflowConnection.Resolve(settings.Mlflow, loaded.Config.Tracking.MlflowUri, cli.Env) is { } mlflow)
@@ -114,12 +110,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     private int ResumeFolder(RunFolder folder, RunSettings settings, CancellationToken cancellation)
     {
         string runs = cli.RunsRoot(settings.Runs);
-        bool live = !settings.Quiet && !settings.Json && cli.Interactive;
-        bool epochLines = !settings.Quiet && !settings.Json && !live;
-        using var console = new LoggerConfiguration()
-            .MinimumLevel.Is(live || settings.Quiet || settings.Json ? LogEventLevel.Warning : LogEventLevel.Information)
-            .WriteTo.Sink(new TextSink(cli.Error.Profile.Out.Writer, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
-            .CreateLogger();
+        var (live, epochLines) = Display(settings);
+        using var console = ConsoleLog(settings, live);
         // A sweep trial continues under its sweep's pruning.
         var sweepRef = folder.TryReadRecord()?.Sweep;
         SweepRecord? sweep = null;
@@ -138,6 +130,19 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         else Report(result, settings.Quiet);
         return result.ExitCode;
     }
+
+    /// <summary>A live progress bar on a terminal; else a line per epoch, unless --quiet or --json.</summary>
+    private (bool Live, bool EpochLines) Display(RunSettings settings)
+    {
+        bool live = !settings.Quiet && !settings.Json && cli.Interactive;
+        return (live, !settings.Quiet && !settings.Json && !live);
+    }
+
+    /// <summary>The run's log on the error stream: warnings only under a live display, --quiet or --json.</summary>
+    private Serilog.Core.Logger ConsoleLog(RunSettings settings, bool live) => new LoggerConfiguration()
+        .MinimumLevel.Is(live || settings.Quiet || settings.Json ? LogEventLevel.Warning : LogEventLevel.Information)
+        .WriteTo.Sink(new TextSink(cli.Error.Profile.Out.Writer, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
+        .CreateLogger();
 
     private TrialPruner? Pruner(string runs, SweepRecord? sweep, SweepRef? trial) =>
         sweep?.Prune is { } prune && trial is not null ? new TrialPruner(new SweepStore(runs).DirOf(sweep.Id), prune, trial.Trial, cli.Clock) : null;

@@ -93,7 +93,8 @@ public sealed class Dataset
 
         public override void Run(int part)
         {
-            int r0 = (int)((long)_rows * part / _parts), r1 = (int)((long)_rows * (part + 1) / _parts), d = _data.Features;
+            var (r0, r1) = Nn.WorkerPool.Slice(_rows, _parts, part);
+            int d = _data.Features;
             if (r1 > r0)
                 _data.FillBatch<T>(_order.AsSpan(_start + r0, r1 - r0), _x.AsSpan(r0 * d, (r1 - r0) * d), _y.AsSpan(r0 * _outputs, (r1 - r0) * _outputs), _outputs);
         }

@@ -105,12 +105,7 @@ public static partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (int, int) Range(int m, int parts, int p)
-    {
-        int tiles = (m + Align - 1) / Align;
-        int r0 = (int)((long)tiles * p / parts) * Align, r1 = (int)((long)tiles * (p + 1) / parts) * Align;
-        return (r0, Math.Min(r1, m));
-    }
+    private static (int, int) Range(int m, int parts, int p) => WorkerPool.Slice(m, parts, p, Align);
 
     /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols], in 8×8 blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -128,9 +128,8 @@ public static class Asha
     }
 
     /// <summary>"pruned at epoch 3: validation_loss 0.52 is not among the best 2 of 7 trials at this rung".</summary>
-    public static string Describe(RungEntry e, PruneSpec spec) => e.Decision == Pruned
-        ? $"pruned at epoch {e.Epoch}: {spec.Metric} {e.Value?.ToString("0.######", CultureInfo.InvariantCulture)} is not among the best {e.Keep} of {e.Of} trials at this rung"
-        : $"{e.Decision} at epoch {e.Epoch}";
+    public static string Describe(RungEntry e, PruneSpec spec) =>
+        $"pruned at epoch {e.Epoch}: {spec.Metric} {e.Value?.ToString("0.######", CultureInfo.InvariantCulture)} is not among the best {e.Keep} of {e.Of} trials at this rung";
 }
 
 /// <summary>

@@ -96,7 +96,7 @@ public static class SweepPlan
         foreach (var p in search.Params.Where(p => p.Kind == "choice"))
             foreach (var c in p.Choices) points.Add(search.Params.Select(q => q == p ? $"{q.Key}={c}" : $"{q.Key}={Low(q)}").ToList());
         string seed = $"seed={baseSeed.ToString(CultureInfo.InvariantCulture)}";
-        return points.Select(o => string.Join("\n", o)).Distinct().Select((o, i) => new Trial(i, [.. o.Split('\n'), seed], baseSeed, 0)).ToList();
+        return points.DistinctBy(o => string.Join(" ", o)).Select((o, i) => new Trial(i, [.. o, seed], baseSeed, 0)).ToList();
     }
 
     /// <summary>Repeat 0 keeps the config's seed (so it matches a plain run); later repeats derive theirs from it.</summary>

@@ -74,14 +74,20 @@ public sealed class RunRecorder : IDisposable
             try { Directory.Delete(folder.Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
         }
+        var log = FileLog(folder, console);
+        var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock);
+        recorder._trackers.Publish(new RunStarted(folder, config, record));
+        return recorder;
+    }
+
+    /// <summary>The run's log.txt (appended to), and the console's logger when there is one.</summary>
+    private static Serilog.Core.Logger FileLog(RunFolder folder, ILogger? console)
+    {
         var cfg = new LoggerConfiguration().MinimumLevel.Debug()
             .WriteTo.File(folder.PathOf(RunFolder.LogFile), formatProvider: CultureInfo.InvariantCulture,
                 outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
         if (console is not null) cfg = cfg.WriteTo.Logger(console);
-        var log = cfg.CreateLogger();
-        var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock);
-        recorder._trackers.Publish(new RunStarted(folder, config, record));
-        return recorder;
+        return cfg.CreateLogger();
     }
 
     /// <summary>
@@ -109,11 +115,7 @@ public sealed class RunRecorder : IDisposable
         {
             throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
         }
-        var cfg = new LoggerConfiguration().MinimumLevel.Debug()
-            .WriteTo.File(folder.PathOf(RunFolder.LogFile), formatProvider: CultureInfo.InvariantCulture,
-                outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
-        if (console is not null) cfg = cfg.WriteTo.Logger(console);
-        var log = cfg.CreateLogger();
+        var log = FileLog(folder, console);
         var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock);
         foreach (var epoch in kept.GroupBy(m => m.Epoch).OrderBy(g => g.Key))
         {

@@ -89,8 +89,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         public override void Run(int part)
         {
-            int blocks = (_w.Length + 1023) / 1024;
-            int start = (int)Math.Min(_w.Length, (long)blocks * part / _parts * 1024), end = (int)Math.Min(_w.Length, (long)blocks * (part + 1) / _parts * 1024);
+            var (start, end) = WorkerPool.Slice(_w.Length, _parts, part, align: 1024);
             if (end > start)
                 _optimizer.Weights(_slot, start, _w.AsSpan(start, end - start), _grad.AsSpan(start, end - start), _lr, _scale, _decay, _decoupled);
         }

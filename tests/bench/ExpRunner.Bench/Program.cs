@@ -7,8 +7,9 @@ using ExpRunner.Nn;
 using ExpRunner.Training;
 
 // Modes: `profile CONFIG [THREADS]` times each phase of training on Fashion-MNIST; `eval CONFIG [THREADS]`
-// times evaluation passes (used by train_bench.py); `gemm [THREADS] [BITS]` prints GFLOP/s of the three
-// products at the training shapes; otherwise the BenchmarkDotNet kernels.
+// times evaluation passes (used by train_bench.py); `gemm [THREADS] [BITS] [float64]` prints GFLOP/s of the
+// three products at the training shapes; `config FILE` times reading a config the first time in a process
+// (YAML parse, YAML write, the whole loader) and again; otherwise the BenchmarkDotNet kernels.
 if (args.Length >= 1 && args[0] == "profile")
 {
     Profile.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
@@ -27,7 +28,6 @@ if (args.Length >= 1 && args[0] == "gemm")
 }
 if (args.Length >= 1 && args[0] == "config")
 {
-    // `config FILE`: how long loading a config takes cold (first in the process) and warm.
     var sw = Stopwatch.StartNew();
     var ys = new YamlDotNet.RepresentationModel.YamlStream();
     ys.Load(new StringReader(File.ReadAllText(args[1])));
@@ -41,7 +41,7 @@ if (args.Length >= 1 && args[0] == "config")
     double cold = sw.Elapsed.TotalMilliseconds;
     sw.Restart();
     ConfigLoader.Load(args[1]);
-    Console.WriteLine($"cold {cold:0.0} ms, warm {sw.Elapsed.TotalMilliseconds:0.00} ms");
+    Console.WriteLine($"config load cold {cold:0.0} ms (after the YAML above), warm {sw.Elapsed.TotalMilliseconds:0.00} ms");
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Profile).Assembly).Run(args);
