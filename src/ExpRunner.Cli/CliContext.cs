@@ -13,6 +13,11 @@ public sealed record CliContext
     public required IAnsiConsole Out { get; init; }
     /// <summary>Everything else: progress, notes, warnings, errors.</summary>
     public required IAnsiConsole Error { get; init; }
+    /// <summary>Standard output as plain text (what <see cref="Print"/> writes to); the console's own writer unless set.</summary>
+    public TextWriter OutText { get => _outText ?? Out.Profile.Out.Writer; init => _outText = value; }
+    /// <summary>The error stream as plain text (notes, warnings, errors, log lines); the console's own writer unless set.</summary>
+    public TextWriter ErrorText { get => _errorText ?? Error.Profile.Out.Writer; init => _errorText = value; }
+    private readonly TextWriter? _outText, _errorText;
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
     public TimeProvider Clock { get; init; } = TimeProvider.System;
     public required IReadOnlyList<string> Self { get; init; }
@@ -30,16 +35,16 @@ public sealed record CliContext
     public string RunsRoot(string? flag) => flag ?? Env("EXPRUNNER_RUNS") ?? "runs";
 
     /// <summary>Text for scripts, as it is (JSON, CSV, markdown): no markup, no wrapping.</summary>
-    public void Print(string text) => Out.Profile.Out.Writer.Write(text);
+    public void Print(string text) => OutText.Write(text);
 
     /// <summary>A line for scripts (stdout), as it is.</summary>
     public void Line(string text) => Print(text + "\n");
 
-    public void Note(string text) => Error.Profile.Out.Writer.WriteLine(text);
+    public void Note(string text) => ErrorText.WriteLine(text);
 
-    public void Warn(string text) => Error.Profile.Out.Writer.WriteLine($"warning: {text}");
+    public void Warn(string text) => ErrorText.WriteLine($"warning: {text}");
 
-    public void Fail(string text) => Error.Profile.Out.Writer.WriteLine($"error: {text}");
+    public void Fail(string text) => ErrorText.WriteLine($"error: {text}");
 
     /// <summary>The width of output for pipes and files: wide enough that no table wraps.</summary>
     public const int PipeWidth = 4000;
@@ -51,14 +56,18 @@ public sealed record CliContext
         foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
             env[(string)e.Key] = (string?)e.Value ?? "";
         bool noColor = env.ContainsKey("NO_COLOR");
-        bool errTerminal = !Console.IsErrorRedirected;
+        bool errTerminal = !Console.IsErrorRedirected, outTerminal = !System.Console.IsOutputRedirected;
+        var outText = new GuardedWriter(System.Console.Out, "standard output");
+        var errorText = new GuardedWriter(System.Console.Error, "standard error");
+        // The consoles (markup, tables, live displays) are made when first used; plain lines go straight to the streams.
         return new CliContext
         {
-            Out = MakeConsole(new GuardedWriter(System.Console.Out, "standard output"), !System.Console.IsOutputRedirected, noColor),
-            Error = MakeConsole(new GuardedWriter(System.Console.Error, "standard error"), errTerminal, noColor),
+            Out = new LazyConsole(() => MakeConsole(outText, outTerminal, noColor)),
+            Error = new LazyConsole(() => MakeConsole(errorText, errTerminal, noColor)),
+            OutText = outText, ErrorText = errorText,
             Environment = env,
             Self = SelfCommand(),
-            OutTerminal = !System.Console.IsOutputRedirected,
+            OutTerminal = outTerminal,
             Interactive = errTerminal && !env.ContainsKey("CI"),
             CanAsk = errTerminal && !System.Console.IsInputRedirected,
         };

@@ -48,7 +48,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         if (settings.Resume is not null) return Resume(settings, cancellation);
         if (settings.Config.Length == 0) throw new InputException("give an experiment file (exprunner run experiments/xor.yaml), or --resume RUN");
         // The working tree's commit and state are looked up while the config and data load (a sweep's trial has its sweep's).
-        var gitLookup = settings.Sweep is null ? Task.Run(() => Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(settings.Config))!)) : null;
+        var gitLookup = settings.Sweep is null ? Task.Factory.StartNew(() => Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(settings.Config))!),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default) : null;
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
@@ -141,7 +142,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     /// <summary>The run's log on the error stream: warnings only under a live display, --quiet or --json.</summary>
     private Serilog.Core.Logger ConsoleLog(RunSettings settings, bool live) => new LoggerConfiguration()
         .MinimumLevel.Is(live || settings.Quiet || settings.Json ? LogEventLevel.Warning : LogEventLevel.Information)
-        .WriteTo.Sink(new TextSink(cli.Error.Profile.Out.Writer, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
+        .WriteTo.Sink(new TextSink(cli.ErrorText, "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}"))
         .CreateLogger();
 
     private TrialPruner? Pruner(string runs, SweepRecord? sweep, SweepRef? trial) =>
