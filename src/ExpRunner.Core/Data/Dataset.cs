@@ -63,18 +63,17 @@ public sealed class Dataset
 
     /// <summary>
     /// <see cref="FillBatch{T}(ReadOnlySpan{int}, Span{T}, Span{T}, int)"/> for a batch of <paramref name="rows"/> examples
-    /// from <paramref name="order"/>[<paramref name="start"/>..], its rows split across up to <paramref name="threads"/>
-    /// product threads when the batch is large enough (a copy and a conversion per element: the result is the same).
+    /// from <paramref name="order"/>[<paramref name="start"/>..], its rows split across <paramref name="parts"/> product
+    /// threads as the first layer's product will split them (<see cref="Nn.Gemm.Rows"/>): each thread fills the rows it
+    /// then multiplies, so they are in its own cache. A batch whose product runs on one thread is filled by one, as
+    /// handing its rows to another core would cost more than the copy. (A copy and a conversion per element: the result
+    /// is the same however it is split.)
     /// </summary>
-    public void FillBatch<T>(int[] order, int start, int rows, T[] x, T[] y, int outputs, int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    public void FillBatch<T>(int[] order, int start, int rows, T[] x, T[] y, int outputs, int parts) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int parts = Math.Min(threads, (int)Math.Min(rows, (long)rows * Features / FillParallelMinimum));
         if (parts <= 1) { FillBatch<T>(order.AsSpan(start, rows), x, y, outputs); return; }
         Nn.WorkerPool.Run(FillWork<T>.Get(this, order, start, rows, x, y, outputs, parts), parts);
     }
-
-    /// <summary>Fewest values per thread worth splitting a batch's filling for.</summary>
-    private const int FillParallelMinimum = 1 << 15;
 
     private sealed class FillWork<T> : Nn.PartitionedWork where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -93,7 +92,7 @@ public sealed class Dataset
 
         public override void Run(int part)
         {
-            var (r0, r1) = Nn.WorkerPool.Slice(_rows, _parts, part);
+            var (r0, r1) = Nn.Gemm.Rows(_rows, _parts, part);
             int d = _data.Features;
             if (r1 > r0)
                 _data.FillBatch<T>(_order.AsSpan(_start + r0, r1 - r0), _x.AsSpan(r0 * d, (r1 - r0) * d), _y.AsSpan(r0 * _outputs, (r1 - r0) * _outputs), _outputs);

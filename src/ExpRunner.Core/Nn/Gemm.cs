@@ -98,6 +98,15 @@ public static partial class Gemm
         if (!ok) throw new ArgumentException("matrix buffer smaller than its shape");
     }
 
+    /// <summary>
+    /// How many threads X·Wᵀ (X [m,k], W [n,k]) is split across; <see cref="Rows"/> gives each its rows of X.
+    /// Work that makes X (filling a batch) split the same way leaves each thread its rows in its own cache.
+    /// </summary>
+    public static int Parts(int m, int n, int k, int threads) => Split(m, n, k, threads);
+
+    /// <summary>The rows [Start, End) of an m-row product that part <paramref name="part"/> of <paramref name="parts"/> computes.</summary>
+    public static (int Start, int End) Rows(int m, int parts, int part) => Range(m, parts, part);
+
     private static int Split(int m, int n, int k, int threads)
     {
         int parts = Math.Min(threads, (m + Align - 1) / Align);

@@ -57,6 +57,9 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     public ReadOnlySpan<T> InputGradient(int rows) => _dInput.AsSpan(0, rows * Inputs);
     public int ParameterCount => Layers.Sum(l => l.W.Length + l.B.Length);
 
+    /// <summary>How many threads the first layer's product of a batch of <paramref name="rows"/> is split across (see <see cref="Gemm.Rows"/>).</summary>
+    public int InputParts(int rows) => Gemm.Parts(rows, Layers[0].Out, Inputs, Threads);
+
     /// <summary>Forward pass of <paramref name="rows"/> examples x [rows, Inputs]; returns A of the last layer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<T> Forward(ReadOnlySpan<T> x, int rows)

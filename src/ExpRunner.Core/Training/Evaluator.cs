@@ -46,7 +46,7 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             int rows = Math.Min(_net.Capacity, split.Count - start);
             var idx = split.Indices.AsSpan(start, rows);
-            split.Data.FillBatch<T>(idx, _x, _y, _net.Outputs);
+            split.Data.FillBatch<T>(split.Indices, start, rows, _x, _y, _net.Outputs, _net.InputParts(rows));
             var output = _net.Forward(_x, rows);
             lossSum += _net.LossSum(_loss, _y, rows);
             for (int r = 0; r < rows; r++)

@@ -71,7 +71,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                 if (cancel.IsCancellationRequested)
                     return new TrainingOutcome(TrainingEnd.Cancelled, epoch - 1, step, $"interrupted in epoch {epoch}, batch {b + 1}/{batches}");
                 int start = b * batch, rows = Math.Min(batch, n - start);
-                data.Train.Data.FillBatch<T>(order, start, rows, x, y, net.Outputs, net.Threads);
+                data.Train.Data.FillBatch<T>(order, start, rows, x, y, net.Outputs, net.InputParts(rows));
                 var output = net.Forward(x, rows);
                 double batchLoss = net.LossSum(loss, y, rows);
                 if (!double.IsFinite(batchLoss))

@@ -31,7 +31,7 @@ public class BatchFillTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void A_batch_split_across_threads_is_filled_exactly_as_by_one(int threads)
+    public void A_batch_split_across_threads_is_filled_exactly_as_by_one(int parts)
     {
         const int n = 300, features = 784, classes = 10, rows = 257;
         var rng = new Random(3);
@@ -41,8 +41,8 @@ public class BatchFillTests
         var data = ExpRunner.Data.Dataset.FromPixels("t", pixels, labels, features, classes);
         var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
         float[] x1 = new float[rows * features], y1 = new float[rows * classes], x2 = new float[rows * features], y2 = new float[rows * classes];
-        data.FillBatch(order, 17, rows, x1, y1, classes, threads: 1);
-        data.FillBatch(order, 17, rows, x2, y2, classes, threads);
+        data.FillBatch(order, 17, rows, x1, y1, classes, parts: 1);
+        data.FillBatch(order, 17, rows, x2, y2, classes, parts);
         Assert.Equal(x1, x2);
         Assert.Equal(y1, y2);
         Assert.Equal(pixels[order[17 + 100] * features + 5] / 255f, x1[100 * features + 5], 6); // row 100 is example order[117]

@@ -134,4 +134,23 @@ public class GemmTests
         var ex = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(new float[5], new float[6], new float[6], 2, 3, 3));
         Assert.Contains("smaller than its shape", ex.Message);
     }
+
+    [Theory]
+    [InlineData(100, 20, 784, 2, 1)]   // a small network's batch: one thread (handing rows to another core costs more)
+    [InlineData(128, 512, 784, 2, 2)]
+    [InlineData(64, 128, 784, 3, 3)]
+    [InlineData(12, 512, 784, 4, 2)]   // no more parts than tiles of 8 rows
+    public void The_split_of_a_product_is_known_in_advance_and_covers_its_rows_once(int m, int n, int k, int threads, int parts)
+    {
+        Assert.Equal(parts, Gemm.Parts(m, n, k, threads));
+        int next = 0;
+        for (int p = 0; p < parts; p++)
+        {
+            var (start, end) = Gemm.Rows(m, parts, p);
+            Assert.Equal(next, start);
+            Assert.True(start % 8 == 0 && end > start, $"part {p}: rows {start}..{end}");
+            next = end;
+        }
+        Assert.Equal(m, next);
+    }
 }
