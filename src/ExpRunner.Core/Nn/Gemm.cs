@@ -40,9 +40,21 @@ public static partial class Gemm
     // vectors to use (0: VectorBits; below 256: the scalar fallback), so tests can exercise every
     // kernel family side by side.
 
-    /// <summary>C = A·Bᵀ with A [m,k], B [n,k].</summary>
+    /// <summary>
+    /// Work on rows of a product's result done by the thread that computed them, right after them: it is split
+    /// as the product is, and finds those rows in its own cache (the bias and activation of a layer after
+    /// Z = X·Wᵀ, the activation's derivative after δ·W). Rows start at multiples of 8, so element-wise
+    /// passes vectorised from a row range's start line up with a pass over the whole batch.
+    /// </summary>
+    public interface IRowEpilogue
+    {
+        void Rows(int start, int end);
+    }
+
+    /// <summary>C = A·Bᵀ with A [m,k], B [n,k]; then <paramref name="then"/> on each part's rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0)
+    public static unsafe void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0,
+        IRowEpilogue? then = null)
         where T : unmanaged, INumber<T>
     {
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
@@ -54,14 +66,14 @@ public static partial class Gemm
             Transpose(b, bt, n, k);
             fixed (T* pa = a) fixed (T* pb = bt) fixed (T* pc = c)
             {
-                var axpy = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
+                var axpy = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits, then);
                 WorkerPool.Run(axpy, axpy.Parts);
             }
             return;
         }
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
-            var work = Work<T>.Get(Kind.Dot, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
+            var work = Work<T>.Get(Kind.Dot, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits, then);
             WorkerPool.Run(work, work.Parts);
         }
     }
@@ -75,20 +87,21 @@ public static partial class Gemm
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
-            var work = Work<T>.Get(Kind.AxpyTransposed, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate, vectorBits);
+            var work = Work<T>.Get(Kind.AxpyTransposed, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate, vectorBits, null);
             WorkerPool.Run(work, work.Parts);
         }
     }
 
-    /// <summary>C = A·B with A [m,k], B [k,n].</summary>
+    /// <summary>C = A·B with A [m,k], B [k,n]; then <paramref name="then"/> on each part's rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0)
+    public static unsafe void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, int threads = 1, int vectorBits = 0,
+        IRowEpilogue? then = null)
         where T : unmanaged, INumber<T>
     {
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
-            var work = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits);
+            var work = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits, then);
             WorkerPool.Run(work, work.Parts);
         }
     }
@@ -148,14 +161,15 @@ public static partial class Gemm
         private T* _a, _b, _c;
         private int _rowStride, _m, _n, _k, _bits;
         private bool _accumulate;
+        private IRowEpilogue? _then;
         public int Parts { get; private set; }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static Work<T> Get(Kind kind, T* a, int rowStride, T* b, T* c, int m, int n, int k, int parts, bool accumulate, int bits)
+        public static Work<T> Get(Kind kind, T* a, int rowStride, T* b, T* c, int m, int n, int k, int parts, bool accumulate, int bits, IRowEpilogue? then)
         {
             var w = _cached ??= new Work<T>();
             w._kind = kind; w._a = a; w._rowStride = rowStride; w._b = b; w._c = c;
-            w._m = m; w._n = n; w._k = k; w.Parts = parts; w._accumulate = accumulate; w._bits = bits;
+            w._m = m; w._n = n; w._k = k; w.Parts = parts; w._accumulate = accumulate; w._bits = bits; w._then = then;
             return w;
         }
 
@@ -184,6 +198,7 @@ public static partial class Gemm
                 }
                 default: AxpyBlocks(ref a, _rowStride, 1, ref b, ref c, r0, r1, _n, _k, _accumulate, Simd<T>(_bits)); break;
             }
+            if (_then is not null && r1 > r0) _then.Rows(r0, r1);
         }
     }
 

@@ -37,6 +37,8 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[][] _z, _a, _dz;  // per layer, [capacity, Out]
     private readonly T[] _dA;            // scratch for ∂loss/∂A of the output layer
     private T[] _dInput = [];            // ∂loss/∂X, only when asked for
+    private readonly ActivateRows _activate;
+    private readonly DifferentiateRows _differentiate;
     public int Capacity { get; }
 
     public Network(IReadOnlyList<DenseLayer<T>> layers, int capacity)
@@ -50,6 +52,8 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             _dz[l] = new T[capacity * layers[l].Out];
         }
         _dA = new T[capacity * layers[^1].Out];
+        _activate = new ActivateRows(this);
+        _differentiate = new DifferentiateRows(this);
     }
 
     public ReadOnlySpan<T> Output(int rows) => _a[^1].AsSpan(0, rows * Outputs);
@@ -70,9 +74,8 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var layer = Layers[l];
             Span<T> z = _z[l].AsSpan(0, rows * layer.Out);
-            Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads);
-            Elementwise.AddToRows<T>(z, layer.B, rows, layer.Out);
-            layer.Activation.Forward(z, _a[l], rows, layer.Out);
+            _activate.Layer = l;
+            Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads, then: _activate); // Z = X·Wᵀ; + b, A = f(Z)
             input = _a[l].AsSpan(0, rows * layer.Out);
         }
         return Output(rows);
@@ -102,15 +105,45 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (l > 0)
             {
                 Span<T> dA = _dz[l - 1].AsSpan(0, rows * layer.In);                                // reuse as dA, then dZ in place
-                Gemm.Multiply<T>(dz, layer.W, dA, rows, layer.In, layer.Out, Threads);              // dX = δ·W
-                var prev = Layers[l - 1];
-                prev.Activation.Backward(_z[l - 1], _a[l - 1], dA, dA, rows, prev.Out);
+                _differentiate.Layer = l - 1;
+                Gemm.Multiply<T>(dz, layer.W, dA, rows, layer.In, layer.Out, Threads, then: _differentiate); // dX = δ·W; δ = dX ⊙ f'(Z)
             }
             else if (inputGradient)
             {
                 if (_dInput.Length < Capacity * Inputs) _dInput = new T[Capacity * Inputs];
                 Gemm.Multiply<T>(dz, layer.W, _dInput, rows, layer.In, layer.Out, Threads);
             }
+        }
+    }
+
+    /// <summary>After Z = X·Wᵀ, on each product thread's rows: Z += b, A = f(Z).</summary>
+    private sealed class ActivateRows(Network<T> net) : Gemm.IRowEpilogue
+    {
+        public int Layer;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Rows(int start, int end)
+        {
+            var layer = net.Layers[Layer];
+            int cols = layer.Out, rows = end - start;
+            var z = net._z[Layer].AsSpan(start * cols, rows * cols);
+            Elementwise.AddToRows<T>(z, layer.B, rows, cols);
+            layer.Activation.Forward(z, net._a[Layer].AsSpan(start * cols, rows * cols), rows, cols);
+        }
+    }
+
+    /// <summary>After dA = δ·W of the layer above, on each product thread's rows: δ = dA ⊙ f'(Z) of layer <see cref="Layer"/>, in place.</summary>
+    private sealed class DifferentiateRows(Network<T> net) : Gemm.IRowEpilogue
+    {
+        public int Layer;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Rows(int start, int end)
+        {
+            var layer = net.Layers[Layer];
+            int cols = layer.Out, rows = end - start;
+            var dA = net._dz[Layer].AsSpan(start * cols, rows * cols);
+            layer.Activation.Backward(net._z[Layer].AsSpan(start * cols, rows * cols), net._a[Layer].AsSpan(start * cols, rows * cols), dA, dA, rows, cols);
         }
     }
 }

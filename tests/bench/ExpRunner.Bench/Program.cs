@@ -123,7 +123,7 @@ static class Profile
             Array.Clear(t);
             for (int s = 0; s + b <= n; s += b)
             {
-                sw.Restart(); data.Train.Data.FillBatch<float>(order.AsSpan(s, b), x, y, net.Outputs); t[0] += sw.Elapsed.TotalSeconds;
+                sw.Restart(); data.Train.Data.FillBatch<float>(order, s, b, x, y, net.Outputs, net.InputParts(b)); t[0] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.Forward(x, b); t[1] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.LossSum(loss, y, b); t[2] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.Backward(x, y, b, loss); t[3] += sw.Elapsed.TotalSeconds;
