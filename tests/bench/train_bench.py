@@ -7,7 +7,7 @@ forward measured the same two ways.
 
 usage: python3 train_bench.py CLI OUT_FILE
 """
-import csv, json, os, statistics, subprocess, sys, tempfile, time
+import csv, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -105,6 +105,13 @@ def blas_check():
 def main():
     cli, out_file = sys.argv[1], sys.argv[2]
     runs = tempfile.mkdtemp(prefix="exprunner-bench-")
+    try:
+        measure(cli, out_file, runs)
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)  # the runs it trained (~40 MB), also when interrupted
+
+
+def measure(cli, out_file, runs):
     lines = [f"ExpRunner training benchmark, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores, Fashion-MNIST 60k, float32"]
     lines += blas_check()
     peaks = {}

@@ -52,17 +52,15 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int l = 0; l < net.Layers.Count; l++)
         {
             var layer = net.Layers[l];
-            // A large weight matrix is updated by the product threads, each its own range (every element's update is
-            // independent of the others', so the result is the same however it is split).
-            int parts = Math.Min(net.Threads, layer.W.Length / ParallelMinimum);
-            if (parts > 1) WorkerPool.Run(_work.Set(this, 2 * l, layer.W, layer.DW, lr, wScale, decay, decoupled, parts), parts);
+            // The weights are updated split as dW = δᵀ·X was (by rows of W): each product thread updates the rows whose
+            // gradient it has just computed, still in its cache. (Every element's update is independent of the others',
+            // so the result is the same however it is split.)
+            int parts = Gemm.Parts(layer.Out, layer.In, rows, net.Threads);
+            if (parts > 1) WorkerPool.Run(_work.Set(this, 2 * l, layer.W, layer.DW, layer.In, lr, wScale, decay, decoupled, parts), parts);
             else Weights(2 * l, 0, layer.W, layer.DW, lr, wScale, decay, decoupled);
             Update(2 * l + 1, 0, layer.B, layer.DB, lr, bScale, 0);
         }
     }
-
-    /// <summary>Fewest weights per thread worth splitting an update for (it is bound by memory, not arithmetic).</summary>
-    private const int ParallelMinimum = 1 << 16;
 
     private void Weights(int slot, int offset, Span<T> w, ReadOnlySpan<T> grad, double lr, double scale, double decay, bool decoupled)
     {
@@ -72,24 +70,25 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private readonly UpdateWork _work = new();
 
-    /// <summary>One weight update split into ranges aligned to 1024 elements, run by the product threads.</summary>
+    /// <summary>One weight update split by rows of W as the gradient's product was, run by the product threads.</summary>
     private sealed class UpdateWork : PartitionedWork
     {
         private Optimizer<T> _optimizer = null!;
         private T[] _w = [], _grad = [];
-        private int _slot, _parts;
+        private int _slot, _cols, _parts;
         private double _lr, _scale, _decay;
         private bool _decoupled;
 
-        public UpdateWork Set(Optimizer<T> optimizer, int slot, T[] w, T[] grad, double lr, double scale, double decay, bool decoupled, int parts)
+        public UpdateWork Set(Optimizer<T> optimizer, int slot, T[] w, T[] grad, int cols, double lr, double scale, double decay, bool decoupled, int parts)
         {
-            (_optimizer, _slot, _w, _grad, _lr, _scale, _decay, _decoupled, _parts) = (optimizer, slot, w, grad, lr, scale, decay, decoupled, parts);
+            (_optimizer, _slot, _w, _grad, _cols, _lr, _scale, _decay, _decoupled, _parts) = (optimizer, slot, w, grad, cols, lr, scale, decay, decoupled, parts);
             return this;
         }
 
         public override void Run(int part)
         {
-            var (start, end) = WorkerPool.Slice(_w.Length, _parts, part, align: 1024);
+            var (r0, r1) = Gemm.Rows(_w.Length / _cols, _parts, part);
+            int start = r0 * _cols, end = r1 * _cols;
             if (end > start)
                 _optimizer.Weights(_slot, start, _w.AsSpan(start, end - start), _grad.AsSpan(start, end - start), _lr, _scale, _decay, _decoupled);
         }

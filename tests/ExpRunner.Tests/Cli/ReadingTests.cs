@@ -6,10 +6,26 @@ using ExpRunner.Tracking;
 
 namespace ExpRunner.Tests.Cli;
 
-/// <summary>What a person reads, rendered through injected consoles at fixed widths.</summary>
-public class ReadingTests
+/// <summary>A finished sweep of 8 xor trials (2 × 2 × 2 repeats), shared by the tests of a class and deleted after them.</summary>
+public sealed class SweptRuns : IDisposable
 {
-    private const string Xor = """
+    private readonly TempDir _dir = new();
+    public string Runs { get; }
+
+    public SweptRuns()
+    {
+        var r = InProcess.Run("sweep", _dir.Write("rd.yaml", ReadingTests.Xor), "--runs", _dir.File("runs"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Runs = _dir.File("runs");
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+/// <summary>What a person reads, rendered through injected consoles at fixed widths.</summary>
+public class ReadingTests(SweptRuns swept) : IClassFixture<SweptRuns>
+{
+    internal const string Xor = """
         name: rd
         seed: 3
         dataset: { name: xor, samples: 200 }
@@ -21,15 +37,6 @@ public class ReadingTests
           repeats: 2
         """;
 
-    /// <summary>A finished sweep of 8 xor trials (2 × 2 × 2 repeats), shared by the tests of this class.</summary>
-    private static readonly Lazy<(TempDir Dir, string Runs)> Swept = new(() =>
-    {
-        var dir = new TempDir();
-        var r = InProcess.Run("sweep", dir.Write("rd.yaml", Xor), "--runs", dir.File("runs"));
-        Assert.True(r.ExitCode == 0, r.ToString());
-        return (dir, dir.File("runs"));
-    });
-
     private static string[] Lines(string text) => text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray();
 
     [Theory]
@@ -39,7 +46,7 @@ public class ReadingTests
     public void The_headline_comparison_fits_the_terminal_and_splits_no_status(int width)
     {
         var r = InProcess.Run(new InProcess.Terminal(width, OutTerminal: true), null,
-            "compare", "--sweep", "latest", "--runs", Swept.Value.Runs, "--group-by", "training.gradient_reduction,training.learning_rate");
+            "compare", "--sweep", "latest", "--runs", swept.Runs, "--group-by", "training.gradient_reduction,training.learning_rate");
         Assert.True(r.ExitCode == 0, r.ToString());
         var lines = Lines(r.Stdout);
         Assert.All(lines, l => Assert.True(l.Length <= width, $"{l.Length} > {width}: {l}"));
@@ -55,7 +62,7 @@ public class ReadingTests
     [Fact]
     public void Output_for_a_pipe_keeps_every_column_and_full_names()
     {
-        var r = InProcess.Run(new InProcess.Terminal(CliContext.PipeWidth), null, "compare", "--sweep", "latest", "--runs", Swept.Value.Runs,
+        var r = InProcess.Run(new InProcess.Terminal(CliContext.PipeWidth), null, "compare", "--sweep", "latest", "--runs", swept.Runs,
             "--group-by", "training.gradient_reduction,training.learning_rate");
         Assert.Contains("training.learning_rate", r.Stdout);
         Assert.Contains("duration", r.Stdout);
@@ -65,17 +72,17 @@ public class ReadingTests
     [Fact]
     public void A_group_baseline_gives_differences_and_p_values_and_csv_carries_the_intervals()
     {
-        var r = InProcess.Run("compare", "--sweep", "latest", "--runs", Swept.Value.Runs, "--group-by", "training.gradient_reduction,training.learning_rate",
+        var r = InProcess.Run("compare", "--sweep", "latest", "--runs", swept.Runs, "--group-by", "training.gradient_reduction,training.learning_rate",
             "--baseline", "mean,0.1", "--format", "csv");
         Assert.True(r.ExitCode == 0, r.ToString());
         var header = Lines(r.Stdout)[0].Split(',');
         foreach (var c in new[] { "test_accuracy_ci_low", "test_accuracy_ci_high", "test_accuracy_delta", "test_accuracy_p" }) Assert.Contains(c, header);
-        var table = InProcess.Run("compare", "--sweep", "latest", "--runs", Swept.Value.Runs, "--group-by", "training.gradient_reduction,training.learning_rate",
+        var table = InProcess.Run("compare", "--sweep", "latest", "--runs", swept.Runs, "--group-by", "training.gradient_reduction,training.learning_rate",
             "--baseline", "mean, 0.1");
         Assert.Contains("(baseline)", table.Stdout);
         Assert.Contains("Δ", table.Stdout);
         Assert.Contains("Welch's", table.Stdout);
-        var missing = InProcess.Run("compare", "--sweep", "latest", "--runs", Swept.Value.Runs, "--group-by", "training.learning_rate", "--baseline", "0.3");
+        var missing = InProcess.Run("compare", "--sweep", "latest", "--runs", swept.Runs, "--group-by", "training.learning_rate", "--baseline", "0.3");
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no group '0.3' to compare against", missing.Stderr);
     }
@@ -115,15 +122,15 @@ public class ReadingTests
     [Fact]
     public void List_show_and_eval_speak_json_and_eval_keeps_the_confusion_matrix_compact()
     {
-        var list = InProcess.Run("list", "--runs", Swept.Value.Runs, "--json");
+        var list = InProcess.Run("list", "--runs", swept.Runs, "--json");
         using var doc = JsonDocument.Parse(list.Stdout);
         Assert.Equal(8, doc.RootElement.GetArrayLength());
         string id = doc.RootElement[0].GetProperty("id").GetString()!;
-        var show = InProcess.Run("show", id, "--runs", Swept.Value.Runs, "--json");
+        var show = InProcess.Run("show", id, "--runs", swept.Runs, "--json");
         using var shown = JsonDocument.Parse(show.Stdout);
         Assert.Equal(3, shown.RootElement.GetProperty("summary").GetProperty("epochs_run").GetInt32());
         Assert.Equal(6, shown.RootElement.GetProperty("metrics").GetArrayLength());
-        var eval = InProcess.Run("eval", id, "--runs", Swept.Value.Runs, "--json");
+        var eval = InProcess.Run("eval", id, "--runs", swept.Runs, "--json");
         Assert.True(eval.ExitCode == 0, eval.ToString());
         Assert.Matches(@"""confusion"": \[\s*\[\d+, \d+\],\s*\[\d+, \d+\]\s*\]", eval.Stdout);
     }

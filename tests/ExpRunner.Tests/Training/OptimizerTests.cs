@@ -109,7 +109,7 @@ public class OptimizerTests
     [MemberData(nameof(Configs))]
     public void A_large_weight_update_split_across_threads_equals_the_single_threaded_one_bit_for_bit(string name, TrainingConfig c)
     {
-        // 300 × 700 weights: above the size an update is split at, with ranges that do not divide it evenly.
+        // 300 × 700 weights and batches of 64: the gradient's product, and so the update, split across the threads.
         float[] Train(int threads)
         {
             var layer = new DenseLayer<float>(700, 300, Activation<float>.Create("linear"));
@@ -120,10 +120,11 @@ public class OptimizerTests
             for (int t = 1; t <= 3; t++)
             {
                 for (int i = 0; i < layer.DW.Length; i++) layer.DW[i] = (float)(4 * (rng.NextDouble() - 0.5));
-                optimizer.Step(net, 8, c.LearningRate);
+                optimizer.Step(net, 64, c.LearningRate);
             }
             return [.. layer.W, .. optimizer.State.SelectMany(s => s)];
         }
+        Assert.True(Gemm.Parts(300, 700, 64, 2) == 2 && Gemm.Parts(300, 700, 64, 3) == 3);
         var one = Train(1);
         Assert.Equal(one, Train(2));
         Assert.Equal(one, Train(3));
