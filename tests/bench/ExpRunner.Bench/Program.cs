@@ -6,13 +6,14 @@ using ExpRunner.Data;
 using ExpRunner.Nn;
 using ExpRunner.Training;
 
-// Modes: `profile CONFIG [THREADS]` times each phase of training on Fashion-MNIST; `eval CONFIG [THREADS]`
+// Modes: `profile CONFIG [THREADS] [float64]` times each phase of training on Fashion-MNIST; `eval CONFIG [THREADS]`
 // times evaluation passes (used by train_bench.py); `gemm [THREADS] [BITS] [float64]` prints GFLOP/s of the
 // three products at the training shapes; `config FILE` times reading a config the first time in a process
 // (YAML parse, YAML write, the whole loader) and again; otherwise the BenchmarkDotNet kernels.
 if (args.Length >= 1 && args[0] == "profile")
 {
-    Profile.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
+    if (args.Length > 3 && args[3] == "float64") Profile.Run<double>(args[1], int.Parse(args[2]));
+    else Profile.Run<float>(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
     return;
 }
 if (args.Length >= 1 && args[0] == "eval")
@@ -104,16 +105,16 @@ static class Profile
         }
     }
 
-    public static void Run(string configPath, int threads)
+    public static void Run<T>(string configPath, int threads) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var c = ConfigLoader.Load(configPath).Config;
         var data = DatasetLoader.Load(c.Dataset, c.Seed);
-        var net = ModelBuilder.Build<float>(c.Model, data.Features, c.Training.BatchSize, c.Seed);
+        var net = ModelBuilder.Build<T>(c.Model, data.Features, c.Training.BatchSize, c.Seed);
         net.Threads = threads;
-        var loss = Loss<float>.Create(c.Loss);
-        var sgd = Optimizer<float>.Create(c.Training, net);
+        var loss = Loss<T>.Create(c.Loss);
+        var sgd = Optimizer<T>.Create(c.Training, net);
         int b = c.Training.BatchSize, n = data.Train.Count;
-        var x = new float[b * net.Inputs]; var y = new float[b * net.Outputs];
+        var x = new T[b * net.Inputs]; var y = new T[b * net.Outputs];
         var order = (int[])data.Train.Indices.Clone();
         if (Environment.GetEnvironmentVariable("SHUFFLE") == "1") new Rng(1).Shuffle<int>(order);
         var t = new double[5];
@@ -123,7 +124,7 @@ static class Profile
             Array.Clear(t);
             for (int s = 0; s + b <= n; s += b)
             {
-                sw.Restart(); data.Train.Data.FillBatch<float>(order, s, b, x, y, net.Outputs, net.InputParts(b)); t[0] += sw.Elapsed.TotalSeconds;
+                sw.Restart(); data.Train.Data.FillBatch<T>(order, s, b, x, y, net.Outputs, net.InputParts(b)); t[0] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.Forward(x, b); t[1] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.LossSum(loss, y, b); t[2] += sw.Elapsed.TotalSeconds;
                 sw.Restart(); net.Backward(x, y, b, loss); t[3] += sw.Elapsed.TotalSeconds;
