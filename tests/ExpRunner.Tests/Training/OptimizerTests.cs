@@ -109,10 +109,10 @@ public class OptimizerTests
     [MemberData(nameof(Configs))]
     public void A_large_weight_update_split_across_threads_equals_the_single_threaded_one_bit_for_bit(string name, TrainingConfig c)
     {
-        // 300 × 700 weights and batches of 64: the gradient's product, and so the update, split across the threads.
+        // 300 × 701 weights (rows start mid-vector) and batches of 64: the gradient's product, and so the update, split across the threads.
         float[] Train(int threads)
         {
-            var layer = new DenseLayer<float>(700, 300, Activation<float>.Create("linear"));
+            var layer = new DenseLayer<float>(701, 300, Activation<float>.Create("linear"));
             var net = new Network<float>([layer], 1) { Threads = threads };
             var rng = new Random(11);
             for (int i = 0; i < layer.W.Length; i++) layer.W[i] = (float)(rng.NextDouble() - 0.5);
@@ -124,11 +124,11 @@ public class OptimizerTests
             }
             return [.. layer.W, .. optimizer.State.SelectMany(s => s)];
         }
-        Assert.True(Gemm.Parts(300, 700, 64, 2) == 2 && Gemm.Parts(300, 700, 64, 3) == 3);
+        Assert.True(Gemm.Parts(300, 701, 64, 2) == 2 && Gemm.Parts(300, 701, 64, 3) == 3);
         var one = Train(1);
         Assert.Equal(one, Train(2));
         Assert.Equal(one, Train(3));
-        Assert.True(one.Length >= 300 * 700, name); // the weights and the optimizer's state, all compared
+        Assert.True(one.Length >= 300 * 701, name); // the weights and the optimizer's state, all compared
     }
 
     [Fact]
