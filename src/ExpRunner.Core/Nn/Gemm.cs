@@ -66,14 +66,14 @@ public static partial class Gemm
             Transpose(b, bt, n, k);
             fixed (T* pa = a) fixed (T* pb = bt) fixed (T* pc = c)
             {
-                var axpy = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits, then);
+                var axpy = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Parts(m, n, k, threads), accumulate: false, vectorBits, then);
                 WorkerPool.Run(axpy, axpy.Parts);
             }
             return;
         }
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
-            var work = Work<T>.Get(Kind.Dot, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits, then);
+            var work = Work<T>.Get(Kind.Dot, pa, 0, pb, pc, m, n, k, Parts(m, n, k, threads), accumulate: false, vectorBits, then);
             WorkerPool.Run(work, work.Parts);
         }
     }
@@ -87,7 +87,7 @@ public static partial class Gemm
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
-            var work = Work<T>.Get(Kind.AxpyTransposed, pa, 0, pb, pc, m, n, k, Split(m, n, k, threads), accumulate, vectorBits, null);
+            var work = Work<T>.Get(Kind.AxpyTransposed, pa, 0, pb, pc, m, n, k, Parts(m, n, k, threads), accumulate, vectorBits, null);
             WorkerPool.Run(work, work.Parts);
         }
     }
@@ -101,7 +101,7 @@ public static partial class Gemm
         Check(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
         fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c)
         {
-            var work = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Split(m, n, k, threads), accumulate: false, vectorBits, then);
+            var work = Work<T>.Get(Kind.Axpy, pa, k, pb, pc, m, n, k, Parts(m, n, k, threads), accumulate: false, vectorBits, then);
             WorkerPool.Run(work, work.Parts);
         }
     }
@@ -115,19 +115,22 @@ public static partial class Gemm
     /// How many threads X·Wᵀ (X [m,k], W [n,k]) is split across; <see cref="Rows"/> gives each its rows of X.
     /// Work that makes X (filling a batch) split the same way leaves each thread its rows in its own cache.
     /// </summary>
-    public static int Parts(int m, int n, int k, int threads) => Split(m, n, k, threads);
-
-    /// <summary>The rows [Start, End) of an m-row product that part <paramref name="part"/> of <paramref name="parts"/> computes.</summary>
-    public static (int Start, int End) Rows(int m, int parts, int part) => Range(m, parts, part);
-
-    private static int Split(int m, int n, int k, int threads)
+    public static int Parts(int m, int n, int k, int threads)
     {
         int parts = Math.Min(threads, (m + Align - 1) / Align);
         return parts > 1 && (long)m * n * k >= ParallelFlops ? parts : 1;
     }
 
+    /// <summary>
+    /// The rows [Start, End) of an m-row product that part <paramref name="part"/> of <paramref name="parts"/> computes:
+    /// contiguous, in order, starting at multiples of 8 rows (the last part ends at m).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (int, int) Range(int m, int parts, int p) => WorkerPool.Slice(m, parts, p, Align);
+    public static (int Start, int End) Rows(int m, int parts, int part)
+    {
+        long tiles = (m + Align - 1) / Align;
+        return ((int)Math.Min(m, tiles * part / parts * Align), (int)Math.Min(m, tiles * (part + 1) / parts * Align));
+    }
 
     /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols], in 8×8 blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -176,7 +179,7 @@ public static partial class Gemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run(int part)
         {
-            (int r0, int r1) = Range(_m, Parts, part);
+            (int r0, int r1) = Rows(_m, Parts, part);
             ref T a = ref Unsafe.AsRef<T>(_a);
             ref T b = ref Unsafe.AsRef<T>(_b);
             ref T c = ref Unsafe.AsRef<T>(_c);

@@ -23,16 +23,6 @@ internal static class WorkerPool
     private static int _pending;
     private static Exception? _error;
 
-    /// <summary>
-    /// Part <paramref name="part"/> of <paramref name="parts"/> of [0, <paramref name="length"/>): contiguous, in
-    /// order, with boundaries on multiples of <paramref name="align"/> (the last part ends at the length).
-    /// </summary>
-    public static (int Start, int End) Slice(int length, int parts, int part, int align = 1)
-    {
-        long blocks = (length + align - 1) / align;
-        return ((int)Math.Min(length, blocks * part / parts * align), (int)Math.Min(length, blocks * (part + 1) / parts * align));
-    }
-
     public static void Run(PartitionedWork work, int parts)
     {
         if (parts <= 1 || !Gate.TryEnter())
