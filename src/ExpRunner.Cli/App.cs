@@ -107,7 +107,7 @@ public static partial class App
                 cli.Fail(Usage(s, args));
                 cli.Note($"see: exprunner {string.Join(' ', CommandPath(args))} --help".Replace("  ", " "));
                 return ExitCodes.BadInput;
-            case InputException or CompareException or RunStartException or DataException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+            case InputException or CompareException or RunStartException or RunBusyException or DataException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                 or SweepBusyException or SlurmException:
                 cli.Fail(e.Message);
                 return ExitCodes.BadInput;

@@ -27,12 +27,23 @@ public sealed record CliContext
     public bool Interactive { get; init; }
     /// <summary>Someone can answer a question on the terminal (stdin is a terminal too).</summary>
     public bool CanAsk { get; init; }
+    /// <summary>The process's Ctrl-C / SIGTERM handling (none in tests, which cancel the token themselves).</summary>
+    public Interruption? Interruption { get; init; }
+
+    /// <summary>Work that ends cleanly when interrupted keeps the process alive while it does (see <see cref="Cli.Interruption"/>).</summary>
+    public IDisposable? HoldOnInterrupt() => Interruption?.Hold();
 
     /// <summary>An environment variable; null when unset or empty.</summary>
     public string? Env(string name) => Environment.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
 
-    /// <summary>The runs directory: --runs, else $EXPRUNNER_RUNS, else ./runs.</summary>
-    public string RunsRoot(string? flag) => flag ?? Env("EXPRUNNER_RUNS") ?? "runs";
+    /// <summary>The runs directory: --runs, else $EXPRUNNER_RUNS, else ./runs; one that exists as something else than a folder is bad input.</summary>
+    public string RunsRoot(string? flag)
+    {
+        string root = flag ?? Env("EXPRUNNER_RUNS") ?? "runs";
+        if (IO.BoundedFile.KindOf(root) is IO.BoundedFile.Kind.Regular or IO.BoundedFile.Kind.Other)
+            throw new InputException($"{(flag is not null ? "--runs" : Env("EXPRUNNER_RUNS") is not null ? "$EXPRUNNER_RUNS" : "the runs directory")} {root}: is a file, not a folder of runs");
+        return root;
+    }
 
     /// <summary>Text for scripts, as it is (JSON, CSV, markdown): no markup, no wrapping.</summary>
     public void Print(string text) => OutText.Write(text);

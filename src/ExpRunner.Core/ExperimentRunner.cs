@@ -85,35 +85,91 @@ public static class ExperimentRunner
     /// disk) from the checkpoint of its last whole epoch, in the same folder: its resolved config,
     /// the same data (checked by SHA-256), the weights, optimizer state, shuffle generator and order,
     /// so that it ends bit for bit where an uninterrupted run would have.
+    /// The folder is claimed first (a second resume, or the run still training, is refused naming its
+    /// holder), then everything the resume relies on is checked before anything changes — the config
+    /// against the hash recorded when the run started, the data, the checkpoint against the network
+    /// the config describes, the metrics it continues — so a refused resume leaves the folder byte for
+    /// byte as it was. A resume that fails later puts the folder back as it was before it (FAILED).
     /// </summary>
     public static RunResult Resume(RunFolder folder, RunOptions options)
+    {
+        var claim = RunLock.Claim(folder.Dir, folder.Id);
+        bool handedOver = false;
+        try
+        {
+            var (record, fromEpoch, kept, loaded, data) = CheckResume(folder, options);
+            var config = loaded.Config;
+            int threads = ThreadBudget.Effective(config.Training.Threads, options.MaxThreads);
+            // From here the folder changes: what the resume replaces is kept until it ends.
+            var backup = ResumeBackup.Take(folder);
+            RunRecorder recorder;
+            try { recorder = RunRecorder.Resume(folder, record, fromEpoch, kept, options.Console, options.Clock, claim); }
+            catch { backup.Restore(); throw; }
+            handedOver = true;
+            using (recorder)
+            {
+                options.OnStarted?.Invoke(recorder.Folder);
+                recorder.Log.Information("Run {RunId} resumed after epoch {Epoch} ({Status} before)", folder.Id, fromEpoch, RunFolder.EffectiveStatus(record));
+                return TrainAndEnd(config, data, threads, recorder, options, resume: true, backup);
+            }
+        }
+        finally
+        {
+            if (!handedOver) claim.Dispose();
+        }
+    }
+
+    /// <summary>Everything a resume relies on, checked before the folder changes; any disagreement is bad input naming it.</summary>
+    private static (RunRecord Record, int FromEpoch, List<MetricRow> Kept, LoadedConfig Loaded, DataSplits Data) CheckResume(RunFolder folder, RunOptions options)
     {
         var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.Dir}: no run.json");
         string status = RunFolder.EffectiveStatus(record);
         if (status == RunStatus.Running)
-            throw new InvalidDataException($"{folder.Id} is still running (pid {record.Pid} on {record.Host})");
+            throw new RunBusyException($"run {folder.Id} is still running (pid {record.Pid} on {record.Host}); wait for it to end, or stop it first");
         if (status is not (RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed))
             throw new InvalidDataException($"{folder.Id} ended {status}: there is nothing to resume");
         string checkpoint = folder.PathOf(RunFolder.CheckpointFile);
         if (!File.Exists(checkpoint))
             throw new InvalidDataException($"{folder.Id} has no checkpoint (it stopped before its first epoch ended): start it again with exprunner run");
         var header = Safetensors.ReadHeader(checkpoint);
-        int fromEpoch = header.Metadata.TryGetValue("epoch", out var e) && int.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, out int k) ? k
+        int fromEpoch = header.Metadata.TryGetValue("epoch", out var e) && int.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, out int k) && k > 0 ? k
             : throw new InvalidDataException($"{checkpoint}: not a checkpoint");
-        var loaded = ConfigLoader.Load(folder.PathOf(RunFolder.ConfigFile));
+
+        string configFile = folder.PathOf(RunFolder.ConfigFile);
+        if (record.ConfigSha256 is { } recorded
+            && Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BoundedFile.ReadBytes(configFile, YamlTree.MaxBytes))) != recorded)
+            throw new InvalidDataException($"{configFile} was edited after the run started (its SHA-256 differs from the one in run.json): " +
+                "resuming would continue as another experiment than the one it began; put the file back, or start a new run with the edited config");
+        var loaded = ConfigLoader.Load(configFile);
         var config = loaded.Config;
-        int threads = ThreadBudget.Effective(config.Training.Threads, options.MaxThreads);
         if (ThreadBudget.SpareCore(options.MaxThreads)) Precompile.Start(config.Precision);
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var changed = (record.Dataset?.Sha256 ?? new Dictionary<string, string>()).Where(r => data.Fingerprint.Sha256.TryGetValue(r.Key, out var now) && now != r.Value).Select(r => r.Key).ToList();
         if (changed.Count > 0) throw new InvalidDataException($"the data changed since {folder.Id} trained ({string.Join(", ", changed)}): resuming would not continue the same run");
-        using var recorder = RunRecorder.Resume(folder, record, fromEpoch, options.Console, options.Clock);
-        options.OnStarted?.Invoke(recorder.Folder);
-        recorder.Log.Information("Run {RunId} resumed after epoch {Epoch} ({Status} before)", folder.Id, fromEpoch, status);
-        return TrainAndEnd(config, data, threads, recorder, options, resume: true);
+
+        var disagree = ModelBuilder.Disagreements(config, data.Features, header.Metadata);
+        if (disagree.Count > 0)
+            throw new InvalidDataException($"{configFile} does not describe the network of {checkpoint}: {string.Join("; ", disagree)} (was the config edited after training?)");
+        // The checkpoint read whole into a network and optimizer of the config's shape, as training will read it.
+        if (config.Precision == "float64") CheckCheckpoint<double>(checkpoint, config, data);
+        else CheckCheckpoint<float>(checkpoint, config, data);
+
+        var kept = folder.ReadMetrics().Where(m => m.Epoch <= fromEpoch).ToList();
+        var missing = Enumerable.Range(1, fromEpoch).Except(kept.Select(m => m.Epoch)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"{folder.PathOf(RunFolder.MetricsFile)}: has no metrics for epoch{(missing.Count == 1 ? "" : "s")} " +
+                $"{string.Join(", ", missing.Take(5))} of the {fromEpoch} the checkpoint continues after");
+        return (record, fromEpoch, kept, loaded, data);
     }
 
-    private static RunResult TrainAndEnd(ExperimentConfig config, DataSplits data, int threads, RunRecorder recorder, RunOptions options, bool resume)
+    private static void CheckCheckpoint<T>(string path, ExperimentConfig config, DataSplits data) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var net = ModelBuilder.Build<T>(config.Model, data.Features, 1, config.Seed);
+        Checkpoint<T>.Read(path, net, Optimizer<T>.Create(config.Training, net), data.Train.Count);
+    }
+
+    private static RunResult TrainAndEnd(ExperimentConfig config, DataSplits data, int threads, RunRecorder recorder, RunOptions options, bool resume,
+        ResumeBackup? backup = null)
     {
         var log = recorder.Log;
         TrainingOutcome outcome;
@@ -143,6 +199,12 @@ public static class ExperimentRunner
             try { options.Pruner?.Diverged(outcome.EpochsCompleted + 1, config.Training.Epochs); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { log.Warning("Could not record the divergence in the sweep's rungs: {Error}", e.Message); }
         var summary = recorder.End(config, status, failure ?? outcome.Reason, outcome, Plots.LearningCurves.ForRun);
+        // A resume that failed leaves the folder as it was before it, never weights of one state beside a summary of another.
+        if (backup is not null)
+        {
+            if (summary.Status == RunStatus.Failed) summary = recorder.UndoResume(backup, summary);
+            else backup.Discard();
+        }
         if (summary.Status is RunStatus.Finished or RunStatus.Diverged or RunStatus.Pruned)
             try { File.Delete(recorder.Folder.PathOf(RunFolder.CheckpointFile)); } catch (Exception x) when (x is IOException or UnauthorizedAccessException) { }
         return new RunResult(summary.Status, recorder.Folder, summary, recorder.Record);

@@ -4,6 +4,7 @@
 #   tests/mlflow/server.sh start STATE_DIR PORT [basic-auth]   prints the URI once /health answers
 #   tests/mlflow/server.sh stop STATE_DIR                       stops exactly the server started there
 #   tests/mlflow/server.sh find                                 says which server would run
+#   tests/mlflow/server.sh debs                                 the Debian packages it needs
 # The server is `mlflow` from the PATH when the machine has one; else MLflow's server kept beside
 # the project (../shared/mlflow-server, or $MLFLOW_SERVER_DIR): MLflow 2.10.2 on Debian's python3
 # packages, which its start.sh installs when missing. With basic-auth, MLflow's own auth app runs,
@@ -25,6 +26,11 @@ find_server() {
 }
 
 case "${1:-}" in
+  debs)
+    # The Debian packages the server kept beside the project runs on (its start.sh names them).
+    where=$(find_server) || exit 0
+    [ "$where" = "path" ] && exit 0
+    sed -n '/^DEBS="/,/"$/p' "$where/start.sh" | tr -d '"' | sed 's/^DEBS=//' | tr '\n' ' ';;
   find)
     where=$(find_server) || { echo "no MLflow server: neither mlflow on the PATH nor ../shared/mlflow-server (set MLFLOW_SERVER_DIR)" >&2; exit 1; }
     echo "$where";;
@@ -75,5 +81,5 @@ INI
     else
       "$kind/stop.sh" "$state"
     fi;;
-  *) echo "usage: server.sh start STATE_DIR PORT [basic-auth] | stop STATE_DIR | find" >&2; exit 2;;
+  *) echo "usage: server.sh start STATE_DIR PORT [basic-auth] | stop STATE_DIR | find | debs" >&2; exit 2;;
 esac

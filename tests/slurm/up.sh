@@ -11,11 +11,7 @@ set -euo pipefail
 STATE=$(realpath -m "${1:?usage: up.sh STATE_DIR}")
 mkdir -p "$STATE"; chmod 700 "$STATE"; : > "$STATE/pids"
 SUDO=$( [ "$(id -u)" = 0 ] || echo sudo )
-if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
-  echo "installing slurmctld slurmd slurm-client munge"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null 2>&1 ||
-    { $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null; }
-fi
+"$(dirname "$0")/../debs.sh" "the Slurm test cluster" slurmctld slurmd slurm-client munge
 PATH=$PATH:/usr/sbin
 
 # Two free TCP ports on loopback for slurmctld and slurmd.

@@ -46,8 +46,7 @@ internal static class Common
     public static List<Compare.RunRow> IndexedRuns(CliContext cli, string root, bool strict, string? experiment = null)
     {
         if (!Directory.Exists(root)) return [];
-        using var index = Compare.RunIndex.Open(root, Compare.RunIndex.CacheDir(cli.Env));
-        var (rows, refresh) = index.Load();
+        var (rows, refresh) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index => index.Load(), cli.Warn);
         foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
         return experiment is null ? rows : rows.Where(r => r.Experiment == experiment).ToList();
     }
@@ -56,10 +55,9 @@ internal static class Common
     public static (List<Compare.RunRow> Rows, int Total) NewestRuns(CliContext cli, string root, bool strict, int limit, string? experiment)
     {
         if (!Directory.Exists(root)) return ([], 0);
-        using var index = Compare.RunIndex.Open(root, Compare.RunIndex.CacheDir(cli.Env));
-        var refresh = index.Refresh();
+        var (refresh, newest) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index => (index.Refresh(), index.Newest(limit, experiment)), cli.Warn);
         foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
-        return index.Newest(limit, experiment);
+        return newest;
     }
 
     /// <summary>A whole number option within bounds, or a usage error naming it.</summary>

@@ -69,6 +69,13 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         }
 
         var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
+        if (settings.Plot is { } plotFile)
+        {
+            // Checked before anything is read: the plot's folder must be there to write into.
+            string folder = Path.GetDirectoryName(Path.GetFullPath(plotFile))!;
+            if (!Directory.Exists(folder)) throw new InputException($"--plot {plotFile}: the folder {folder} does not exist");
+            if (Directory.Exists(plotFile)) throw new InputException($"--plot {plotFile}: is a folder; give a file name ending in .svg or .html");
+        }
 
         var rows = Load(inputs, settings.Sweep, root, settings.Strict).ToList();
         int superseded = rows.Count(r => r.Superseded);

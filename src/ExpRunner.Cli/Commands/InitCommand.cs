@@ -55,6 +55,8 @@ public sealed class InitCommand(CliContext cli) : Command<InitSettings>
         }
         if (!examples.ContainsKey(settings.Example))
             throw new InputException($"--example {settings.Example}: no such experiment; one of {string.Join(", ", examples.Keys)}{Config.DidYouMean.Suggest(settings.Example, examples.Keys)}");
+        if (IO.BoundedFile.KindOf(settings.Dir) is IO.BoundedFile.Kind.Regular or IO.BoundedFile.Kind.Other)
+            throw new InputException($"{settings.Dir} is a file, not a folder: give a folder to write the experiment into");
         Directory.CreateDirectory(settings.Dir);
         string file = Path.Combine(settings.Dir, settings.Example + ".yaml");
         if (File.Exists(file) && !settings.Force) throw new InputException($"{file} exists; --force overwrites it");

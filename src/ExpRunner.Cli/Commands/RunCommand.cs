@@ -51,6 +51,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         var gitLookup = settings.Sweep is null ? Task.Factory.StartNew(() => Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(settings.Config))!),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default) : null;
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
+        using var hold = cli.HoldOnInterrupt(); // from here an interrupted run ends as KILLED, with its folder saying so
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
         // A sweep's trial started again (Slurm requeued it, or sweep --resume kept its attempt) continues its run.
@@ -110,6 +111,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
 
     private int ResumeFolder(RunFolder folder, RunSettings settings, CancellationToken cancellation)
     {
+        using var hold = cli.HoldOnInterrupt();
         string runs = cli.RunsRoot(settings.Runs);
         var (live, epochLines) = Display(settings);
         using var console = ConsoleLog(settings, live);
@@ -219,7 +221,9 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         string Metric(string key) => s.Final.TryGetValue(key, out var v) ? Common.F(v) : "-";
         if (quiet)
         {
-            cli.Print($"{s.Status} {r.Folder.Dir} test_accuracy={Metric("test_accuracy")} test_loss={Metric("test_loss")}\n");
+            // A run that did not finish says why on its one line (its folder says it too).
+            string why = s.Status is RunStatus.Finished || r.Record.Reason is not { } cause ? "" : $" reason: {cause.ReplaceLineEndings(" ")}";
+            cli.Print($"{s.Status} {r.Folder.Dir} test_accuracy={Metric("test_accuracy")} test_loss={Metric("test_loss")}{why}\n");
             return;
         }
         if (s.Final.Count == 0) cli.Out.MarkupLine($"[bold]{Markup.Escape(s.Experiment)}[/] {Common.StatusMarkup(s.Status)} — no epoch finished, no metrics");

@@ -22,7 +22,12 @@ public sealed class ShowCommand(CliContext cli) : Command<ShowSettings>
     {
         var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
         var record = folder.ReadRecord() ?? throw new InvalidDataException($"{folder.PathOf(RunFolder.RecordFile)}: unreadable");
-        var summary = folder.ReadSummary();
+        RunSummary? summary = null;
+        try { summary = folder.ReadSummary(); }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            cli.Warn($"{e.Message}: parameters and final metrics left out; the rest comes from run.json and metrics.csv");
+        }
         if (settings.Json)
         {
             cli.Print(IO.Json.Serialize(new { record = record with { Status = RunFolder.EffectiveStatus(record) }, summary, metrics = folder.ReadMetrics() }));

@@ -106,6 +106,12 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             view.Status(await new SweepEngine(store, x.Executor, cli.Clock).StatusAsync(sweep.Id));
             return ExitCodes.Ok;
         }
+        // The pruning ledger the trials will decide from, checked before any trial starts: damage is bad input naming its line.
+        if (sweep.Prune is not null)
+        {
+            Asha.Read(store.DirOf(sweep.Id), out bool cut);
+            if (cut) cli.Warn($"{Path.Combine(store.DirOf(sweep.Id), Asha.LedgerFile)}: its last line was cut short (a crash while writing it); it is left out and dropped at the next decision");
+        }
         int again = sweep.Trials.Count(t => t.NeedsRun || t.InFlight);
         cli.Note($"sweep {sweep.Id}: {again} of {sweep.Trials.Count} trials to run or follow");
         var config = ConfigLoader.Load(store.PathOf(sweep.Id, sweep.ConfigFile), sweep.Overrides).Config;
@@ -115,6 +121,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
     private async Task<int> Run(SweepView view, SweepStore store, SweepRecord sweep, ExperimentConfig config, (ISweepExecutor Executor, SlurmOptions? Slurm) x,
         SweepSettings s, CancellationToken cancel)
     {
+        using var hold = cli.HoldOnInterrupt(); // an interrupted sweep stops its trials and records them KILLED
         bool slurm = x.Slurm is not null;
         // MLflow: --mlflow, else the sweep's own (a resume), else the config's, else $MLFLOW_TRACKING_URI.
         var mlflow = Tracking.Mlflow.MlflowConnection.Resolve(s.Mlflow ?? sweep.MlflowUri, config.Tracking.MlflowUri, cli.Env);

@@ -85,25 +85,40 @@ public sealed class UiApi(UiData data)
         RunRecord? record = null;
         RunSummary? summary = null;
         var problems = new List<string>();
-        try { record = folder.ReadRecord(); } catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { problems.Add(e.Message); }
-        try { summary = folder.ReadSummary(); } catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { problems.Add(e.Message); }
+        bool Readable(string file)
+        {
+            if (Served(folder.PathOf(file))) return true;
+            if (System.IO.File.Exists(folder.PathOf(file))) problems.Add($"{file} links outside the runs directory: not shown");
+            return false;
+        }
+        if (Readable(RunFolder.RecordFile))
+            try { record = folder.ReadRecord(); } catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { problems.Add(e.Message); }
+        if (Readable(RunFolder.SummaryFile))
+            try { summary = folder.ReadSummary(); } catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { problems.Add(e.Message); }
         IReadOnlyList<MetricRow> metrics = [];
-        try { metrics = folder.ReadMetrics(); } catch (IOException e) { problems.Add(e.Message); }
+        if (Readable(RunFolder.MetricsFile))
+            try { metrics = folder.ReadMetrics(); } catch (IOException e) { problems.Add(e.Message); }
         return new
         {
             id = folder.Id, dir = Path.GetRelativePath(data.RunsRoot, folder.Dir),
-            status = record is null ? null : summary?.Status ?? RunFolder.EffectiveStatus(record),
+            status = record is null ? null : RunFolder.EffectiveStatus(record),
             record, summary, problems,
-            config = Tail(folder.PathOf(RunFolder.ConfigFile), 256 << 10),
-            log = Tail(folder.PathOf(RunFolder.LogFile), 256 << 10),
+            config = Readable(RunFolder.ConfigFile) ? Tail(folder.PathOf(RunFolder.ConfigFile), 256 << 10) : null,
+            log = Readable(RunFolder.LogFile) ? Tail(folder.PathOf(RunFolder.LogFile), 256 << 10) : null,
             metrics = metrics.Select(m => new { epoch = m.Epoch, split = m.Split, step = m.Step, loss = m.Loss, accuracy = m.Accuracy, learning_rate = m.LearningRate, seconds = m.Seconds }),
             files = Files(folder),
         };
     }
 
-    private static IEnumerable<object> Files(RunFolder folder) =>
-        new DirectoryInfo(folder.Dir).EnumerateFiles().Where(f => !f.Name.StartsWith('.')).OrderBy(f => f.Name, StringComparer.Ordinal)
+    private IEnumerable<object> Files(RunFolder folder) =>
+        new DirectoryInfo(folder.Dir).EnumerateFiles().Where(f => !f.Name.StartsWith('.') && Served(f.FullName)).OrderBy(f => f.Name, StringComparer.Ordinal)
             .Select(f => new { name = f.Name, bytes = f.Length });
+
+    /// <summary>
+    /// The one rule for every file and folder the server reads: it lies inside the runs directory once
+    /// its links are resolved (a run folder, or a file in it, linked to elsewhere is not served).
+    /// </summary>
+    private bool Served(string path) => BoundedFile.Inside(path, data.RunsRoot);
 
     /// <summary>The end of a text file (the whole of a small one), or null when there is none.</summary>
     private static object? Tail(string path, int maxBytes)
@@ -126,8 +141,7 @@ public sealed class UiApi(UiData data)
         if (name.Length == 0 || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0']) >= 0)
             throw new UiRequestException(400, $"'{name}' is not a file name of a run folder");
         string path = Path.Combine(folder.Dir, name);
-        var info = new FileInfo(path);
-        if (!info.Exists || info.LinkTarget is not null || BoundedFile.KindOf(path) != BoundedFile.Kind.Regular)
+        if (!Served(path) || BoundedFile.KindOf(path) != BoundedFile.Kind.Regular)
             throw new UiRequestException(404, $"run {folder.Id} has no file '{name}'");
         string type = Path.GetExtension(name) switch
         {
@@ -144,14 +158,25 @@ public sealed class UiApi(UiData data)
         var row = data.Find(id);
         if (row is null) { data.Fresh(); row = data.Find(id); }
         if (row is null) throw new UiRequestException(404, $"no run '{id}' under {data.RunsRoot}");
+        if (!Served(row.Dir)) throw new UiRequestException(404, $"run {id} links outside the runs directory: not served");
         return RunFolder.Open(row.Dir);
     }
 
     // ---- evaluation: confusion matrix and misclassified examples ------------------------------
 
-    public object Evaluation(string id)
+    /// <summary>A run whose config and weights may be read to evaluate it (both inside the runs directory).</summary>
+    private RunFolder Evaluable(string id)
     {
         var folder = FolderOf(id);
+        foreach (var file in new[] { RunFolder.ConfigFile, RunFolder.WeightsFile })
+            if (System.IO.File.Exists(folder.PathOf(file)) && !Served(folder.PathOf(file)))
+                throw new UiRequestException(404, $"{file} of run {id} links outside the runs directory: not served");
+        return folder;
+    }
+
+    public object Evaluation(string id)
+    {
+        var folder = Evaluable(id);
         var (model, e) = _models.Evaluate(folder);
         int k = e.Confusion.GetLength(0);
         var test = model.Data.Test.Data;
@@ -166,7 +191,7 @@ public sealed class UiApi(UiData data)
 
     public byte[] Example(string id, int example)
     {
-        var folder = FolderOf(id);
+        var folder = Evaluable(id);
         var (model, _) = _models.Evaluate(folder);
         var test = model.Data.Test.Data;
         if (!test.HasPixels || test.ImageWidth <= 0) throw new UiRequestException(404, $"run {id} does not train on images");
@@ -265,6 +290,7 @@ public sealed class UiApi(UiData data)
     {
         try
         {
+            if (!Served(_sweeps.DirOf(id))) throw new IOException($"sweep {id} links outside the runs directory: not served");
             var s = _sweeps.Read(id);
             var counts = s.Trials.GroupBy(t => t.Status).ToDictionary(g => g.Key, g => g.Count());
             return (object)new { id, experiment = s.Experiment, status = s.Status, executor = s.Executor, created = s.Created, ended = s.Ended, trials = s.Trials.Count, counts, swept = s.SweptKeys, repeats = s.Repeats };
@@ -278,7 +304,11 @@ public sealed class UiApi(UiData data)
     public object Sweep(string id)
     {
         SweepRecord s;
-        try { s = _sweeps.Read(id); }
+        try
+        {
+            if (!Served(_sweeps.DirOf(_sweeps.Resolve(id)))) throw new UiRequestException(404, $"sweep {id} links outside the runs directory: not served");
+            s = _sweeps.Read(id);
+        }
         catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException) { throw new UiRequestException(404, e.Message); }
         var progress = new TrialProgressReader(_sweeps);
         // A trial that ended after the runs in memory were read: read them again (once for the request).

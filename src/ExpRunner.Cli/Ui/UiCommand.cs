@@ -30,7 +30,7 @@ public sealed class UiCommand(CliContext cli) : Command<UiSettings>
             : throw new InputException($"--host {settings.Host}: an IP address of this machine (127.0.0.1, 0.0.0.0 for every interface, ...)");
         string root = cli.RunsRoot(settings.Runs);
         if (!Directory.Exists(root)) throw new InputException($"no runs directory '{root}' (--runs DIR, or run an experiment first: exprunner run experiments/xor.yaml)");
-        var data = new UiData(root, Compare.RunIndex.CacheDir(cli.Env), cli.Clock);
+        var data = new UiData(root, Compare.RunIndex.CacheDir(cli.Env), cli.Clock, cli.Warn);
         UiServer server;
         try { server = UiServer.StartAsync(data, host, settings.Port, cancellation).GetAwaiter().GetResult(); }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))

@@ -13,7 +13,7 @@ public sealed record RunsQuery(string? Filter, string? Sort, bool Descending, IR
 /// (the answer comes from the snapshot at hand), so 100,000 runs filter and sort without reading a
 /// folder. The last query's ordered result is kept for scrolling through it page by page.
 /// </summary>
-public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock)
+public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock, Action<string>? warn = null)
 {
     /// <summary>How old the runs shown may be: 2 s, or ten times what bringing them up to date takes (100,000 runs: about 3 s).</summary>
     public TimeSpan MaxAge => TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(2).Ticks, 10 * _took.Ticks));
@@ -59,6 +59,14 @@ public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock)
 
     private RunSet? _set;
     private TimeSpan _took;
+    private readonly HashSet<string> _warned = [];
+
+    /// <summary>What happened to the index cache, said once per kind of problem for the life of the UI.</summary>
+    private void WarnOnce(string message)
+    {
+        lock (_warned) if (!_warned.Add(message.Split(" (")[0])) return;
+        warn?.Invoke(message);
+    }
 
     private void Load()
     {
@@ -70,8 +78,8 @@ public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock)
             if (!Directory.Exists(RunsRoot)) set = new RunSet([], [], [], new IndexRefresh(0, 0, 0, 0, [], 0));
             else
             {
-                using var index = RunIndex.Open(RunsRoot, cacheDir);
-                set = _set is null ? index.LoadSet() : index.Update(_set);
+                var previous = _set;
+                set = RunIndex.Use(RunsRoot, cacheDir, index => previous is null ? index.LoadSet() : index.Update(previous), WarnOnce);
             }
             _took = watch.Elapsed;
             Snapshot snapshot;

@@ -15,7 +15,7 @@ namespace ExpRunner.Cli.Ui;
 /// is refused. On the loopback address, a request naming another host is refused too (a web page
 /// elsewhere cannot reach the UI through a name that points here).
 /// </summary>
-public sealed class UiServer : IAsyncDisposable
+public sealed partial class UiServer : IAsyncDisposable
 {
     public const int DefaultPort = 8642;
     private const string TokenCookie = "exprunner_token";
@@ -60,7 +60,8 @@ public sealed class UiServer : IAsyncDisposable
                 if (ctx.Request.Query.TryGetValue("token", out var given) && Same(given.ToString(), token))
                 {
                     ctx.Response.Cookies.Append(TokenCookie, token, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
-                    ctx.Response.Redirect(ctx.Request.Path.Value ?? "/");
+                    // To this server's own path only: "//host/..." would send the browser to another site.
+                    ctx.Response.Redirect("/" + (ctx.Request.Path.Value ?? "").TrimStart('/', '\\'));
                     return;
                 }
                 if (!ctx.Request.Cookies.TryGetValue(TokenCookie, out var cookie) || !Same(cookie, token))
@@ -72,7 +73,14 @@ public sealed class UiServer : IAsyncDisposable
             await next(ctx);
         });
 
-        Get(app, "/api/info", () => Json(new { runs_root = data.RunsRoot, runs = data.Count, broken = data.Broken, version = Tracking.Provenance.Version }));
+        // A client on another machine (token mode) is told no absolute paths of this one.
+        string? hide = token is null ? null : data.RunsRoot;
+        IResult Answer(Func<object> make) => Reply(make, hide);
+        Get(app, "/api/info", () => Json(new
+        {
+            runs_root = hide is null ? data.RunsRoot : Path.GetFileName(data.RunsRoot), runs = data.Count,
+            broken = hide is null ? data.Broken : data.Broken.Select(b => Redact(b, hide)).ToList(), version = Tracking.Provenance.Version,
+        }));
         Get(app, "/api/runs", (HttpContext ctx) => Answer(() => api.Runs(ctx.Request.Query)));
         Get(app, "/api/run/{id}", (string id) => Answer(() => api.Run(id)));
         Get(app, "/api/run/{id}/evaluation", (string id) => Answer(() => api.Evaluation(id)));
@@ -119,19 +127,27 @@ public sealed class UiServer : IAsyncDisposable
 
     private static IResult Json(object value, int status = 200) => Results.Text(UiApi.Text(value), "application/json; charset=utf-8", null, status);
 
-    private static IResult Answer(Func<object> make)
+    private static IResult Reply(Func<object> make, string? hide)
     {
+        string Say(string message) => hide is null ? message : Redact(message, hide);
         try
         {
             var value = make();
             return value as IResult ?? Json(value);
         }
-        catch (UiRequestException e) { return Json(new { error = e.Message, position = e.Position }, e.Status); }
+        catch (UiRequestException e) { return Json(new { error = Say(e.Message), position = e.Position }, e.Status); }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            return Json(new { error = e.Message }, 500);
+            return Json(new { error = Say(e.Message) }, 500);
         }
     }
+
+    /// <summary>A message for a client on another machine: the runs directory as "runs", any other absolute path as its last name.</summary>
+    public static string Redact(string message, string runsRoot) =>
+        AbsolutePath().Replace(message.Replace(runsRoot, "runs", StringComparison.Ordinal), m => Path.GetFileName(m.Value.TrimEnd('/')) is { Length: > 0 } name ? name : "…");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![\w.:/~-])/[^\s'"",;()]+")]
+    private static partial System.Text.RegularExpressions.Regex AbsolutePath();
 
     private static readonly Assembly Self = typeof(UiServer).Assembly;
 

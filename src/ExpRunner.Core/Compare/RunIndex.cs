@@ -16,6 +16,9 @@ public sealed record RunSet(List<RunRow> Rows, List<string> Dirs, Dictionary<str
     public bool Changed { get; init; } = true;
 }
 
+/// <summary>The index file cannot be used as it is (damaged, of another version, unreadable).</summary>
+public sealed class IndexDamagedException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>What refreshing the index did.</summary>
 public sealed record IndexRefresh(int Runs, int Added, int Updated, int Removed, IReadOnlyList<string> Broken, double Seconds);
 
@@ -29,7 +32,7 @@ public sealed record IndexRefresh(int Runs, int Added, int Updated, int Removed,
 /// </summary>
 public sealed class RunIndex : IDisposable
 {
-    private const int Schema = 3;
+    private const int Schema = 4; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json
     private readonly SqliteConnection _db;
     public string RunsRoot { get; }
     public string Path { get; }
@@ -61,38 +64,104 @@ public sealed class RunIndex : IDisposable
         catch (IOException) { return false; }
     }
 
-    public static RunIndex Open(string runsRoot, string cacheDir)
+    /// <summary>
+    /// Runs <paramref name="work"/> on the runs directory's index, whatever state the cache is in: an
+    /// index file that is damaged is rebuilt; one that cannot be opened, read or written at all (its
+    /// path a folder, a read-only cache, a cache directory that is a file) is replaced by an index in
+    /// memory, read from the run folders this once. Either way the answer is the folders' own, and
+    /// <paramref name="warn"/> is told once what happened to the cache.
+    /// </summary>
+    public static T Use<T>(string runsRoot, string cacheDir, Func<RunIndex, T> work, Action<string> warn)
+    {
+        string path = FileFor(runsRoot, cacheDir);
+        try
+        {
+            using var index = Open(runsRoot, cacheDir);
+            return work(index);
+        }
+        catch (Exception e) when (Unusable(e))
+        {
+            if (e is IndexDamagedException or SqliteException && TryDelete(path))
+                try
+                {
+                    using var rebuilt = Open(runsRoot, cacheDir);
+                    var answer = work(rebuilt);
+                    warn($"the run index {path} was damaged ({Why(e)}); it was rebuilt from the run folders");
+                    return answer;
+                }
+                catch (Exception again) when (Unusable(again)) { e = again; }
+            warn($"the run index {path} cannot be used ({Why(e)}); the run folders were read directly");
+            using var memory = OpenAt(runsRoot, ":memory:");
+            return work(memory);
+        }
+    }
+
+    private static bool Unusable(Exception e) => e is SqliteException or IndexDamagedException or IOException or UnauthorizedAccessException;
+
+    private static string Why(Exception e) => e switch
+    {
+        SqliteException s => s.Message.Replace("SQLite Error ", "SQLite error ", StringComparison.Ordinal),
+        IOException or UnauthorizedAccessException => IO.Atomic.Why(e),
+        _ => e.Message,
+    };
+
+    private static bool TryDelete(string path)
+    {
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            foreach (var f in new[] { path, path + "-wal", path + "-shm" }) if (File.Exists(f)) File.Delete(f);
+            return !File.Exists(path) && !Directory.Exists(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>The index file of a runs directory in a cache folder (one per runs directory, named by a hash of its full path).</summary>
+    public static string FileFor(string runsRoot, string cacheDir)
     {
         string root = System.IO.Path.GetFullPath(runsRoot);
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(root)))[..16];
+        return System.IO.Path.Combine(cacheDir, key + ".db");
+    }
+
+    /// <summary>
+    /// The runs directory's index in the cache folder; one of another version is rebuilt (the cache of
+    /// an older build). One that cannot be opened or is damaged throws: <see cref="Use{T}"/> deals with it.
+    /// </summary>
+    public static RunIndex Open(string runsRoot, string cacheDir)
+    {
         Directory.CreateDirectory(cacheDir);
-        string path = System.IO.Path.Combine(cacheDir, key + ".db");
-        for (int attempt = 0; ; attempt++)
+        string path = FileFor(runsRoot, cacheDir);
+        try { return OpenAt(runsRoot, path); }
+        catch (OutdatedIndexException) when (TryDelete(path)) { return OpenAt(runsRoot, path); }
+    }
+
+    private sealed class OutdatedIndexException() : Exception("an index of another version");
+
+    private static RunIndex OpenAt(string runsRoot, string path)
+    {
+        string root = System.IO.Path.GetFullPath(runsRoot);
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        try
         {
-            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-            try
-            {
-                db.Open();
-                Exec(db, "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;");
-                Exec(db, $"""
-                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-                    CREATE TABLE IF NOT EXISTS runs (dir TEXT PRIMARY KEY, mtime INTEGER, id TEXT, experiment TEXT, status TEXT, host TEXT, pid INTEGER,
-                        pstart INTEGER, started INTEGER, superseded INTEGER, pkeys INTEGER, pvals TEXT, mkeys INTEGER, mvals BLOB);
-                    CREATE INDEX IF NOT EXISTS runs_started ON runs (started, id);
-                    CREATE TABLE IF NOT EXISTS keysets (id INTEGER PRIMARY KEY, names TEXT UNIQUE);
-                    INSERT OR IGNORE INTO meta VALUES ('schema', '{Schema}'), ('root', '{root.Replace("'", "''")}');
-                    """);
-                if (Scalar(db, "SELECT value FROM meta WHERE key='schema'") != Schema.ToString(CultureInfo.InvariantCulture))
-                    throw new SqliteException("index of another version", 0);
-                return new RunIndex(root, path, db);
-            }
-            catch (SqliteException) when (attempt == 0)
-            {
-                // A cache: a broken or outdated one is rebuilt from the run folders.
-                db.Dispose();
-                SqliteConnection.ClearAllPools();
-                foreach (var f in new[] { path, path + "-wal", path + "-shm" }) if (File.Exists(f)) File.Delete(f);
-            }
+            db.Open();
+            if (path != ":memory:") Exec(db, "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;");
+            Exec(db, $"""
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+                CREATE TABLE IF NOT EXISTS runs (dir TEXT PRIMARY KEY, mtime INTEGER, id TEXT, experiment TEXT, status TEXT, host TEXT, pid INTEGER,
+                    pstart INTEGER, started INTEGER, superseded INTEGER, pkeys INTEGER, pvals TEXT, mkeys INTEGER, mvals BLOB);
+                CREATE INDEX IF NOT EXISTS runs_started ON runs (started, id);
+                CREATE TABLE IF NOT EXISTS keysets (id INTEGER PRIMARY KEY, names TEXT UNIQUE);
+                INSERT OR IGNORE INTO meta VALUES ('schema', '{Schema}'), ('root', '{root.Replace("'", "''")}');
+                """);
+            if (Scalar(db, "SELECT value FROM meta WHERE key='schema'") != Schema.ToString(CultureInfo.InvariantCulture))
+                throw new OutdatedIndexException();
+            return new RunIndex(root, path, db);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
         }
     }
 
@@ -199,44 +268,56 @@ public sealed class RunIndex : IDisposable
 
     private RunRow RowOf(SqliteDataReader r, Dictionary<long, KeySet> keySets, ValuePool pool, out string dir)
     {
-        dir = r.GetString(0);
-        string status = pool.Get(r.GetString(4));
-        if (status == RunStatus.Running && new ProcessRef(r.GetString(5), r.GetInt32(6), r.IsDBNull(7) ? null : new DateTimeOffset(r.GetInt64(7), TimeSpan.Zero)).IsAlive() == false)
-            status = RunStatus.Crashed;
-        var mkeys = keySets[r.GetInt64(12)];
-        var mvals = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(r.GetFieldValue<byte[]>(13)).ToArray();
-        if (mvals.Length != mkeys.Names.Length) throw new InvalidDataException($"{Path}: run {dir} is stored inconsistently; delete the index to rebuild it");
-        return new RunRow(r.GetString(2), pool.Get(r.GetString(3)), status, System.IO.Path.Combine(RunsRoot, dir), new DateTimeOffset(r.GetInt64(8), TimeSpan.Zero),
-            new PackedMap(keySets[r.GetInt64(10)], r.GetString(11), pool), new CompactMap<double>(mkeys, mvals)) { Superseded = r.GetInt64(9) != 0 };
+        try { return StoredRow(r, keySets, pool, out dir); }
+        catch (Exception e) when (e is InvalidCastException or KeyNotFoundException or FormatException or ArgumentException or IndexOutOfRangeException)
+        {
+            throw new IndexDamagedException($"{Path}: a row cannot be read ({e.Message})", e);
+        }
     }
 
-    /// <summary>Reads the folders that are new or changed since the index saw them, stores them and drops vanished ones.</summary>
+    private RunRow StoredRow(SqliteDataReader r, Dictionary<long, KeySet> keySets, ValuePool pool, out string dir)
+    {
+        dir = r.GetString(0);
+        var owner = new ProcessRef(r.GetString(5), r.GetInt32(6), r.IsDBNull(7) ? null : new DateTimeOffset(r.GetInt64(7), TimeSpan.Zero));
+        var mkeys = keySets[r.GetInt64(12)];
+        var mvals = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(r.GetFieldValue<byte[]>(13)).ToArray();
+        if (mvals.Length != mkeys.Names.Length) throw new IndexDamagedException($"{Path}: run {dir} is stored inconsistently");
+        return new RunRow(r.GetString(2), pool.Get(r.GetString(3)), pool.Get(r.GetString(4)), System.IO.Path.Combine(RunsRoot, dir),
+            new DateTimeOffset(r.GetInt64(8), TimeSpan.Zero), new PackedMap(keySets[r.GetInt64(10)], r.GetString(11), pool), new CompactMap<double>(mkeys, mvals))
+            { Superseded = r.GetInt64(9) != 0, Owner = owner }.Shown();
+    }
+
+    /// <summary>
+    /// Reads the folders that are new or changed since the index saw them (as <see cref="RunRow.Read"/>
+    /// reads any folder), stores them, and drops from the index every folder that is gone, no longer
+    /// holds a run.json, is broken or is still being created — so the index answers exactly what
+    /// reading the folders answers, broken folders named every time as they are there.
+    /// </summary>
     private (Dictionary<string, RunRow> Rows, HashSet<string> Gone, IndexRefresh Refresh, Dictionary<string, long> Mtimes) Sync(Task<(List<(string Rel, long Mtime)>, List<(string Rel, long Mtime)>, long?)> listing,
         Dictionary<string, long> held, System.Diagnostics.Stopwatch clock)
     {
-        var present = Runs(listing.GetAwaiter().GetResult(), held);
-        var changed = present.Where(p => !held.TryGetValue(p.Dir, out long m) || m != p.Mtime).ToList();
-        var broken = new List<string>();
-        // A folder changed within the last two seconds may change again within the filesystem's time
-        // resolution without its time moving: it is stored as unknown (read again next time).
-        long recent = (DateTime.UtcNow - TimeSpan.FromSeconds(2)).Ticks;
+        var present = Runs(listing.GetAwaiter().GetResult());
+        var changed = present.Where(p => !held.TryGetValue(p.Dir, out long m) || m != p.Mtime || m == 0).ToList();
         var read = changed.AsParallel().Select(p =>
         {
             var folder = RunFolder.Open(System.IO.Path.Combine(RunsRoot, p.Dir));
-            try { return (p.Dir, Mtime: p.Mtime > recent ? 0 : p.Mtime, Record: folder.ReadRecord(), Summary: folder.ReadSummary(), Problem: (string?)null); }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (p.Dir, Mtime: 0L, Record: null, Summary: null, Problem: e.Message); }
+            try { return (p.Dir, p.Mtime, Row: RunRow.Read(folder), Problem: (string?)null); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (p.Dir, p.Mtime, Row: (RunRow?)null, Problem: e.Message); }
         }).ToList();
         var presentDirs = present.Select(p => p.Dir).ToHashSet(StringComparer.Ordinal);
         var gone = held.Keys.Where(d => !presentDirs.Contains(d)).ToHashSet(StringComparer.Ordinal);
-        var rows = new Dictionary<string, RunRow>(StringComparer.Ordinal);
-        if (read.Count > 0 || gone.Count > 0) Store(read, gone, rows, broken);
-        int added = read.Count(c => !held.ContainsKey(c.Dir));
-        var stored = read.Where(c => rows.ContainsKey(c.Dir)).ToDictionary(c => c.Dir, c => c.Mtime, StringComparer.Ordinal);
-        return (rows, gone, new IndexRefresh(present.Count, added, read.Count - added, gone.Count, broken, clock.Elapsed.TotalSeconds), stored);
+        // Broken folders and folders being created are not runs to show: whatever the index held of them goes.
+        foreach (var r in read) if (r.Row is null) gone.Add(r.Dir);
+        var broken = read.Where(r => r.Problem is not null).Select(r => r.Problem!).ToList();
+        var rows = read.Where(r => r.Row is not null).ToDictionary(r => r.Dir, r => r.Row!, StringComparer.Ordinal);
+        if (rows.Count > 0 || gone.Count > 0) Store(read.Where(r => r.Row is not null).Select(r => (r.Dir, r.Mtime, r.Row!)).ToList(), gone);
+        int added = rows.Keys.Count(d => !held.ContainsKey(d));
+        var stored = read.Where(c => c.Row is not null).ToDictionary(c => c.Dir, c => c.Mtime, StringComparer.Ordinal);
+        var shown = rows.ToDictionary(r => r.Key, r => r.Value.Shown(), StringComparer.Ordinal);
+        return (shown, gone, new IndexRefresh(present.Count, added, rows.Count - added, gone.Count(held.ContainsKey), broken, clock.Elapsed.TotalSeconds), stored);
     }
 
-    private void Store(List<(string Dir, long Mtime, RunRecord? Record, RunSummary? Summary, string? Problem)> read, HashSet<string> gone,
-        Dictionary<string, RunRow> rows, List<string> broken)
+    private void Store(List<(string Dir, long Mtime, RunRow Row)> read, HashSet<string> gone)
     {
         using var tx = _db.BeginTransaction();
         var keySets = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -260,28 +341,17 @@ public sealed class RunIndex : IDisposable
         upsert.CommandText = "INSERT OR REPLACE INTO runs VALUES ($dir, $mtime, $id, $experiment, $status, $host, $pid, $pstart, $started, $superseded, $pkeys, $pvals, $mkeys, $mvals)";
         var ps = new[] { "$dir", "$mtime", "$id", "$experiment", "$status", "$host", "$pid", "$pstart", "$started", "$superseded", "$pkeys", "$pvals", "$mkeys", "$mvals" }
             .Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
-        foreach (var (dir, mtime, record, summary, problem) in read)
+        foreach (var (dir, mtime, row) in read)
         {
-            if (problem is not null) { broken.Add(problem); continue; }
-            if (record is null) continue; // a folder being created
-            var metrics = summary is null ? new Dictionary<string, double>() : new Dictionary<string, double>(summary.Final)
-            {
-                ["epochs_run"] = summary.EpochsRun, ["duration"] = summary.DurationSeconds,
-            };
-            if (summary?.BestEpoch is int best) metrics["best_epoch"] = best;
-            var parameters = summary?.Params ?? new Dictionary<string, string>();
-            bool superseded = record.SupersededBy is not null || summary?.SupersededBy is not null;
-            string status = summary?.Status ?? record.Status;
             object?[] values =
             [
-                dir, mtime, record.Id, record.Experiment, status, record.Host, record.Pid, record.ProcessStart?.UtcTicks, record.Started.UtcTicks, superseded ? 1 : 0,
-                KeySetId(parameters.Keys), string.Join(PackedMap.Separator, parameters.Values.Select(v => v.Replace(PackedMap.Separator, '\uFFFD'))),
-                KeySetId(metrics.Keys), System.Runtime.InteropServices.MemoryMarshal.AsBytes(metrics.Values.ToArray().AsSpan()).ToArray(),
+                dir, mtime, row.Id, row.Experiment, row.Status, row.Owner?.Host ?? "", row.Owner?.Pid ?? 0, row.Owner?.Started?.UtcTicks,
+                row.Started?.UtcTicks ?? 0, row.Superseded ? 1 : 0,
+                KeySetId(row.Params.Keys), string.Join(PackedMap.Separator, row.Params.Values.Select(v => v.Replace(PackedMap.Separator, '\uFFFD'))),
+                KeySetId(row.Metrics.Keys), System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.Metrics.Values.ToArray().AsSpan()).ToArray(),
             ];
             for (int i = 0; i < ps.Length; i++) ps[i].Value = values[i] ?? DBNull.Value;
             upsert.ExecuteNonQuery();
-            if (status == RunStatus.Running && new ProcessRef(record.Host, record.Pid, record.ProcessStart).IsAlive() == false) status = RunStatus.Crashed;
-            rows[dir] = new RunRow(record.Id, record.Experiment, status, System.IO.Path.Combine(RunsRoot, dir), record.Started, parameters, metrics) { Superseded = superseded };
         }
         using var delete = _db.CreateCommand();
         delete.CommandText = "DELETE FROM runs WHERE dir = $dir";
@@ -300,17 +370,31 @@ public sealed class RunIndex : IDisposable
     }
 
     /// <summary>
-    /// The run folders among those listed: those the index knows, and new ones holding a run.json (as
-    /// FindAll finds them: the root, else its children, else their children).
+    /// The run folders among those listed — those holding a run.json, as FindAll finds them: the root,
+    /// else its children, else their children — each with its fingerprint: the folder's, run.json's and
+    /// summary.json's modification times and sizes mixed into one number (a file rewritten in place
+    /// does not move its folder's time). 0, "read again next time", while any of them changed within
+    /// the last two seconds: a change within the filesystem's time resolution could go unseen.
     /// </summary>
-    private List<(string Dir, long Mtime)> Runs((List<(string Rel, long Mtime)> Children, List<(string Rel, long Mtime)> Grandchildren, long? Root) listed,
-        Dictionary<string, long> known)
+    private List<(string Dir, long Mtime)> Runs((List<(string Rel, long Mtime)> Children, List<(string Rel, long Mtime)> Grandchildren, long? Root) listed)
     {
-        if (listed.Root is long root) return [(".", root)];
-        bool IsRun(string rel) => known.ContainsKey(rel) || File.Exists(System.IO.Path.Combine(RunsRoot, rel, RunFolder.RecordFile));
-        var runChildren = listed.Children.Where(c => IsRun(c.Rel)).ToList();
-        var runNames = runChildren.Select(c => c.Rel).ToHashSet(StringComparer.Ordinal);
-        return runChildren.Concat(listed.Grandchildren.Where(g => !runNames.Contains(g.Rel[..g.Rel.IndexOf('/')]) && IsRun(g.Rel))).ToList();
+        long recent = (DateTime.UtcNow - TimeSpan.FromSeconds(2)).Ticks;
+        (string Dir, long Mtime)? Fingerprint(string rel, long dirTicks)
+        {
+            var record = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunFolder.RecordFile));
+            if (!record.Exists) return null;
+            var summary = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunFolder.SummaryFile));
+            long recordTicks = record.LastWriteTimeUtc.Ticks, summaryTicks = summary.Exists ? summary.LastWriteTimeUtc.Ticks : 0;
+            if (dirTicks > recent || recordTicks > recent || summaryTicks > recent) return (rel, 0);
+            long print = HashCode.Combine(dirTicks, recordTicks, record.Length, summaryTicks, summary.Exists ? summary.Length : -1);
+            return (rel, print == 0 ? 1 : (print << 32) ^ (dirTicks & 0xFFFFFFFF));
+        }
+        if (listed.Root is long root) return Fingerprint(".", root) is { } self ? [self] : [];
+        var children = listed.Children.AsParallel().AsOrdered().Select(c => (c.Rel, Print: Fingerprint(c.Rel, c.Mtime))).ToList();
+        var runNames = children.Where(c => c.Print is not null).Select(c => c.Rel).ToHashSet(StringComparer.Ordinal);
+        var grandchildren = listed.Grandchildren.Where(g => !runNames.Contains(g.Rel[..g.Rel.IndexOf('/')])).AsParallel().AsOrdered()
+            .Select(g => Fingerprint(g.Rel, g.Mtime));
+        return children.Select(c => c.Print).Concat(grandchildren).OfType<(string, long)>().ToList();
     }
 
     private static IEnumerable<(string Rel, long Mtime)> Listing(string dir, string prefix)

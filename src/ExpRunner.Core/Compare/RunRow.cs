@@ -9,24 +9,42 @@ public sealed record RunRow(string Id, string Experiment, string Status, string 
     /// <summary>A sweep ran this run's trial again (see <see cref="RunRecord.SupersededBy"/>).</summary>
     public bool Superseded { get; init; }
 
-    /// <summary>Final metrics plus best_epoch, epochs_run and duration — the metric columns of a comparison.</summary>
-    public static RunRow? Load(RunFolder folder)
+    /// <summary>The run's process, for telling a RUNNING record whose process is gone (CRASHED) when the row is shown.</summary>
+    public ProcessRef? Owner { get; init; }
+
+    /// <summary>
+    /// The one reading of a run folder that every command shares (list, compare, show, the index, the
+    /// UI): identity, start and status from run.json — the authority on how a run ended, as it is
+    /// written last — and the final metrics (with best_epoch, epochs_run and duration) and parameters
+    /// from summary.json when there is one. Null for a folder still being created (an empty run.json
+    /// younger than a minute); <see cref="InvalidDataException"/> naming the file when run.json or
+    /// summary.json is broken. The status is as recorded; <see cref="Shown"/> turns a RUNNING run
+    /// whose process is gone into CRASHED.
+    /// </summary>
+    public static RunRow? Read(RunFolder folder)
     {
-        var summary = folder.ReadSummary();
-        if (summary is not null)
-        {
-            var metrics = new Dictionary<string, double>(summary.Final)
-            {
-                ["epochs_run"] = summary.EpochsRun,
-                ["duration"] = summary.DurationSeconds,
-            };
-            if (summary.BestEpoch is int best) metrics["best_epoch"] = best;
-            return new RunRow(summary.Id, summary.Experiment, summary.Status, folder.Dir, null, summary.Params, metrics) { Superseded = summary.SupersededBy is not null };
-        }
         var record = folder.ReadRecord();
         if (record is null) return null;
-        return new RunRow(record.Id, record.Experiment, RunFolder.EffectiveStatus(record), folder.Dir, record.Started,
-            new Dictionary<string, string>(), new Dictionary<string, double>()) { Superseded = record.SupersededBy is not null };
+        var summary = folder.ReadSummary();
+        var metrics = new Dictionary<string, double>();
+        if (summary is not null)
+        {
+            foreach (var (k, v) in summary.Final) metrics[k] = v;
+            metrics["epochs_run"] = summary.EpochsRun;
+            metrics["duration"] = summary.DurationSeconds;
+            if (summary.BestEpoch is int best) metrics["best_epoch"] = best;
+        }
+        return new RunRow(record.Id, record.Experiment, record.Status, folder.Dir, record.Started,
+            summary?.Params ?? new Dictionary<string, string>(), metrics)
+        {
+            Superseded = record.SupersededBy is not null || summary?.SupersededBy is not null,
+            Owner = new ProcessRef(record.Host, record.Pid, record.ProcessStart),
+        };
     }
 
+    /// <summary>As shown: a RUNNING row whose process no longer exists is CRASHED.</summary>
+    public RunRow Shown() => Status == RunStatus.Running && Owner?.IsAlive() == false ? this with { Status = RunStatus.Crashed } : this;
+
+    /// <summary><see cref="Read"/> as shown.</summary>
+    public static RunRow? Load(RunFolder folder) => Read(folder)?.Shown();
 }

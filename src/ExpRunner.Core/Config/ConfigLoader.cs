@@ -41,8 +41,15 @@ public static class ConfigLoader
         }
         catch (UnauthorizedAccessException) { throw Error("permission denied"); }
         catch (IOException e) { throw Error($"cannot be read ({e.Message})"); }
-        try { return IO.BoundedFile.Decode(bytes, path); }
-        catch (InvalidDataException e) { throw Error(e.Message[(path.Length + 2)..]); }
+        int bad = IO.BoundedFile.InvalidUtf8At(bytes);
+        if (bad < 0) return IO.BoundedFile.Decode(bytes, path);
+        // Where the editor shows it: the line, and the column counted in characters up to the bad byte.
+        int lineStart = Array.LastIndexOf(bytes, (byte)'\n', Math.Max(0, bad - 1)) + 1;
+        if (bad == 0) lineStart = 0;
+        int line = 1 + bytes.AsSpan(0, lineStart).Count((byte)'\n');
+        int column = 1 + new System.Text.UTF8Encoding(false, false).GetCharCount(bytes, lineStart, bad - lineStart);
+        throw new ConfigException([new ConfigError($"{path}:{line}:{column}", "",
+            $"not UTF-8 text (byte 0x{bytes[bad]:X2} at offset {bad}); save the file as UTF-8")]);
     }
 
     /// <summary>

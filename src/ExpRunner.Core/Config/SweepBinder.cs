@@ -111,6 +111,11 @@ internal static class SweepBinder
                     d.Error(args, d.Key(kind), $"needs [low, high] with low < high{(kind == "loguniform" ? " and low > 0" : "")}");
                     continue;
                 }
+                if (kind == "int" && (low != Math.Floor(low) || high != Math.Floor(high) || Math.Abs(low) > RandomParam.MaxExactInt || Math.Abs(high) > RandomParam.MaxExactInt))
+                {
+                    d.Error(args, d.Key(kind), $"needs whole numbers within ±{RandomParam.MaxExactInt:0} (2^53), where every value is drawn exactly");
+                    continue;
+                }
                 random.Add(new RandomParam(key, kind, [], low, high));
             }
         return random;

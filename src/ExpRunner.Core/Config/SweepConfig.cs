@@ -9,6 +9,8 @@ public sealed record SweepAxis(string Key, IReadOnlyList<string> Values);
 public sealed record RandomParam(string Key, string Kind, IReadOnlyList<string> Choices, double Low, double High)
 {
     public static readonly string[] Kinds = ["choice", "uniform", "loguniform", "int"];
+    /// <summary>The largest bound of an int range: every whole number up to 2^53 is a double exactly.</summary>
+    public const double MaxExactInt = 9007199254740992;
 }
 
 /// <summary>

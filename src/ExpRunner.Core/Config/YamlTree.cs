@@ -108,11 +108,18 @@ public sealed class YamlTree
     /// file that names it, itself possibly extending others — is merged under this file: mappings
     /// merge key by key, anything else (a list, a value) is replaced by what this file says. Every
     /// node keeps the file, line and column it was written at, so errors point into the base file
-    /// that holds the value. A cycle, a missing or broken base is an error at the extends entry.
+    /// that holds the value. A cycle, a missing or broken base, or one that is not a regular file (a
+    /// FIFO would block the reading for ever) is an error at the extends entry. Each file is read,
+    /// parsed and composed once however many files extend it (diamonds stay linear), and at most
+    /// <see cref="MaxBases"/> files take part.
     /// </summary>
-    public void Compose(Func<string, string> read, List<ConfigError> errors) => Compose(read, errors, [System.IO.Path.GetFullPath(File)]);
+    public void Compose(Func<string, string> read, List<ConfigError> errors) =>
+        Compose(read, errors, [System.IO.Path.GetFullPath(File)], new Dictionary<string, YamlTree?>(StringComparer.Ordinal));
 
-    private void Compose(Func<string, string> read, List<ConfigError> errors, List<string> chain)
+    /// <summary>The most files one config may be composed of (itself and every base, each counted once).</summary>
+    public const int MaxBases = 256;
+
+    private void Compose(Func<string, string> read, List<ConfigError> errors, List<string> chain, Dictionary<string, YamlTree?> done)
     {
         var key = new YamlScalarNode("extends");
         if (!Root.Children.TryGetValue(key, out var extends)) return;
@@ -137,17 +144,28 @@ public sealed class YamlTree
             }
             if (chain.Count > MaxExtends) { errors.Add(new ConfigError(Locate(entry), "extends", $"more than {MaxExtends} levels of extends")); continue; }
             string shown = System.IO.Path.IsPathRooted(name) ? name : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(File) ?? "", name);
-            YamlTree based;
-            try { based = Parse(read(path), shown); }
-            catch (ConfigException e)
+            if (!done.TryGetValue(path, out var based))
             {
-                // A base that cannot be read is blamed on the entry naming it; an error inside it keeps its own place.
-                foreach (var error in e.Errors)
-                    errors.Add(error.Location == path ? new ConfigError(Locate(entry), "extends", $"'{name}': {error.Message}") : error);
-                continue;
+                if (done.Count >= MaxBases) { errors.Add(new ConfigError(Locate(entry), "extends", $"more than {MaxBases} files in the config's extends")); return; }
+                done[path] = null; // a base that fails is said once, where it is first named
+                if (IO.BoundedFile.KindOf(path) == IO.BoundedFile.Kind.Other)
+                {
+                    errors.Add(new ConfigError(Locate(entry), "extends", $"'{name}': not a regular file (a pipe, socket or device cannot be a base)"));
+                    continue;
+                }
+                try { based = Parse(read(path), shown); }
+                catch (ConfigException e)
+                {
+                    // A base that cannot be read is blamed on the entry naming it; an error inside it keeps its own place.
+                    foreach (var error in e.Errors)
+                        errors.Add(error.Location == path ? new ConfigError(Locate(entry), "extends", $"'{name}': {error.Message}") : error);
+                    continue;
+                }
+                based.Compose(read, errors, [.. chain, path], done);
+                done[path] = based;
             }
-            based.Compose(read, errors, [.. chain, path]);
-            foreach (var n in based.Root.AllNodes) _origins[n] = based.Locate(n);
+            if (based is null) continue;
+            foreach (var n in based.Root.AllNodes) _origins.TryAdd(n, based.Locate(n));
             merged = merged is null ? based.Root : Merge(merged, based.Root);
         }
         if (merged is not null) Root = Merge(merged, Root);

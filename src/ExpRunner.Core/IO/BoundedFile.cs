@@ -25,6 +25,13 @@ public static partial class BoundedFile
         }
     }
 
+    /// <summary>The inode number of a path (null where it cannot be had).</summary>
+    public static long? Inode(string path)
+    {
+        try { return Stat(path, out var st) == 0 ? st.Ino : null; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
+    }
+
     /// <summary>Throws unless <paramref name="path"/> is a regular file of at most <paramref name="maxBytes"/> bytes; returns its size.</summary>
     public static long Check(string path, long maxBytes)
     {
@@ -59,6 +66,35 @@ public static partial class BoundedFile
         {
             throw new InvalidDataException($"{path}: not UTF-8 text (invalid byte{(e.BytesUnknown?.Length == 1 ? "" : "s")} at offset {start + e.Index})");
         }
+    }
+
+    /// <summary>The path with every link, "." and ".." resolved (the file it names in the end), or null when it does not exist.</summary>
+    public static string? RealPath(string path)
+    {
+        IntPtr p;
+        try { p = Realpath(path, IntPtr.Zero); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return File.Exists(path) || Directory.Exists(path) ? Path.GetFullPath(path) : null; }
+        if (p == IntPtr.Zero) return null;
+        try { return Marshal.PtrToStringUTF8(p); }
+        finally { Free(p); }
+    }
+
+    /// <summary>Whether <paramref name="path"/>, its links resolved, lies inside <paramref name="root"/> (resolved too) or is it.</summary>
+    public static bool Inside(string path, string root) =>
+        RealPath(path) is { } real && RealPath(root) is { } top && (real == top || real.StartsWith(top.TrimEnd('/') + "/", StringComparison.Ordinal));
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr Realpath(string path, IntPtr resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(IntPtr p);
+
+    /// <summary>The offset of the first byte that is not valid UTF-8 (a byte-order mark allowed), or -1.</summary>
+    public static int InvalidUtf8At(byte[] bytes)
+    {
+        int start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+        var status = System.Text.Unicode.Utf8.ToUtf16(bytes.AsSpan(start), new char[bytes.Length], out int read, out _, replaceInvalidSequences: false);
+        return status == System.Buffers.OperationStatus.Done ? -1 : start + read;
     }
 
     [StructLayout(LayoutKind.Sequential)]

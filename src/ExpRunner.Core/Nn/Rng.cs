@@ -75,6 +75,17 @@ public sealed class Rng
         return (int)(m >> 32);
     }
 
+    /// <summary>Uniform integer in [0, n) for any n ≥ 1, without modulo bias (rejection of the top partial range).</summary>
+    public ulong NextUInt64Below(ulong n)
+    {
+        if (n == 0) throw new ArgumentOutOfRangeException(nameof(n));
+        if (n <= int.MaxValue) return (ulong)NextInt((int)n);
+        ulong limit = ulong.MaxValue - ulong.MaxValue % n; // multiples of n below it are equally likely
+        ulong x;
+        do x = NextUInt64(); while (x >= limit);
+        return x % n;
+    }
+
     /// <summary>Standard normal by the Box–Muller transform (both values used).</summary>
     public double NextGaussian()
     {

@@ -52,24 +52,31 @@ public static class Asha
         return (maximize ? own >= cutoff : own <= cutoff, all.Count, keep, cutoff);
     }
 
-    /// <summary>The ledger's entries, the last per trial and rung (a trial started again from scratch replaces its own).</summary>
-    public static IReadOnlyList<RungEntry> Read(string sweepDir)
+    /// <summary>
+    /// The ledger's entries, the last per trial and rung (a trial started again from scratch replaces its
+    /// own). A last line cut short by a crash is left out (<paramref name="cutTail"/>); any other line that
+    /// is not an entry is damage: <see cref="InvalidDataException"/> naming the file and line.
+    /// </summary>
+    public static IReadOnlyList<RungEntry> Read(string sweepDir, out bool cutTail)
     {
         string path = Path.Combine(sweepDir, LedgerFile);
+        cutTail = false;
         if (!File.Exists(path)) return [];
         var last = new Dictionary<(int, int), RungEntry>();
-        var lines = BoundedFile.ReadText(path, SweepStore.MaxRecordBytes).Split('\n');
-        for (int n = 0; n < lines.Length; n++)
+        var (lines, cut) = JsonLines.Read(path, SweepStore.MaxRecordBytes);
+        cutTail = cut;
+        foreach (var (n, text) in lines)
         {
-            if (lines[n].Length == 0) continue;
             RungEntry? e;
-            try { e = JsonSerializer.Deserialize<RungEntry>(lines[n], Json.Compact); }
-            catch (JsonException) when (n >= lines.Length - 2) { break; } // cut short by a crash
-            catch (JsonException ex) { throw new InvalidDataException($"{path}:{n + 1}: not a rung entry ({ex.Message})"); }
-            if (e is not null) last[(e.Trial, e.Rung)] = e;
+            try { e = JsonSerializer.Deserialize<RungEntry>(text, Json.Compact); }
+            catch (JsonException ex) { throw new InvalidDataException($"{path}:{n}: not a rung entry ({ex.Message})"); }
+            if (e is null || e.Trial < 0 || e.Rung < 0) throw new InvalidDataException($"{path}:{n}: not a rung entry");
+            last[(e.Trial, e.Rung)] = e;
         }
         return last.Values.OrderBy(e => e.Rung).ThenBy(e => e.At).ToList();
     }
+
+    public static IReadOnlyList<RungEntry> Read(string sweepDir) => Read(sweepDir, out _);
 
     /// <summary>
     /// Reports a trial's value at a rung and returns the decision: the one already recorded for this run
@@ -91,12 +98,7 @@ public static class Asha
             var (promote, of, keep, _) = Decide(value.Value, others, spec.Maximize, spec.ReductionFactor);
             entry = new RungEntry { Trial = trial, Rung = rung, Epoch = epoch, Value = value, Decision = promote ? Continue : Pruned, Of = of, Keep = keep, RunId = runId, At = now };
         }
-        string line = JsonSerializer.Serialize(entry, Json.Compact) + "\n";
-        using (var fs = new FileStream(Path.Combine(sweepDir, LedgerFile), FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
-        {
-            fs.Write(Encoding.UTF8.GetBytes(line));
-            fs.Flush(flushToDisk: true);
-        }
+        JsonLines.Append(Path.Combine(sweepDir, LedgerFile), JsonSerializer.Serialize(entry, Json.Compact) + "\n");
         return entry;
     }
 

@@ -107,13 +107,18 @@ public static class SweepPlan
     public static string Draw(RandomParam p, Rng rng) => p.Kind switch
     {
         "choice" => p.Choices[rng.NextInt(p.Choices.Count)],
-        "uniform" => Format(rng.Uniform(p.Low, p.High)),
-        "loguniform" => Format(Math.Exp(rng.Uniform(Math.Log(p.Low), Math.Log(p.High)))),
-        "int" => ((long)p.Low + rng.NextInt((int)(p.High - p.Low) + 1)).ToString(CultureInfo.InvariantCulture),
+        "uniform" => Format(p, rng.Uniform(p.Low, p.High)),
+        "loguniform" => Format(p, Math.Exp(rng.Uniform(Math.Log(p.Low), Math.Log(p.High)))),
+        "int" => ((long)p.Low + (long)rng.NextUInt64Below((ulong)((long)p.High - (long)p.Low) + 1)).ToString(CultureInfo.InvariantCulture),
         _ => throw new InvalidOperationException(p.Kind),
     };
 
-    private static string Format(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A drawn number as override text: within [low, high] (rounding at the ends cannot step outside)
+    /// and in its shortest form that parses back to the same double — the value the trial trains with
+    /// is the value drawn.
+    /// </summary>
+    public static string Format(RandomParam p, double v) => Math.Clamp(v, p.Low, p.High).ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Hydra's habit for --set: KEY=a,b,c (a comma outside brackets and quotes) or KEY=range(...) /

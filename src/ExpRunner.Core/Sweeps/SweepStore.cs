@@ -107,13 +107,12 @@ public sealed class SweepStore(string runsRoot)
         if (!File.Exists(log)) return record;
         var trials = record.Trials.ToArray();
         var jobs = (record.SlurmJobs ?? []).ToList();
-        var lines = BoundedFile.ReadText(log, MaxRecordBytes).Split('\n');
-        for (int n = 0; n < lines.Length; n++)
+        // A last line cut short by a crash is left out; the next append drops it.
+        foreach (var (line, text) in JsonLines.Read(log, MaxRecordBytes).Lines)
         {
-            if (lines[n].Length == 0) continue;
+            int n = line - 1;
             SweepEvent? e;
-            try { e = Json.Deserialize<SweepEvent>(lines[n]); }
-            catch (System.Text.Json.JsonException) when (n >= lines.Length - 2) { break; } // the last line, cut short by a crash
+            try { e = Json.Deserialize<SweepEvent>(text); }
             catch (System.Text.Json.JsonException ex) { throw new InvalidDataException($"{log}:{n + 1}: not a sweep event ({ex.Message})"); }
             if (e is null) continue;
             if (e.Trial is { } t)
@@ -143,9 +142,7 @@ public sealed class SweepStore(string runsRoot)
             sb.Append(System.Text.Json.JsonSerializer.Serialize(line, Json.Compact)).Append('\n');
         }
         if (sb.Length == 0) return;
-        using var fs = new FileStream(PathOf(sweep.Id, sweep.Log ?? "events-1.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read);
-        fs.Write(Encoding.UTF8.GetBytes(sb.ToString()));
-        fs.Flush(flushToDisk: true);
+        JsonLines.Append(PathOf(sweep.Id, sweep.Log ?? "events-1.jsonl"), sb.ToString());
     }
 
     /// <summary>Writes a new snapshot and starts a new, empty event log; returns the record naming it.</summary>

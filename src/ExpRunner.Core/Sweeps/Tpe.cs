@@ -148,8 +148,8 @@ public sealed class TpeProposer(SweepStore store, SearchSpec spec, long baseSeed
     private static string Format(RandomParam p, double x) => p.Kind switch
     {
         "int" => ((long)x).ToString(CultureInfo.InvariantCulture),
-        "loguniform" => Math.Clamp(Math.Exp(x), p.Low, p.High).ToString("G6", CultureInfo.InvariantCulture),
-        _ => Math.Clamp(x, p.Low, p.High).ToString("G6", CultureInfo.InvariantCulture),
+        "loguniform" => SweepPlan.Format(p, Math.Exp(x)),
+        _ => SweepPlan.Format(p, x),
     };
 
     /// <summary>Optuna's categorical estimator: each observation's kernel puts 1 on its choice plus the prior spread over all.</summary>

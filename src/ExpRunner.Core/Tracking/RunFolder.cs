@@ -97,13 +97,15 @@ public sealed class RunFolder
 
     /// <summary>
     /// run.json; null when there is none or the folder is being created (<see cref="Create"/> claims it
-    /// with an empty run.json, written a moment later); <see cref="InvalidDataException"/> (naming the
-    /// file) when it is broken — an empty one that stayed empty for a minute included.
+    /// with an empty run.json, written a moment later, before config.yaml); <see cref="InvalidDataException"/>
+    /// (naming the file) when it is broken — an empty one beside a config.yaml, or empty for a minute, included.
     /// </summary>
     public RunRecord? ReadRecord()
     {
         var info = new FileInfo(PathOf(RecordFile));
-        if (info.Exists && info.Length == 0 && DateTime.UtcNow - info.LastWriteTimeUtc < TimeSpan.FromMinutes(1)) return null;
+        if (info.Exists && info.Length == 0 && DateTime.UtcNow - info.LastWriteTimeUtc < TimeSpan.FromMinutes(1) && !File.Exists(PathOf(ConfigFile)))
+            return null; // claimed a moment ago: run.json is written before anything else
+        if (info.Exists && info.Length == 0) throw new InvalidDataException($"{PathOf(RecordFile)}: empty");
         return ReadJson<RunRecord>(RecordFile);
     }
     public RunSummary? ReadSummary() => ReadJson<RunSummary>(SummaryFile);

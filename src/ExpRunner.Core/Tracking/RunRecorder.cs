@@ -28,13 +28,14 @@ public sealed class RunRecorder : IDisposable
     private readonly SystemMonitor _system;
     private readonly ITimer _sampler;
     private readonly Lock _sampling = new();
+    private readonly RunLock _claim;
 
     /// <summary>How often the machine is sampled while a run trains (and once more at its end).</summary>
     public static readonly TimeSpan SystemInterval = TimeSpan.FromSeconds(5);
 
-    private RunRecorder(RunFolder folder, RunRecord record, Serilog.Core.Logger log, SafeTrackers trackers, TimeProvider clock)
+    private RunRecorder(RunFolder folder, RunRecord record, Serilog.Core.Logger log, SafeTrackers trackers, TimeProvider clock, RunLock claim)
     {
-        Folder = folder; Record = record; _log = log; _trackers = trackers; _clock = clock;
+        Folder = folder; Record = record; _log = log; _trackers = trackers; _clock = clock; _claim = claim;
         _system = new SystemMonitor(folder.Dir);
         _sampler = clock.CreateTimer(_ => SampleSystem(), null, SystemInterval, SystemInterval);
     }
@@ -51,6 +52,10 @@ public sealed class RunRecorder : IDisposable
         }
     }
 
+    /// <summary>SHA-256 of a run's resolved config as written (what <see cref="RunRecord.ConfigSha256"/> holds).</summary>
+    public static string ConfigHash(string yaml) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml)));
+
     /// <summary>Claims a new run folder, writes its RUNNING record and resolved config, opens its log and starts the trackers.</summary>
     public static RunRecorder Start(string runsRoot, ExperimentConfig config, RunRecord record, string resolvedYaml, ILogger? console,
         IReadOnlyList<TrackerFactory> trackers, TimeProvider clock)
@@ -61,7 +66,8 @@ public sealed class RunRecorder : IDisposable
         {
             throw new RunStartException($"cannot create a run folder under '{Path.GetFullPath(runsRoot)}': {e.Message}");
         }
-        record = record with { Id = folder.Id, Experiment = config.Name, Status = RunStatus.Running };
+        record = record with { Id = folder.Id, Experiment = config.Name, Status = RunStatus.Running, ConfigSha256 = ConfigHash(resolvedYaml) };
+        var claim = RunLock.Claim(folder.Dir, folder.Id); // a new folder: nobody else can hold it
         try
         {
             folder.WriteRecord(record);
@@ -71,11 +77,12 @@ public sealed class RunRecorder : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Nothing has run: leave nothing behind (not even an empty run.json).
+            claim.Dispose();
             try { Directory.Delete(folder.Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
         }
         var log = FileLog(folder, console);
-        var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock);
+        var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock, claim);
         recorder._trackers.Publish(new RunStarted(folder, config, record));
         return recorder;
     }
@@ -94,10 +101,11 @@ public sealed class RunRecorder : IDisposable
     /// Reopens a run folder to continue it from the checkpoint of epoch <paramref name="fromEpoch"/>:
     /// metrics.csv keeps that epoch and those before it (what came after is trained again), the
     /// record is RUNNING again in this process and lists the resumption, the log continues.
+    /// <paramref name="claim"/>, the folder's claim taken before it was checked, is held until the end.
     /// </summary>
-    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, ILogger? console, TimeProvider clock)
+    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, IReadOnlyList<MetricRow> kept, ILogger? console,
+        TimeProvider clock, RunLock claim)
     {
-        var kept = folder.ReadMetrics().Where(m => m.Epoch <= fromEpoch).ToList();
         var self = ProcessRef.Current();
         var now = clock.GetUtcNow();
         record = record with
@@ -116,7 +124,7 @@ public sealed class RunRecorder : IDisposable
             throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
         }
         var log = FileLog(folder, console);
-        var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock);
+        var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock, claim);
         foreach (var epoch in kept.GroupBy(m => m.Epoch).OrderBy(g => g.Key))
         {
             var rows = epoch.ToList();
@@ -170,11 +178,37 @@ public sealed class RunRecorder : IDisposable
         return summary;
     }
 
+    /// <summary>
+    /// After a resume failed: the folder's metrics, summary, weights, curves and checkpoint go back to
+    /// what they were before it (<paramref name="backup"/>); summary and record say FAILED, with why
+    /// and that the folder holds the run as it was.
+    /// </summary>
+    public RunSummary UndoResume(ResumeBackup backup, RunSummary failed)
+    {
+        int epoch = Record.Resumptions.Count > 0 ? Record.Resumptions[^1].FromEpoch : 0;
+        try
+        {
+            backup.Restore();
+            var summary = (Folder.ReadSummary() ?? failed) with { Status = RunStatus.Failed };
+            Folder.WriteSummary(summary);
+            Record = Record with { Reason = $"{Record.Reason ?? "failed"}; the resume was undone: the folder holds the run as it was after epoch {epoch}" };
+            Folder.WriteRecord(Record);
+            _log.Warning("The resume was undone: weights, summary, metrics and checkpoint are those of epoch {Epoch} again", epoch);
+            return summary;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            _log.Error("Could not undo the failed resume: {Error}", e.Message);
+            return failed;
+        }
+    }
+
     /// <summary>Lets the trackers finish (each bounded), then closes the log.</summary>
     public void Dispose()
     {
         _sampler.Dispose();
         _trackers.Dispose();
         _log.Dispose();
+        _claim.Dispose();
     }
 }

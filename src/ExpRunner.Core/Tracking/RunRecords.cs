@@ -33,6 +33,8 @@ public sealed record RunRecord
     public double? DurationSeconds { get; init; }
     public long Seed { get; init; }
     public string? ConfigFile { get; init; }
+    /// <summary>SHA-256 of the run's config.yaml as written when it started: a resume refuses a config edited since.</summary>
+    public string? ConfigSha256 { get; init; }
     /// <summary>The user's config when <see cref="ConfigFile"/> is a copy of it (a sweep's).</summary>
     public string? SourceConfig { get; init; }
     public IReadOnlyList<string> Overrides { get; init; } = [];

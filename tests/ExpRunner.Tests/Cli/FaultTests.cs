@@ -5,7 +5,7 @@ using ExpRunner.Tracking;
 namespace ExpRunner.Tests.Cli;
 
 /// <summary>Inputs and faults that used to answer wrong without a word, run as a user meets them.</summary>
-public class FaultTests
+public class FaultTests(ToolCopy tool) : IClassFixture<ToolCopy>
 {
     private const string Xor = """
         name: ft
@@ -120,13 +120,14 @@ public class FaultTests
     }
 
     /// <summary>Runs exprunner as the unprivileged user `nobody` (root ignores file permissions, so a test of them must not be root).</summary>
-    private static Process AsNobody(TempDir dir, params string[] args)
+    /// <summary>The tool run as the unprivileged user nobody (from a copy it can reach wherever the clone lives).</summary>
+    private Process AsNobody(TempDir dir, params string[] args)
     {
         Shell($"chmod 755 {dir.Path}");
         bool root = Environment.UserName == "root";
         var psi = new ProcessStartInfo(root ? "setpriv" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         if (root) foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "dotnet" }) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add(ExpRunnerProcess.Dll);
+        psi.ArgumentList.Add(root ? tool.Dll : ExpRunnerProcess.Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["HOME"] = dir.Path;
         psi.Environment["DOTNET_CLI_HOME"] = dir.Path;
@@ -167,6 +168,8 @@ public class FaultTests
         Assert.Equal(RunStatus.Failed, record.Status);
         Assert.Contains("permission denied", record.Reason);
         Assert.Contains("cannot write", record.Reason);
+        Assert.Contains("FAILED ", r.Stdout);
+        Assert.Contains(" reason: ", r.Stdout); // --quiet's one line says why, as the folder does
         Shell($"chmod 755 {run}");
     }
 }

@@ -10,7 +10,7 @@ public class RunIndexTests
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>A finished run folder as the trainer leaves it (record and summary).</summary>
-    private static RunFolder MakeRun(string root, string experiment, int i, string status = RunStatus.Finished, bool summary = true)
+    internal static RunFolder MakeRun(string root, string experiment, int i, string status = RunStatus.Finished, bool summary = true)
     {
         var folder = RunFolder.Create(root, experiment, T0.AddSeconds(i));
         folder.WriteRecord(new RunRecord { Id = Path.GetFileName(folder.Dir), Experiment = experiment, Status = status, Started = T0.AddSeconds(i), Host = Environment.MachineName, Pid = 1 });
@@ -52,6 +52,7 @@ public class RunIndexTests
 
         // A run finishes with other values, one is deleted, one is added.
         runs[3].WriteSummary(runs[3].ReadSummary()! with { Status = RunStatus.Diverged, Final = new Dictionary<string, double> { ["test_loss"] = double.NaN } });
+        runs[3].WriteRecord(runs[3].ReadRecord()! with { Status = RunStatus.Diverged });
         Directory.Delete(runs[4].Dir, recursive: true);
         MakeRun(root, "c", 200);
         var expected = FromFolders(root);
@@ -75,10 +76,95 @@ public class RunIndexTests
         var time = Directory.GetLastWriteTimeUtc(run.Dir);
         FromIndex(root, cache, out _);
         run.WriteSummary(run.ReadSummary()! with { Status = RunStatus.Failed });
+        run.WriteRecord(run.ReadRecord()! with { Status = RunStatus.Failed });
         Directory.SetLastWriteTimeUtc(run.Dir, time);
         Assert.Equal(FromFolders(root), FromIndex(root, cache, out var refresh));
         Assert.Contains(FromFolders(root), s => s.Contains("FAILED"));
         Assert.Equal(1, refresh.Updated);
+    }
+
+    /// <summary>What reading the folders answers: the rows, and the problems of broken folders (as commands warn of them).</summary>
+    private static (List<string> Rows, List<string> Broken) Folders(string root)
+    {
+        var rows = new List<string>();
+        var broken = new List<string>();
+        foreach (var f in RunFolder.FindAll(root))
+            try { if (RunRow.Load(f) is { } r) rows.Add(Show(r)); }
+            catch (InvalidDataException e) { broken.Add(e.Message); }
+        return (rows.Order(StringComparer.Ordinal).ToList(), broken.Order(StringComparer.Ordinal).ToList());
+    }
+
+    private static (List<string> Rows, List<string> Broken) Indexed(string root, string cache)
+    {
+        var rows = FromIndex(root, cache, out var refresh);
+        return (rows, refresh.Broken.Order(StringComparer.Ordinal).ToList());
+    }
+
+    private static void AssertSame(string root, string cache, string after)
+    {
+        var (rows, broken) = Folders(root);
+        var (indexRows, indexBroken) = Indexed(root, cache);
+        Assert.True(rows.SequenceEqual(indexRows), $"after {after}: rows differ\nfolders: {string.Join("\n", rows)}\nindex: {string.Join("\n", indexRows)}");
+        Assert.True(broken.SequenceEqual(indexBroken), $"after {after}: warnings differ\nfolders: {string.Join("\n", broken)}\nindex: {string.Join("\n", indexBroken)}");
+        // A second read (the index now warm) answers the same.
+        var (warmRows, warmBroken) = Indexed(root, cache);
+        Assert.Equal(rows, warmRows);
+        Assert.Equal(broken, warmBroken);
+    }
+
+    /// <summary>Makes a file's and its folder's times look older than the index's two-second window, as an edit made a while ago would.</summary>
+    private static void Age(string file)
+    {
+        var old = DateTime.UtcNow - TimeSpan.FromMinutes(5);
+        if (File.Exists(file)) File.SetLastWriteTimeUtc(file, old);
+        Directory.SetLastWriteTimeUtc(Path.GetDirectoryName(file)!, old);
+    }
+
+    [Fact]
+    public void The_index_answers_exactly_what_the_folders_answer_after_every_kind_of_change_and_damage()
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        var runs = Enumerable.Range(0, 8).Select(i => MakeRun(root, "a", i)).ToList();
+        foreach (var r in runs) { Age(r.PathOf(RunFolder.RecordFile)); Age(r.PathOf(RunFolder.SummaryFile)); }
+        AssertSame(root, cache, "indexing");
+        Assert.Equal(8, Indexed(root, cache).Rows.Count);
+
+        File.Delete(runs[0].PathOf(RunFolder.RecordFile));
+        Age(runs[0].PathOf(RunFolder.RecordFile));
+        AssertSame(root, cache, "deleting a run.json");
+
+        // Overwritten in place: the folder's time does not move.
+        var time = Directory.GetLastWriteTimeUtc(runs[1].Dir);
+        File.WriteAllText(runs[1].PathOf(RunFolder.SummaryFile), "{ \"id\": ");
+        Directory.SetLastWriteTimeUtc(runs[1].Dir, time);
+        AssertSame(root, cache, "cutting a summary.json in place");
+        Assert.Contains(Indexed(root, cache).Broken, b => b.Contains(runs[1].PathOf(RunFolder.SummaryFile)));
+
+        File.WriteAllText(runs[2].PathOf(RunFolder.RecordFile), "");
+        Age(runs[2].PathOf(RunFolder.RecordFile));
+        AssertSame(root, cache, "emptying a run.json a while ago");
+        Assert.Contains(Indexed(root, cache).Broken, b => b.Contains(runs[2].PathOf(RunFolder.RecordFile)));
+
+        File.WriteAllText(runs[3].PathOf(RunFolder.RecordFile), "");
+        AssertSame(root, cache, "emptying a run.json just now (a folder being created)");
+
+        string text = File.ReadAllText(runs[4].PathOf(RunFolder.SummaryFile));
+        File.WriteAllText(runs[4].PathOf(RunFolder.SummaryFile), text.Replace("\"test_accuracy\": 0.504", "\"test_accuracy\": 0.999"));
+        Age(runs[4].PathOf(RunFolder.SummaryFile));
+        AssertSame(root, cache, "editing a metric in place");
+        Assert.Contains(Indexed(root, cache).Rows, r => r.Contains("test_accuracy=0.999"));
+
+        File.Delete(runs[5].PathOf(RunFolder.SummaryFile));
+        AssertSame(root, cache, "deleting a summary.json");
+
+        Directory.Move(runs[6].Dir, Path.Combine(root, "b-" + runs[6].Id));
+        Directory.Delete(runs[7].Dir, recursive: true);
+        AssertSame(root, cache, "moving one folder and deleting another");
+
+        runs[1].WriteSummary(new RunSummary { Id = runs[1].Id, Experiment = "a", Status = RunStatus.Finished, EpochsRun = 1 });
+        AssertSame(root, cache, "repairing a summary");
+        Assert.Equal(4, Indexed(root, cache).Rows.Count);
     }
 
     [Fact]
@@ -93,8 +179,12 @@ public class RunIndexTests
         Assert.Single(before);
         Assert.Contains(refresh.Broken, b => b.Contains(RunFolder.SummaryFile));
         foreach (var f in Directory.GetFiles(cache, "*.db")) File.WriteAllText(f, "this is not a database, but a file someone overwrote");
-        Assert.Equal(before, FromIndex(root, cache, out refresh));
-        Assert.Single(refresh.Broken); // still broken, still said
+        var warnings = new List<string>();
+        var (rows, again) = RunIndex.Use(root, cache, index => index.Load(), warnings.Add);
+        Assert.Equal(before, rows.Select(Show).Order(StringComparer.Ordinal).ToList());
+        Assert.Single(again.Broken); // still broken, still said
+        Assert.Contains("was damaged", Assert.Single(warnings));
+        Assert.Equal(before, FromIndex(root, cache, out _)); // rebuilt: opened as it is
     }
 
     [Fact]

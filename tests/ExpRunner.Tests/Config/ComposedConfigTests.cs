@@ -45,6 +45,56 @@ public class ComposedConfigTests
     }
 
     [Fact]
+    public void A_diamond_of_bases_reads_and_composes_each_file_once()
+    {
+        // 12 files in three layers of four, each extending all four of the layer below: 4^3 paths, 12 files.
+        using var dir = new TempDir();
+        dir.Write("l0-0.yaml", Base);
+        for (int i = 1; i < 4; i++) dir.Write($"l0-{i}.yaml", $"seed: {i}\n");
+        for (int layer = 1; layer < 3; layer++)
+            for (int i = 0; i < 4; i++)
+                dir.Write($"l{layer}-{i}.yaml", $"extends: [{string.Join(", ", Enumerable.Range(0, 4).Select(j => $"l{layer - 1}-{j}.yaml"))}]\ntraining: {{ epochs: {layer * 10 + i} }}\n");
+        string top = dir.Write("top.yaml", "extends: [l2-0.yaml, l2-1.yaml, l2-2.yaml, l2-3.yaml]\nname: diamond\n");
+        var reads = new Dictionary<string, int>();
+        var tree = YamlTree.Parse(File.ReadAllText(top), top);
+        var errors = new List<ConfigError>();
+        tree.Compose(path => { reads[path] = reads.GetValueOrDefault(path) + 1; return File.ReadAllText(path); }, errors);
+        Assert.Empty(errors);
+        Assert.Equal(12, reads.Count);
+        Assert.All(reads.Values, n => Assert.Equal(1, n));
+        var c = ConfigLoader.Load(top).Config;
+        Assert.Equal((3L, 23), (c.Seed, c.Training.Epochs)); // the last base of each list wins
+    }
+
+    [Fact]
+    public async Task A_base_that_is_not_a_regular_file_is_refused_before_it_is_opened()
+    {
+        using var dir = new TempDir();
+        string fifo = dir.File("base.yaml");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)!)
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        string top = dir.Write("top.yaml", "extends: base.yaml\nname: x\n");
+        // Opening a FIFO with no writer would block for ever: the answer must come at once.
+        var load = Task.Run(() => Assert.Throws<ConfigException>(() => ConfigLoader.Load(top)), TestContext.Current.CancellationToken);
+        var refused = await load.WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken); // blocked for ever before
+        var e = refused.Errors.Single(x => x.Key == "extends");
+        Assert.Equal($"{top}:1:10 extends: 'base.yaml': not a regular file (a pipe, socket or device cannot be a base)", e.ToString());
+    }
+
+    [Fact]
+    public void A_config_that_is_not_utf8_is_reported_at_its_line_and_column()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("latin1.yaml");
+        File.WriteAllBytes(path, [.. "name: x\nseed: 1\n# caf"u8, 0xE9, .. " au lait\n"u8]);
+        var e = Assert.Single(Assert.Throws<ConfigException>(() => ConfigLoader.Load(path)).Errors);
+        Assert.Equal($"{path}:3:6: not UTF-8 text (byte 0xE9 at offset 21); save the file as UTF-8", e.ToString());
+    }
+
+    [Fact]
     public void Bases_apply_in_order_and_may_extend_others_relative_to_themselves()
     {
         using var dir = new TempDir();

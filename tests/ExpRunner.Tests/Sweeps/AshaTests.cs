@@ -92,6 +92,44 @@ public class AshaTests
     }
 
     [Fact]
+    public void A_ledger_cut_short_by_a_crash_loses_only_its_cut_line_and_the_next_decision_starts_a_line_of_its_own()
+    {
+        using var dir = new TempDir();
+        var now = DateTimeOffset.UtcNow;
+        Asha.Report(dir.Path, Min3, 0, "run-a", 1, 0.5, now);
+        Asha.Report(dir.Path, Min3, 1, "run-b", 1, 0.4, now);
+        string ledger = dir.File(Asha.LedgerFile);
+        string whole = File.ReadAllText(ledger);
+        File.WriteAllText(ledger, whole + whole.Split('\n')[1][..25]); // a third entry cut by kill -9 mid-write
+        Assert.Equal(2, Asha.Read(dir.Path, out bool cut).Count);
+        Assert.True(cut);
+
+        var next = Asha.Report(dir.Path, Min3, 2, "run-c", 1, 0.3, now);
+        Assert.Equal((Asha.Continue, 3), (next.Decision, next.Of));
+        Assert.Equal(3, Asha.Read(dir.Path, out cut).Count);
+        Assert.False(cut);
+        Assert.Equal(3, File.ReadAllLines(ledger).Length);
+        for (int trial = 3; trial < 6; trial++) Asha.Report(dir.Path, Min3, trial, $"run-{trial}", 1, 0.1 * trial, now);
+        Assert.Equal(6, Asha.Read(dir.Path).Count);
+    }
+
+    [Fact]
+    public void A_damaged_line_inside_the_ledger_is_reported_with_its_file_and_line()
+    {
+        using var dir = new TempDir();
+        var now = DateTimeOffset.UtcNow;
+        for (int trial = 0; trial < 3; trial++) Asha.Report(dir.Path, Min3, trial, $"run-{trial}", 1, 0.1 * trial, now);
+        string ledger = dir.File(Asha.LedgerFile);
+        var lines = File.ReadAllLines(ledger);
+        lines[1] = "garbage}{";
+        File.WriteAllText(ledger, string.Join("\n", lines) + "\n");
+        var e = Assert.Throws<InvalidDataException>(() => Asha.Read(dir.Path));
+        Assert.StartsWith($"{ledger}:2: not a rung entry", e.Message);
+        Assert.Throws<InvalidDataException>(() => Asha.Report(dir.Path, Min3, 4, "run-4", 1, 0.5, now));
+        Assert.Equal(3, File.ReadAllLines(ledger).Length); // nothing appended to a ledger that cannot be read
+    }
+
+    [Fact]
     public void A_divergence_is_recorded_as_the_worst_at_the_rung_the_trial_did_not_reach()
     {
         using var dir = new TempDir();

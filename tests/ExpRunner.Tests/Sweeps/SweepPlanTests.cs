@@ -89,3 +89,52 @@ public class SweepPlanTests
         Assert.Equal("seed=7", trials[0].Label);
     }
 }
+
+public class RandomDrawTests
+{
+    private static string Value(string overrideText) => overrideText[(overrideText.IndexOf('=') + 1)..];
+
+    [Theory]
+    [InlineData("uniform", 0.1000001, 0.1000009)]
+    [InlineData("uniform", 0.9999990, 0.9999999)]
+    [InlineData("loguniform", 0.9999990, 0.9999999)]
+    [InlineData("loguniform", 1e-7, 1e-6)]
+    public void A_drawn_number_lies_in_its_range_and_its_text_is_exactly_the_value_drawn(string kind, double low, double high)
+    {
+        var p = new RandomParam("training.momentum", kind, [], low, high);
+        var rng = new ExpRunner.Nn.Rng(42);
+        for (int i = 0; i < 2000; i++)
+        {
+            string text = SweepPlan.Draw(p, rng);
+            double v = double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(v, low, high);
+            Assert.Equal(text, v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public void A_whole_number_range_beyond_32_bits_is_drawn_over_all_of_it()
+    {
+        var p = new RandomParam("seed", "int", [], 0, 4294967295);
+        var rng = new ExpRunner.Nn.Rng(3);
+        var values = Enumerable.Range(0, 400).Select(_ => long.Parse(SweepPlan.Draw(p, rng), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.All(values, v => Assert.InRange(v, 0, 4294967295));
+        Assert.Contains(values, v => v > int.MaxValue);
+        Assert.Contains(values, v => v < int.MaxValue);
+
+        // The whole sweep, as its dry run expands it.
+        var spec = ConfigLoader.Parse("dataset: { name: xor }\nmodel: { layers: [{ units: 1, activation: sigmoid }] }\nloss: bce\n" +
+            "sweep:\n  random:\n    trials: 5\n    params:\n      seed: { int: [0, 4294967295] }\n", "s.yaml").Config.Sweep;
+        Assert.Equal(5, SweepPlan.Expand(spec, 1).Count);
+    }
+
+    [Fact]
+    public void A_whole_number_range_that_doubles_cannot_hold_exactly_is_refused_at_its_line()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("dataset: { name: xor }\nmodel: { layers: [{ units: 1, activation: sigmoid }] }\nloss: bce\n" +
+            "sweep:\n  random:\n    trials: 5\n    params:\n      seed: { int: [0, 18446744073709551615] }\n", "s.yaml"));
+        var error = Assert.Single(e.Errors);
+        Assert.StartsWith("s.yaml:8:", error.ToString());
+        Assert.Contains("whole numbers within", error.Message);
+    }
+}

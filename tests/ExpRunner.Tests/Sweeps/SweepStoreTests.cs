@@ -81,6 +81,10 @@ public class SweepStoreTests
         File.AppendAllText(log, "{\"trial\":{\"index\":0,\"sta");
         var read = store.Read(sweep.Id);
         Assert.Equal([TrialStatus.Pending, RunStatus.Failed], read.Trials.Select(t => t.Status));
+        // The next event starts a line of its own: the cut one is dropped, not merged into it.
+        store.Append(sweep, [new SweepEvent { Trial = sweep.Trials[0] with { Status = RunStatus.Finished } }]);
+        Assert.Equal([RunStatus.Finished, RunStatus.Failed], store.Read(sweep.Id).Trials.Select(t => t.Status));
+        Assert.Equal(2, File.ReadAllLines(log).Length);
 
         File.WriteAllText(log, "not json\n" + File.ReadAllText(log));
         Assert.Contains($"{log}:1: not a sweep event", Assert.Throws<InvalidDataException>(() => store.Read(sweep.Id)).Message);

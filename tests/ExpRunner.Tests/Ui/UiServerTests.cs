@@ -63,6 +63,59 @@ public class UiServerTests(UiFixture ui)
     }
 
     [Fact]
+    public async Task The_run_page_shows_no_log_or_config_that_links_outside_the_runs_directory()
+    {
+        string dir = Path.Combine(ui.Runs, "mnist-sgd", ui.MnistRun);
+        string log = Path.Combine(dir, "log.txt"), kept = log + ".kept";
+        File.Move(log, kept);
+        File.CreateSymbolicLink(log, "/etc/passwd");
+        try
+        {
+            var (status, body) = await Get($"/api/run/{ui.MnistRun}");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.DoesNotContain("root:", body);
+            var page = JsonDocument.Parse(body).RootElement;
+            Assert.Equal(JsonValueKind.Null, page.GetProperty("log").ValueKind);
+            Assert.Contains(page.GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("log.txt links outside the runs directory"));
+            Assert.DoesNotContain(page.GetProperty("files").EnumerateArray(), f => f.GetProperty("name").GetString() == "log.txt");
+            Assert.Contains("name: mnist-sgd", page.GetProperty("config").GetProperty("text").GetString());
+        }
+        finally { File.Delete(log); File.Move(kept, log); }
+    }
+
+    [Fact]
+    public async Task A_run_folder_that_is_a_link_to_outside_the_runs_directory_is_not_served()
+    {
+        using var outside = new TempDir();
+        string source = Path.Combine(ui.Runs, "mnist-sgd", ui.MnistRun);
+        // A copy of a real run outside the runs directory, linked in under another experiment.
+        string copy = Path.Combine(outside.Path, "20991231-000000-linked");
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(copy, "run.json"))).RootElement.ToString()
+            .Replace(ui.MnistRun, "20991231-000000-linked", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(copy, "run.json"), record);
+        File.WriteAllText(Path.Combine(copy, "secret.txt"), "outside the runs directory");
+        string link = Path.Combine(ui.Runs, "linked-exp");
+        Directory.CreateDirectory(link);
+        Directory.CreateSymbolicLink(Path.Combine(link, "20991231-000000-linked"), copy);
+        try
+        {
+            ui.Data.Fresh();
+            Assert.NotNull(ui.Data.Find("20991231-000000-linked")); // listed, as a folder of the runs directory
+            Assert.Contains("links outside the runs directory", (await Get("/api/run/20991231-000000-linked")).Body);
+            foreach (var path in new[] { "/api/run/20991231-000000-linked", "/api/run/20991231-000000-linked/file/secret.txt", "/api/run/20991231-000000-linked/file/config.yaml" })
+            {
+                var (status, body) = await Get(path);
+                Assert.True(status == HttpStatusCode.NotFound, $"{path}: {status} {body}");
+                Assert.DoesNotContain("outside the runs directory\"", body);
+                Assert.DoesNotContain("name: mnist-sgd", body);
+            }
+        }
+        finally { Directory.Delete(link, recursive: true); ui.Data.Fresh(); }
+    }
+
+    [Fact]
     public async Task It_only_reads_and_only_answers_requests_for_this_machine()
     {
         using var post = await Http.PostAsync(new Uri(ui.Server.Address, "/api/runs"), new StringContent(""), TestContext.Current.CancellationToken);
@@ -123,6 +176,34 @@ public class UiServerTests(UiFixture ui)
         request.Headers.Add("Cookie", cookie.Split(';')[0]);
         using var after = await Http.SendAsync(request, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        // What a client on another machine is told names no absolute path of this one.
+        string info = await after.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(ui.Runs, info);
+        using var missing = new HttpRequestMessage(HttpMethod.Get, new Uri(local, "/api/run/no-such-run"));
+        missing.Headers.Add("Cookie", cookie.Split(';')[0]);
+        using var notFound = await Http.SendAsync(missing, TestContext.Current.CancellationToken);
+        string error = await notFound.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
+        Assert.Contains("no run 'no-such-run' under runs", error);
+        Assert.DoesNotContain(Path.GetDirectoryName(ui.Runs)!, error);
+    }
+
+    [Theory]
+    [InlineData("//evil.example/")]
+    [InlineData("/\\evil.example/")]
+    [InlineData("///evil.example/x")]
+    public async Task The_token_redirect_stays_on_this_server(string path)
+    {
+        await using var open = await UiServer.StartAsync(ui.Data, IPAddress.Any, 0, TestContext.Current.CancellationToken);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, open.Address.Port, TestContext.Current.CancellationToken);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {path}?token={open.Token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+            TestContext.Current.CancellationToken);
+        string answer = await new StreamReader(stream).ReadToEndAsync(TestContext.Current.CancellationToken);
+        var location = answer.Split("\r\n").Single(l => l.StartsWith("Location:", StringComparison.OrdinalIgnoreCase))["Location:".Length..].Trim();
+        Assert.StartsWith("/", location);
+        Assert.False(location.StartsWith("//", StringComparison.Ordinal) || location.StartsWith("/\\", StringComparison.Ordinal), location);
     }
 
     [Fact]
