@@ -204,7 +204,8 @@ public class ConfigLoaderTests
         using var dir = new Support.TempDir();
         Assert.Equal("is a directory, not a config file", Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.Path)).Errors[0].Message);
         File.WriteAllBytes(dir.File("bad.yaml"), [.. "name: caf"u8, 0xE9, .. "\n"u8]);
-        Assert.Equal("not UTF-8 text (invalid byte at offset 9)", Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.File("bad.yaml"))).Errors[0].Message);
+        var notUtf8 = Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.File("bad.yaml"))).Errors[0];
+        Assert.Equal(($"{dir.File("bad.yaml")}:1:10", "not UTF-8 text (byte 0xE9 at offset 9); save the file as UTF-8"), (notUtf8.Location, notUtf8.Message));
         Assert.Equal("no such file", Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.File("none.yaml"))).Errors[0].Message);
     }
 }
