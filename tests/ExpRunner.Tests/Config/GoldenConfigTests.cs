@@ -1,0 +1,34 @@
+using ExpRunner.Config;
+using ExpRunner.Tests.Support;
+
+namespace ExpRunner.Tests.Config;
+
+/// <summary>
+/// Guards of the config's shape: every shipped experiment's resolved config.yaml (what its run
+/// folders hold) and flattened parameters (what compare, filters, the index and MLflow key on) are
+/// kept in Golden/ — a change to either is a migration, seen in the diff of these files and
+/// documented. EXPRUNNER_UPDATE_GOLDEN=1 writes them anew.
+/// </summary>
+public class GoldenConfigTests
+{
+    public static TheoryData<string> Experiments() =>
+        new(Directory.GetFiles(Path.Combine(Repo.Root, "experiments"), "*.yaml").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal)!);
+
+    private static string Golden(string name) => Path.Combine(Repo.Root, "tests", "ExpRunner.Tests", "Config", "Golden", name);
+
+    private static void Check(string file, string actual)
+    {
+        if (Environment.GetEnvironmentVariable("EXPRUNNER_UPDATE_GOLDEN") == "1") File.WriteAllText(Golden(file), actual);
+        Assert.True(File.Exists(Golden(file)), $"no golden file {Golden(file)} (EXPRUNNER_UPDATE_GOLDEN=1 writes it)");
+        Assert.Equal(File.ReadAllText(Golden(file)), actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(Experiments))]
+    public void A_shipped_experiment_resolves_to_its_kept_config_and_parameters(string name)
+    {
+        var config = ConfigLoader.Load(Repo.Experiments(name + ".yaml")).Config;
+        Check(name + ".yaml", ConfigWriter.ToYaml(config));
+        Check(name + ".params", string.Concat(ConfigWriter.Flatten(config).Select(p => $"{p.Key}={p.Value}\n")));
+    }
+}
