@@ -35,11 +35,27 @@ public sealed record RunRow(string Id, string Experiment, string Status, string 
             if (summary.BestEpoch is int best) metrics["best_epoch"] = best;
         }
         return new RunRow(record.Id, record.Experiment, record.Status, folder.Dir, record.Started,
-            summary?.Params ?? new Dictionary<string, string>(), metrics)
+            summary is null ? new Dictionary<string, string>() : CurrentKeys(summary.Params), metrics)
         {
             Superseded = record.SupersededBy is not null || summary?.SupersededBy is not null,
             Owner = new ProcessRef(record.Host, record.Pid, record.ProcessStart),
         };
+    }
+
+    /// <summary>
+    /// Parameters under today's keys: runs recorded before the optimizer was a group have its settings
+    /// loose (training.momentum); they are read as training.optimizer.momentum, so old and new runs
+    /// filter, group and compare on the same keys. (The one migration of parameter keys so far.)
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> CurrentKeys(IReadOnlyDictionary<string, string> recorded)
+    {
+        if (!recorded.Keys.Any(k => k.StartsWith("training.", StringComparison.Ordinal) && Config.Optimizers.Kinds.Keys.Contains(k["training.".Length..])))
+            return recorded;
+        var current = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in recorded)
+            current[k.StartsWith("training.", StringComparison.Ordinal) && Config.Optimizers.Kinds.Keys.Contains(k["training.".Length..])
+                ? "training.optimizer." + k["training.".Length..] : k] = v;
+        return current;
     }
 
     /// <summary>As shown: a RUNNING row whose process no longer exists is CRASHED.</summary>

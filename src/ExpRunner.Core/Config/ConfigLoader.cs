@@ -71,7 +71,12 @@ public static class ConfigLoader
         var tree = YamlTree.Parse(text, file);
         var errors = new List<ConfigError>();
         tree.Compose(ReadText, errors);
-        foreach (var o in overrides) tree.Apply(o, errors);
+        Groups(tree);
+        foreach (var o in overrides)
+        {
+            if (!KeepsGroup(tree, o)) tree.Apply(o, errors);
+            Groups(tree);
+        }
         var located = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         var root = new Section(tree, errors, located, tree.Root, "");
         var config = Bind(root, file);
@@ -207,33 +212,10 @@ public static class ConfigLoader
     private static TrainingConfig BindTraining(Section s)
     {
         var d = new TrainingConfig();
-        string optimizer = s.String("optimizer", d.Optimizer, TrainingConfig.Optimizers)!;
-        // Each optimizer's own settings are errors under another one (they would silently do nothing).
-        string[] For(string key) => key switch
-        {
-            "momentum" => ["sgd", "rmsprop"], "nesterov" => ["sgd"], "decoupled" => ["sgd", "adam", "rmsprop", "adagrad"],
-            "beta1" or "beta2" => ["adam", "adamw"], "eps" => ["adam", "adamw", "rmsprop", "adagrad"], "alpha" => ["rmsprop"], "lr_decay" => ["adagrad"],
-            _ => TrainingConfig.Optimizers,
-        };
-        void OnlyFor(string key)
-        {
-            if (s.Get(key) is { } node && !For(key).Contains(optimizer))
-                s.Error(node, s.Key(key), $"applies to optimizer {string.Join(" or ", For(key))}, not {optimizer}");
-        }
-        foreach (var k in new[] { "momentum", "nesterov", "decoupled", "beta1", "beta2", "eps", "alpha", "lr_decay" }) OnlyFor(k);
         var t = new TrainingConfig
         {
-            Optimizer = optimizer,
+            Optimizer = BindOptimizer(s.Child(Group.Optimizer)),
             LearningRate = s.Number("learning_rate", d.LearningRate, v => v > 0, "> 0"),
-            Momentum = s.Number("momentum", d.Momentum, v => v >= 0 && v < 1, "in [0, 1)"),
-            Nesterov = s.Boolean("nesterov", d.Nesterov),
-            WeightDecay = s.Number("weight_decay", optimizer == "adamw" ? 0.01 : d.WeightDecay, v => v >= 0, ">= 0"),
-            Decoupled = s.Boolean("decoupled", d.Decoupled),
-            Beta1 = s.Number("beta1", d.Beta1, v => v >= 0 && v < 1, "in [0, 1)"),
-            Beta2 = s.Number("beta2", d.Beta2, v => v >= 0 && v < 1, "in [0, 1)"),
-            Eps = s.Number("eps", optimizer == "adagrad" ? 1e-10 : d.Eps, v => v > 0, "> 0"),
-            Alpha = s.Number("alpha", d.Alpha, v => v >= 0 && v < 1, "in [0, 1)"),
-            LrDecay = s.Number("lr_decay", d.LrDecay, v => v >= 0, ">= 0"),
             Schedule = BindSchedule(s),
             EarlyStopping = s.Has("early_stopping") ? BindEarlyStopping(s.Child("early_stopping")) : null,
             BatchSize = (int)s.Integer("batch_size", d.BatchSize, 1, 1_000_000),
@@ -242,23 +224,116 @@ public static class ConfigLoader
             Shuffle = s.Boolean("shuffle", d.Shuffle),
             Threads = (int)s.Integer("threads", d.Threads, 1, 256),
         };
-        if (t.Nesterov && t.Momentum == 0) s.Error(s.Get("nesterov"), s.Key("nesterov"), "needs momentum > 0");
         s.RejectUnknown();
         return t;
+    }
+
+    /// <summary>
+    /// The optimizer group, as its kind declares it: the name, then each of that optimizer's settings
+    /// in its range; a setting of another optimizer is an error naming those it applies to (it would
+    /// silently do nothing), any other key an unknown one with a did-you-mean.
+    /// </summary>
+    private static OptimizerConfig BindOptimizer(Section s)
+    {
+        var kinds = Optimizers.Kinds;
+        string name = s.Node is null ? "sgd" : s.String(kinds.NameKey, "sgd", kinds.Names, required: true, s.ShortForm ? s.Path : null)!;
+        var kind = kinds.Named(name) ?? kinds.Named("sgd")!;
+        var values = BindSettings(s, kind, kinds, "optimizer");
+        var optimizer = (OptimizerConfig)kind.Create(values);
+        if (optimizer is SgdConfig { Nesterov: true, Momentum: 0 }) s.Error(s.Get("nesterov"), s.Key("nesterov"), "needs momentum > 0");
+        s.RejectUnknown();
+        return optimizer;
+    }
+
+    /// <summary>The settings of <paramref name="kind"/> found in a group's mapping, each checked against its declared range.</summary>
+    private static Dictionary<string, object> BindSettings(Section s, Kind kind, KindSet kinds, string what)
+    {
+        var values = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var key in kinds.Keys)
+            if (kind[key] is null && s.Get(key) is { } node)
+                s.Error(node, s.Key(key), $"applies to {what} {string.Join(" or ", kinds.Having(key))}, not {kind.Name}");
+        foreach (var setting in kind.Settings)
+        {
+            if (!s.Has(setting.Key)) continue;
+            values[setting.Key] = setting.IsBool ? s.Boolean(setting.Key, (bool)setting.Default)
+                : setting.IsInteger ? (int)s.Integer(setting.Key, (int)setting.Default, (long)Math.Max(setting.Declared.Min, int.MinValue), (long)Math.Min(setting.Declared.Max, int.MaxValue))
+                : s.Number(setting.Key, (double)setting.Default, setting.Allows, setting.Range);
+        }
+        return values;
+    }
+
+    /// <summary>The config's groups: where they live, the key that names their kind, and the loose keys of the shape before them.</summary>
+    private static class Group
+    {
+        public const string Optimizer = "optimizer", Schedule = "lr_schedule";
+    }
+
+    /// <summary>
+    /// Gives the groups their one shape before anything reads or overrides them: a group written short
+    /// (`optimizer: adam`, `lr_schedule: cosine`) becomes its mapping ({name: adam}, {kind: cosine}),
+    /// and optimizer settings written loose beside it under training (the shape of older configs and
+    /// of `--set training.momentum=…`) move into the optimizer group. So `--set training.optimizer=adam`
+    /// or a sweep over optimizers replaces the whole group, settings included, and
+    /// `--set training.optimizer.beta1=…` edits inside it. Every node keeps where it was written.
+    /// </summary>
+    private static void Groups(YamlTree tree)
+    {
+        if (!tree.Root.Children.TryGetValue(new YamlScalarNode("training"), out var t) || t is not YamlMappingNode training) return;
+        var optimizer = Expand(tree, training, Group.Optimizer, Optimizers.Kinds.NameKey, orDefault: "sgd",
+            loose: training.Children.Keys.OfType<YamlScalarNode>().Any(k => Optimizers.Kinds.Keys.Contains(k.Value ?? "")));
+        if (optimizer is not null)
+            foreach (var (k, v) in training.Children.Where(c => c.Key is YamlScalarNode { Value: { } key } && Optimizers.Kinds.Keys.Contains(key)).ToList())
+            {
+                training.Children.Remove(k);
+                optimizer.Children[k] = v;
+            }
+        Expand(tree, training, Group.Schedule, "kind", orDefault: null, loose: false);
+    }
+
+    /// <summary>
+    /// `training.optimizer=NAME` naming the optimizer the config already has keeps the config's settings
+    /// of it (a sweep over sgd and adam compares the experiment's own sgd, momentum and all, with adam);
+    /// naming another replaces the group with that optimizer's defaults.
+    /// </summary>
+    private static bool KeepsGroup(YamlTree tree, string assignment)
+    {
+        int eq = assignment.IndexOf('=');
+        if (eq <= 0 || assignment[..eq].Trim() != "training." + Group.Optimizer) return false;
+        return tree.Find($"training.{Group.Optimizer}.{Optimizers.Kinds.NameKey}") is YamlScalarNode { Value: { } current }
+            && current == assignment[(eq + 1)..].Trim();
+    }
+
+    /// <summary>The group's mapping, made from its short form (or from nothing, when loose keys need a home).</summary>
+    private static YamlMappingNode? Expand(YamlTree tree, YamlMappingNode parent, string key, string nameKey, string? orDefault, bool loose)
+    {
+        var k = new YamlScalarNode(key);
+        parent.Children.TryGetValue(k, out var node);
+        if (node is YamlMappingNode map) return map;
+        if (node is YamlScalarNode { Value: { Length: > 0 } } name && name.Value is not ("~" or "null"))
+        {
+            map = new YamlMappingNode();
+            tree.Place(map, name);
+            tree.MarkShort(map);
+            map.Children[new YamlScalarNode(nameKey)] = name;
+            parent.Children[k] = map;
+            return map;
+        }
+        if (node is not null || !loose || orDefault is null) return null;
+        map = new YamlMappingNode();
+        var made = new YamlScalarNode(orDefault);
+        tree.Place(map, parent);
+        tree.Place(made, parent);
+        map.Children[new YamlScalarNode(nameKey)] = made;
+        parent.Children[k] = map;
+        return map;
     }
 
     private static LrSchedule BindSchedule(Section training)
     {
         var d = new LrSchedule();
-        var node = training.Get("lr_schedule");
         int warmup = (int)training.Integer("warmup_epochs", 0, 0, 10_000_000);
-        if (node is YamlScalarNode)
-        {
-            string kind = training.String("lr_schedule", d.Kind, LrSchedule.Kinds)!;
-            return d with { Kind = kind, WarmupEpochs = warmup };
-        }
-        var s = training.Child("lr_schedule");
-        string k = s.String("kind", d.Kind, LrSchedule.Kinds, required: s.Node is not null)!;
+        var s = training.Child(Group.Schedule); // `lr_schedule: cosine` was made {kind: cosine} (Groups)
+        string k = s.String("kind", d.Kind, LrSchedule.Kinds, required: s.Node is not null, s.ShortForm ? s.Path : null)!;
         string[] For(string key) => key switch { "step_epochs" => ["step"], "gamma" => ["step", "exponential"], "min_lr" => ["cosine"], _ => LrSchedule.Kinds };
         foreach (var key in new[] { "step_epochs", "gamma", "min_lr" })
             if (s.Get(key) is { } n && !For(key).Contains(k)) s.Error(n, s.Key(key), $"applies to lr_schedule kind {string.Join(" or ", For(key))}, not {k}");

@@ -9,7 +9,8 @@ namespace ExpRunner.Config;
 /// </summary>
 public static class ConfigWriter
 {
-    private sealed record Node(List<(string Key, object Value)> Items);
+    /// <summary>A mapping; <see cref="NameKey"/>: a group's key naming its kind, flattened as the group's own key (training.optimizer=adam).</summary>
+    private sealed record Node(List<(string Key, object Value)> Items, string? NameKey = null);
 
     private static Node Tree(ExperimentConfig c)
     {
@@ -49,28 +50,10 @@ public static class ConfigWriter
         ]);
     }
 
-    /// <summary>The training block: each optimizer's own settings, a schedule and early stopping when there are any.</summary>
+    /// <summary>The training block: the optimizer group with its own settings, a schedule and early stopping when there are any.</summary>
     private static List<(string Key, object Value)> Training(TrainingConfig t)
     {
-        var items = new List<(string, object)> { ("optimizer", t.Optimizer), ("learning_rate", t.LearningRate) };
-        switch (t.Optimizer)
-        {
-            case "sgd":
-                items.Add(("momentum", t.Momentum));
-                if (t.Momentum > 0) items.Add(("nesterov", t.Nesterov));
-                break;
-            case "adam" or "adamw":
-                items.AddRange([("beta1", t.Beta1), ("beta2", t.Beta2), ("eps", t.Eps)]);
-                break;
-            case "rmsprop":
-                items.AddRange([("alpha", t.Alpha), ("eps", t.Eps), ("momentum", t.Momentum)]);
-                break;
-            case "adagrad":
-                items.AddRange([("lr_decay", t.LrDecay), ("eps", t.Eps)]);
-                break;
-        }
-        items.Add(("weight_decay", t.WeightDecay));
-        if (t.WeightDecay > 0 && t.Optimizer != "adamw") items.Add(("decoupled", t.Decoupled));
+        var items = new List<(string, object)> { ("optimizer", Group(Optimizers.Kinds, t.Optimizer)), ("learning_rate", t.LearningRate) };
         var sc = t.Schedule;
         if (sc.Kind != "constant" || sc.WarmupEpochs > 0)
         {
@@ -91,6 +74,15 @@ public static class ConfigWriter
                 : new Node([("weights", GradientReduction.Name(t.GradientReduction.Weights)), ("biases", GradientReduction.Name(t.GradientReduction.Biases))])),
             ("shuffle", t.Shuffle), ("threads", t.Threads)]);
         return items;
+    }
+
+    /// <summary>A group as its kind declares it: its name, then every setting of that kind.</summary>
+    private static Node Group(KindSet kinds, object value)
+    {
+        var kind = kinds.Of(value);
+        var items = new List<(string, object)> { (kinds.NameKey, kind.Name) };
+        items.AddRange(kind.Values(value).Select(v => (v.Setting.Key, v.Value)));
+        return new Node(items, kinds.NameKey);
     }
 
     private static Node Init(InitConfig i)
@@ -147,6 +139,11 @@ public static class ConfigWriter
             string path = prefix + key;
             switch (value)
             {
+                case Node { NameKey: { } nameKey } group:
+                    foreach (var (k, v) in group.Items)
+                        if (k == nameKey) into.Add(new(path, Scalar(v)));
+                        else Flatten(new Node([(k, v)]), path + ".", into);
+                    break;
                 case Node child: Flatten(child, path + ".", into); break;
                 case List<object> list:
                     for (int i = 0; i < list.Count; i++) Flatten((Node)list[i], $"{path}.{i}.", into);

@@ -93,28 +93,9 @@ public sealed record GradientReduction(Reduction Weights, Reduction Biases)
 
 public sealed record TrainingConfig
 {
-    public string Optimizer { get; init; } = "sgd";
+    /// <summary>The optimizer and its own settings (a group: see <see cref="OptimizerConfig"/>).</summary>
+    public OptimizerConfig Optimizer { get; init; } = new SgdConfig();
     public double LearningRate { get; init; } = 0.01;
-    /// <summary>sgd and rmsprop: the momentum factor μ.</summary>
-    public double Momentum { get; init; }
-    /// <summary>sgd: Nesterov momentum.</summary>
-    public bool Nesterov { get; init; }
-    /// <summary>L2 weight decay λ on the weights (not the biases); adamw's default is 0.01, the others' 0.</summary>
-    public double WeightDecay { get; init; }
-    /// <summary>
-    /// Weight decay applied to the weights directly (p ← p − lr·λ·p) rather than added to the reduced
-    /// gradient (where an adaptive optimizer rescales it, and under sum it weighs B× less). adamw: always.
-    /// </summary>
-    public bool Decoupled { get; init; }
-    /// <summary>adam, adamw: the decay rates of the first and second moment estimates.</summary>
-    public double Beta1 { get; init; } = 0.9;
-    public double Beta2 { get; init; } = 0.999;
-    /// <summary>adam, adamw, rmsprop (1e-8), adagrad (1e-10): added to the denominator.</summary>
-    public double Eps { get; init; } = 1e-8;
-    /// <summary>rmsprop: the decay rate of the squared-gradient average.</summary>
-    public double Alpha { get; init; } = 0.99;
-    /// <summary>adagrad: the learning rate is lr / (1 + (t − 1)·lr_decay) at step t.</summary>
-    public double LrDecay { get; init; }
     public LrSchedule Schedule { get; init; } = new();
     public EarlyStopping? EarlyStopping { get; init; }
     public int BatchSize { get; init; } = 32;
@@ -123,20 +104,6 @@ public sealed record TrainingConfig
     public bool Shuffle { get; init; } = true;
     /// <summary>Threads for the matrix products of one run (results do not depend on it).</summary>
     public int Threads { get; init; } = 1;
-
-    public static readonly string[] Optimizers = ["sgd", "adam", "adamw", "rmsprop", "adagrad"];
-
-    /// <summary>Arrays of optimizer state the size of the parameters (momentum, moment estimates).</summary>
-    public int StateArrays => Optimizer switch
-    {
-        "sgd" => Momentum > 0 ? 1 : 0,
-        "adam" or "adamw" => 2,
-        "rmsprop" => Momentum > 0 ? 2 : 1,
-        _ => 1,
-    };
-
-    /// <summary>Whether weight decay is applied to the weights directly (adamw always; the others with decoupled: true).</summary>
-    public bool DecoupledDecay => Optimizer == "adamw" || Decoupled;
 }
 
 /// <summary>

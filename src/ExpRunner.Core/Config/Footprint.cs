@@ -43,7 +43,7 @@ public static class Footprint
             error("training.batch_size", $"a batch of {rows} examples of width {largestBatchArray / rows} is {largestBatchArray.ToString("N0", CultureInfo.InvariantCulture)} values; at most {MaxArray.ToString("N0", CultureInfo.InvariantCulture)} fit in one array");
             return;
         }
-        long parameterBytes = parameters * element * (3 + c.Training.StateArrays);
+        long parameterBytes = parameters * element * (3 + c.Training.Optimizer.StateArrays);
         long batchBytes = rows * element * (2L * inputs + 2 * layers[^1].Units + 3 * units);
         if (parameterBytes + batchBytes > available)
         {

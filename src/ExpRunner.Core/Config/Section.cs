@@ -25,6 +25,9 @@ internal sealed class Section
 
     public string Key(string key) => Path.Length == 0 ? key : $"{Path}.{key}";
 
+    /// <summary>This mapping is a group written short (`optimizer: adam`): its name's errors belong to the group's key.</summary>
+    public bool ShortForm => _tree.IsShort(_map);
+
     public void Error(YamlNode? node, string key, string message) =>
         _errors.Add(new ConfigError(_tree.Locate(node ?? _map), key, message));
 
@@ -59,22 +62,22 @@ internal sealed class Section
     public Section AsSection(YamlNode node, string path) =>
         new(_tree, _errors, _located, node as YamlMappingNode, path);
 
-    public string? String(string key, string? fallback, IReadOnlyList<string>? allowed = null, bool required = false)
+    public string? String(string key, string? fallback, IReadOnlyList<string>? allowed = null, bool required = false, string? errorKey = null)
     {
         var node = Get(key);
         if (node is null)
         {
-            if (required) Error(_map, Key(key), allowed is null ? "is required" : $"is required; one of {string.Join(", ", allowed)}");
+            if (required) Error(_map, errorKey ?? Key(key), allowed is null ? "is required" : $"is required; one of {string.Join(", ", allowed)}");
             return fallback;
         }
         if (node is not YamlScalarNode { Value: { } s })
         {
-            Error(node, Key(key), $"must be a single value, got {Describe(node)}");
+            Error(node, errorKey ?? Key(key), $"must be a single value, got {Describe(node)}");
             return fallback;
         }
         if (allowed is not null && !allowed.Contains(s))
         {
-            Error(node, Key(key), $"'{s}' is not allowed; one of {string.Join(", ", allowed)}{DidYouMean.Suggest(s, allowed)}");
+            Error(node, errorKey ?? Key(key), $"'{s}' is not allowed; one of {string.Join(", ", allowed)}{DidYouMean.Suggest(s, allowed)}");
             return fallback;
         }
         return s;

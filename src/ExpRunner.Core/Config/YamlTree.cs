@@ -26,6 +26,42 @@ public sealed class YamlTree
         : _origins.TryGetValue(node, out var origin) ? origin
         : $"{File}:{node.Start.Line}:{node.Start.Column}";
 
+    /// <summary>The node at a dotted key path (numeric segments index lists), or null.</summary>
+    public YamlNode? Find(string path)
+    {
+        YamlNode? node = Root;
+        foreach (var part in path.Split('.'))
+            node = node switch
+            {
+                YamlMappingNode m => m.Children.TryGetValue(new YamlScalarNode(part), out var c) ? c : null,
+                YamlSequenceNode q when int.TryParse(part, out int i) && i >= 0 && i < q.Children.Count => q.Children[i],
+                _ => null,
+            };
+        return node;
+    }
+
+    private void Remove(string path, string where, List<ConfigError> errors)
+    {
+        int dot = path.LastIndexOf('.');
+        var parent = dot < 0 ? Root : Find(path[..dot]);
+        string last = path[(dot + 1)..];
+        switch (parent)
+        {
+            case YamlMappingNode m when m.Children.Remove(new YamlScalarNode(last)): return;
+            case YamlSequenceNode q when int.TryParse(last, out int i) && i >= 0 && i < q.Children.Count: q.Children.RemoveAt(i); return;
+            default: errors.Add(new ConfigError(where, path, "is not set: there is nothing to remove")); return;
+        }
+    }
+
+    /// <summary>A node made while reshaping the tree is located where <paramref name="like"/> was written.</summary>
+    public void Place(YamlNode made, YamlNode like) => _origins[made] = Locate(like);
+
+    private readonly HashSet<YamlNode> _short = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A group's mapping made from its short form (`optimizer: adam`): errors of its name are said of the group's key, as written.</summary>
+    public void MarkShort(YamlMappingNode made) => _short.Add(made);
+    public bool IsShort(YamlNode? node) => node is not null && _short.Contains(node);
+
     /// <summary>Parses <paramref name="text"/>; on failure throws a ConfigException with the position.</summary>
     public static YamlTree Parse(string text, string file)
     {
@@ -194,14 +230,22 @@ public sealed class YamlTree
 
     /// <summary>
     /// Applies "a.b.c=value" (value in YAML flow syntax) to the tree, creating mappings on the way;
-    /// numeric segments index sequences. Errors name the override.
+    /// numeric segments index sequences. Hydra's habits: "+a.b=value" adds a key the tree lacks (an
+    /// error if it has it), "~a.b" removes one (an error if it has none). Errors name the override.
     /// </summary>
     public void Apply(string assignment, List<ConfigError> errors)
     {
         string where = $"--set {assignment}";
+        if (assignment.StartsWith('~')) { Remove(assignment[1..].Trim(), where, errors); return; }
+        bool add = assignment.StartsWith('+');
         int eq = assignment.IndexOf('=');
-        if (eq <= 0) { errors.Add(new ConfigError(where, "", "expected key.path=value")); return; }
-        string path = assignment[..eq].Trim(), valueText = assignment[(eq + 1)..];
+        if (eq <= (add ? 1 : 0)) { errors.Add(new ConfigError(where, "", "expected key.path=value (+key.path=value adds a key, ~key.path removes one)")); return; }
+        string path = assignment[(add ? 1 : 0)..eq].Trim(), valueText = assignment[(eq + 1)..];
+        if (add && Find(path) is not null)
+        {
+            errors.Add(new ConfigError(where, path, $"is already set (at {Locate(Find(path))}): +{path}=… adds a key the config lacks; {path}=… changes it"));
+            return;
+        }
         YamlNode value;
         try
         {

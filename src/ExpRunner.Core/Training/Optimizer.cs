@@ -24,13 +24,15 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     protected Optimizer(TrainingConfig config) => Config = config;
 
+    /// <summary>The update rule of the config's optimizer (each declared in Config/Optimizers.cs).</summary>
     public static Optimizer<T> Create(TrainingConfig config, Network<T> net) => config.Optimizer switch
     {
-        "sgd" => new SgdOptimizer<T>(config, net),
-        "adam" or "adamw" => new AdamOptimizer<T>(config, net),
-        "rmsprop" => new RmspropOptimizer<T>(config, net),
-        "adagrad" => new AdagradOptimizer<T>(config, net),
-        _ => throw new ArgumentException($"unknown optimizer '{config.Optimizer}'"),
+        SgdConfig sgd => new SgdOptimizer<T>(config, sgd, net),
+        AdamConfig adam => new AdamOptimizer<T>(config, adam.Beta1, adam.Beta2, adam.Eps, net),
+        AdamWConfig adamw => new AdamOptimizer<T>(config, adamw.Beta1, adamw.Beta2, adamw.Eps, net),
+        RmspropConfig rmsprop => new RmspropOptimizer<T>(config, rmsprop, net),
+        AdagradConfig adagrad => new AdagradOptimizer<T>(config, adagrad, net),
+        _ => throw new ArgumentException($"no update rule for optimizer {config.Optimizer.GetType().Name}"),
     };
 
     /// <summary>
@@ -47,8 +49,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         Steps++;
         double wScale = 1 / Divisor(Config.GradientReduction.Weights, rows), bScale = 1 / Divisor(Config.GradientReduction.Biases, rows);
-        double decay = Config.WeightDecay;
-        bool decoupled = Config.DecoupledDecay;
+        double decay = Config.Optimizer.Decay;
+        bool decoupled = Config.Optimizer.DecoupledDecay;
         for (int l = 0; l < net.Layers.Count; l++)
         {
             var layer = net.Layers[l];
@@ -119,10 +121,12 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[][]? _velocity;
+    private readonly SgdConfig _sgd;
 
-    public SgdOptimizer(TrainingConfig config, Network<T> net) : base(config)
+    public SgdOptimizer(TrainingConfig config, SgdConfig sgd, Network<T> net) : base(config)
     {
-        if (config.Momentum > 0) _velocity = Buffers(net);
+        _sgd = sgd;
+        if (sgd.Momentum > 0) _velocity = Buffers(net);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -136,8 +140,8 @@ public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatin
             return;
         }
         var v = _velocity[slot].AsSpan(offset, p.Length);
-        T mu = T.CreateChecked(Config.Momentum), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), rate = T.CreateChecked(lr);
-        if (!Config.Nesterov)
+        T mu = T.CreateChecked(_sgd.Momentum), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), rate = T.CreateChecked(lr);
+        if (!_sgd.Nesterov)
         {
             // v ← μv + g/divisor + λp ;  p ← p − lr·v
             for (int i = 0; i < p.Length; i++)
@@ -164,9 +168,11 @@ public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatin
 public sealed class AdamOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[][] _m, _v;
+    private readonly double _beta1, _beta2, _eps;
 
-    public AdamOptimizer(TrainingConfig config, Network<T> net) : base(config)
+    public AdamOptimizer(TrainingConfig config, double beta1, double beta2, double eps, Network<T> net) : base(config)
     {
+        (_beta1, _beta2, _eps) = (beta1, beta2, eps);
         _m = Buffers(net);
         _v = Buffers(net);
     }
@@ -174,10 +180,10 @@ public sealed class AdamOptimizer<T> : Optimizer<T> where T : unmanaged, IFloati
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
-        double b1 = Config.Beta1, b2 = Config.Beta2;
+        double b1 = _beta1, b2 = _beta2;
         double correction1 = 1 - Math.Pow(b1, Steps), correction2 = 1 - Math.Pow(b2, Steps);
         T beta1 = T.CreateChecked(b1), beta2 = T.CreateChecked(b2), oneMinus1 = T.CreateChecked(1 - b1), oneMinus2 = T.CreateChecked(1 - b2);
-        T step = T.CreateChecked(lr / correction1), sqrtCorrection2 = T.CreateChecked(Math.Sqrt(correction2)), eps = T.CreateChecked(Config.Eps);
+        T step = T.CreateChecked(lr / correction1), sqrtCorrection2 = T.CreateChecked(Math.Sqrt(correction2)), eps = T.CreateChecked(_eps);
         T s = T.CreateChecked(scale), lambda = T.CreateChecked(decay);
         var m = _m[slot].AsSpan(offset, p.Length);
         var v = _v[slot].AsSpan(offset, p.Length);
@@ -199,18 +205,20 @@ public sealed class RmspropOptimizer<T> : Optimizer<T> where T : unmanaged, IFlo
 {
     private readonly T[][] _square;
     private readonly T[][]? _momentum;
+    private readonly RmspropConfig _rmsprop;
 
-    public RmspropOptimizer(TrainingConfig config, Network<T> net) : base(config)
+    public RmspropOptimizer(TrainingConfig config, RmspropConfig rmsprop, Network<T> net) : base(config)
     {
+        _rmsprop = rmsprop;
         _square = Buffers(net);
-        if (config.Momentum > 0) _momentum = Buffers(net);
+        if (rmsprop.Momentum > 0) _momentum = Buffers(net);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
-        T alpha = T.CreateChecked(Config.Alpha), oneMinus = T.CreateChecked(1 - Config.Alpha), eps = T.CreateChecked(Config.Eps);
-        T rate = T.CreateChecked(lr), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), mu = T.CreateChecked(Config.Momentum);
+        T alpha = T.CreateChecked(_rmsprop.Alpha), oneMinus = T.CreateChecked(1 - _rmsprop.Alpha), eps = T.CreateChecked(_rmsprop.Eps);
+        T rate = T.CreateChecked(lr), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), mu = T.CreateChecked(_rmsprop.Momentum);
         var v = _square[slot].AsSpan(offset, p.Length);
         bool momentum = _momentum is not null;
         var b = momentum ? _momentum![slot].AsSpan(offset, p.Length) : default;
@@ -236,13 +244,18 @@ public sealed class RmspropOptimizer<T> : Optimizer<T> where T : unmanaged, IFlo
 public sealed class AdagradOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[][] _sum;
+    private readonly AdagradConfig _adagrad;
 
-    public AdagradOptimizer(TrainingConfig config, Network<T> net) : base(config) => _sum = Buffers(net);
+    public AdagradOptimizer(TrainingConfig config, AdagradConfig adagrad, Network<T> net) : base(config)
+    {
+        _adagrad = adagrad;
+        _sum = Buffers(net);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(int slot, int offset, Span<T> p, ReadOnlySpan<T> grad, double lr, double scale, double decay)
     {
-        T rate = T.CreateChecked(lr / (1 + (Steps - 1) * Config.LrDecay)), eps = T.CreateChecked(Config.Eps);
+        T rate = T.CreateChecked(lr / (1 + (Steps - 1) * _adagrad.LrDecay)), eps = T.CreateChecked(_adagrad.Eps);
         T s = T.CreateChecked(scale), lambda = T.CreateChecked(decay);
         var sum = _sum[slot].AsSpan(offset, p.Length);
         for (int i = 0; i < p.Length; i++)

@@ -36,24 +36,13 @@ public static class Describe
 {
     private static string F(double v) => v.ToString("0.##########", System.Globalization.CultureInfo.InvariantCulture);
 
-    public static string Optimizer(TrainingConfig t) => t.Optimizer switch
-    {
-        "sgd" => t.Nesterov ? "SGD (Nesterov)" : "SGD",
-        "adam" => "Adam", "adamw" => "AdamW", "rmsprop" => "RMSprop", "adagrad" => "Adagrad", _ => t.Optimizer,
-    };
+    /// <summary>The optimizer's name as its kind declares it ("Adam"; "SGD (Nesterov)").</summary>
+    public static string Optimizer(TrainingConfig t) =>
+        Optimizers.Kinds.Of(t.Optimizer).Display + (t.Optimizer is SgdConfig { Nesterov: true } ? " (Nesterov)" : "");
 
-    public static string Settings(TrainingConfig t)
-    {
-        string decay = $"weight decay {F(t.WeightDecay)}{(t.WeightDecay > 0 ? (t.DecoupledDecay ? " (decoupled)" : " (in the gradient)") : "")}";
-        return t.Optimizer switch
-        {
-            "sgd" => $"momentum {F(t.Momentum)}, {decay}",
-            "adam" or "adamw" => $"betas {F(t.Beta1)}/{F(t.Beta2)}, eps {F(t.Eps)}, {decay}",
-            "rmsprop" => $"alpha {F(t.Alpha)}, eps {F(t.Eps)}, momentum {F(t.Momentum)}, {decay}",
-            "adagrad" => $"lr decay {F(t.LrDecay)}, eps {F(t.Eps)}, {decay}",
-            _ => decay,
-        };
-    }
+    /// <summary>Every setting of the optimizer, as declared: "momentum 0.9, nesterov false, weight decay 0, decoupled false".</summary>
+    public static string Settings(TrainingConfig t) => string.Join(", ", Optimizers.Kinds.Of(t.Optimizer).Values(t.Optimizer).Select(v =>
+        $"{v.Setting.Key.Replace('_', ' ')} {(v.Value is double d ? F(d) : v.Value is bool b ? (b ? "true" : "false") : Convert.ToString(v.Value, System.Globalization.CultureInfo.InvariantCulture))}"));
 
     public static string Schedule(TrainingConfig t)
     {

@@ -172,7 +172,7 @@ public class ReadingTests(SweptRuns swept) : IClassFixture<SweptRuns>
         Assert.Equal(File.ReadAllText(Repo.Experiments("mnist-sgd.yaml")), File.ReadAllText(dir.File("study/mnist-sgd.yaml")));
         Assert.Contains("exprunner data fetch mnist", composed.Stderr);
         var loaded = ExpRunner.Config.ConfigLoader.Load(dir.File("study/adam-mean-vs-sum.yaml")).Config;
-        Assert.Equal(("adam", 100), (loaded.Training.Optimizer, loaded.Training.BatchSize));
+        Assert.Equal(("adam", 100), (ExpRunner.Config.Optimizers.NameOf(loaded.Training.Optimizer), loaded.Training.BatchSize));
     }
 
     [Fact]

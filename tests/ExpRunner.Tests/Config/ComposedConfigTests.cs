@@ -104,7 +104,7 @@ public class ComposedConfigTests
         dir.Write("shared/adam.yaml", "training: { optimizer: adam, batch_size: 20 }\n");
         string top = dir.Write("top.yaml", "extends: [shared/fast.yaml, shared/adam.yaml]\nname: top\n");
         var t = ConfigLoader.Load(top, ["training.learning_rate=0.01"]).Config.Training;
-        Assert.Equal(("adam", 1, 20, 0.01), (t.Optimizer, t.Epochs, t.BatchSize, t.LearningRate));
+        Assert.Equal(("adam", 1, 20, 0.01), (Optimizers.NameOf(t.Optimizer), t.Epochs, t.BatchSize, t.LearningRate));
     }
 
     [Fact]

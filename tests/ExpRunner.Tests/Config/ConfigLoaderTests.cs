@@ -28,7 +28,7 @@ public class ConfigLoaderTests
         Assert.Equal(0.1, c.Training.LearningRate);
         Assert.Equal(GradientReduction.Mean, c.Training.GradientReduction);
         Assert.True(c.Training.Shuffle);
-        Assert.Equal(0.0, c.Training.Momentum);
+        Assert.Equal(0.0, Assert.IsType<SgdConfig>(c.Training.Optimizer).Momentum);
         Assert.Equal("float32", c.Precision);
         Assert.Equal(1, c.Seed);
     }

@@ -31,4 +31,19 @@ public class GoldenConfigTests
         Check(name + ".yaml", ConfigWriter.ToYaml(config));
         Check(name + ".params", string.Concat(ConfigWriter.Flatten(config).Select(p => $"{p.Key}={p.Value}\n")));
     }
+
+    [Fact]
+    public void The_readmes_optimizer_table_is_the_one_the_declarations_make()
+    {
+        string readme = Path.Combine(Repo.Root, "README.md");
+        string text = File.ReadAllText(readme);
+        const string Start = "<!-- optimizers: generated -->\n", End = "<!-- /optimizers -->";
+        int a = text.IndexOf(Start, StringComparison.Ordinal), b = text.IndexOf(End, StringComparison.Ordinal);
+        Assert.True(a >= 0 && b > a, "README.md has no generated optimizer table");
+        string table = Optimizers.Kinds.MarkdownTable("optimizer");
+        if (Environment.GetEnvironmentVariable("EXPRUNNER_UPDATE_GOLDEN") == "1")
+            File.WriteAllText(readme, text[..(a + Start.Length)] + table + text[b..]);
+        Assert.Equal(table, File.ReadAllText(readme)[(a + Start.Length)..b]);
+        foreach (var kind in Optimizers.Kinds.All) Assert.Contains($"| `{kind.Name}` |", table);
+    }
 }

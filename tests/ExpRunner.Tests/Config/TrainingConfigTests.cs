@@ -27,22 +27,22 @@ public class TrainingConfigTests
     [Fact]
     public void Each_optimizer_gets_pytorchs_defaults()
     {
-        var adam = Load(Base, "training.optimizer=adam").Training;
+        var adam = Assert.IsType<AdamConfig>(Load(Base, "training.optimizer=adam").Training.Optimizer);
         Assert.Equal((0.9, 0.999, 1e-8, 0.0), (adam.Beta1, adam.Beta2, adam.Eps, adam.WeightDecay));
-        var adamw = Load(Base, "training.optimizer=adamw").Training;
+        var adamw = Assert.IsType<AdamWConfig>(Load(Base, "training.optimizer=adamw").Training.Optimizer);
         Assert.Equal(0.01, adamw.WeightDecay);
         Assert.True(adamw.DecoupledDecay);
-        var rmsprop = Load(Base, "training.optimizer=rmsprop").Training;
+        var rmsprop = Assert.IsType<RmspropConfig>(Load(Base, "training.optimizer=rmsprop").Training.Optimizer);
         Assert.Equal((0.99, 1e-8), (rmsprop.Alpha, rmsprop.Eps));
-        var adagrad = Load(Base, "training.optimizer=adagrad").Training;
+        var adagrad = Assert.IsType<AdagradConfig>(Load(Base, "training.optimizer=adagrad").Training.Optimizer);
         Assert.Equal((1e-10, 0.0), (adagrad.Eps, adagrad.LrDecay));
-        Assert.False(Load(Base, "training.weight_decay=0.1").Training.DecoupledDecay);
+        Assert.False(Load(Base, "training.weight_decay=0.1").Training.Optimizer.DecoupledDecay);
     }
 
     [Theory]
-    [InlineData("training.beta1=0.8", "training.beta1", "applies to optimizer adam or adamw, not sgd")]
-    [InlineData("training.alpha=0.9", "training.alpha", "applies to optimizer rmsprop, not sgd")]
-    [InlineData("training.nesterov=true", "training.nesterov", "needs momentum > 0")]
+    [InlineData("training.beta1=0.8", "training.optimizer.beta1", "applies to optimizer adam or adamw, not sgd")]
+    [InlineData("training.alpha=0.9", "training.optimizer.alpha", "applies to optimizer rmsprop, not sgd")]
+    [InlineData("training.nesterov=true", "training.optimizer.nesterov", "needs momentum > 0")]
     [InlineData("training.optimizer=adamm", "training.optimizer", "did you mean 'adam'")]
     [InlineData("training.warmup_epochs=20", "training.warmup_epochs", "fewer than the 20 epochs")]
     [InlineData("training.lr_schedule=linear", "training.lr_schedule", "one of constant, step, exponential, cosine")]
@@ -86,6 +86,7 @@ public class TrainingConfigTests
         var flat = ConfigWriter.Flatten(again).ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal("step", flat["training.lr_schedule.kind"]);
         Assert.Equal("3", flat["training.early_stopping.patience"]);
-        Assert.False(flat.ContainsKey("training.momentum")); // not an adamw setting
+        Assert.False(flat.ContainsKey("training.optimizer.momentum")); // not an adamw setting
+        Assert.Equal("adamw", flat["training.optimizer"]);                // the group's name under its own key
     }
 }

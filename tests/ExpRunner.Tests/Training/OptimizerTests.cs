@@ -20,51 +20,57 @@ public class OptimizerTests
     /// <summary>One reference step of a scalar parameter: g is the batch's summed gradient, divided by <paramref name="divisor"/> (the reduction) first.</summary>
     private static void Reference(TrainingConfig c, Scalar x, double g, double divisor, int t, double lr, bool isWeight)
     {
-        double wd = isWeight ? c.WeightDecay : 0;
-        bool decoupled = c.Optimizer == "adamw" || c.Decoupled;
+        var (decay, decoupledSetting) = c.Optimizer switch
+        {
+            SgdConfig o => (o.WeightDecay, o.Decoupled), AdamConfig o => (o.WeightDecay, o.Decoupled), AdamWConfig o => (o.WeightDecay, true),
+            RmspropConfig o => (o.WeightDecay, o.Decoupled), AdagradConfig o => (o.WeightDecay, o.Decoupled), _ => throw new InvalidOperationException(),
+        };
+        double wd = isWeight ? decay : 0;
+        bool decoupled = decoupledSetting;
         g /= divisor;
         if (decoupled) x.P *= 1 - lr * wd;        // AdamW: θ ← θ − γλθ, before the step
         else g += wd * x.P;                         // g ← g + λθ
         switch (c.Optimizer)
         {
-            case "sgd":
-                if (c.Momentum == 0) { x.P -= lr * g; break; }
-                x.B = t == 1 ? g : c.Momentum * x.B + g; // b₁ = g; bₜ = μbₜ₋₁ + (1 − τ)g, τ = 0
-                x.P -= lr * (c.Nesterov ? g + c.Momentum * x.B : x.B);
+            case SgdConfig sgd:
+                if (sgd.Momentum == 0) { x.P -= lr * g; break; }
+                x.B = t == 1 ? g : sgd.Momentum * x.B + g; // b₁ = g; bₜ = μbₜ₋₁ + (1 − τ)g, τ = 0
+                x.P -= lr * (sgd.Nesterov ? g + sgd.Momentum * x.B : x.B);
                 break;
-            case "adam" or "adamw":
-                x.M = c.Beta1 * x.M + (1 - c.Beta1) * g;
-                x.V = c.Beta2 * x.V + (1 - c.Beta2) * g * g;
-                double mHat = x.M / (1 - Math.Pow(c.Beta1, t)), vHat = x.V / (1 - Math.Pow(c.Beta2, t));
-                x.P -= lr * mHat / (Math.Sqrt(vHat) + c.Eps);
+            case AdamConfig or AdamWConfig:
+                var (beta1, beta2, eps) = c.Optimizer is AdamConfig a ? (a.Beta1, a.Beta2, a.Eps) : c.Optimizer is AdamWConfig w ? (w.Beta1, w.Beta2, w.Eps) : default;
+                x.M = beta1 * x.M + (1 - beta1) * g;
+                x.V = beta2 * x.V + (1 - beta2) * g * g;
+                double mHat = x.M / (1 - Math.Pow(beta1, t)), vHat = x.V / (1 - Math.Pow(beta2, t));
+                x.P -= lr * mHat / (Math.Sqrt(vHat) + eps);
                 break;
-            case "rmsprop":
-                x.V = c.Alpha * x.V + (1 - c.Alpha) * g * g;
-                if (c.Momentum > 0) { x.B = c.Momentum * x.B + g / (Math.Sqrt(x.V) + c.Eps); x.P -= lr * x.B; }
-                else x.P -= lr * g / (Math.Sqrt(x.V) + c.Eps);
+            case RmspropConfig r:
+                x.V = r.Alpha * x.V + (1 - r.Alpha) * g * g;
+                if (r.Momentum > 0) { x.B = r.Momentum * x.B + g / (Math.Sqrt(x.V) + r.Eps); x.P -= lr * x.B; }
+                else x.P -= lr * g / (Math.Sqrt(x.V) + r.Eps);
                 break;
-            case "adagrad":
-                double clr = lr / (1 + (t - 1) * c.LrDecay);
+            case AdagradConfig ag:
+                double clr = lr / (1 + (t - 1) * ag.LrDecay);
                 x.Sum += g * g;
-                x.P -= clr * g / (Math.Sqrt(x.Sum) + c.Eps);
+                x.P -= clr * g / (Math.Sqrt(x.Sum) + ag.Eps);
                 break;
         }
     }
 
     public static TheoryData<string, TrainingConfig> Configs => new()
     {
-        { "sgd", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1 } },
-        { "sgd + decay", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, WeightDecay = 0.05 } },
-        { "sgd + momentum + decay", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, Momentum = 0.9, WeightDecay = 0.05 } },
-        { "sgd + nesterov", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, Momentum = 0.9, Nesterov = true, WeightDecay = 0.01 } },
-        { "sgd + momentum + decoupled", new TrainingConfig { Optimizer = "sgd", LearningRate = 0.1, Momentum = 0.5, WeightDecay = 0.05, Decoupled = true } },
-        { "adam", new TrainingConfig { Optimizer = "adam", LearningRate = 0.01 } },
-        { "adam + decay", new TrainingConfig { Optimizer = "adam", LearningRate = 0.01, WeightDecay = 0.1, Beta1 = 0.8, Beta2 = 0.99 } },
-        { "adamw", new TrainingConfig { Optimizer = "adamw", LearningRate = 0.01, WeightDecay = 0.01 } },
-        { "rmsprop", new TrainingConfig { Optimizer = "rmsprop", LearningRate = 0.01 } },
-        { "rmsprop + momentum + decay", new TrainingConfig { Optimizer = "rmsprop", LearningRate = 0.01, Momentum = 0.9, WeightDecay = 0.02, Alpha = 0.9 } },
-        { "adagrad", new TrainingConfig { Optimizer = "adagrad", LearningRate = 0.1, Eps = 1e-10 } },
-        { "adagrad + lr decay + decay", new TrainingConfig { Optimizer = "adagrad", LearningRate = 0.1, Eps = 1e-10, LrDecay = 0.1, WeightDecay = 0.03 } },
+        { "sgd", new TrainingConfig { Optimizer = new SgdConfig(), LearningRate = 0.1 } },
+        { "sgd + decay", new TrainingConfig { Optimizer = new SgdConfig { WeightDecay = 0.05 }, LearningRate = 0.1 } },
+        { "sgd + momentum + decay", new TrainingConfig { Optimizer = new SgdConfig { Momentum = 0.9, WeightDecay = 0.05 }, LearningRate = 0.1 } },
+        { "sgd + nesterov", new TrainingConfig { Optimizer = new SgdConfig { Momentum = 0.9, Nesterov = true, WeightDecay = 0.01 }, LearningRate = 0.1 } },
+        { "sgd + momentum + decoupled", new TrainingConfig { Optimizer = new SgdConfig { Momentum = 0.5, WeightDecay = 0.05, Decoupled = true }, LearningRate = 0.1 } },
+        { "adam", new TrainingConfig { Optimizer = new AdamConfig(), LearningRate = 0.01 } },
+        { "adam + decay", new TrainingConfig { Optimizer = new AdamConfig { WeightDecay = 0.1, Beta1 = 0.8, Beta2 = 0.99 }, LearningRate = 0.01 } },
+        { "adamw", new TrainingConfig { Optimizer = new AdamWConfig { WeightDecay = 0.01 }, LearningRate = 0.01 } },
+        { "rmsprop", new TrainingConfig { Optimizer = new RmspropConfig(), LearningRate = 0.01 } },
+        { "rmsprop + momentum + decay", new TrainingConfig { Optimizer = new RmspropConfig { Momentum = 0.9, WeightDecay = 0.02, Alpha = 0.9 }, LearningRate = 0.01 } },
+        { "adagrad", new TrainingConfig { Optimizer = new AdagradConfig { Eps = 1e-10 }, LearningRate = 0.1 } },
+        { "adagrad + lr decay + decay", new TrainingConfig { Optimizer = new AdagradConfig { Eps = 1e-10, LrDecay = 0.1, WeightDecay = 0.03 }, LearningRate = 0.1 } },
     };
 
     [Theory]
@@ -140,7 +146,7 @@ public class OptimizerTests
         var net = new Network<double>([layer], 1);
         double[] g = [3, -0.002, 1e6, -7];
         g.CopyTo(layer.DW, 0);
-        Optimizer<double>.Create(new TrainingConfig { Optimizer = "adam", LearningRate = 0.001, GradientReduction = GradientReduction.Sum }, net).Step(net, 1, 0.001);
+        Optimizer<double>.Create(new TrainingConfig { Optimizer = new AdamConfig(), LearningRate = 0.001, GradientReduction = GradientReduction.Sum }, net).Step(net, 1, 0.001);
         double[] expected = [1 - 0.001 * 3 / (3 + 1e-8), -1 + 0.001 * 0.002 / (0.002 + 1e-8), 0.5 - 0.001 * 1e6 / (1e6 + 1e-8), 0 + 0.001 * 7 / (7 + 1e-8)];
         for (int i = 0; i < 4; i++) Assert.Equal(expected[i], layer.W[i], 15);
     }
@@ -148,7 +154,7 @@ public class OptimizerTests
     [Fact]
     public void Under_adam_mean_and_sum_reductions_take_nearly_the_same_steps_unlike_under_sgd()
     {
-        double[] Step(string optimizer, Reduction r)
+        double[] Step(OptimizerConfig optimizer, Reduction r)
         {
             var layer = new DenseLayer<double>(3, 1, Activation<double>.Create("linear"));
             layer.W[0] = 0.1; layer.W[1] = 0.2; layer.W[2] = 0.3;
@@ -161,9 +167,9 @@ public class OptimizerTests
             }
             return [.. layer.W];
         }
-        var (adamMean, adamSum) = (Step("adam", Reduction.Mean), Step("adam", Reduction.Sum));
+        var (adamMean, adamSum) = (Step(new AdamConfig(), Reduction.Mean), Step(new AdamConfig(), Reduction.Sum));
         for (int i = 0; i < 3; i++) Assert.Equal(adamMean[i], adamSum[i], 7); // they differ by ε relative to the gradient: 1e-8 / 0.05 of a 0.03 move
-        var (sgdMean, sgdSum) = (Step("sgd", Reduction.Mean), Step("sgd", Reduction.Sum));
+        var (sgdMean, sgdSum) = (Step(new SgdConfig(), Reduction.Mean), Step(new SgdConfig(), Reduction.Sum));
         Assert.True(Math.Abs(sgdSum[0] - 0.1) > 50 * Math.Abs(sgdMean[0] - 0.1));
     }
 

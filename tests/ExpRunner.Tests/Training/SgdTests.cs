@@ -43,7 +43,7 @@ public class SgdTests
         var layer = new DenseLayer<double>(1, 1, Activation<double>.Create("linear"));
         layer.W[0] = 1.0; layer.B[0] = 0.0;
         var net = new Network<double>([layer], 1);
-        var sgd = Optimizer<double>.Create(new TrainingConfig { LearningRate = 0.1, Momentum = 0.5, WeightDecay = 0.01, GradientReduction = GradientReduction.Sum }, net);
+        var sgd = Optimizer<double>.Create(new TrainingConfig { LearningRate = 0.1, Optimizer = new SgdConfig { Momentum = 0.5, WeightDecay = 0.01 }, GradientReduction = GradientReduction.Sum }, net);
         layer.DW[0] = 2.0; layer.DB[0] = 1.0;
         sgd.Step(net, 1, 0.1);           // v = 2 + 0.01·1 = 2.01; w = 1 − 0.201 = 0.799. vb = 1; b = −0.1
         Assert.Equal(0.799, layer.W[0], 12);
