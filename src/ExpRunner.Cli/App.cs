@@ -25,49 +25,75 @@ public sealed class InputException(string message) : Exception(message);
 /// </summary>
 public static partial class App
 {
+    /// <summary>A command as registered: its words, its command class, what it does and examples of it.</summary>
+    private sealed record CommandInfo(string Name, Type Command, string Description, params string[][] Examples)
+    {
+        /// <summary>The settings class the command reads its options into (its base Command&lt;TSettings&gt;).</summary>
+        public Type Settings
+        {
+            get
+            {
+                for (var t = Command; t is not null; t = t.BaseType)
+                    if (t.IsGenericType && t.GetGenericArguments() is [var settings] && typeof(CommandSettings).IsAssignableFrom(settings)) return settings;
+                throw new InvalidOperationException($"{Command.Name} has no settings");
+            }
+        }
+    }
+
+    /// <summary>Every command, registered from here — and so the commands and options a did-you-mean knows.</summary>
+    private static readonly CommandInfo[] Table =
+    [
+        new("run", typeof(RunCommand), "Train the experiment a YAML file describes; writes a run folder under runs/.",
+            ["run", "experiments/mnist-sgd.yaml"], ["run", "experiments/xor.yaml", "--set", "training.learning_rate=0.1"]),
+        new("sweep", typeof(SweepCommand), "Run a sweep of trials (grid, zip, random; repeats), locally or on Slurm.",
+            ["sweep", "experiments/mnist-mean-vs-sum.yaml", "--jobs", "2"],
+            ["sweep", "experiments/mnist-sgd.yaml", "--set", "training.learning_rate=0.001,0.01,0.1,1.0"],
+            ["sweep", "experiments/fashion-mnist.yaml", "--set", "training.optimizer=sgd,adam"], ["sweep", "--resume", "latest"]),
+        new("compare", typeof(CompareCommand), "Compare runs or groups of runs side by side.",
+            ["compare", "--sweep", "latest", "--group-by", "training.gradient_reduction,training.learning_rate"],
+            ["compare", "runs/mnist-sgd", "--filter", "\"metrics.test_accuracy > 0.8\"", "--sort", "\"metrics.test_accuracy desc\""]),
+        new("validate", typeof(ValidateCommand), "Check configs without loading data: every error at once.", ["validate", "experiments/xor.yaml"]),
+        new("list", typeof(ListCommand), "List runs (newest first) with status and final metrics.", ["list", "--filter", "\"attributes.status = 'DIVERGED'\""]),
+        new("show", typeof(ShowCommand), "Show one run: record, parameters, metrics per epoch.", ["show", "20261125-174200-ab12cd"]),
+        new("eval", typeof(EvalCommand), "Evaluate a run's saved weights: loss, accuracy, confusion matrix.", ["eval", "runs/mnist-sgd/20261125-174200-ab12cd", "--json"]),
+        new("predict", typeof(PredictCommand), "Show one example, its label and the network's prediction.", ["predict", "runs/mnist-sgd/20261125-174200-ab12cd", "--index", "17"]),
+        new("export", typeof(ExportCommand), "Write a run's weights as one CSV file per layer and tensor.", ["export", "20261125-174200-ab12cd"]),
+        new("ui", typeof(Ui.UiCommand), "Look at every run and sweep in the browser: tables, curves, comparisons (read-only).",
+            ["ui"], ["ui", "--runs", "other/runs", "--port", "9000", "--open"]),
+        new("init", typeof(InitCommand), "Write a starter experiment (one of those the tool ships) and say what to run next.",
+            ["init"], ["init", "study", "--example", "fashion-mnist"], ["init", "--list"]),
+        new("schema", typeof(SchemaCommand), "Write the JSON Schema of experiment configs (editors complete keys and flag errors with it).",
+            ["schema"], ["schema", "--output", "exprunner.schema.json"]),
+        new("mlflow push", typeof(MlflowPushCommand), "Upload runs (or complete their MLflow copy); safe to repeat.",
+            ["mlflow", "push", "runs/xor", "--mlflow", "http://127.0.0.1:5000"]),
+        new("data fetch", typeof(DataFetchCommand), "Get mnist or fashion-mnist into data/NAME as IDX files.", ["data", "fetch", "mnist"]),
+    ];
+
+    private static readonly Dictionary<string, string> Branches = new() { ["mlflow"] = "MLflow tracking server.", ["data"] = "Datasets." };
+
     public static void Configure(IConfigurator config)
     {
         config.SetApplicationName("exprunner");
         config.SetApplicationVersion(Tracking.Provenance.Version);
         config.UseStrictParsing();
         config.PropagateExceptions();
-        config.AddCommand<RunCommand>("run").WithDescription("Train the experiment a YAML file describes; writes a run folder under runs/.")
-            .WithExample("run", "experiments/mnist-sgd.yaml").WithExample("run", "experiments/xor.yaml", "--set", "training.learning_rate=0.1");
-        config.AddCommand<SweepCommand>("sweep").WithDescription("Run a sweep of trials (grid, zip, random; repeats), locally or on Slurm.")
-            .WithExample("sweep", "experiments/mnist-mean-vs-sum.yaml", "--jobs", "2")
-            .WithExample("sweep", "experiments/mnist-sgd.yaml", "--set", "training.learning_rate=0.001,0.01,0.1,1.0")
-            .WithExample("sweep", "--resume", "latest");
-        config.AddCommand<CompareCommand>("compare").WithDescription("Compare runs or groups of runs side by side.")
-            .WithExample("compare", "--sweep", "latest", "--group-by", "training.gradient_reduction,training.learning_rate")
-            .WithExample("compare", "runs/mnist-sgd", "--filter", "\"metrics.test_accuracy > 0.8\"", "--sort", "\"metrics.test_accuracy desc\"");
-        config.AddCommand<ValidateCommand>("validate").WithDescription("Check configs without loading data: every error at once.")
-            .WithExample("validate", "experiments/xor.yaml");
-        config.AddCommand<ListCommand>("list").WithDescription("List runs (newest first) with status and final metrics.")
-            .WithExample("list", "--filter", "\"attributes.status = 'DIVERGED'\"");
-        config.AddCommand<ShowCommand>("show").WithDescription("Show one run: record, parameters, metrics per epoch.")
-            .WithExample("show", "20261125-174200-ab12cd");
-        config.AddCommand<EvalCommand>("eval").WithDescription("Evaluate a run's saved weights: loss, accuracy, confusion matrix.")
-            .WithExample("eval", "runs/mnist-sgd/20261125-174200-ab12cd", "--json");
-        config.AddCommand<PredictCommand>("predict").WithDescription("Show one example, its label and the network's prediction.")
-            .WithExample("predict", "runs/mnist-sgd/20261125-174200-ab12cd", "--index", "17");
-        config.AddCommand<ExportCommand>("export").WithDescription("Write a run's weights as one CSV file per layer and tensor.")
-            .WithExample("export", "20261125-174200-ab12cd");
-        config.AddCommand<Ui.UiCommand>("ui").WithDescription("Look at every run and sweep in the browser: tables, curves, comparisons (read-only).")
-            .WithExample("ui").WithExample("ui", "--runs", "other/runs", "--port", "9000", "--open");
-        config.AddCommand<InitCommand>("init").WithDescription("Write a starter experiment (one of those the tool ships) and say what to run next.")
-            .WithExample("init").WithExample("init", "study", "--example", "fashion-mnist").WithExample("init", "--list");
-        config.AddBranch("mlflow", mlflow =>
-        {
-            mlflow.SetDescription("MLflow tracking server.");
-            mlflow.AddCommand<MlflowPushCommand>("push").WithDescription("Upload runs (or complete their MLflow copy); safe to repeat.")
-                .WithExample("mlflow", "push", "runs/xor", "--mlflow", "http://127.0.0.1:5000");
-        });
-        config.AddBranch("data", data =>
-        {
-            data.SetDescription("Datasets.");
-            data.AddCommand<DataFetchCommand>("fetch").WithDescription("Get mnist or fashion-mnist into data/NAME as IDX files.")
-                .WithExample("data", "fetch", "mnist");
-        });
+        foreach (var c in Table.Where(c => !c.Name.Contains(' '))) Register(config, c, c.Name);
+        foreach (var (branch, description) in Branches)
+            config.AddBranch(branch, b =>
+            {
+                b.SetDescription(description);
+                foreach (var c in Table.Where(c => c.Name.StartsWith(branch + " ", StringComparison.Ordinal))) Register(b, c, c.Name[(branch.Length + 1)..]);
+            });
+    }
+
+    /// <summary>AddCommand&lt;TCommand&gt;(name) for a command known by its type, with its description and examples.</summary>
+    private static void Register(object configurator, CommandInfo c, string name)
+    {
+        var add = configurator.GetType().GetInterfaces().Append(configurator.GetType())
+            .SelectMany(i => i.GetMethods()).First(m => m.Name == "AddCommand" && m.IsGenericMethodDefinition && m.GetParameters().Length == 1);
+        var command = (ICommandConfigurator)add.MakeGenericMethod(c.Command).Invoke(configurator, [name])!;
+        command.WithDescription(c.Description);
+        foreach (var example in c.Examples) command.WithExample(example);
     }
 
     /// <summary>Runs a command line; every failure ends as a message on the error stream and a documented exit code.</summary>
@@ -194,14 +220,9 @@ public static partial class App
                 .Where(a => !a.IsHidden).SelectMany(a => a.LongNames.Select(n => "--" + n))
             : [];
 
-    /// <summary>Every command and its settings (for did-you-mean on options).</summary>
-    private static readonly Dictionary<string, Type> Commands = new()
-    {
-        ["run"] = typeof(RunSettings), ["sweep"] = typeof(SweepSettings), ["compare"] = typeof(CompareSettings), ["validate"] = typeof(ValidateSettings),
-        ["list"] = typeof(ListSettings), ["show"] = typeof(ShowSettings), ["eval"] = typeof(EvalSettings), ["predict"] = typeof(PredictSettings),
-        ["export"] = typeof(ExportSettings), ["init"] = typeof(InitSettings), ["mlflow push"] = typeof(MlflowPushSettings), ["data fetch"] = typeof(DataFetchSettings),
-        ["mlflow"] = typeof(CommandSettings), ["data"] = typeof(CommandSettings),
-    };
+    /// <summary>Every command and branch with its settings (for did-you-mean on commands and options), as registered.</summary>
+    private static readonly Dictionary<string, Type> Commands = Table.ToDictionary(c => c.Name, c => c.Settings)
+        .Concat(Branches.Keys.Select(b => KeyValuePair.Create(b, typeof(CommandSettings)))).ToDictionary();
 
     [GeneratedRegex(@"^Unknown option '([^']+)'")]
     private static partial Regex UnknownOption();

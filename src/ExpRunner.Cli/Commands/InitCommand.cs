@@ -28,7 +28,11 @@ public sealed class InitCommand(CliContext cli) : Command<InitSettings>
     /// <summary>The shipped experiments by name, with their first comment line.</summary>
     public static IReadOnlyDictionary<string, string> Examples() => Self.GetManifestResourceNames()
         .Where(n => n.StartsWith("experiments/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
-        .ToDictionary(n => Path.GetFileNameWithoutExtension(n), n => Text(n).Split('\n').FirstOrDefault(l => l.StartsWith('#'))?.TrimStart('#', ' ') ?? "");
+        .ToDictionary(n => Path.GetFileNameWithoutExtension(n), n => Text(n).Split('\n')
+            .FirstOrDefault(l => l.StartsWith('#') && !l.StartsWith(SchemaLine, StringComparison.Ordinal))?.TrimStart('#', ' ') ?? "");
+
+    /// <summary>The first line of every shipped experiment: editors find the schema beside it.</summary>
+    private const string SchemaLine = "# yaml-language-server: $schema=";
 
     /// <summary>The shipped experiments a shipped experiment's extends: names (without .yaml).</summary>
     private static IEnumerable<string> Bases(string text)
@@ -77,6 +81,13 @@ public sealed class InitCommand(CliContext cli) : Command<InitSettings>
             if (File.Exists(baseFile) && !settings.Force) { cli.Note($"kept {baseFile} (it extends it; --force overwrites)"); continue; }
             IO.Atomic.WriteText(baseFile, baseText);
             cli.Line(baseFile);
+        }
+        // The schema the experiment's first line points at, so an editor completes and checks it.
+        string schema = Path.Combine(settings.Dir, "exprunner.schema.json");
+        if (!File.Exists(schema) || settings.Force)
+        {
+            IO.Atomic.WriteText(schema, Config.ConfigSchema.Json() + "\n");
+            cli.Line(schema);
         }
         string dataset = System.Text.RegularExpressions.Regex.Match(all, @"name:\s*(mnist|fashion-mnist)\b") is { Success: true } m ? m.Groups[1].Value : "";
         cli.Note("next:");

@@ -161,6 +161,11 @@ public class ReadingTests(SweptRuns swept) : IClassFixture<SweptRuns>
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(File.ReadAllText(Repo.Experiments("fashion-mnist.yaml")), File.ReadAllText(dir.File("study/fashion-mnist.yaml")));
         Assert.Contains("exprunner data fetch fashion-mnist", r.Stderr);
+        // The schema its first line names is beside it, and the list describes it by its own first comment.
+        Assert.Equal(ExpRunner.Config.ConfigSchema.Json() + "\n", File.ReadAllText(dir.File("study/exprunner.schema.json")));
+        var list = InProcess.Run("init", "--list");
+        Assert.Contains("fashion-mnist  Fashion-MNIST", list.Stdout);
+        Assert.DoesNotContain("yaml-language-server", list.Stdout);
         var again = InProcess.Run("init", dir.File("study"), "--example", "fashion-mnist");
         Assert.Equal(2, again.ExitCode);
         Assert.Contains("--force overwrites it", again.Stderr);

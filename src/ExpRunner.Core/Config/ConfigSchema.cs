@@ -1,0 +1,234 @@
+using System.Text.Json.Nodes;
+
+namespace ExpRunner.Config;
+
+/// <summary>
+/// The JSON Schema (draft 2020-12) of an experiment config, for editors: VS Code's YAML extension and
+/// others complete keys and flag errors as people type (`# yaml-language-server: $schema=…` at the top
+/// of a config). The optimizer group comes from its declarations (<see cref="Optimizers"/>), the names
+/// of datasets, losses, activations, initialisers, schedules and metrics from the lists the loader
+/// checks against; a test validates every shipped experiment, and broken ones, with a real validator
+/// and checks that the loader agrees.
+/// </summary>
+public static class ConfigSchema
+{
+    public const string Id = "https://exprunner.dev/schema/experiment.json";
+
+    public static string Json() => Build().ToJsonString(new System.Text.Json.JsonSerializerOptions
+    {
+        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
+    public static JsonObject Build() => new()
+    {
+        ["$schema"] = "https://json-schema.org/draft/2020-12/schema",
+        ["$id"] = Id,
+        ["title"] = "ExpRunner experiment",
+        ["description"] = "An experiment for `exprunner run` and `exprunner sweep`: dataset, model, loss, training; optionally a sweep and tracking.",
+        ["type"] = "object",
+        // A config built on others (extends) may leave the required keys to them.
+        ["if"] = new JsonObject { ["not"] = new JsonObject { ["required"] = Arr("extends") } },
+        ["then"] = new JsonObject { ["required"] = Arr("dataset", "model", "loss") },
+        ["additionalProperties"] = false,
+        ["properties"] = new JsonObject
+        {
+            ["extends"] = Doc(new JsonObject { ["oneOf"] = Arr(Str(), new JsonObject { ["type"] = "array", ["items"] = Str() }) },
+                "configs this one is built on, relative to this file (applied in order, this file on top)"),
+            ["name"] = Doc(Str(pattern: "^[A-Za-z0-9._-]{1,100}$"), "experiment name; runs go to runs/<name>/ (default: the file name)"),
+            ["seed"] = Doc(Int(), "seeds initialisation, shuffling and synthetic data"),
+            ["precision"] = Doc(Enum(ExperimentConfig.Precisions), "float32 (default) or float64"),
+            ["dataset"] = Dataset(),
+            ["model"] = Model(),
+            ["loss"] = Doc(Enum(ExperimentConfig.Losses), "sse, mse, bce (one sigmoid unit) or cross_entropy (softmax output)"),
+            ["training"] = Training(),
+            ["sweep"] = Sweep(),
+            ["tracking"] = Object(new JsonObject
+            {
+                ["mlflow"] = Object(new JsonObject
+                {
+                    ["uri"] = Doc(Str(pattern: "^https?://"), "the MLflow tracking server (http:// or https://)"),
+                    ["experiment"] = Doc(Str(), "the MLflow experiment (default: the config's name)"),
+                }),
+            }),
+        },
+    };
+
+    private static JsonObject Dataset() => Object(new JsonObject
+    {
+        ["name"] = Doc(Enum(DatasetConfig.Names), "the data: IDX image sets, a synthetic generator, or csv"),
+        ["path"] = Doc(Str(), "folder of the IDX files (default data/<name>), or the CSV file"),
+        ["test_path"] = Doc(Str(), "csv: a separate test file"),
+        ["label_column"] = Doc(Str(), "csv: the label column (default label)"),
+        ["validation_split"] = Doc(Num(min: 0, below: 1), "fraction of the training set held out for validation"),
+        ["test_split"] = Doc(Num(above: 0, below: 1), "synthetic / single-file csv: fraction held out as the test set"),
+        ["train_limit"] = Int(min: 0), ["test_limit"] = Int(min: 0),
+        ["samples"] = Doc(Int(min: 4, max: 10_000_000), "synthetic: number of points"),
+        ["features"] = Doc(Int(min: 1, max: 100_000), "gaussian_quantiles: dimensions"),
+        ["classes"] = Doc(Int(min: 2, max: 1000), "gaussian_quantiles, spirals: number of classes"),
+        ["cov"] = Num(above: 0), ["noise"] = Num(min: 0), ["factor"] = Num(above: 0, below: 1),
+        ["seed"] = Doc(Int(), "synthetic: generator seed"),
+    }, required: ["name"]);
+
+    private static JsonObject Model()
+    {
+        var init = Object(new JsonObject
+        {
+            ["scheme"] = Enum(Nn.InitSpec.Schemes),
+            ["low"] = Num(), ["high"] = Num(), ["mean"] = Num(), ["std"] = Num(above: 0),
+        }, required: ["scheme"]);
+        var layer = Object(new JsonObject
+        {
+            ["units"] = Int(min: 1, max: 100_000),
+            ["activation"] = Enum(Nn.Activation<double>.Names),
+            ["slope"] = Doc(Num(min: 0, below: 1), "leaky_relu: slope for negative inputs"),
+        }, required: ["units", "activation"]);
+        return Object(new JsonObject
+        {
+            ["layers"] = Doc(new JsonObject { ["type"] = "array", ["minItems"] = 1, ["maxItems"] = 64, ["items"] = layer }, "dense layers in order"),
+            ["init"] = Doc(init, "initialiser of the weights (and of the biases unless bias_init)"),
+            ["bias_init"] = init.DeepClone(),
+        }, required: ["layers"]);
+    }
+
+    private static JsonObject Training()
+    {
+        var t = new JsonObject
+        {
+            ["optimizer"] = Optimizer(),
+            ["learning_rate"] = Num(above: 0),
+            ["lr_schedule"] = new JsonObject
+            {
+                ["oneOf"] = Arr(Enum(LrSchedule.Kinds), Object(new JsonObject
+                {
+                    ["kind"] = Enum(LrSchedule.Kinds), ["step_epochs"] = Int(min: 1), ["gamma"] = Num(above: 0, max: 1),
+                    ["min_lr"] = Num(min: 0), ["per"] = Enum(LrSchedule.Pers),
+                }, required: ["kind"])),
+            },
+            ["warmup_epochs"] = Int(min: 0),
+            ["early_stopping"] = Object(new JsonObject
+            {
+                ["metric"] = Enum(EarlyStopping.Metrics), ["patience"] = Int(min: 1), ["min_delta"] = Num(min: 0), ["restore_best"] = Bool(),
+            }),
+            ["batch_size"] = Int(min: 1, max: 1_000_000),
+            ["epochs"] = Int(min: 1, max: 10_000_000),
+            ["gradient_reduction"] = new JsonObject
+            {
+                ["oneOf"] = Arr(Enum(["mean", "sum"]), Object(new JsonObject { ["weights"] = Enum(["mean", "sum"]), ["biases"] = Enum(["mean", "sum"]) },
+                    required: ["weights", "biases"])),
+            },
+            ["shuffle"] = Bool(),
+            ["threads"] = Int(min: 1, max: 256),
+        };
+        // The shape of older configs: an optimizer's settings loose beside it (still loaded: they move into the group).
+        foreach (var key in Optimizers.Kinds.Keys)
+            t[key] = new JsonObject { ["deprecated"] = true, ["description"] = $"write it inside optimizer: {{name: …, {key}: …}}" };
+        return Object(t);
+    }
+
+    /// <summary>The optimizer group, from its declarations: a name, or a mapping with the name and that optimizer's own settings.</summary>
+    private static JsonObject Optimizer()
+    {
+        var kinds = Optimizers.Kinds;
+        var forms = new JsonArray { Doc(Enum(kinds.Names), "an optimizer with its defaults") };
+        foreach (var kind in kinds.All)
+        {
+            var properties = new JsonObject { [kinds.NameKey] = new JsonObject { ["const"] = kind.Name } };
+            foreach (var s in kind.Settings)
+                properties[s.Key] = Doc(s.IsBool ? Bool() : Bounded(s.IsInteger ? "integer" : "number", s), $"{s.Declared.Doc} (default {Default(s.Default)})");
+            forms.Add(Doc(Object(properties, required: [kinds.NameKey]), $"{kind.Display}: {kind.Doc}"));
+        }
+        return new JsonObject { ["oneOf"] = forms };
+    }
+
+    private static JsonObject Bounded(string type, Setting s)
+    {
+        var o = new JsonObject { ["type"] = type };
+        if (double.IsFinite(s.Declared.Min)) o[s.Declared.AboveMin ? "exclusiveMinimum" : "minimum"] = s.Declared.Min;
+        if (double.IsFinite(s.Declared.Max)) o[s.Declared.BelowMax ? "exclusiveMaximum" : "maximum"] = s.Declared.Max;
+        return o;
+    }
+
+    private static JsonObject Sweep()
+    {
+        var values = new JsonObject { ["oneOf"] = Arr(new JsonObject { ["type"] = "array", ["minItems"] = 1 }, Str()) };
+        var distribution = new JsonObject
+        {
+            ["type"] = "object", ["minProperties"] = 1, ["maxProperties"] = 1,
+            ["properties"] = new JsonObject
+            {
+                ["choice"] = new JsonObject { ["type"] = "array", ["minItems"] = 1 },
+                ["uniform"] = Pair(), ["loguniform"] = Pair(), ["int"] = Pair(),
+            },
+            ["additionalProperties"] = false,
+        };
+        var metric = Enum(["train_loss", "train_accuracy", "validation_loss", "validation_accuracy", "test_loss", "test_accuracy"]);
+        return Object(new JsonObject
+        {
+            ["grid"] = Doc(new JsonObject { ["type"] = "object", ["additionalProperties"] = values }, "key → values: the Cartesian product"),
+            ["zip"] = Doc(new JsonObject { ["type"] = "object", ["additionalProperties"] = values.DeepClone() }, "key → values paired by position"),
+            ["random"] = Object(new JsonObject
+            {
+                ["trials"] = Int(min: 1, max: 100_000), ["seed"] = Int(),
+                ["params"] = new JsonObject { ["type"] = "object", ["additionalProperties"] = distribution },
+            }),
+            ["repeats"] = Int(min: 1, max: 1000),
+            ["executor"] = Object(new JsonObject
+            {
+                ["kind"] = Enum(["local", "slurm"]), ["partition"] = Str(), ["time"] = Str(), ["mem"] = Str(),
+                ["cpus_per_task"] = Int(min: 1, max: 1024), ["max_parallel"] = Int(min: 1),
+                ["sbatch_args"] = new JsonObject { ["type"] = "array", ["items"] = Str() },
+            }),
+            ["search"] = Object(new JsonObject
+            {
+                ["method"] = Enum(["tpe", "random"]), ["trials"] = Int(min: 1, max: 100_000), ["seed"] = Int(),
+                ["params"] = new JsonObject { ["type"] = "object", ["additionalProperties"] = distribution.DeepClone() },
+                ["metric"] = metric, ["mode"] = Enum(["min", "max"]), ["startup_trials"] = Int(min: 1),
+            }, required: ["trials", "params"]),
+            ["prune"] = Object(new JsonObject
+            {
+                ["metric"] = metric.DeepClone(), ["mode"] = Enum(["min", "max"]), ["min_epochs"] = Int(min: 1), ["reduction_factor"] = Int(min: 2, max: 1000),
+            }),
+        });
+    }
+
+    private static JsonObject Pair() => new() { ["type"] = "array", ["minItems"] = 2, ["maxItems"] = 2, ["items"] = new JsonObject { ["type"] = "number" } };
+
+    private static JsonObject Object(JsonObject properties, params string[] required)
+    {
+        var o = new JsonObject { ["type"] = "object", ["properties"] = properties, ["additionalProperties"] = false };
+        if (required.Length > 0) o["required"] = Arr(required);
+        return o;
+    }
+
+    private static JsonObject Doc(JsonObject o, string description) { o["description"] = description; return o; }
+    private static JsonObject Str(string? pattern = null) { var o = new JsonObject { ["type"] = "string" }; if (pattern is not null) o["pattern"] = pattern; return o; }
+    private static JsonObject Bool() => new() { ["type"] = "boolean" };
+    private static JsonObject Enum(IEnumerable<string> values) => new() { ["enum"] = Arr([.. values]) };
+
+    private static JsonObject Int(long? min = null, long? max = null)
+    {
+        var o = new JsonObject { ["type"] = "integer" };
+        if (min is long a) o["minimum"] = a;
+        if (max is long b) o["maximum"] = b;
+        return o;
+    }
+
+    private static JsonObject Num(double? min = null, double? max = null, double? above = null, double? below = null)
+    {
+        var o = new JsonObject { ["type"] = "number" };
+        if (min is double a) o["minimum"] = a;
+        if (max is double b) o["maximum"] = b;
+        if (above is double c) o["exclusiveMinimum"] = c;
+        if (below is double d) o["exclusiveMaximum"] = d;
+        return o;
+    }
+
+    private static JsonArray Arr(params object[] items) => new([.. items.Select(i => i switch { JsonNode n => n, string s => JsonValue.Create(s), _ => throw new ArgumentException() })]);
+
+    private static string Default(object v) => v switch
+    {
+        bool b => b ? "true" : "false",
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        _ => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+    };
+}
