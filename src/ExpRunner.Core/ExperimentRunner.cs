@@ -51,7 +51,7 @@ public static class ExperimentRunner
         int threads = ThreadBudget.Effective(config.Training.Threads, options.MaxThreads);
         // 1. Data (before any folder exists: bad data leaves nothing behind).
         // With a core to spare: the numeric code compiles while the data loads, then what the end of the run writes.
-        if (ThreadBudget.SpareCore(options.MaxThreads)) Precompile.Start(config.Precision).ContinueWith(_ => Warmup.Curves(), TaskScheduler.Default);
+        if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Precompile.Start(config.Precision).ContinueWith(_ => Warmup.Curves(), TaskScheduler.Default);
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var widthErrors = new List<ConfigError>();
         ConfigLoader.CheckOutputWidth(config, data.Classes, (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));
@@ -142,7 +142,7 @@ public static class ExperimentRunner
                 "resuming would continue as another experiment than the one it began; put the file back, or start a new run with the edited config");
         var loaded = ConfigLoader.Load(configFile);
         var config = loaded.Config;
-        if (ThreadBudget.SpareCore(options.MaxThreads)) Precompile.Start(config.Precision);
+        if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Precompile.Start(config.Precision);
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var changed = (record.Dataset?.Sha256 ?? new Dictionary<string, string>()).Where(r => data.Fingerprint.Sha256.TryGetValue(r.Key, out var now) && now != r.Value).Select(r => r.Key).ToList();
         if (changed.Count > 0) throw new InvalidDataException($"the data changed since {folder.Id} trained ({string.Join(", ", changed)}): resuming would not continue the same run");

@@ -40,7 +40,7 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
         if (settings.Json)
         {
             var rows = Enumerable.Range(0, k).Select(a => Enumerable.Range(0, k).Select(p => e.Confusion[a, p]).ToArray()).ToArray();
-            cli.Print(Compact(IO.Json.Serialize(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows,
+            cli.Print(Compact(IO.Json.SerializeAny(new { run = folder.Id, split = settings.Split, examples = e.Count, loss = e.Loss, accuracy = e.Accuracy, confusion = rows,
                 seconds = e.Seconds, examples_per_second = e.ExamplesPerSecond, threads = model.Threads })));
             return ExitCodes.Ok;
         }

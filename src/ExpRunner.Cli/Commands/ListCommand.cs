@@ -52,7 +52,7 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
         }
         if (settings.Json)
         {
-            cli.Print(IO.Json.Serialize(rows.Select(r => new
+            cli.Print(IO.Json.SerializeAny(rows.Select(r => new
             {
                 id = r.Id, experiment = r.Experiment, status = r.Status, started = r.Started, superseded = r.Superseded,
                 epochs = r.Metrics.TryGetValue("epochs_run", out double e) ? (int?)e : null,

@@ -30,7 +30,7 @@ public sealed class ShowCommand(CliContext cli) : Command<ShowSettings>
         }
         if (settings.Json)
         {
-            cli.Print(IO.Json.Serialize(new { record = record with { Status = RunFolder.EffectiveStatus(record) }, summary, metrics = folder.ReadMetrics() }));
+            cli.Print(IO.Json.SerializeAny(new { record = record with { Status = RunFolder.EffectiveStatus(record) }, summary, metrics = folder.ReadMetrics() }));
             return ExitCodes.Ok;
         }
         var grid = new Grid().AddColumn().AddColumn();

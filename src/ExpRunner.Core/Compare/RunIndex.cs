@@ -399,7 +399,7 @@ public sealed class RunIndex : IDisposable
 
     private static IEnumerable<(string Rel, long Mtime)> Listing(string dir, string prefix)
     {
-        var options = new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = 0 };
+        var options = new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = FileAttributes.None };
         try
         {
             return new System.IO.Enumeration.FileSystemEnumerable<(string, long)>(dir,

@@ -105,7 +105,7 @@ public static class ConfigLoader
         {
             if (!e.Location.StartsWith(file + ":", StringComparison.Ordinal)) return (1, 0, i);
             var parts = e.Location[(file.Length + 1)..].Split(':');
-            return (0, parts.Length > 0 && int.TryParse(parts[0], out int l) ? l : 0, parts.Length > 1 && int.TryParse(parts[1], out int c) ? c : 0);
+            return (0, parts.Length > 0 && int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out int l) ? l : 0, parts.Length > 1 && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out int c) ? c : 0);
         }
         return errors.Select((e, i) => (e, Key: Position(e, i))).OrderBy(x => x.Key).Select(x => x.e).ToList();
     }

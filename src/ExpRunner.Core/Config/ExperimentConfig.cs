@@ -57,7 +57,7 @@ public sealed record ModelConfig
     /// <summary>Initialiser of the weights, and of the biases unless <see cref="BiasInit"/> is given.</summary>
     public InitConfig Init { get; init; } = new() { Scheme = "xavier_uniform" };
     public InitConfig? BiasInit { get; init; }
-    public InitConfig EffectiveBiasInit => BiasInit ?? (Init.Scheme.StartsWith("xavier") || Init.Scheme.StartsWith("he_") ? new InitConfig { Scheme = "zeros" } : Init);
+    public InitConfig EffectiveBiasInit => BiasInit ?? (Init.Scheme.StartsWith("xavier", StringComparison.Ordinal) || Init.Scheme.StartsWith("he_", StringComparison.Ordinal) ? new InitConfig { Scheme = "zeros" } : Init);
 }
 
 public sealed record LayerConfig

@@ -34,7 +34,7 @@ public sealed class YamlTree
             node = node switch
             {
                 YamlMappingNode m => m.Children.TryGetValue(new YamlScalarNode(part), out var c) ? c : null,
-                YamlSequenceNode q when int.TryParse(part, out int i) && i >= 0 && i < q.Children.Count => q.Children[i],
+                YamlSequenceNode q when int.TryParse(part, System.Globalization.CultureInfo.InvariantCulture, out int i) && i >= 0 && i < q.Children.Count => q.Children[i],
                 _ => null,
             };
         return node;
@@ -48,7 +48,7 @@ public sealed class YamlTree
         switch (parent)
         {
             case YamlMappingNode m when m.Children.Remove(new YamlScalarNode(last)): return;
-            case YamlSequenceNode q when int.TryParse(last, out int i) && i >= 0 && i < q.Children.Count: q.Children.RemoveAt(i); return;
+            case YamlSequenceNode q when int.TryParse(last, System.Globalization.CultureInfo.InvariantCulture, out int i) && i >= 0 && i < q.Children.Count: q.Children.RemoveAt(i); return;
             default: errors.Add(new ConfigError(where, path, "is not set: there is nothing to remove")); return;
         }
     }
@@ -275,7 +275,7 @@ public sealed class YamlTree
                     }
                     node = child;
                     break;
-                case YamlSequenceNode seq when int.TryParse(parts[i], out int index) && index >= 0 && index <= seq.Children.Count:
+                case YamlSequenceNode seq when int.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out int index) && index >= 0 && index <= seq.Children.Count:
                     if (index == seq.Children.Count) { errors.Add(new ConfigError(where, path, $"index {index} is past the end of a list of {seq.Children.Count}")); return; }
                     if (last) { seq.Children[index] = value; return; }
                     node = seq.Children[index];

@@ -183,6 +183,6 @@ public sealed class DataFetcher(Action<string> say, HttpMessageHandler? http = n
         var files = Directory.GetFiles(dest, "*-ubyte*").OrderBy(f => f, StringComparer.Ordinal)
             .ToDictionary(f => Path.GetFileName(f), DatasetLoader.Sha256Of);
         Atomic.WriteText(Path.Combine(dest, "manifest.json"),
-            Json.Serialize(new { dataset = name, source, description, created = (clock ?? TimeProvider.System).GetUtcNow(), sha256 = files }));
+            Json.SerializeAny(new { dataset = name, source, description, created = (clock ?? TimeProvider.System).GetUtcNow(), sha256 = files }));
     }
 }

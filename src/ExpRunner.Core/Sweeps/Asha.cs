@@ -7,8 +7,10 @@ using ExpRunner.IO;
 namespace ExpRunner.Sweeps;
 
 /// <summary>One line of a sweep's rungs.jsonl: a trial's value at a rung and what was decided.</summary>
-public sealed record RungEntry
+public sealed record RungEntry : IJsonRecord<RungEntry>
 {
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<RungEntry> JsonInfo(bool compact) => SweepsJson.Of(compact).RungEntry;
+
     public required int Trial { get; init; }
     /// <summary>The rung's number (0 = first) and its epoch.</summary>
     public required int Rung { get; init; }
@@ -68,7 +70,7 @@ public static class Asha
         foreach (var (n, text) in lines)
         {
             RungEntry? e;
-            try { e = JsonSerializer.Deserialize<RungEntry>(text, Json.Compact); }
+            try { e = Json.Deserialize<RungEntry>(text); }
             catch (JsonException ex) { throw new InvalidDataException($"{path}:{n}: not a rung entry ({ex.Message})"); }
             if (e is null || e.Trial < 0 || e.Rung < 0) throw new InvalidDataException($"{path}:{n}: not a rung entry");
             last[(e.Trial, e.Rung)] = e;
@@ -98,7 +100,7 @@ public static class Asha
             var (promote, of, keep, _) = Decide(value.Value, others, spec.Maximize, spec.ReductionFactor);
             entry = new RungEntry { Trial = trial, Rung = rung, Epoch = epoch, Value = value, Decision = promote ? Continue : Pruned, Of = of, Keep = keep, RunId = runId, At = now };
         }
-        JsonLines.Append(Path.Combine(sweepDir, LedgerFile), JsonSerializer.Serialize(entry, Json.Compact) + "\n");
+        JsonLines.Append(Path.Combine(sweepDir, LedgerFile), Json.Line(entry) + "\n");
         return entry;
     }
 

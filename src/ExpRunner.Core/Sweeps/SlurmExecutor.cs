@@ -74,9 +74,9 @@ public sealed class SlurmExecutor : ISweepExecutor
     {
         var sb = new StringBuilder("#!/bin/bash\n");
         sb.Append($"#SBATCH --job-name=exprunner-{sweep.Id}\n");
-        sb.Append($"#SBATCH --array=0-{trials.Count - 1}{(_options.MaxParallel is int m ? $"%{m}" : "")}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"#SBATCH --array=0-{trials.Count - 1}{(_options.MaxParallel is int m ? $"%{m}" : "")}\n");
         sb.Append($"#SBATCH --output={dir}/slurm-%A_%a.out\n#SBATCH --error={dir}/slurm-%A_%a.err\n");
-        sb.Append($"#SBATCH --cpus-per-task={_options.CpusPerTask}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"#SBATCH --cpus-per-task={_options.CpusPerTask}\n");
         // Preempted, or requeued by hand or after a node failure: the task runs again and its trial continues from its checkpoint.
         sb.Append("#SBATCH --requeue\n");
         if (_options.Partition is { } p) sb.Append($"#SBATCH --partition={p}\n");
@@ -88,7 +88,7 @@ public sealed class SlurmExecutor : ISweepExecutor
         for (int i = 0; i < trials.Count; i++)
         {
             var args = _exprunner.Concat(TrialRuns.Arguments(_store, sweep, trials[i])).Select(Quote);
-            sb.Append($"  {i}) exec {string.Join(' ', args)} ;;\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  {i}) exec {string.Join(' ', args)} ;;\n");
         }
         sb.Append("esac\necho \"exprunner: no trial for array task $SLURM_ARRAY_TASK_ID\" >&2\nexit 2\n");
         return sb.ToString();

@@ -61,8 +61,10 @@ public sealed record SlurmJob(string JobId, string Script, IReadOnlyList<int> Tr
 /// settings) and the state of every trial as of the last snapshot; later changes are in the event
 /// log it names (<see cref="SweepStore"/>).
 /// </summary>
-public sealed record SweepRecord
+public sealed record SweepRecord : IO.IJsonRecord<SweepRecord>
 {
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<SweepRecord> JsonInfo(bool compact) => SweepsJson.Of(compact).SweepRecord;
+
     public required string Id { get; init; }
     public required string Experiment { get; init; }
     /// <summary>The config as it was when the sweep started: a copy in the sweep folder (relative to it).</summary>

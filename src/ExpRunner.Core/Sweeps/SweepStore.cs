@@ -5,8 +5,10 @@ using ExpRunner.Tracking;
 namespace ExpRunner.Sweeps;
 
 /// <summary>A change to a sweep, one line of its event log: a trial's new state, a Slurm submission, or the sweep's status.</summary>
-public sealed record SweepEvent
+public sealed record SweepEvent : IO.IJsonRecord<SweepEvent>
 {
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<SweepEvent> JsonInfo(bool compact) => SweepsJson.Of(compact).SweepEvent;
+
     public DateTimeOffset At { get; init; }
     public TrialRecord? Trial { get; init; }
     /// <summary>A search proposed a trial's values (its overrides, seed included) as it was about to start.</summary>
@@ -20,7 +22,10 @@ public sealed record SweepEvent
 public sealed record TrialProposal(int Trial, IReadOnlyList<string> Overrides);
 
 /// <summary>Where a trial's run process says it is: written by the run itself as soon as its folder exists.</summary>
-public sealed record TrialMarker(string RunId, string RunDir, ProcessRef Process);
+public sealed record TrialMarker(string RunId, string RunDir, ProcessRef Process) : IO.IJsonRecord<TrialMarker>
+{
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<TrialMarker> JsonInfo(bool compact) => SweepsJson.Of(compact).TrialMarker;
+}
 
 /// <summary>
 /// Sweep folders: runs/_sweeps/&lt;sweep-id&gt;/ with sweep.json (definition and a snapshot of every
@@ -139,7 +144,7 @@ public sealed class SweepStore(string runsRoot)
         foreach (var e in events)
         {
             var line = e.Trial is { } t ? e with { Trial = t with { Overrides = null! } } : e; // the definition is in the snapshot
-            sb.Append(System.Text.Json.JsonSerializer.Serialize(line, Json.Compact)).Append('\n');
+            sb.Append(Json.Line(line)).Append('\n');
         }
         if (sb.Length == 0) return;
         JsonLines.Append(PathOf(sweep.Id, sweep.Log ?? "events-1.jsonl"), sb.ToString());
@@ -148,7 +153,7 @@ public sealed class SweepStore(string runsRoot)
     /// <summary>Writes a new snapshot and starts a new, empty event log; returns the record naming it.</summary>
     public SweepRecord Save(SweepRecord sweep)
     {
-        int generation = sweep.Log is { } log && int.TryParse(log.Replace("events-", "").Replace(".jsonl", ""), out int g) ? g + 1 : 1;
+        int generation = sweep.Log is { } log && int.TryParse(log.Replace("events-", "").Replace(".jsonl", ""), System.Globalization.CultureInfo.InvariantCulture, out int g) ? g + 1 : 1;
         var saved = sweep with { Log = $"events-{generation}.jsonl" };
         Atomic.WriteText(PathOf(sweep.Id, RecordFile), Json.Serialize(saved));
         foreach (var old in Directory.GetFiles(DirOf(sweep.Id), "events-*.jsonl"))

@@ -6,8 +6,10 @@ namespace ExpRunner.Tracking;
 /// A process as others can find it again: host, pid and start time (a pid alone may have been
 /// reused). The one rule for "is it still alive", shared by run folders, sweeps and their locks.
 /// </summary>
-public sealed record ProcessRef(string Host, int Pid, DateTimeOffset? Started)
+public sealed record ProcessRef(string Host, int Pid, DateTimeOffset? Started) : IO.IJsonRecord<ProcessRef>
 {
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<ProcessRef> JsonInfo(bool compact) => TrackingJson.Of(compact).ProcessRef;
+
     public static ProcessRef Current() => new(Environment.MachineName, Environment.ProcessId, StartOf(Process.GetCurrentProcess()));
 
     public static ProcessRef Of(Process process) => new(Environment.MachineName, process.Id, StartOf(process));
@@ -34,7 +36,7 @@ public sealed record ProcessRef(string Host, int Pid, DateTimeOffset? Started)
 
     private static DateTimeOffset? StartOf(Process p)
     {
-        try { return p.StartTime.ToUniversalTime(); }
+        try { return new DateTimeOffset(p.StartTime.ToUniversalTime(), TimeSpan.Zero); }
         catch (InvalidOperationException) { return null; }
         catch (System.ComponentModel.Win32Exception) { return null; }
     }

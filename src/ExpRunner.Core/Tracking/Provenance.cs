@@ -23,7 +23,7 @@ public static class Provenance
             var psi = new ProcessStartInfo("git", ["-C", root, "status", "--porcelain", "--untracked-files=no"])
                 { RedirectStandardOutput = true, RedirectStandardError = true };
             using var p = Process.Start(psi)!;
-            p.StandardError.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
             string output = p.StandardOutput.ReadToEnd();
             if (p.WaitForExit(10_000) && p.ExitCode == 0) dirty = output.Trim().Length > 0;
         }

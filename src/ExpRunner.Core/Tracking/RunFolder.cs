@@ -117,7 +117,7 @@ public sealed class RunFolder
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return null; }
     }
 
-    private T? ReadJson<T>(string file) where T : class
+    private T? ReadJson<T>(string file) where T : class, IJsonRecord<T>
     {
         string path = PathOf(file);
         if (BoundedFile.KindOf(path) == BoundedFile.Kind.Missing) return null;

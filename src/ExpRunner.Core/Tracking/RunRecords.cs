@@ -22,8 +22,10 @@ public static class RunStatus
 }
 
 /// <summary>run.json: who ran what, when, on which data, and how it ended.</summary>
-public sealed record RunRecord
+public sealed record RunRecord : IO.IJsonRecord<RunRecord>
 {
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<RunRecord> JsonInfo(bool compact) => TrackingJson.Of(compact).RunRecord;
+
     public required string Id { get; init; }
     public required string Experiment { get; init; }
     public required string Status { get; init; }
@@ -73,8 +75,10 @@ public sealed record SlurmRef(string JobId, string? ArrayJobId, string? ArrayTas
 }
 
 /// <summary>summary.json: final and best metrics plus the flattened parameters — all compare needs.</summary>
-public sealed record RunSummary
+public sealed record RunSummary : IO.IJsonRecord<RunSummary>
 {
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<RunSummary> JsonInfo(bool compact) => TrackingJson.Of(compact).RunSummary;
+
     public required string Id { get; init; }
     public required string Experiment { get; init; }
     public required string Status { get; init; }

@@ -37,7 +37,7 @@ public sealed class SavedModel
         var loaded = ConfigLoader.Load(configFile);
         if (!File.Exists(weights)) throw new InvalidDataException($"{weights}: no saved weights in this run folder");
         var header = Safetensors.ReadHeader(weights); // checked before the data is loaded
-        if (spareCore) Precompile.Start(loaded.Config.Precision);
+        if (spareCore) _ = Precompile.Start(loaded.Config.Precision);
         var data = DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed);
         var disagree = ModelBuilder.Disagreements(loaded.Config, data.Features, header.Metadata);
         if (disagree.Count > 0)

@@ -82,7 +82,7 @@ public class FaultTests(ToolCopy tool) : IClassFixture<ToolCopy>
         var list = InProcess.Run("list", "--runs", dir.File("runs"));
         Assert.True(list.ExitCode == 0, list.ToString());
         Assert.Contains("FINISHED", list.Stdout);
-        Assert.Equal(3, list.Stderr.Split('\n').Count(l => l.StartsWith("warning: skipped a broken run folder")));
+        Assert.Equal(3, list.Stderr.Split('\n').Count(l => l.StartsWith("warning: skipped a broken run folder", StringComparison.Ordinal)));
         Assert.Contains("20200101-000000-device/run.json: not a regular file", list.Stderr);
         Assert.Contains("20200101-000000-corrup/run.json: not valid JSON", list.Stderr);
         var compare = InProcess.Run("compare", "--runs", dir.File("runs"), "--format", "csv");

@@ -55,7 +55,7 @@ public class ReadingTests(SweptRuns swept) : IClassFixture<SweptRuns>
         Assert.Contains("learning_rate", table[0]);
         Assert.DoesNotContain("training.learning_rate", table[0]);
         Assert.All(table.Skip(1), l => Assert.Contains("2 FINISHED", l));
-        if (width == 80) Assert.Contains(lines, l => l.StartsWith("left out to fit 80 columns: duration"));
+        if (width == 80) Assert.Contains(lines, l => l.StartsWith("left out to fit 80 columns: duration", StringComparison.Ordinal));
         Assert.Contains("4 groups of 8 loaded", r.Stdout);
     }
 
@@ -95,7 +95,7 @@ public class ReadingTests(SweptRuns swept) : IClassFixture<SweptRuns>
         Assert.True(r.ExitCode == 0, r.ToString());
         var lines = Lines(r.Stdout);
         Assert.All(lines, l => Assert.True(l.Length <= 80, l));
-        Assert.Contains(lines, l => l.StartsWith("* best: trial "));
+        Assert.Contains(lines, l => l.StartsWith("* best: trial ", StringComparison.Ordinal));
         Assert.Single(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^│ +\d+\* │")); // the best row's trial number is marked
         Assert.Contains("4/4 ended", r.Stderr);                               // the live view's last state
     }

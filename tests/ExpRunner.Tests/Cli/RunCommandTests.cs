@@ -144,7 +144,7 @@ public class RunCommandTests
             metrics = Directory.Exists(runs) ? Directory.GetFiles(runs, "metrics.csv", SearchOption.AllDirectories).FirstOrDefault() : null;
             return metrics is not null && File.ReadAllLines(metrics).Length > 3;
         }, "the run training (metrics.csv growing)");
-        Process.Start("kill", [$"-{signal}", p.Id.ToString()])!.WaitForExit();
+        Process.Start("kill", [$"-{signal}", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(30));
         Assert.True(r.ExitCode == 130, r.ToString());
         var folder = RunFolder.Open(Path.GetDirectoryName(metrics)!);

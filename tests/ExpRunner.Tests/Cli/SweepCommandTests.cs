@@ -53,7 +53,7 @@ public class SweepCommandTests
         return marker!;
     }
 
-    private static void Signal(int pid, string signal) => Process.Start("kill", [$"-{signal}", pid.ToString()])!.WaitForExit();
+    private static void Signal(int pid, string signal) => Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
     [Fact]
     public void Parallel_trials_and_their_threads_share_the_cores()

@@ -15,7 +15,7 @@ public class CultureTests
         CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
         try
         {
-            Assert.Equal("0,5", (0.5).ToString()); // the culture really is decimal-comma
+            Assert.Equal("0,5", (0.5).ToString(System.Globalization.CultureInfo.CurrentCulture)); // the culture really is decimal-comma
             var c = ConfigLoader.Parse("dataset: {name: xor}\nmodel: {layers: [{units: 1, activation: sigmoid}]}\nloss: bce\ntraining: {learning_rate: 0.25}", "x.yaml").Config;
             Assert.Equal(0.25, c.Training.LearningRate);
             Assert.Contains("learning_rate: 0.25", ConfigWriter.ToYaml(c));

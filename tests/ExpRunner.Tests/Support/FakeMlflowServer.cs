@@ -133,7 +133,7 @@ public sealed class FakeMlflowServer : IDisposable
                 {
                     string name = b!["name"]!.GetValue<string>();
                     if (State.Experiments.ContainsKey(name)) return (400, Error("RESOURCE_ALREADY_EXISTS", $"Experiment '{name}' already exists."));
-                    State.Experiments[name] = (State.Experiments.Count + 1).ToString();
+                    State.Experiments[name] = (State.Experiments.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
                     return (200, new JsonObject { ["experiment_id"] = State.Experiments[name] });
                 }
                 case "POST runs/create":

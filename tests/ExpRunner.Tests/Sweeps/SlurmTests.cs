@@ -157,7 +157,7 @@ public class SlurmTests
         }, "the requeued task resuming the run", 120);
         int from = Folder().ReadRecord()!.Resumptions[0].FromEpoch;
         Eventually.Reach(() => Folder().ReadMetrics().Count > 2 * (from + 3), "epochs after the resumption");
-        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 130, r.ToString());
         Eventually.Reach(() => Folder().ReadRecord()!.Status != RunStatus.Running, "the run recording how it ended", 30);
@@ -188,7 +188,7 @@ public class SlurmTests
         using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--executor", "slurm", "--cancel-on-interrupt", "--set", "training.epochs=9000000,9000001");
         Eventually.Reach(() => Directory.Exists(dir.File("runs/sl")) && Directory.GetFiles(dir.File("runs/sl"), "metrics.csv", SearchOption.AllDirectories).Length == 2,
             "both trials training in Slurm");
-        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 130, r.ToString());
         var s = Latest(dir.File("runs"));

@@ -120,7 +120,7 @@ public class TpeTests
         var units = new RandomParam("model.layers.0.units", "int", [], 4, 9);
         var obs = new[] { 4, 9, 6, 7 }.Select((u, i) => new Observation(i, new Dictionary<string, double> { [units.Key] = u }, 0, Math.Abs(u - 6))).ToList();
         var rng = new Rng(5);
-        for (int i = 0; i < 100; i++) Assert.InRange(int.Parse(TpeProposer.Suggest([units], obs, rng)[0]), 4, 9);
+        for (int i = 0; i < 100; i++) Assert.InRange(int.Parse(TpeProposer.Suggest([units], obs, rng)[0], System.Globalization.CultureInfo.InvariantCulture), 4, 9);
     }
 
     private const string SearchConfig = """

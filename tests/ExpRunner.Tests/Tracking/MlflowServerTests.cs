@@ -120,7 +120,7 @@ public class MlflowServerTests
             && MlflowState.Read(folder)?.RunId is not null && folder.ReadMetrics().Count > 20, "the run mirrored and training");
         own.Stop();                                        // the outage
         Eventually.Reach(() => folder!.ReadMetrics().Count > 200, "the run training on without its server");
-        System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit(); // the run ends KILLED, its mirror cut off
+        System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit(); // the run ends KILLED, its mirror cut off
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromMinutes(2));
         Assert.True(r.ExitCode == 130, r.ToString());
         Assert.False(MlflowState.Read(folder!)!.Complete);

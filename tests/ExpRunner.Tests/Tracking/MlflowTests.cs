@@ -62,7 +62,7 @@ public class MlflowTests
 
         // Per-epoch metrics: step = epoch, the epoch's own timestamp, each value once.
         var rows = result.Folder.ReadMetrics();
-        Assert.Equal(rows.Count * 2, run.Metrics.Count(m => !m.Key.StartsWith("system/")));
+        Assert.Equal(rows.Count * 2, run.Metrics.Count(m => !m.Key.StartsWith("system/", StringComparison.Ordinal)));
         // A sample at least at the run's end (memory: CPU use needs the clock to have ticked since the run began, which a short run may not see).
         Assert.Contains(run.Metrics, m => m.Key == "system/system_memory_usage_megabytes");
         foreach (var row in rows)
@@ -159,7 +159,7 @@ public class MlflowTests
         var first = await sync.PushAsync(result.Folder, "xor-study", TestContext.Current.CancellationToken);
         Assert.True(first.Created);
         var run = Assert.Single(server.State.Runs.Values);
-        Assert.Equal(result.Folder.ReadMetrics().Count * 2, run.Metrics.Count(m => !m.Key.StartsWith("system/")));
+        Assert.Equal(result.Folder.ReadMetrics().Count * 2, run.Metrics.Count(m => !m.Key.StartsWith("system/", StringComparison.Ordinal)));
         Assert.Equal("FINISHED", run.Status);
         Assert.True(MlflowState.Read(result.Folder)!.Complete);
 
@@ -168,7 +168,7 @@ public class MlflowTests
         Assert.Equal(0, again.MetricsLogged);
         Assert.Equal(0, again.ParamsLogged);
         Assert.Single(server.State.Runs.Values);
-        Assert.Equal(result.Folder.ReadMetrics().Count * 2, run.Metrics.Count(m => !m.Key.StartsWith("system/")));
+        Assert.Equal(result.Folder.ReadMetrics().Count * 2, run.Metrics.Count(m => !m.Key.StartsWith("system/", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -182,7 +182,7 @@ public class MlflowTests
         server.Fault = r =>
         {
             // Dies answering the first metrics (the first batch held the params): that request is lost with it.
-            if (r.Path.EndsWith("log-batch") && Interlocked.Increment(ref batches) == 2) { server.Dispose(); return 500; }
+            if (r.Path.EndsWith("log-batch", StringComparison.Ordinal) && Interlocked.Increment(ref batches) == 2) { server.Dispose(); return 500; }
             return null;
         };
         var (result, log) = Train(dir, Client(server.Url), yaml: Xor.Replace("epochs: 5", "epochs: 30"));
@@ -190,12 +190,12 @@ public class MlflowTests
         Assert.Equal(30, result.Folder.ReadMetrics().Count / 2);
         Assert.Contains("[WRN]", log);
         var partial = state.Runs.Values.Single();
-        Assert.True(partial.Metrics.Count(m => !m.Key.StartsWith("system/")) < 120);
+        Assert.True(partial.Metrics.Count(m => !m.Key.StartsWith("system/", StringComparison.Ordinal)) < 120);
 
         using var restarted = new FakeMlflowServer(state, port);
         await new MlflowSync(Client(restarted.Url), _ => { }).PushAsync(result.Folder, "xor-study", TestContext.Current.CancellationToken);
         var run = Assert.Single(state.Runs.Values);
-        Assert.Equal(120, run.Metrics.Count(m => !m.Key.StartsWith("system/")));
+        Assert.Equal(120, run.Metrics.Count(m => !m.Key.StartsWith("system/", StringComparison.Ordinal)));
         Assert.Equal(run.Metrics.Count, run.Metrics.Select(m => (m.Key, m.Step)).Distinct().Count());
         Assert.Equal("FINISHED", run.Status);
     }
@@ -209,7 +209,7 @@ public class MlflowTests
         using var client = Client(server.Url);
         Assert.Equal("1", await client.GetOrCreateExperimentAsync("e", TestContext.Current.CancellationToken));
 
-        server.Fault = r => r.Path.EndsWith("runs/create") ? 400 : null;
+        server.Fault = r => r.Path.EndsWith("runs/create", StringComparison.Ordinal) ? 400 : null;
         var e = await Assert.ThrowsAsync<MlflowException>(() => client.CreateRunAsync("1", "r", 1, [], "tester", TestContext.Current.CancellationToken));
         Assert.Equal("INVALID_PARAMETER_VALUE", e.ErrorCode);
         Assert.Contains("injected fault", e.Message);
@@ -237,7 +237,7 @@ public class MlflowTests
         server.Fault = r =>
         {
             // Someone else creates the experiment between our get-by-name (404) and our create.
-            if (r.Path.EndsWith("experiments/get-by-name") && first) { first = false; lock (server.State.Gate) server.State.Experiments["race"] = "9"; return 404; }
+            if (r.Path.EndsWith("experiments/get-by-name", StringComparison.Ordinal) && first) { first = false; lock (server.State.Gate) server.State.Experiments["race"] = "9"; return 404; }
             return null;
         };
         using var client = Client(server.Url);
@@ -306,7 +306,7 @@ public class MlflowTests
         Eventually.Reach(() => Directory.Exists(dir.File("runs/xor-ml")) && (run = Directory.GetDirectories(dir.File("runs/xor-ml")).SingleOrDefault()) is not null
             && RunFolder.Open(run).TryReadRecord()?.Status == RunStatus.Finished, "the run finished, its mirror flushing");
         Assert.False(p.HasExited);
-        System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(45)); // well inside the 60 s the flush would otherwise be given
         Assert.True(r.ExitCode == 0, r.ToString());                  // the training's exit code: it finished
         var state = MlflowState.Read(RunFolder.Open(run!))!;

@@ -38,7 +38,7 @@ public class RunFolderTests
     public void A_running_record_whose_process_is_gone_shows_as_crashed()
     {
         var alive = new RunRecord { Id = "a", Experiment = "x", Status = RunStatus.Running, Started = DateTimeOffset.UtcNow,
-            Host = Environment.MachineName, Pid = Environment.ProcessId, ProcessStart = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime() };
+            Host = Environment.MachineName, Pid = Environment.ProcessId, ProcessStart = new DateTimeOffset(System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime(), TimeSpan.Zero) };
         Assert.Equal(RunStatus.Running, RunFolder.EffectiveStatus(alive));
         using var child = System.Diagnostics.Process.Start("true")!;
         child.WaitForExit();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using BenchmarkDotNet.Running;
 using ExpRunner;
@@ -12,19 +13,19 @@ using ExpRunner.Training;
 // (YAML parse, YAML write, the whole loader) and again; otherwise the BenchmarkDotNet kernels.
 if (args.Length >= 1 && args[0] == "profile")
 {
-    if (args.Length > 3 && args[3] == "float64") Profile.Run<double>(args[1], int.Parse(args[2]));
-    else Profile.Run<float>(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
+    if (args.Length > 3 && args[3] == "float64") Profile.Run<double>(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+    else Profile.Run<float>(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
     return;
 }
 if (args.Length >= 1 && args[0] == "eval")
 {
-    Profile.Eval(args[1], args.Length > 2 ? int.Parse(args[2]) : 1);
+    Profile.Eval(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
     return;
 }
 if (args.Length >= 1 && args[0] == "gemm")
 {
-    if (args.Length > 3 && args[3] == "float64") Profile.Gemms<double>(int.Parse(args[1]), int.Parse(args[2]));
-    else Profile.Gemms<float>(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? int.Parse(args[2]) : 512);
+    if (args.Length > 3 && args[3] == "float64") Profile.Gemms<double>(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+    else Profile.Gemms<float>(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512);
     return;
 }
 if (args.Length >= 1 && args[0] == "config")
@@ -57,7 +58,7 @@ static class Profile
     {
         var c = ConfigLoader.Load(configPath).Config;
         var data = DatasetLoader.Load(c.Dataset with { TestLimit = 0 }, c.Seed);
-        int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), out int eb) ? eb : SavedModel.EvalBatch(threads);
+        int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), CultureInfo.InvariantCulture, out int eb) ? eb : SavedModel.EvalBatch(threads);
         var net = ModelBuilder.Build<float>(c.Model, data.Features, batch, c.Seed);
         net.Threads = threads;
         var ev = new Evaluator<float>(net, Loss<float>.Create(c.Loss));

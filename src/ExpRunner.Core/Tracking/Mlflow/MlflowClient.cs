@@ -71,7 +71,10 @@ public sealed class MlflowClient : IDisposable
         if (handler is null)
         {
             var h = new HttpClientHandler();
+            // MLflow's own MLFLOW_TRACKING_INSECURE_TLS=true, asked for by the user, and said in a warning when used.
+#pragma warning disable MA0039
             if (connection.InsecureTls) h.ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator;
+#pragma warning restore MA0039
             handler = h;
         }
         _http = new HttpClient(handler) { BaseAddress = new Uri(connection.Display + "/"), Timeout = timeout ?? TimeSpan.FromSeconds(15) };

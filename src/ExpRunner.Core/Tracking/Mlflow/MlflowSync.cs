@@ -4,8 +4,10 @@ using ExpRunner.IO;
 namespace ExpRunner.Tracking.Mlflow;
 
 /// <summary>mlflow.json in a run folder: which MLflow run mirrors it, and whether the mirror is complete.</summary>
-public sealed record MlflowState
+public sealed record MlflowState : IO.IJsonRecord<MlflowState>
 {
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<MlflowState> JsonInfo(bool compact) => TrackingJson.Of(compact).MlflowState;
+
     public const string File = "mlflow.json";
     public required string TrackingUri { get; init; }
     public required string Experiment { get; init; }
@@ -116,7 +118,7 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
             foreach (var p in Params(folder))
             {
                 if (!haveParams.TryGetValue(p.Key, out var v)) parameters.Add(p);
-                else if (v != p.Value && !(v.EndsWith(MlflowClient.Truncated) && p.Value.StartsWith(v[..^MlflowClient.Truncated.Length])))
+                else if (v != p.Value && !(v.EndsWith(MlflowClient.Truncated, StringComparison.Ordinal) && p.Value.StartsWith(v[..^MlflowClient.Truncated.Length], StringComparison.Ordinal)))
                     warn($"MLflow run {info.RunId} already has param {p.Key}={v}; the run folder says {p.Value} (left as it is)");
             }
             var mine = Metrics(folder);

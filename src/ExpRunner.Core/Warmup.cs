@@ -1,13 +1,15 @@
 using ExpRunner.IO;
+using ExpRunner.Tracking;
 
-namespace ExpRunner.Tracking;
+namespace ExpRunner;
 
 /// <summary>
 /// What a run does besides training — read its config, make its data, write its records as JSON,
 /// its metrics lines and learning curves — compiled on another thread while the main thread parses
 /// the command line and loads the config, so that none of it waits for the just-in-time compiler
 /// (measured: ~35 ms for the first run.json, as much for the last curves.svg, ~20 ms for the config on
-/// a small run). Like <see cref="Training.Precompile"/>, nothing depends on it finishing.
+/// a small run). Like <see cref="Training.Precompile"/>, nothing depends on it finishing. It lives at the
+/// top of Core, beside <see cref="ExperimentRunner"/>, because it touches every layer.
 /// </summary>
 public static class Warmup
 {
