@@ -158,25 +158,19 @@ public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock,
         if (key.StartsWith("metrics.", StringComparison.Ordinal))
         {
             string m = key[8..];
-            var keyedMetric = rows.Select(r => (Has: r.Metrics.TryGetValue(m, out double v), N: v, R: r)).ToArray();
-            Array.Sort(keyedMetric, (a, b) => a.Has != b.Has ? (a.Has ? -1 : 1) : a.N != b.N && !(double.IsNaN(a.N) && double.IsNaN(b.N))
-                ? (double.IsNaN(a.N) ? 1 : double.IsNaN(b.N) ? -1 : dir * a.N.CompareTo(b.N)) : byId(a.R, b.R));
+            var keyedMetric = rows.Select(r => (N: r.Metrics.TryGetValue(m, out double v) ? v : (double?)null, R: r)).ToArray();
+            Array.Sort(keyedMetric, (a, b) => SortOrder.Numbers(a.N, b.N, descending) is var c && c != 0 ? c : byId(a.R, b.R));
             return keyedMetric.Select(k => k.R).ToList();
         }
-        // Numbers sort as numbers when every present value is one; missing values go last either way.
+        // The order compare uses: numbers as numbers when every present value is one; NaN, then missing, last either way.
         var values = rows.Select(r => (T: text(r), R: r)).ToArray();
-        var parsed = new double[values.Length];
-        bool numeric = true;
-        for (int i = 0; i < values.Length && numeric; i++)
-            numeric = values[i].T is null || double.TryParse(values[i].T, NumberStyles.Float, CultureInfo.InvariantCulture, out parsed[i]);
-        if (numeric)
+        if (SortOrder.AllNumbers(values.Select(v => v.T), out var parse))
         {
-            var keyed = values.Select((v, i) => (Has: v.T is not null, N: parsed[i], v.R)).ToArray();
-            Array.Sort(keyed, (a, b) => a.Has != b.Has ? (a.Has ? -1 : 1) : a.N != b.N && !(double.IsNaN(a.N) && double.IsNaN(b.N))
-                ? (double.IsNaN(a.N) ? 1 : double.IsNaN(b.N) ? -1 : dir * a.N.CompareTo(b.N)) : byId(a.R, b.R));
+            var keyed = values.Select(v => (N: parse(v.T), v.R)).ToArray();
+            Array.Sort(keyed, (a, b) => SortOrder.Numbers(a.N, b.N, descending) is var c && c != 0 ? c : byId(a.R, b.R));
             return keyed.Select(k => k.R).ToList();
         }
-        Array.Sort(values, (a, b) => a.T is null != b.T is null ? (a.T is null ? 1 : -1) : a.T != b.T ? dir * string.CompareOrdinal(a.T, b.T) : byId(a.R, b.R));
+        Array.Sort(values, (a, b) => SortOrder.Texts(a.T, b.T, descending) is var c && c != 0 ? c : byId(a.R, b.R));
         return values.Select(v => v.R).ToList();
     }
 }

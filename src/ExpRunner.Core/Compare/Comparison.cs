@@ -130,14 +130,17 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var column = columns.FirstOrDefault(c => c.Key == key || c.Name == key)
             ?? throw new CompareException($"cannot sort by '{key}': no such column{Keys.Suggest(key, columns.Select(c => c.Key))}; " +
                 $"the columns are {string.Join(", ", columns.Select(c => c.Key))}");
-        double? Number(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c)
-            ? c.Value ?? (double.TryParse(c.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null) : null;
-        string Text(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c) ? c.Text ?? "" : "";
-        var ordered = rows.All(r => Number(r) is not null)
-            ? rows.OrderBy(r => Number(r)!.Value).ThenBy(r => r.Label, StringComparer.Ordinal).ToList()
-            : rows.OrderBy(r => Number(r) ?? double.MaxValue).ThenBy(Text, StringComparer.Ordinal).ToList();
-        if (options.Descending) ordered.Reverse();
-        return ordered;
+        string? Text(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c) ? c.Text : null;
+        bool numeric = SortOrder.AllNumbers(rows.Where(r => !(r.Cells.TryGetValue(column.Key, out var c) && c.Value is not null)).Select(Text), out var parse);
+        double? Number(ComparisonRow r) => r.Cells.TryGetValue(column.Key, out var c) ? c.Value ?? parse(c.Text) : null;
+        var ordered = rows.ToArray();
+        bool desc = options.Descending;
+        Array.Sort(ordered, (a, b) =>
+        {
+            int by = numeric ? SortOrder.Numbers(Number(a), Number(b), desc) : SortOrder.Texts(Text(a), Text(b), desc);
+            return by != 0 ? by : string.CompareOrdinal(a.Label, b.Label);
+        });
+        return [.. ordered];
     }
 
     private static List<ComparisonRow> MarkBest(List<ComparisonRow> rows, List<Column> metrics)

@@ -241,6 +241,7 @@ public static class ConfigLoader
         var values = BindSettings(s, kind, kinds, "optimizer");
         var optimizer = (OptimizerConfig)kind.Create(values);
         if (optimizer is SgdConfig { Nesterov: true, Momentum: 0 }) s.Error(s.Get("nesterov"), s.Key("nesterov"), "needs momentum > 0");
+        if (optimizer is SgdConfig { Nesterov: true, Dampening: > 0 }) s.Error(s.Get("nesterov"), s.Key("nesterov"), "needs dampening 0 (as PyTorch's SGD)");
         s.RejectUnknown();
         return optimizer;
     }

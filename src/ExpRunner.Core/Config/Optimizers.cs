@@ -17,11 +17,12 @@ public abstract record OptimizerConfig
     public abstract int StateArrays { get; }
 }
 
-[Kind("sgd", "SGD", "g ← g/divisor + λp; with momentum μ: v ← μv + g, step v (g + μv with nesterov); p ← p − lr·step")]
+[Kind("sgd", "SGD", "g ← g/divisor + λp; with momentum μ: v ← μv + (1 − τ)g (v₁ = g), step v (g + μv with nesterov); p ← p − lr·step")]
 public sealed record SgdConfig : OptimizerConfig
 {
     [Setting("momentum factor μ", Min = 0, Max = 1, BelowMax = true)] public double Momentum { get; init; }
-    [Setting("Nesterov momentum (needs momentum > 0)")] public bool Nesterov { get; init; }
+    [Setting("dampening τ of the momentum: v ← μv + (1 − τ)g after the first step", Min = 0, Max = 1, BelowMax = true)] public double Dampening { get; init; }
+    [Setting("Nesterov momentum (needs momentum > 0 and dampening 0)")] public bool Nesterov { get; init; }
     [Setting("L2 weight decay λ on the weights (not the biases)", Min = 0)] public double WeightDecay { get; init; }
     [Setting("apply weight decay to the weights directly (p ← p − lr·λ·p), not in the gradient")] public bool Decoupled { get; init; }
     public override double Decay => WeightDecay;

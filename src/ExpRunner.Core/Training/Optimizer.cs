@@ -141,6 +141,17 @@ public sealed class SgdOptimizer<T> : Optimizer<T> where T : unmanaged, IFloatin
         }
         var v = _velocity[slot].AsSpan(offset, p.Length);
         T mu = T.CreateChecked(_sgd.Momentum), s = T.CreateChecked(scale), lambda = T.CreateChecked(decay), rate = T.CreateChecked(lr);
+        if (_sgd.Dampening > 0)
+        {
+            // PyTorch's dampening τ: v₁ = g, then v ← μv + (1 − τ)g ;  p ← p − lr·v
+            T keep = T.CreateChecked(Steps == 1 ? 1 : 1 - _sgd.Dampening);
+            for (int i = 0; i < p.Length; i++)
+            {
+                v[i] = mu * v[i] + keep * (grad[i] * s + lambda * p[i]);
+                p[i] -= rate * v[i];
+            }
+            return;
+        }
         if (!_sgd.Nesterov)
         {
             // v ← μv + g/divisor + λp ;  p ← p − lr·v

@@ -34,7 +34,7 @@ public class OptimizerTests
         {
             case SgdConfig sgd:
                 if (sgd.Momentum == 0) { x.P -= lr * g; break; }
-                x.B = t == 1 ? g : sgd.Momentum * x.B + g; // b₁ = g; bₜ = μbₜ₋₁ + (1 − τ)g, τ = 0
+                x.B = t == 1 ? g : sgd.Momentum * x.B + (1 - sgd.Dampening) * g; // b₁ = g; bₜ = μbₜ₋₁ + (1 − τ)g
                 x.P -= lr * (sgd.Nesterov ? g + sgd.Momentum * x.B : x.B);
                 break;
             case AdamConfig or AdamWConfig:
@@ -63,6 +63,7 @@ public class OptimizerTests
         { "sgd + decay", new TrainingConfig { Optimizer = new SgdConfig { WeightDecay = 0.05 }, LearningRate = 0.1 } },
         { "sgd + momentum + decay", new TrainingConfig { Optimizer = new SgdConfig { Momentum = 0.9, WeightDecay = 0.05 }, LearningRate = 0.1 } },
         { "sgd + nesterov", new TrainingConfig { Optimizer = new SgdConfig { Momentum = 0.9, Nesterov = true, WeightDecay = 0.01 }, LearningRate = 0.1 } },
+        { "sgd + momentum + dampening + decay", new TrainingConfig { Optimizer = new SgdConfig { Momentum = 0.9, Dampening = 0.3, WeightDecay = 0.05 }, LearningRate = 0.1 } },
         { "sgd + momentum + decoupled", new TrainingConfig { Optimizer = new SgdConfig { Momentum = 0.5, WeightDecay = 0.05, Decoupled = true }, LearningRate = 0.1 } },
         { "adam", new TrainingConfig { Optimizer = new AdamConfig(), LearningRate = 0.01 } },
         { "adam + decay", new TrainingConfig { Optimizer = new AdamConfig { WeightDecay = 0.1, Beta1 = 0.8, Beta2 = 0.99 }, LearningRate = 0.01 } },
