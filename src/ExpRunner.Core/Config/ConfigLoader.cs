@@ -186,25 +186,20 @@ public static class ConfigLoader
                 layers.Add(new LayerConfig { Units = units, Activation = activation, Slope = slope });
             }
         }
-        var init = s.Has("init") ? BindInit(s.Child("init")) : new ModelConfig { Layers = [] }.Init;
-        var biasInit = s.Has("bias_init") ? BindInit(s.Child("bias_init")) : null;
+        var init = s.Has(Group.Init) ? BindInit(s.Child(Group.Init)) : new ModelConfig { Layers = [] }.Init;
+        var biasInit = s.Has(Group.BiasInit) ? BindInit(s.Child(Group.BiasInit)) : null;
         s.RejectUnknown();
         return s.Node is null ? null : new ModelConfig { Layers = layers, Init = init, BiasInit = biasInit };
     }
 
+    /// <summary>An initialiser group (`init: he_normal` was made {scheme: he_normal}), as its scheme declares it.</summary>
     private static InitConfig BindInit(Section s)
     {
-        var d = new InitConfig { Scheme = "uniform" };
-        string scheme = s.String("scheme", "uniform", Nn.InitSpec.Schemes, required: true)!;
-        var init = new InitConfig
-        {
-            Scheme = scheme,
-            Low = s.Number("low", d.Low),
-            High = s.Number("high", d.High),
-            Mean = s.Number("mean", d.Mean),
-            Std = s.Number("std", d.Std, v => v > 0, "> 0"),
-        };
-        if (init.Low >= init.High) s.Error(s.Get("high"), s.Key("high"), $"must be greater than low ({init.Low})");
+        var kinds = Inits.Kinds;
+        string name = s.String(kinds.NameKey, "uniform", kinds.Names, required: true, s.ShortForm ? s.Path : null)!;
+        var kind = kinds.Named(name) ?? kinds.Named("uniform")!;
+        var init = (InitConfig)kind.Create(BindSettings(s, kind, kinds, "init scheme"));
+        if (init is UniformInit u && u.Low >= u.High) s.Error(s.Get("high"), s.Key("high"), $"must be greater than low ({u.Low.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
         s.RejectUnknown();
         return init;
     }
@@ -216,7 +211,8 @@ public static class ConfigLoader
         {
             Optimizer = BindOptimizer(s.Child(Group.Optimizer)),
             LearningRate = s.Number("learning_rate", d.LearningRate, v => v > 0, "> 0"),
-            Schedule = BindSchedule(s),
+            Schedule = BindSchedule(s.Child(Group.Schedule)),
+            WarmupEpochs = (int)s.Integer("warmup_epochs", 0, 0, 10_000_000),
             EarlyStopping = s.Has("early_stopping") ? BindEarlyStopping(s.Child("early_stopping")) : null,
             BatchSize = (int)s.Integer("batch_size", d.BatchSize, 1, 1_000_000),
             Epochs = (int)s.Integer("epochs", d.Epochs, 1, 10_000_000),
@@ -254,19 +250,21 @@ public static class ConfigLoader
             if (kind[key] is null && s.Get(key) is { } node)
                 s.Error(node, s.Key(key), $"applies to {what} {string.Join(" or ", kinds.Having(key))}, not {kind.Name}");
         foreach (var setting in kind.Settings)
-        {
-            if (!s.Has(setting.Key)) continue;
-            values[setting.Key] = setting.IsBool ? s.Boolean(setting.Key, (bool)setting.Default)
-                : setting.IsInteger ? (int)s.Integer(setting.Key, (int)setting.Default, (long)Math.Max(setting.Declared.Min, int.MinValue), (long)Math.Min(setting.Declared.Max, int.MaxValue))
-                : s.Number(setting.Key, (double)setting.Default, setting.Allows, setting.Range);
-        }
+            if (s.Has(setting.Key)) values[setting.Key] = BindSetting(s, setting);
         return values;
     }
+
+    /// <summary>One declared setting's value, checked against its type and range.</summary>
+    private static object BindSetting(Section s, Setting setting) =>
+        setting.IsBool ? s.Boolean(setting.Key, (bool)setting.Default)
+        : setting.IsText ? s.String(setting.Key, (string)setting.Default, setting.Declared.Choices)!
+        : setting.IsInteger ? (object)(int)s.Integer(setting.Key, (int)setting.Default, (long)Math.Max(setting.Declared.Min, int.MinValue), (long)Math.Min(setting.Declared.Max, int.MaxValue))
+        : s.Number(setting.Key, (double)setting.Default, setting.Allows, setting.Range);
 
     /// <summary>The config's groups: where they live, the key that names their kind, and the loose keys of the shape before them.</summary>
     private static class Group
     {
-        public const string Optimizer = "optimizer", Schedule = "lr_schedule";
+        public const string Optimizer = "optimizer", Schedule = "lr_schedule", Init = "init", BiasInit = "bias_init";
     }
 
     /// <summary>
@@ -279,7 +277,7 @@ public static class ConfigLoader
     /// </summary>
     private static void Groups(YamlTree tree)
     {
-        if (!tree.Root.Children.TryGetValue(new YamlScalarNode("training"), out var t) || t is not YamlMappingNode training) return;
+        if (!tree.Root.Children.TryGetValue(new YamlScalarNode("training"), out var t) || t is not YamlMappingNode training) training = new YamlMappingNode();
         var optimizer = Expand(tree, training, Group.Optimizer, Optimizers.Kinds.NameKey, orDefault: "sgd",
             loose: training.Children.Keys.OfType<YamlScalarNode>().Any(k => Optimizers.Kinds.Keys.Contains(k.Value ?? "")));
         if (optimizer is not null)
@@ -288,20 +286,29 @@ public static class ConfigLoader
                 training.Children.Remove(k);
                 optimizer.Children[k] = v;
             }
-        Expand(tree, training, Group.Schedule, "kind", orDefault: null, loose: false);
+        Expand(tree, training, Group.Schedule, Schedules.Kinds.NameKey, orDefault: null, loose: false);
+        if (tree.Root.Children.TryGetValue(new YamlScalarNode("model"), out var m) && m is YamlMappingNode model)
+            foreach (var init in new[] { Group.Init, Group.BiasInit }) Expand(tree, model, init, Inits.Kinds.NameKey, orDefault: null, loose: false);
     }
 
     /// <summary>
-    /// `training.optimizer=NAME` naming the optimizer the config already has keeps the config's settings
-    /// of it (a sweep over sgd and adam compares the experiment's own sgd, momentum and all, with adam);
-    /// naming another replaces the group with that optimizer's defaults.
+    /// `training.optimizer=NAME` (or any group's key = a kind's name) naming the kind the config already
+    /// has keeps the config's settings of it (a sweep over sgd and adam compares the experiment's own
+    /// sgd, momentum and all, with adam); naming another replaces the group with that kind's defaults.
     /// </summary>
     private static bool KeepsGroup(YamlTree tree, string assignment)
     {
         int eq = assignment.IndexOf('=');
-        if (eq <= 0 || assignment[..eq].Trim() != "training." + Group.Optimizer) return false;
-        return tree.Find($"training.{Group.Optimizer}.{Optimizers.Kinds.NameKey}") is YamlScalarNode { Value: { } current }
-            && current == assignment[(eq + 1)..].Trim();
+        if (eq <= 0) return false;
+        string key = assignment[..eq].Trim();
+        string? nameKey = key switch
+        {
+            "training." + Group.Optimizer => Optimizers.Kinds.NameKey,
+            "training." + Group.Schedule => Schedules.Kinds.NameKey,
+            "model." + Group.Init or "model." + Group.BiasInit => Inits.Kinds.NameKey,
+            _ => null,
+        };
+        return nameKey is not null && tree.Find($"{key}.{nameKey}") is YamlScalarNode { Value: { } current } && current == assignment[(eq + 1)..].Trim();
     }
 
     /// <summary>The group's mapping, made from its short form (or from nothing, when loose keys need a home).</summary>
@@ -329,40 +336,25 @@ public static class ConfigLoader
         return map;
     }
 
-    private static LrSchedule BindSchedule(Section training)
+    /// <summary>The schedule group (`lr_schedule: cosine` was made {kind: cosine}), as its kind declares it.</summary>
+    private static ScheduleConfig BindSchedule(Section s)
     {
-        var d = new LrSchedule();
-        int warmup = (int)training.Integer("warmup_epochs", 0, 0, 10_000_000);
-        var s = training.Child(Group.Schedule); // `lr_schedule: cosine` was made {kind: cosine} (Groups)
-        string k = s.String("kind", d.Kind, LrSchedule.Kinds, required: s.Node is not null, s.ShortForm ? s.Path : null)!;
-        string[] For(string key) => key switch { "step_epochs" => ["step"], "gamma" => ["step", "exponential"], "min_lr" => ["cosine"], _ => LrSchedule.Kinds };
-        foreach (var key in new[] { "step_epochs", "gamma", "min_lr" })
-            if (s.Get(key) is { } n && !For(key).Contains(k)) s.Error(n, s.Key(key), $"applies to lr_schedule kind {string.Join(" or ", For(key))}, not {k}");
-        var result = new LrSchedule
-        {
-            Kind = k,
-            StepEpochs = (int)s.Integer("step_epochs", d.StepEpochs, 1, 10_000_000),
-            Gamma = s.Number("gamma", k == "exponential" ? 0.95 : d.Gamma, v => v > 0 && v <= 1, "in (0, 1]"),
-            MinLr = s.Number("min_lr", d.MinLr, v => v >= 0, ">= 0"),
-            Per = s.String("per", d.Per, LrSchedule.Pers)!,
-            WarmupEpochs = warmup,
-        };
+        var kinds = Schedules.Kinds;
+        string name = s.Node is null ? "constant" : s.String(kinds.NameKey, "constant", kinds.Names, required: true, s.ShortForm ? s.Path : null)!;
+        var kind = kinds.Named(name) ?? kinds.Named("constant")!;
+        var schedule = (ScheduleConfig)kind.Create(BindSettings(s, kind, kinds, "lr_schedule kind"));
         s.RejectUnknown();
-        return result;
+        return schedule;
     }
 
     private static EarlyStopping BindEarlyStopping(Section s)
     {
-        var d = new EarlyStopping();
-        var e = new EarlyStopping
-        {
-            Metric = s.String("metric", d.Metric, EarlyStopping.Metrics)!,
-            Patience = (int)s.Integer("patience", d.Patience, 1, 10_000_000),
-            MinDelta = s.Number("min_delta", d.MinDelta, v => v >= 0, ">= 0"),
-            RestoreBest = s.Boolean("restore_best", d.RestoreBest),
-        };
+        var kind = EarlyStopping.Declared;
+        var values = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var setting in kind.Settings)
+            if (s.Has(setting.Key)) values[setting.Key] = BindSetting(s, setting);
         s.RejectUnknown();
-        return e;
+        return (EarlyStopping)kind.Create(values);
     }
 
     private static TrackingConfig BindTracking(Section s)
@@ -436,9 +428,9 @@ public static class ConfigLoader
                 error(key, $"{metric} needs a validation split: set dataset.validation_split (e.g. 0.1), or judge by another metric");
         if (c.Sweep.Prune is { } prune && prune.MinEpochs >= t.Epochs)
             error("sweep.prune.min_epochs", $"must be below training.epochs ({t.Epochs}): the first decision comes after min_epochs and none is taken at the last epoch");
-        if (t.Schedule.Kind == "cosine" && t.Schedule.MinLr >= t.LearningRate)
+        if (t.Schedule is CosineSchedule { MinLr: var minLr } && minLr >= t.LearningRate)
             error("training.lr_schedule.min_lr", $"must be below learning_rate ({t.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-        if (t.Schedule.WarmupEpochs >= t.Epochs)
+        if (t.WarmupEpochs >= t.Epochs)
             error("training.warmup_epochs", $"must be fewer than the {t.Epochs} epochs");
         if (output.Activation == "softmax" && output.Units < 2)
             error($"model.layers.{last}.units", "a softmax output needs at least 2 units");

@@ -71,11 +71,7 @@ public static class ConfigSchema
 
     private static JsonObject Model()
     {
-        var init = Object(new JsonObject
-        {
-            ["scheme"] = Enum(Nn.InitSpec.Schemes),
-            ["low"] = Num(), ["high"] = Num(), ["mean"] = Num(), ["std"] = Num(above: 0),
-        }, required: ["scheme"]);
+        var init = Group(Inits.Kinds);
         var layer = Object(new JsonObject
         {
             ["units"] = Int(min: 1, max: 100_000),
@@ -94,21 +90,11 @@ public static class ConfigSchema
     {
         var t = new JsonObject
         {
-            ["optimizer"] = Optimizer(),
+            ["optimizer"] = Group(Optimizers.Kinds),
             ["learning_rate"] = Num(above: 0),
-            ["lr_schedule"] = new JsonObject
-            {
-                ["oneOf"] = Arr(Enum(LrSchedule.Kinds), Object(new JsonObject
-                {
-                    ["kind"] = Enum(LrSchedule.Kinds), ["step_epochs"] = Int(min: 1), ["gamma"] = Num(above: 0, max: 1),
-                    ["min_lr"] = Num(min: 0), ["per"] = Enum(LrSchedule.Pers),
-                }, required: ["kind"])),
-            },
+            ["lr_schedule"] = Group(Schedules.Kinds),
             ["warmup_epochs"] = Int(min: 0),
-            ["early_stopping"] = Object(new JsonObject
-            {
-                ["metric"] = Enum(EarlyStopping.Metrics), ["patience"] = Int(min: 1), ["min_delta"] = Num(min: 0), ["restore_best"] = Bool(),
-            }),
+            ["early_stopping"] = Doc(Object(Properties(EarlyStopping.Declared)), EarlyStopping.Declared.Doc),
             ["batch_size"] = Int(min: 1, max: 1_000_000),
             ["epochs"] = Int(min: 1, max: 10_000_000),
             ["gradient_reduction"] = new JsonObject
@@ -125,20 +111,29 @@ public static class ConfigSchema
         return Object(t);
     }
 
-    /// <summary>The optimizer group, from its declarations: a name, or a mapping with the name and that optimizer's own settings.</summary>
-    private static JsonObject Optimizer()
+    /// <summary>A group, from its declarations: a kind's name, or a mapping with the name and that kind's own settings.</summary>
+    private static JsonObject Group(KindSet kinds)
     {
-        var kinds = Optimizers.Kinds;
-        var forms = new JsonArray { Doc(Enum(kinds.Names), "an optimizer with its defaults") };
+        var forms = new JsonArray { Doc(Enum(kinds.Names), "a kind with its defaults") };
         foreach (var kind in kinds.All)
         {
-            var properties = new JsonObject { [kinds.NameKey] = new JsonObject { ["const"] = kind.Name } };
-            foreach (var s in kind.Settings)
-                properties[s.Key] = Doc(s.IsBool ? Bool() : Bounded(s.IsInteger ? "integer" : "number", s), $"{s.Declared.Doc} (default {Default(s.Default)})");
+            var properties = Properties(kind);
+            properties.Insert(0, kinds.NameKey, new JsonObject { ["const"] = kind.Name });
             forms.Add(Doc(Object(properties, required: [kinds.NameKey]), $"{kind.Display}: {kind.Doc}"));
         }
         return new JsonObject { ["oneOf"] = forms };
     }
+
+    /// <summary>A kind's settings as schema properties: type, range or choices, doc with the default.</summary>
+    private static JsonObject Properties(Kind kind)
+    {
+        var properties = new JsonObject();
+        foreach (var s in kind.Settings) properties[s.Key] = Doc(Setting(s), $"{s.Declared.Doc} (default {Default(s.Default)})");
+        return properties;
+    }
+
+    private static JsonObject Setting(Setting s) =>
+        s.IsBool ? Bool() : s.IsText ? Enum(s.Declared.Choices ?? []) : Bounded(s.IsInteger ? "integer" : "number", s);
 
     private static JsonObject Bounded(string type, Setting s)
     {

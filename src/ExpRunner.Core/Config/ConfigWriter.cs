@@ -54,19 +54,13 @@ public static class ConfigWriter
     private static List<(string Key, object Value)> Training(TrainingConfig t)
     {
         var items = new List<(string, object)> { ("optimizer", Group(Optimizers.Kinds, t.Optimizer)), ("learning_rate", t.LearningRate) };
-        var sc = t.Schedule;
-        if (sc.Kind != "constant" || sc.WarmupEpochs > 0)
+        if (t.Schedule is not ConstantSchedule || t.WarmupEpochs > 0)
         {
-            var schedule = new List<(string, object)> { ("kind", sc.Kind) };
-            if (sc.Kind == "step") schedule.Add(("step_epochs", sc.StepEpochs));
-            if (sc.Kind is "step" or "exponential") schedule.Add(("gamma", sc.Gamma));
-            if (sc.Kind == "cosine") schedule.Add(("min_lr", sc.MinLr));
-            schedule.Add(("per", sc.Per));
-            items.Add(("lr_schedule", new Node(schedule)));
-            items.Add(("warmup_epochs", sc.WarmupEpochs));
+            items.Add(("lr_schedule", Group(Schedules.Kinds, t.Schedule)));
+            items.Add(("warmup_epochs", t.WarmupEpochs));
         }
         if (t.EarlyStopping is { } e)
-            items.Add(("early_stopping", new Node([("metric", e.Metric), ("patience", e.Patience), ("min_delta", e.MinDelta), ("restore_best", e.RestoreBest)])));
+            items.Add(("early_stopping", new Node([.. EarlyStopping.Declared.Values(e).Select(v => (v.Setting.Key, v.Value))])));
         items.AddRange([
             ("batch_size", t.BatchSize), ("epochs", t.Epochs),
             ("gradient_reduction", t.GradientReduction.Weights == t.GradientReduction.Biases
@@ -82,16 +76,10 @@ public static class ConfigWriter
         var kind = kinds.Of(value);
         var items = new List<(string, object)> { (kinds.NameKey, kind.Name) };
         items.AddRange(kind.Values(value).Select(v => (v.Setting.Key, v.Value)));
-        return new Node(items, kinds.NameKey);
+        return new Node(items, kinds.NameIsGroupKey ? kinds.NameKey : null);
     }
 
-    private static Node Init(InitConfig i)
-    {
-        var items = new List<(string, object)> { ("scheme", i.Scheme) };
-        if (i.Scheme == "uniform") { items.Add(("low", i.Low)); items.Add(("high", i.High)); }
-        if (i.Scheme == "normal") { items.Add(("mean", i.Mean)); items.Add(("std", i.Std)); }
-        return new Node(items);
-    }
+    private static Node Init(InitConfig i) => Group(Inits.Kinds, i);
 
     public static string ToYaml(ExperimentConfig c, string? header = null)
     {

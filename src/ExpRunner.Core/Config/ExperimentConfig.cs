@@ -55,9 +55,10 @@ public sealed record ModelConfig
 {
     public required IReadOnlyList<LayerConfig> Layers { get; init; }
     /// <summary>Initialiser of the weights, and of the biases unless <see cref="BiasInit"/> is given.</summary>
-    public InitConfig Init { get; init; } = new() { Scheme = "xavier_uniform" };
+    public InitConfig Init { get; init; } = new XavierUniformInit();
     public InitConfig? BiasInit { get; init; }
-    public InitConfig EffectiveBiasInit => BiasInit ?? (Init.Scheme.StartsWith("xavier", StringComparison.Ordinal) || Init.Scheme.StartsWith("he_", StringComparison.Ordinal) ? new InitConfig { Scheme = "zeros" } : Init);
+    /// <summary>The biases' initialiser: bias_init, else zeros under a Xavier or He scheme, else init.</summary>
+    public InitConfig EffectiveBiasInit => BiasInit ?? (Init is XavierUniformInit or XavierNormalInit or HeUniformInit or HeNormalInit ? new ZerosInit() : Init);
 }
 
 public sealed record LayerConfig
@@ -68,14 +69,44 @@ public sealed record LayerConfig
     public double Slope { get; init; } = 0.01;
 }
 
-public sealed record InitConfig
+/// <summary>
+/// An initialiser group, `init: {scheme: uniform, low: -0.5, high: 0.5}` (or `init: he_normal`): each
+/// scheme one record with only its own settings; the formulas are in Nn/Initializer.cs.
+/// </summary>
+public abstract record InitConfig
 {
-    public required string Scheme { get; init; }
-    public double Low { get; init; } = -0.5;
-    public double High { get; init; } = 0.5;
-    public double Mean { get; init; }
-    public double Std { get; init; } = 1.0;
-    public Nn.InitSpec ToSpec() => new(Scheme, Low, High, Mean, Std);
+    public string Scheme => Inits.Kinds.Of(this).Name;
+    public virtual Nn.InitSpec ToSpec() => new(Scheme);
+}
+
+[Kind("uniform", "uniform", "U(low, high)")]
+public sealed record UniformInit : InitConfig
+{
+    [Setting("the lower bound")] public double Low { get; init; } = -0.5;
+    [Setting("the upper bound (above low)")] public double High { get; init; } = 0.5;
+    public override Nn.InitSpec ToSpec() => new(Scheme, Low: Low, High: High);
+}
+
+[Kind("normal", "normal", "N(mean, std²)")]
+public sealed record NormalInit : InitConfig
+{
+    [Setting("the mean")] public double Mean { get; init; }
+    [Setting("the standard deviation", Min = 0, AboveMin = true)] public double Std { get; init; } = 1.0;
+    public override Nn.InitSpec ToSpec() => new(Scheme, Mean: Mean, Std: Std);
+}
+
+[Kind("xavier_uniform", "Xavier uniform", "U(±√(6/(fan_in + fan_out)))")] public sealed record XavierUniformInit : InitConfig;
+[Kind("xavier_normal", "Xavier normal", "N(0, 2/(fan_in + fan_out))")] public sealed record XavierNormalInit : InitConfig;
+[Kind("he_uniform", "He uniform", "U(±√(6/fan_in))")] public sealed record HeUniformInit : InitConfig;
+[Kind("he_normal", "He normal", "N(0, 2/fan_in)")] public sealed record HeNormalInit : InitConfig;
+[Kind("zeros", "zeros", "all 0")] public sealed record ZerosInit : InitConfig;
+
+/// <summary>The initialisers a config can name (model.init, model.bias_init).</summary>
+public static class Inits
+{
+    public static readonly KindSet Kinds = new("model.init", "scheme",
+        [Kind.Of(typeof(UniformInit)), Kind.Of(typeof(NormalInit)), Kind.Of(typeof(XavierUniformInit)), Kind.Of(typeof(XavierNormalInit)),
+         Kind.Of(typeof(HeUniformInit)), Kind.Of(typeof(HeNormalInit)), Kind.Of(typeof(ZerosInit))], nameIsGroupKey: false);
 }
 
 public enum Reduction { Mean, Sum }
@@ -96,7 +127,10 @@ public sealed record TrainingConfig
     /// <summary>The optimizer and its own settings (a group: see <see cref="OptimizerConfig"/>).</summary>
     public OptimizerConfig Optimizer { get; init; } = new SgdConfig();
     public double LearningRate { get; init; } = 0.01;
-    public LrSchedule Schedule { get; init; } = new();
+    /// <summary>The schedule after the warm-up (a group: see <see cref="ScheduleConfig"/>).</summary>
+    public ScheduleConfig Schedule { get; init; } = new ConstantSchedule();
+    /// <summary>A linear warm-up over this many epochs before the schedule.</summary>
+    public int WarmupEpochs { get; init; }
     public EarlyStopping? EarlyStopping { get; init; }
     public int BatchSize { get; init; } = 32;
     public int Epochs { get; init; } = 10;
@@ -106,37 +140,18 @@ public sealed record TrainingConfig
     public int Threads { get; init; } = 1;
 }
 
-/// <summary>
-/// The learning rate over training: an optional linear warm-up over <see cref="WarmupEpochs"/>, then
-/// <see cref="Kind"/> over the remaining epochs, changed once an epoch or before every batch.
-/// </summary>
-public sealed record LrSchedule
-{
-    public string Kind { get; init; } = "constant";
-    /// <summary>step: multiply by <see cref="Gamma"/> every this many epochs.</summary>
-    public int StepEpochs { get; init; } = 10;
-    /// <summary>step: the factor at each step; exponential: the factor per epoch.</summary>
-    public double Gamma { get; init; } = 0.1;
-    /// <summary>cosine: the rate it ends at.</summary>
-    public double MinLr { get; init; }
-    public int WarmupEpochs { get; init; }
-    /// <summary>epoch (one rate for a whole epoch) or batch (a rate for every step, the epoch counted in fractions).</summary>
-    public string Per { get; init; } = "epoch";
-
-    public static readonly string[] Kinds = ["constant", "step", "exponential", "cosine"];
-    public static readonly string[] Pers = ["epoch", "batch"];
-}
-
-/// <summary>Stop when the monitored validation metric has not improved by more than <see cref="MinDelta"/> for <see cref="Patience"/> epochs.</summary>
+/// <summary>`training.early_stopping`: stop when the watched validation metric has not improved by more than min_delta for patience epochs.</summary>
+[Kind("early_stopping", "early stopping", "stop when the watched validation metric stops improving")]
 public sealed record EarlyStopping
 {
-    public string Metric { get; init; } = "validation_loss";
-    public int Patience { get; init; } = 5;
-    public double MinDelta { get; init; }
-    /// <summary>Keep the weights of the best epoch (model.safetensors and the final metrics are that epoch's).</summary>
-    public bool RestoreBest { get; init; } = true;
-
     public static readonly string[] Metrics = ["validation_loss", "validation_accuracy"];
+    public static readonly Kind Declared = Kind.Of(typeof(EarlyStopping));
+
+    [Setting("the validation metric watched", Choices = ["validation_loss", "validation_accuracy"])] public string Metric { get; init; } = "validation_loss";
+    [Setting("epochs without an improvement before training stops", Min = 1, Max = 10_000_000)] public int Patience { get; init; } = 5;
+    [Setting("an improvement is a change of more than this", Min = 0)] public double MinDelta { get; init; }
+    [Setting("keep the weights (and final metrics) of the best epoch")] public bool RestoreBest { get; init; } = true;
+
     public bool HigherIsBetter => Metric == "validation_accuracy";
 }
 

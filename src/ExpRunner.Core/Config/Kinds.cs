@@ -18,6 +18,8 @@ public sealed class SettingAttribute(string doc) : Attribute
     public bool AboveMin { get; init; }
     /// <summary>The range excludes <see cref="Max"/> (a value must be less).</summary>
     public bool BelowMax { get; init; }
+    /// <summary>A text setting: the values it may take.</summary>
+    public string[]? Choices { get; init; }
 }
 
 /// <summary>The name a kind is chosen by in a config (`optimizer: adam`), how the log calls it, and what it is.</summary>
@@ -34,6 +36,7 @@ public sealed record Setting(string Key, PropertyInfo Property, SettingAttribute
 {
     public bool IsBool => Property.PropertyType == typeof(bool);
     public bool IsInteger => Property.PropertyType == typeof(int);
+    public bool IsText => Property.PropertyType == typeof(string);
 
     public bool Allows(double v) =>
         (Declared.AboveMin ? v > Declared.Min : v >= Declared.Min) && (Declared.BelowMax ? v < Declared.Max : v <= Declared.Max);
@@ -44,6 +47,7 @@ public sealed record Setting(string Key, PropertyInfo Property, SettingAttribute
         get
         {
             if (IsBool) return "true or false";
+            if (IsText) return "one of " + string.Join(", ", Declared.Choices ?? []);
             bool low = double.IsFinite(Declared.Min), high = double.IsFinite(Declared.Max);
             string F(double v) => v.ToString(CultureInfo.InvariantCulture);
             return (low, high) switch
@@ -79,7 +83,7 @@ public sealed class Kind
         Settings = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Select(p => (p, a: p.GetCustomAttribute<SettingAttribute>()))
             .Where(x => x.a is not null)
-            .OrderBy(x => x.p.MetadataToken)
+            .OrderBy(x => x.p.DeclaringType == type ? 0 : 1).ThenBy(x => x.p.MetadataToken) // its own settings, then those all its group's kinds share
             .Select(x => new Setting(SnakeCase(x.p.Name), x.p, x.a!, x.p.GetValue(Defaults)!))
             .ToList();
     }
@@ -113,8 +117,10 @@ public sealed class Kind
 }
 
 /// <summary>The kinds of one group (every optimizer), chosen by name.</summary>
-public sealed class KindSet(string group, string nameKey, IReadOnlyList<Kind> kinds)
+public sealed class KindSet(string group, string nameKey, IReadOnlyList<Kind> kinds, bool nameIsGroupKey = true)
 {
+    /// <summary>Whether the kind's name is flattened under the group's own key (training.optimizer=adam) rather than its name key (training.lr_schedule.kind=cosine).</summary>
+    public bool NameIsGroupKey => nameIsGroupKey;
     /// <summary>The group's key in the config (training.optimizer).</summary>
     public string Group => group;
     /// <summary>The key naming the kind inside the group's mapping (name, kind).</summary>
@@ -139,7 +145,7 @@ public sealed class KindSet(string group, string nameKey, IReadOnlyList<Kind> ki
             sb.Append($"| `{kind.Name}` | | | | {kind.Doc} |\n");
             foreach (var s in kind.Settings)
             {
-                string type = s.IsBool ? "boolean" : $"{(s.IsInteger ? "integer" : "number")} {s.Range}";
+                string type = s.IsBool ? "boolean" : s.IsText ? s.Range : $"{(s.IsInteger ? "integer" : "number")} {s.Range}";
                 sb.Append($"| | `{s.Key}` | {type} | `{Scalar(s.Default)}` | {s.Declared.Doc} |\n");
             }
         }

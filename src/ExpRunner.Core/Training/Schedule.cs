@@ -16,16 +16,17 @@ public static class Schedule
     {
         var s = t.Schedule;
         double lr = t.LearningRate;
+        int warmup = t.WarmupEpochs;
         bool perBatch = s.Per == "batch";
         double done = perBatch ? epoch - 1 + (double)batch / batches : epoch - 1;
-        if (done < s.WarmupEpochs)
-            return perBatch ? lr * ((epoch - 1) * (double)batches + batch + 1) / ((double)s.WarmupEpochs * batches) : lr * epoch / s.WarmupEpochs;
-        double tau = done - s.WarmupEpochs;
-        return s.Kind switch
+        if (done < warmup)
+            return perBatch ? lr * ((epoch - 1) * (double)batches + batch + 1) / ((double)warmup * batches) : lr * epoch / warmup;
+        double tau = done - warmup;
+        return s switch
         {
-            "step" => lr * Math.Pow(s.Gamma, Math.Floor(tau / s.StepEpochs)),
-            "exponential" => lr * Math.Pow(s.Gamma, tau),
-            "cosine" => s.MinLr + (lr - s.MinLr) * (1 + Math.Cos(Math.PI * tau / (t.Epochs - s.WarmupEpochs))) / 2,
+            StepSchedule step => lr * Math.Pow(step.Gamma, Math.Floor(tau / step.StepEpochs)),
+            ExponentialSchedule exponential => lr * Math.Pow(exponential.Gamma, tau),
+            CosineSchedule cosine => cosine.MinLr + (lr - cosine.MinLr) * (1 + Math.Cos(Math.PI * tau / (t.Epochs - warmup))) / 2,
             _ => lr,
         };
     }
@@ -46,15 +47,14 @@ public static class Describe
 
     public static string Schedule(TrainingConfig t)
     {
-        var s = t.Schedule;
-        string kind = s.Kind switch
+        string kind = t.Schedule switch
         {
-            "step" => $", ×{F(s.Gamma)} every {s.StepEpochs} epochs",
-            "exponential" => $", ×{F(s.Gamma)} per epoch",
-            "cosine" => $", cosine to {F(s.MinLr)}",
+            StepSchedule s => $", ×{F(s.Gamma)} every {s.StepEpochs} epochs",
+            ExponentialSchedule s => $", ×{F(s.Gamma)} per epoch",
+            CosineSchedule s => $", cosine to {F(s.MinLr)}",
             _ => "",
         };
-        string warmup = s.WarmupEpochs > 0 ? $", warm-up {s.WarmupEpochs} epochs" : "";
-        return kind + warmup + (kind.Length + warmup.Length > 0 ? $" (per {s.Per})" : "");
+        string warmup = t.WarmupEpochs > 0 ? $", warm-up {t.WarmupEpochs} epochs" : "";
+        return kind + warmup + (kind.Length + warmup.Length > 0 ? $" (per {t.Schedule.Per})" : "");
     }
 }

@@ -39,7 +39,7 @@ public class ComposedConfigTests
         Assert.Equal(("child", 7L), (c.Name, c.Seed));
         Assert.Equal(0.5, c.Training.LearningRate);
         Assert.Equal(10, c.Training.BatchSize);               // from the base, beside the child's learning rate
-        Assert.Equal(-0.3, c.Model.Init.Low);                 // a map the child left alone
+        Assert.Equal(-0.3, Assert.IsType<UniformInit>(c.Model.Init).Low);                 // a map the child left alone
         Assert.Equal(1, Assert.Single(c.Model.Layers).Units); // a list the child gave replaces the base's
         Assert.DoesNotContain("extends", ConfigWriter.ToYaml(c)); // the resolved config is whole
     }

@@ -32,7 +32,7 @@ public class NetworkThreadsTests
         {
             Layers = [new LayerConfig { Units = 301, Activation = hidden }, new LayerConfig { Units = 77, Activation = hidden },
                 new LayerConfig { Units = classes, Activation = output }],
-            Init = new InitConfig { Scheme = "uniform", Low = -0.1, High = 0.1 },
+            Init = new UniformInit { Low = -0.1, High = 0.1 },
         };
         Assert.True(Gemm.Parts(rows, 301, inputs, 2) == 2 && Gemm.Parts(rows, 77, 301, 3) == 3, "the products must split for this test to mean anything");
         var rng = new Random(5);

@@ -192,11 +192,14 @@ public class OptimizerTests
     [InlineData("cosine", "epoch", 2, 12, 8, 0, 0.055)]            // 5 of its 10 epochs done
     public void Schedules_give_the_documented_rate(string kind, string per, int warmup, int epochs, int epoch, int batch, double expected)
     {
-        var t = new TrainingConfig
+        ScheduleConfig schedule = kind switch
         {
-            LearningRate = 0.1, Epochs = epochs,
-            Schedule = new LrSchedule { Kind = kind, Per = per, WarmupEpochs = warmup, StepEpochs = 10, Gamma = 0.5, MinLr = 0.01 },
+            "step" => new StepSchedule { StepEpochs = 10, Gamma = 0.5, Per = per },
+            "exponential" => new ExponentialSchedule { Gamma = 0.5, Per = per },
+            "cosine" => new CosineSchedule { MinLr = 0.01, Per = per },
+            _ => new ConstantSchedule { Per = per },
         };
+        var t = new TrainingConfig { LearningRate = 0.1, Epochs = epochs, Schedule = schedule, WarmupEpochs = warmup };
         Assert.Equal(expected, Schedule.At(t, epoch, batch, 10), 12);
     }
 }

@@ -77,7 +77,7 @@ public class SgdTests
         var model = new ModelConfig
         {
             Layers = [new LayerConfig { Units = 6, Activation = "tanh" }, new LayerConfig { Units = 1, Activation = "sigmoid" }],
-            Init = new InitConfig { Scheme = "uniform", Low = -1, High = 1 },
+            Init = new UniformInit { Low = -1, High = 1 },
         };
         var data = Synthetic.Generate("xor", 100, 2, 2, 1, 0.05, 0.5, new Rng(3));
         var split = DataSplit.All("train", data);
