@@ -134,32 +134,23 @@ public static class ConfigLoader
         return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = loss, Training = training, Sweep = sweep, Tracking = tracking };
     }
 
+    /// <summary>The dataset group (`dataset: mnist` was made {name: mnist}), as its kind declares it.</summary>
     private static DatasetConfig? BindDataset(Section s)
     {
-        var d = new DatasetConfig { Name = "" };
-        string? name = s.String("name", null, DatasetConfig.Names, required: s.Node is not null);
-        var result = d with
+        var kinds = Datasets.Kinds;
+        string? name = s.String(kinds.NameKey, null, kinds.Names, required: s.Node is not null, s.ShortForm ? s.Path : null);
+        if (name is null || kinds.Named(name) is not { } kind)
         {
-            Name = name ?? "",
-            Path = s.String("path", null),
-            TestPath = s.String("test_path", null),
-            LabelColumn = s.String("label_column", d.LabelColumn)!,
-            ValidationSplit = s.Number("validation_split", d.ValidationSplit, v => v >= 0 && v < 1, "in [0, 1)"),
-            TestSplit = s.Number("test_split", d.TestSplit, v => v > 0 && v < 1, "in (0, 1)"),
-            TrainLimit = (int)s.Integer("train_limit", 0, 0, int.MaxValue),
-            TestLimit = (int)s.Integer("test_limit", 0, 0, int.MaxValue),
-            Samples = (int)s.Integer("samples", d.Samples, 4, 10_000_000),
-            Features = (int)s.Integer("features", d.Features, 1, 100_000),
-            Classes = (int)s.Integer("classes", d.Classes, 2, 1000),
-            Cov = s.Number("cov", d.Cov, v => v > 0, "> 0"),
-            Noise = s.Number("noise", d.Noise, v => v >= 0, ">= 0"),
-            Factor = s.Number("factor", d.Factor, v => v > 0 && v < 1, "in (0, 1)"),
-            Seed = s.Has("seed") ? s.Integer("seed", 0, long.MinValue, long.MaxValue) : null,
-        };
+            s.RejectUnknown();
+            return null;
+        }
+        var values = BindSettings(s, kind, kinds, "dataset");
+        foreach (var required in kind.Settings.Where(x => x.Declared.Required && !values.ContainsKey(x.Key)))
+            s.Error(s.Node, s.Key(required.Key), $"is required for {name} data ({required.Declared.Doc})");
+        var dataset = (DatasetConfig)kind.Create(values);
+        if (dataset is ImageDataset { Path: null } image) dataset = image with { Path = Path.Combine("data", name) };
         s.RejectUnknown();
-        if (name is null) return null;
-        if (name == "csv" && result.Path is null) s.Error(s.Node, s.Key("path"), "is required for csv data (the CSV file)");
-        return result;
+        return dataset;
     }
 
     private static ModelConfig? BindModel(Section s)
@@ -255,11 +246,16 @@ public static class ConfigLoader
     }
 
     /// <summary>One declared setting's value, checked against its type and range.</summary>
-    private static object BindSetting(Section s, Setting setting) =>
-        setting.IsBool ? s.Boolean(setting.Key, (bool)setting.Default)
-        : setting.IsText ? s.String(setting.Key, (string)setting.Default, setting.Declared.Choices)!
-        : setting.IsInteger ? (object)(int)s.Integer(setting.Key, (int)setting.Default, (long)Math.Max(setting.Declared.Min, int.MinValue), (long)Math.Min(setting.Declared.Max, int.MaxValue))
-        : s.Number(setting.Key, (double)setting.Default, setting.Allows, setting.Range);
+    private static object BindSetting(Section s, Setting setting)
+    {
+        if (setting.IsBool) return s.Boolean(setting.Key, (bool)setting.Default!);
+        if (setting.IsText) return s.String(setting.Key, (string?)setting.Default ?? "", setting.Declared.Choices)!;
+        if (setting.IsLong)
+            return s.Integer(setting.Key, 0, (long)Math.Max(setting.Declared.Min, long.MinValue), (long)Math.Min(setting.Declared.Max, long.MaxValue));
+        if (setting.IsInteger)
+            return (int)s.Integer(setting.Key, (int)setting.Default!, (long)Math.Max(setting.Declared.Min, int.MinValue), (long)Math.Min(setting.Declared.Max, int.MaxValue));
+        return s.Number(setting.Key, (double)setting.Default!, setting.Allows, setting.Range);
+    }
 
     /// <summary>The config's groups: where they live, the key that names their kind, and the loose keys of the shape before them.</summary>
     private static class Group
@@ -287,6 +283,7 @@ public static class ConfigLoader
                 optimizer.Children[k] = v;
             }
         Expand(tree, training, Group.Schedule, Schedules.Kinds.NameKey, orDefault: null, loose: false);
+        Expand(tree, tree.Root, "dataset", Datasets.Kinds.NameKey, orDefault: null, loose: false);
         if (tree.Root.Children.TryGetValue(new YamlScalarNode("model"), out var m) && m is YamlMappingNode model)
             foreach (var init in new[] { Group.Init, Group.BiasInit }) Expand(tree, model, init, Inits.Kinds.NameKey, orDefault: null, loose: false);
     }
@@ -398,15 +395,7 @@ public static class ConfigLoader
         for (int i = 0; i < last; i++)
             if (layers[i].Activation == "softmax")
                 error($"model.layers.{i}.activation", "softmax is only supported on the output layer");
-        int? classes = c.Dataset.Name switch
-        {
-            "mnist" or "fashion-mnist" => 10,
-            "xor" or "circles" or "moons" => 2,
-            "gaussian_quantiles" or "spirals" => c.Dataset.Classes,
-            _ => null, // csv: known once the file is read
-        };
-        if (c.Dataset.Name is "xor" or "circles" or "moons" && c.Dataset.Classes != 2)
-            error("dataset.classes", $"{c.Dataset.Name} has exactly 2 classes");
+        int? classes = Datasets.Classes(c.Dataset); // csv: known once the file is read
         if (classes is int k) CheckOutputWidth(c, k, error);
         switch (c.Loss)
         {
@@ -436,13 +425,7 @@ public static class ConfigLoader
             error($"model.layers.{last}.units", "a softmax output needs at least 2 units");
         long available = Footprint.Available();
         Footprint.CheckSynthetic(c.Dataset, available, error);
-        var (inputs, examples) = c.Dataset.Name switch
-        {
-            "mnist" or "fashion-mnist" => (784, 60_000L),
-            "gaussian_quantiles" => (c.Dataset.Features, c.Dataset.Samples),
-            "xor" or "circles" or "moons" or "spirals" => (2, (long)c.Dataset.Samples),
-            _ => (0, 0L), // csv: checked once the file is read
-        };
+        var (inputs, examples) = Datasets.Shape(c.Dataset); // csv: checked once the file is read
         Footprint.Check(c, inputs, examples, available, error);
     }
 

@@ -53,21 +53,7 @@ public static class ConfigSchema
         },
     };
 
-    private static JsonObject Dataset() => Object(new JsonObject
-    {
-        ["name"] = Doc(Enum(DatasetConfig.Names), "the data: IDX image sets, a synthetic generator, or csv"),
-        ["path"] = Doc(Str(), "folder of the IDX files (default data/<name>), or the CSV file"),
-        ["test_path"] = Doc(Str(), "csv: a separate test file"),
-        ["label_column"] = Doc(Str(), "csv: the label column (default label)"),
-        ["validation_split"] = Doc(Num(min: 0, below: 1), "fraction of the training set held out for validation"),
-        ["test_split"] = Doc(Num(above: 0, below: 1), "synthetic / single-file csv: fraction held out as the test set"),
-        ["train_limit"] = Int(min: 0), ["test_limit"] = Int(min: 0),
-        ["samples"] = Doc(Int(min: 4, max: 10_000_000), "synthetic: number of points"),
-        ["features"] = Doc(Int(min: 1, max: 100_000), "gaussian_quantiles: dimensions"),
-        ["classes"] = Doc(Int(min: 2, max: 1000), "gaussian_quantiles, spirals: number of classes"),
-        ["cov"] = Num(above: 0), ["noise"] = Num(min: 0), ["factor"] = Num(above: 0, below: 1),
-        ["seed"] = Doc(Int(), "synthetic: generator seed"),
-    }, required: ["name"]);
+    private static JsonObject Dataset() => Group(Datasets.Kinds);
 
     private static JsonObject Model()
     {
@@ -119,7 +105,8 @@ public static class ConfigSchema
         {
             var properties = Properties(kind);
             properties.Insert(0, kinds.NameKey, new JsonObject { ["const"] = kind.Name });
-            forms.Add(Doc(Object(properties, required: [kinds.NameKey]), $"{kind.Display}: {kind.Doc}"));
+            string[] required = [kinds.NameKey, .. kind.Settings.Where(s => s.Declared.Required).Select(s => s.Key)];
+            forms.Add(Doc(Object(properties, required: required), $"{kind.Display}: {kind.Doc}"));
         }
         return new JsonObject { ["oneOf"] = forms };
     }
@@ -128,12 +115,13 @@ public static class ConfigSchema
     private static JsonObject Properties(Kind kind)
     {
         var properties = new JsonObject();
-        foreach (var s in kind.Settings) properties[s.Key] = Doc(Setting(s), $"{s.Declared.Doc} (default {Default(s.Default)})");
+        foreach (var s in kind.Settings)
+            properties[s.Key] = Doc(Setting(s), s.Default is null || s.Declared.Required ? s.Declared.Doc : $"{s.Declared.Doc} (default {Default(s.Default)})");
         return properties;
     }
 
     private static JsonObject Setting(Setting s) =>
-        s.IsBool ? Bool() : s.IsText ? Enum(s.Declared.Choices ?? []) : Bounded(s.IsInteger ? "integer" : "number", s);
+        s.IsBool ? Bool() : s.IsText ? (s.Declared.Choices is { } choices ? Enum(choices) : Str()) : Bounded(s.IsInteger ? "integer" : "number", s);
 
     private static JsonObject Bounded(string type, Setting s)
     {
@@ -220,7 +208,7 @@ public static class ConfigSchema
 
     private static JsonArray Arr(params object[] items) => new([.. items.Select(i => i switch { JsonNode n => n, string s => JsonValue.Create(s), _ => throw new ArgumentException() })]);
 
-    private static string Default(object v) => v switch
+    private static string Default(object? v) => v switch
     {
         bool b => b ? "true" : "false",
         double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),

@@ -14,24 +14,6 @@ public static class ConfigWriter
 
     private static Node Tree(ExperimentConfig c)
     {
-        var d = c.Dataset;
-        var dataset = new List<(string, object)> { ("name", d.Name) };
-        if (d.IsImage || d.Name == "csv") dataset.Add(("path", d.ResolvedPath));
-        if (d.TestPath is not null) dataset.Add(("test_path", d.TestPath));
-        if (d.Name == "csv") dataset.Add(("label_column", d.LabelColumn));
-        dataset.Add(("validation_split", d.ValidationSplit));
-        if (!d.IsImage) dataset.Add(("test_split", d.TestSplit));
-        if (d.TrainLimit > 0) dataset.Add(("train_limit", d.TrainLimit));
-        if (d.TestLimit > 0) dataset.Add(("test_limit", d.TestLimit));
-        if (d.IsSynthetic)
-        {
-            dataset.Add(("samples", d.Samples));
-            if (d.Name == "gaussian_quantiles") { dataset.Add(("features", d.Features)); dataset.Add(("cov", d.Cov)); }
-            if (d.Name is "gaussian_quantiles" or "spirals") dataset.Add(("classes", d.Classes));
-            if (d.Name is not "gaussian_quantiles") dataset.Add(("noise", d.Noise));
-            if (d.Name == "circles") dataset.Add(("factor", d.Factor));
-            if (d.Seed is long s) dataset.Add(("seed", s));
-        }
         var layers = c.Model.Layers.Select(l =>
         {
             var items = new List<(string, object)> { ("units", l.Units), ("activation", l.Activation) };
@@ -43,7 +25,7 @@ public static class ConfigWriter
             ("name", c.Name),
             ("seed", c.Seed),
             ("precision", c.Precision),
-            ("dataset", new Node(dataset)),
+            ("dataset", Group(Datasets.Kinds, c.Dataset)),
             ("model", new Node([("layers", layers), ("init", Init(c.Model.Init)), ("bias_init", Init(c.Model.EffectiveBiasInit))])),
             ("loss", c.Loss),
             ("training", new Node(Training(t))),

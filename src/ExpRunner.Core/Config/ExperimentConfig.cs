@@ -20,35 +20,126 @@ public sealed record ExperimentConfig
     public static readonly string[] Losses = ["sse", "mse", "bce", "cross_entropy"];
 }
 
-public sealed record DatasetConfig
+/// <summary>
+/// The dataset group, `dataset: {name: xor, samples: 500, noise: 0.2}`: each dataset one record with
+/// only its own settings (image sets their folder, synthetic generators their shape, csv its files);
+/// every dataset shares the splits and limits declared here.
+/// </summary>
+public abstract record DatasetConfig
 {
-    public required string Name { get; init; }
-    /// <summary>Folder of the IDX files (mnist, fashion-mnist; default data/NAME) or the CSV file (csv).</summary>
-    public string? Path { get; init; }
-    /// <summary>CSV only: a separate test file; without it the test set is split off by test_split.</summary>
-    public string? TestPath { get; init; }
-    public string LabelColumn { get; init; } = "label";
-    /// <summary>Fraction of the training set held out (its last examples) for validation.</summary>
-    public double ValidationSplit { get; init; }
-    /// <summary>Synthetic and single-file CSV data: fraction of examples used as the test set.</summary>
-    public double TestSplit { get; init; } = 0.2;
-    /// <summary>Use only the first N training / test examples (0 = all).</summary>
-    public int TrainLimit { get; init; }
-    public int TestLimit { get; init; }
-    // Synthetic generators.
-    public int Samples { get; init; } = 1000;
-    public int Features { get; init; } = 2;
-    public int Classes { get; init; } = 2;
-    public double Cov { get; init; } = 1.0;
-    public double Noise { get; init; } = 0.1;
-    public double Factor { get; init; } = 0.5;
-    /// <summary>Seed of the synthetic generator; null = derived from the experiment seed.</summary>
-    public long? Seed { get; init; }
+    public string Name => Datasets.Kinds.Of(this).Name;
 
-    public static readonly string[] Names = ["mnist", "fashion-mnist", "gaussian_quantiles", "xor", "circles", "moons", "spirals", "csv"];
-    public bool IsImage => Name is "mnist" or "fashion-mnist";
-    public bool IsSynthetic => Name is "gaussian_quantiles" or "xor" or "circles" or "moons" or "spirals";
+    [Setting("fraction of the training set held out for validation (its last examples)", Min = 0, Max = 1, BelowMax = true)]
+    public double ValidationSplit { get; init; }
+    [Setting("use only the first N training examples (0: all)", Min = 0, Max = int.MaxValue)] public int TrainLimit { get; init; }
+    [Setting("use only the first N test examples (0: all)", Min = 0, Max = int.MaxValue)] public int TestLimit { get; init; }
+
+    /// <summary>Data without a test set of its own (synthetic, a single csv file): the fraction held out as the test set.</summary>
+    public virtual double HeldOutTest => 0.2;
+    public bool IsImage => this is ImageDataset;
+    public bool IsSynthetic => this is SyntheticDataset;
+}
+
+/// <summary>MNIST-style IDX files (raw or .gz) in a folder.</summary>
+public abstract record ImageDataset : DatasetConfig
+{
+    /// <summary>The folder of the IDX files; the binder fills in data/&lt;name&gt; when it is not given.</summary>
+    [Setting("folder of the four IDX files (raw or .gz); default data/<name>")] public string? Path { get; init; }
     public string ResolvedPath => Path ?? System.IO.Path.Combine("data", Name);
+}
+
+[Kind("mnist", "MNIST", "handwritten digits, 28×28, 10 classes (data/mnist from `exprunner data fetch mnist`)")]
+public sealed record MnistConfig : ImageDataset;
+
+[Kind("fashion-mnist", "Fashion-MNIST", "clothing images, 28×28, 10 classes (from Debian's dataset-fashion-mnist)")]
+public sealed record FashionMnistConfig : ImageDataset;
+
+/// <summary>Points made by a seeded generator (scikit-learn's shapes).</summary>
+public abstract record SyntheticDataset : DatasetConfig
+{
+    [Setting("number of points", Min = 4, Max = 10_000_000)] public int Samples { get; init; } = 1000;
+    [Setting("fraction held out as the test set (the last points)", Min = 0, Max = 1, AboveMin = true, BelowMax = true)] public double TestSplit { get; init; } = 0.2;
+    [Setting("seed of the generator; default: derived from the experiment's seed")] public long? Seed { get; init; }
+    public override double HeldOutTest => TestSplit;
+}
+
+[Kind("gaussian_quantiles", "Gaussian quantiles", "an isotropic Gaussian cut into classes by distance from the centre")]
+public sealed record GaussianQuantilesConfig : SyntheticDataset
+{
+    [Setting("dimensions", Min = 1, Max = 100_000)] public int Features { get; init; } = 2;
+    [Setting("number of classes", Min = 2, Max = 1000)] public int Classes { get; init; } = 2;
+    [Setting("variance of the Gaussian", Min = 0, AboveMin = true)] public double Cov { get; init; } = 1.0;
+}
+
+[Kind("xor", "XOR", "four clusters, opposite corners alike (2 classes)")]
+public sealed record XorConfig : SyntheticDataset
+{
+    [Setting("std of the Gaussian noise on the points", Min = 0)] public double Noise { get; init; } = 0.1;
+}
+
+[Kind("circles", "circles", "a circle inside a circle (2 classes)")]
+public sealed record CirclesConfig : SyntheticDataset
+{
+    [Setting("std of the Gaussian noise on the points", Min = 0)] public double Noise { get; init; } = 0.1;
+    [Setting("radius of the inner circle", Min = 0, Max = 1, AboveMin = true, BelowMax = true)] public double Factor { get; init; } = 0.5;
+}
+
+[Kind("moons", "moons", "two interleaving half circles (2 classes)")]
+public sealed record MoonsConfig : SyntheticDataset
+{
+    [Setting("std of the Gaussian noise on the points", Min = 0)] public double Noise { get; init; } = 0.1;
+}
+
+[Kind("spirals", "spirals", "interleaved spiral arms, one a class")]
+public sealed record SpiralsConfig : SyntheticDataset
+{
+    [Setting("number of classes (arms)", Min = 2, Max = 1000)] public int Classes { get; init; } = 2;
+    [Setting("std of the noise on the angle", Min = 0)] public double Noise { get; init; } = 0.1;
+}
+
+[Kind("csv", "CSV", "a CSV file: numeric feature columns and a label column")]
+public sealed record CsvConfig : DatasetConfig
+{
+    [Setting("the CSV file", Required = true)] public string Path { get; init; } = "";
+    [Setting("a separate test file; without it test_split is held out")] public string? TestPath { get; init; }
+    [Setting("the label column (integers 0..K−1, or names, sorted)")] public string LabelColumn { get; init; } = "label";
+    [Setting("fraction held out as the test set when there is no test_path", Min = 0, Max = 1, AboveMin = true, BelowMax = true)] public double TestSplit { get; init; } = 0.2;
+    public override double HeldOutTest => TestSplit;
+}
+
+/// <summary>The datasets a config can name, and what is known of each before its data is read.</summary>
+public static class Datasets
+{
+    /// <summary>Classes of the data, when known before reading it (not for csv).</summary>
+    public static int? Classes(DatasetConfig d) => d switch
+    {
+        ImageDataset => 10,
+        GaussianQuantilesConfig g => g.Classes,
+        SpiralsConfig s => s.Classes,
+        XorConfig or CirclesConfig or MoonsConfig => 2,
+        _ => null,
+    };
+
+    /// <summary>The folder the data's files are in ("" for generated data).</summary>
+    public static string Folder(DatasetConfig d) => d switch
+    {
+        ImageDataset image => image.ResolvedPath,
+        CsvConfig csv => System.IO.Path.GetDirectoryName(csv.Path) ?? "",
+        _ => "",
+    };
+
+    /// <summary>Input features and training examples, when known before reading the data (csv: 0, 0).</summary>
+    public static (int Inputs, long Examples) Shape(DatasetConfig d) => d switch
+    {
+        ImageDataset => (784, 60_000L),
+        GaussianQuantilesConfig g => (g.Features, g.Samples),
+        SyntheticDataset s => (2, s.Samples),
+        _ => (0, 0L),
+    };
+
+    public static readonly KindSet Kinds = new("dataset", "name",
+        [Kind.Of(typeof(MnistConfig)), Kind.Of(typeof(FashionMnistConfig)), Kind.Of(typeof(GaussianQuantilesConfig)), Kind.Of(typeof(XorConfig)),
+         Kind.Of(typeof(CirclesConfig)), Kind.Of(typeof(MoonsConfig)), Kind.Of(typeof(SpiralsConfig)), Kind.Of(typeof(CsvConfig))], nameIsGroupKey: false);
 }
 
 public sealed record ModelConfig

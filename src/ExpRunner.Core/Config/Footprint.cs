@@ -58,10 +58,11 @@ public static class Footprint
     /// <summary>A synthetic dataset of samples × features as doubles.</summary>
     public static void CheckSynthetic(DatasetConfig d, long available, Action<string, string> error)
     {
-        if (d.Name is not ("gaussian_quantiles" or "xor" or "circles" or "moons" or "spirals")) return;
-        long values = (long)d.Samples * (d.Name == "gaussian_quantiles" ? d.Features : 2);
+        if (d is not SyntheticDataset synthetic) return;
+        var (features, samples) = Datasets.Shape(d);
+        long values = samples * features;
         if (values > MaxArray || values * 8 * 3 > available)
-            error("dataset.samples", $"{d.Samples.ToString("N0", CultureInfo.InvariantCulture)} samples × {values / d.Samples} features need {Size(values * 8 * 3)} to generate; " +
+            error("dataset.samples", $"{synthetic.Samples.ToString("N0", CultureInfo.InvariantCulture)} samples × {features} features need {Size(values * 8 * 3)} to generate; " +
                 $"{(values > MaxArray ? "more values than one array holds" : $"more than the {Size(available)} of memory available")}");
     }
 

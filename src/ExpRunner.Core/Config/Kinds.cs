@@ -20,6 +20,8 @@ public sealed class SettingAttribute(string doc) : Attribute
     public bool BelowMax { get; init; }
     /// <summary>A text setting: the values it may take.</summary>
     public string[]? Choices { get; init; }
+    /// <summary>The setting must be given (it has no default).</summary>
+    public bool Required { get; init; }
 }
 
 /// <summary>The name a kind is chosen by in a config (`optimizer: adam`), how the log calls it, and what it is.</summary>
@@ -32,11 +34,14 @@ public sealed class KindAttribute(string name, string display, string doc) : Att
 }
 
 /// <summary>One declared setting: key, type, default, range, doc.</summary>
-public sealed record Setting(string Key, PropertyInfo Property, SettingAttribute Declared, object Default)
+public sealed record Setting(string Key, PropertyInfo Property, SettingAttribute Declared, object? Default)
 {
-    public bool IsBool => Property.PropertyType == typeof(bool);
-    public bool IsInteger => Property.PropertyType == typeof(int);
-    public bool IsText => Property.PropertyType == typeof(string);
+    private Type Type => Nullable.GetUnderlyingType(Property.PropertyType) ?? Property.PropertyType;
+    public bool IsBool => Type == typeof(bool);
+    /// <summary>A whole number (int or long).</summary>
+    public bool IsInteger => Type == typeof(int) || Type == typeof(long);
+    public bool IsLong => Type == typeof(long);
+    public bool IsText => Type == typeof(string);
 
     public bool Allows(double v) =>
         (Declared.AboveMin ? v > Declared.Min : v >= Declared.Min) && (Declared.BelowMax ? v < Declared.Max : v <= Declared.Max);
@@ -47,15 +52,15 @@ public sealed record Setting(string Key, PropertyInfo Property, SettingAttribute
         get
         {
             if (IsBool) return "true or false";
-            if (IsText) return "one of " + string.Join(", ", Declared.Choices ?? []);
-            bool low = double.IsFinite(Declared.Min), high = double.IsFinite(Declared.Max);
+            if (IsText) return Declared.Choices is null ? "any text" : "one of " + string.Join(", ", Declared.Choices);
+            bool low = double.IsFinite(Declared.Min), high = double.IsFinite(Declared.Max) && Declared.Max < int.MaxValue;
             string F(double v) => v.ToString(CultureInfo.InvariantCulture);
             return (low, high) switch
             {
                 (true, true) => $"in {(Declared.AboveMin ? "(" : "[")}{F(Declared.Min)}, {F(Declared.Max)}{(Declared.BelowMax ? ")" : "]")}",
                 (true, false) => $"{(Declared.AboveMin ? ">" : ">=")} {F(Declared.Min)}",
                 (false, true) => $"{(Declared.BelowMax ? "<" : "<=")} {F(Declared.Max)}",
-                _ => "any number",
+                _ => IsInteger ? "" : "any number",
             };
         }
     }
@@ -80,11 +85,13 @@ public sealed class Kind
         var declared = type.GetCustomAttribute<KindAttribute>() ?? throw new InvalidOperationException($"{type.Name} has no [Kind]");
         (Name, Display, Doc, Type) = (declared.Name, declared.Display, declared.Doc, type);
         Defaults = Activator.CreateInstance(type)!;
+        // Its own settings first, then those it shares with its family (a synthetic dataset's, then every dataset's).
+        int Distance(Type? declaring) { int d = 0; for (var t = type; t is not null && t != declaring; t = t.BaseType) d++; return d; }
         Settings = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Select(p => (p, a: p.GetCustomAttribute<SettingAttribute>()))
             .Where(x => x.a is not null)
-            .OrderBy(x => x.p.DeclaringType == type ? 0 : 1).ThenBy(x => x.p.MetadataToken) // its own settings, then those all its group's kinds share
-            .Select(x => new Setting(SnakeCase(x.p.Name), x.p, x.a!, x.p.GetValue(Defaults)!))
+            .OrderBy(x => Distance(x.p.DeclaringType)).ThenBy(x => x.p.MetadataToken)
+            .Select(x => new Setting(SnakeCase(x.p.Name), x.p, x.a!, x.p.GetValue(Defaults)))
             .ToList();
     }
 
@@ -101,8 +108,9 @@ public sealed class Kind
         return value;
     }
 
-    /// <summary>The settings of a value of this kind, in declaration order.</summary>
-    public IEnumerable<(Setting Setting, object Value)> Values(object value) => Settings.Select(s => (s, s.Property.GetValue(value)!));
+    /// <summary>The settings of a value of this kind that have a value, in declaration order.</summary>
+    public IEnumerable<(Setting Setting, object Value)> Values(object value) =>
+        Settings.Select(s => (s, v: s.Property.GetValue(value))).Where(x => x.v is not null).Select(x => (x.s, x.v!));
 
     public static string SnakeCase(string name)
     {
@@ -145,14 +153,15 @@ public sealed class KindSet(string group, string nameKey, IReadOnlyList<Kind> ki
             sb.Append($"| `{kind.Name}` | | | | {kind.Doc} |\n");
             foreach (var s in kind.Settings)
             {
-                string type = s.IsBool ? "boolean" : s.IsText ? s.Range : $"{(s.IsInteger ? "integer" : "number")} {s.Range}";
-                sb.Append($"| | `{s.Key}` | {type} | `{Scalar(s.Default)}` | {s.Declared.Doc} |\n");
+                string type = s.IsBool ? "boolean" : s.IsText ? (s.Declared.Choices is null ? "text" : s.Range) : $"{(s.IsInteger ? "integer" : "number")} {s.Range}".TrimEnd();
+                string def = s.Declared.Required ? "required" : s.Default is null ? "none" : $"`{Scalar(s.Default)}`";
+                sb.Append($"| | `{s.Key}` | {type} | {def} | {s.Declared.Doc} |\n");
             }
         }
         return sb.ToString();
     }
 
-    private static string Scalar(object v) => v switch
+    private static string Scalar(object? v) => v switch
     {
         bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),

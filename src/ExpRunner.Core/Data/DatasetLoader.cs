@@ -15,19 +15,17 @@ public static class DatasetLoader
     public static readonly string[] FashionClasses =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
-    public static DataSplits Load(DatasetConfig c, long experimentSeed)
+    public static DataSplits Load(DatasetConfig c, long experimentSeed) => c switch
     {
-        return c.Name switch
-        {
-            "mnist" or "fashion-mnist" => Finish(c, LoadIdx(c)),
-            "csv" => Finish(c, LoadCsv(c)),
-            _ => Finish(c, LoadSynthetic(c, experimentSeed)),
-        };
-    }
+        ImageDataset image => Finish(c, LoadIdx(image)),
+        CsvConfig csv => Finish(c, LoadCsv(csv)),
+        SyntheticDataset synthetic => Finish(c, LoadSynthetic(synthetic, experimentSeed)),
+        _ => throw new DataException($"no loader for dataset {c.Name}"),
+    };
 
     private sealed record Raw(Dataset Train, Dataset? Test, string Source, Dictionary<string, string> Sha256, string? Description = null);
 
-    private static Raw LoadIdx(DatasetConfig c)
+    private static Raw LoadIdx(ImageDataset c)
     {
         string dir = c.ResolvedPath;
         var paths = new string[4];
@@ -76,25 +74,33 @@ public static class DatasetLoader
         return (Path.GetFullPath(dir), null);
     }
 
-    private static Raw LoadCsv(DatasetConfig c)
+    private static Raw LoadCsv(CsvConfig c)
     {
-        var train = Csv.Read(c.ResolvedPath, c.LabelColumn);
-        var sha = new Dictionary<string, string> { [Path.GetFileName(c.ResolvedPath)] = Sha256Of(c.ResolvedPath) };
+        var train = Csv.Read(c.Path, c.LabelColumn);
+        var sha = new Dictionary<string, string> { [Path.GetFileName(c.Path)] = Sha256Of(c.Path) };
         Dataset? test = null;
         if (c.TestPath is not null)
         {
             test = Csv.Read(c.TestPath, c.LabelColumn, train.ClassNames);
             if (test.Features != train.Features)
-                throw new DataException($"{c.TestPath}: {test.Features} feature columns, {c.ResolvedPath} has {train.Features}");
+                throw new DataException($"{c.TestPath}: {test.Features} feature columns, {c.Path} has {train.Features}");
             sha[Path.GetFileName(c.TestPath)] = Sha256Of(c.TestPath);
         }
-        return new Raw(train, test, Path.GetFullPath(c.ResolvedPath), sha);
+        return new Raw(train, test, Path.GetFullPath(c.Path), sha);
     }
 
-    private static Raw LoadSynthetic(DatasetConfig c, long experimentSeed)
+    private static Raw LoadSynthetic(SyntheticDataset c, long experimentSeed)
     {
         var rng = new Rng(c.Seed is long s ? (ulong)s : Rng.Derive(experimentSeed, "dataset"));
-        var data = Synthetic.Generate(c.Name, c.Samples, c.Features, c.Classes, c.Cov, c.Noise, c.Factor, rng);
+        var data = c switch
+        {
+            GaussianQuantilesConfig g => Synthetic.Generate(c.Name, c.Samples, g.Features, g.Classes, g.Cov, 0, 0, rng),
+            XorConfig x => Synthetic.Generate(c.Name, c.Samples, 2, 2, 0, x.Noise, 0, rng),
+            CirclesConfig ci => Synthetic.Generate(c.Name, c.Samples, 2, 2, 0, ci.Noise, ci.Factor, rng),
+            MoonsConfig m => Synthetic.Generate(c.Name, c.Samples, 2, 2, 0, m.Noise, 0, rng),
+            SpiralsConfig sp => Synthetic.Generate(c.Name, c.Samples, 2, sp.Classes, 0, sp.Noise, 0, rng),
+            _ => throw new DataException($"no generator for dataset {c.Name}"),
+        };
         using var sha = SHA256.Create();
         var bytes = new byte[data.Count * (data.Features * 8 + 4)];
         int o = 0;
@@ -114,7 +120,7 @@ public static class DatasetLoader
         if (raw.Test is not null) { trainIdx = all; testIdx = Enumerable.Range(0, raw.Test.Count).ToArray(); testData = raw.Test; }
         else
         {
-            int nTest = Math.Max(1, (int)Math.Round(raw.Train.Count * c.TestSplit));
+            int nTest = Math.Max(1, (int)Math.Round(raw.Train.Count * c.HeldOutTest));
             trainIdx = all[..^nTest]; testIdx = all[^nTest..]; testData = raw.Train;
         }
         if (c.TrainLimit > 0 && c.TrainLimit < trainIdx.Length) trainIdx = trainIdx[..c.TrainLimit];

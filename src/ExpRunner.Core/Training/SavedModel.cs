@@ -51,7 +51,7 @@ public sealed class SavedModel
     /// </summary>
     public IReadOnlyList<string> ChangedData(IReadOnlyDictionary<string, string> recorded) =>
         recorded.Where(r => Data.Fingerprint.Sha256.TryGetValue(r.Key, out var now) && now != r.Value)
-            .Select(r => $"{Path.Combine(Directory.Exists(Config.Dataset.ResolvedPath) ? Config.Dataset.ResolvedPath : Path.GetDirectoryName(Config.Dataset.ResolvedPath) ?? "", r.Key)}: SHA-256 {Data.Fingerprint.Sha256[r.Key][..12]}…, the run trained on {r.Value[..Math.Min(12, r.Value.Length)]}…").ToList();
+            .Select(r => $"{Path.Combine(Datasets.Folder(Config.Dataset), r.Key)}: SHA-256 {Data.Fingerprint.Sha256[r.Key][..12]}…, the run trained on {r.Value[..Math.Min(12, r.Value.Length)]}…").ToList();
 
     public DataSplit Split(string name) => name switch
     {

@@ -54,4 +54,18 @@ public class DeclaredKindsTests
         Assert.Contains("'validation_acc' is not allowed", Error("training.early_stopping={metric: validation_acc}").Message);
         Assert.Contains("must be between 1 and", Error("training.early_stopping={patience: 0}").Message);
     }
+
+    [Fact]
+    public void A_setting_another_dataset_has_is_an_error_where_it_used_to_be_ignored()
+    {
+        string[] tenClasses = ["model.layers.1={units: 10, activation: softmax}", "loss=cross_entropy"];
+        var noise = Error([.. tenClasses, "dataset={name: mnist, noise: 0.3}"]);
+        Assert.Equal(("dataset.noise", "applies to dataset xor or circles or moons or spirals, not mnist"), (noise.Key, noise.Message));
+        var classes = Error("dataset.classes=3");
+        Assert.Equal(("dataset.classes", "applies to dataset gaussian_quantiles or spirals, not xor"), (classes.Key, classes.Message));
+        Assert.Contains("is required for csv data", Error("dataset=csv").Message);
+        Assert.Equal(new MoonsConfig(), Load("dataset=moons").Dataset);
+        var mnist = Assert.IsType<MnistConfig>(Load([.. tenClasses, "dataset={name: mnist, validation_split: 0.1}"]).Dataset);
+        Assert.Equal(("data/mnist", 0.1), (mnist.Path, mnist.ValidationSplit)); // the folder filled in as it is written to the run
+    }
 }

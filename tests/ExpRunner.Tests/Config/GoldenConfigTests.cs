@@ -32,10 +32,11 @@ public class GoldenConfigTests
         Check(name + ".params", string.Concat(ConfigWriter.Flatten(config).Select(p => $"{p.Key}={p.Value}\n")));
     }
 
-    public static TheoryData<string> Tables() => new("optimizers", "schedules", "inits", "early_stopping");
+    public static TheoryData<string> Tables() => new("datasets", "optimizers", "schedules", "inits", "early_stopping");
 
     private static string Table(string name) => name switch
     {
+        "datasets" => Datasets.Kinds.MarkdownTable("name"),
         "optimizers" => Optimizers.Kinds.MarkdownTable("optimizer"),
         "schedules" => Schedules.Kinds.MarkdownTable("lr_schedule kind"),
         "inits" => Inits.Kinds.MarkdownTable("scheme"),

@@ -67,7 +67,7 @@ public class CsvAndSyntheticTests
     [Fact]
     public void Synthetic_splits_hold_out_the_test_fraction()
     {
-        var s = DatasetLoader.Load(new DatasetConfig { Name = "moons", Samples = 500, TestSplit = 0.2, ValidationSplit = 0.25 }, 3);
+        var s = DatasetLoader.Load(new MoonsConfig { Samples = 500, TestSplit = 0.2, ValidationSplit = 0.25 }, 3);
         Assert.Equal(100, s.Test.Count);
         Assert.Equal(100, s.Validation!.Count);
         Assert.Equal(300, s.Train.Count);

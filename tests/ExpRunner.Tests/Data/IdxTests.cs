@@ -11,7 +11,7 @@ public class IdxTests
     [Fact]
     public void The_real_fashion_mnist_files_read_with_the_official_counts_and_balanced_labels()
     {
-        var splits = DatasetLoader.Load(new DatasetConfig { Name = "fashion-mnist", Path = Repo.Data("fashion-mnist") }, 1);
+        var splits = DatasetLoader.Load(new FashionMnistConfig { Path = Repo.Data("fashion-mnist") }, 1);
         Assert.Equal(60000, splits.Train.Count);
         Assert.Equal(10000, splits.Test.Count);
         Assert.Equal(784, splits.Features);
@@ -26,7 +26,7 @@ public class IdxTests
     [Fact]
     public void Validation_split_takes_the_last_part_of_the_training_set()
     {
-        var splits = DatasetLoader.Load(new DatasetConfig { Name = "fashion-mnist", Path = Repo.Data("fashion-mnist"), ValidationSplit = 0.1 }, 1);
+        var splits = DatasetLoader.Load(new FashionMnistConfig { Path = Repo.Data("fashion-mnist"), ValidationSplit = 0.1 }, 1);
         Assert.Equal(54000, splits.Train.Count);
         Assert.Equal(6000, splits.Validation!.Count);
         Assert.Equal(54000, splits.Validation.Indices[0]);
@@ -35,7 +35,7 @@ public class IdxTests
     [Fact]
     public void The_mnist_files_from_make_data_hold_real_digits()
     {
-        var splits = DatasetLoader.Load(new DatasetConfig { Name = "mnist", Path = Repo.Data("mnist") }, 1);
+        var splits = DatasetLoader.Load(new MnistConfig { Path = Repo.Data("mnist") }, 1);
         Assert.True(splits.Train.Count is 8000 or 60000, $"train count {splits.Train.Count}");
         Assert.True(splits.Test.Count is 2000 or 10000, $"test count {splits.Test.Count}");
         Assert.Equal(10, splits.Train.Data.Labels.Distinct().Count());
@@ -81,7 +81,7 @@ public class IdxTests
         Idx.WriteLabels(dir.File("train-labels-idx1-ubyte"), [1, 2]);
         Idx.WriteImages(dir.File("t10k-images-idx3-ubyte.gz"), new byte[4], 1, 2, 2);
         Idx.WriteLabels(dir.File("t10k-labels-idx1-ubyte.gz"), [1]);
-        var e = Assert.Throws<DataException>(() => DatasetLoader.Load(new DatasetConfig { Name = "mnist", Path = dir.Path }, 1));
+        var e = Assert.Throws<DataException>(() => DatasetLoader.Load(new MnistConfig { Path = dir.Path }, 1));
         Assert.Contains("2 labels for 3 images", e.Message);
     }
 
@@ -101,7 +101,7 @@ public class IdxTests
     public void Missing_files_name_the_expected_files_and_make_data()
     {
         using var dir = new TempDir();
-        var e = Assert.Throws<DataException>(() => DatasetLoader.Load(new DatasetConfig { Name = "mnist", Path = dir.Path }, 1));
+        var e = Assert.Throws<DataException>(() => DatasetLoader.Load(new MnistConfig { Path = dir.Path }, 1));
         Assert.Contains("train-images-idx3-ubyte", e.Message);
         Assert.Contains("t10k-labels-idx1-ubyte", e.Message);
         Assert.Contains("make data", e.Message);
