@@ -11,7 +11,7 @@ public class SweepCommandTests
     private const string Config = """
         name: sw
         seed: 2
-        dataset: { name: circles, samples: 300, path: missing.csv }
+        dataset: { name: circles, samples: 300 }
         model:
           layers:
             - { units: 8, activation: tanh }
@@ -22,7 +22,7 @@ public class SweepCommandTests
         sweep:
           grid:
             training.learning_rate: [0.1, 0.3]
-            dataset.name: [circles, csv]
+            dataset: [{name: circles, samples: 300}, {name: csv, path: missing.csv}]
         """;
 
     /// <summary>Two trials that never end by themselves (a million epochs).</summary>
@@ -59,7 +59,7 @@ public class SweepCommandTests
     public void Parallel_trials_and_their_threads_share_the_cores()
     {
         using var dir = new TempDir();
-        string config = dir.Write("sw.yaml", Config.Replace("epochs: 15 }", "epochs: 2, threads: 64 }").Replace("[circles, csv]", "[circles]"));
+        string config = dir.Write("sw.yaml", Config.Replace("epochs: 15 }", "epochs: 2, threads: 64 }").Replace(", {name: csv, path: missing.csv}]", "]"));
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--jobs", "2");
         Assert.True(r.ExitCode == 0, r.ToString());
         int share = Math.Max(1, Environment.ProcessorCount / 2);
@@ -266,7 +266,7 @@ public class SweepCommandTests
     public void A_moved_runs_directory_still_compares_by_sweep()
     {
         using var dir = new TempDir();
-        string config = dir.Write("sw.yaml", Config.Replace("[circles, csv]", "[circles]").Replace("epochs: 15", "epochs: 2"));
+        string config = dir.Write("sw.yaml", Config.Replace(", {name: csv, path: missing.csv}]", "]").Replace("epochs: 15", "epochs: 2"));
         Assert.Equal(0, ExpRunnerProcess.Run(dir.Path, "sweep", config).ExitCode);
         Directory.Move(dir.File("runs"), dir.File("elsewhere"));
         var r = ExpRunnerProcess.Run(dir.Path, "compare", "--sweep", "latest", "--runs", "elsewhere", "--format", "csv");

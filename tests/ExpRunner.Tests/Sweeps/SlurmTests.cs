@@ -14,7 +14,7 @@ public class SlurmTests
     private const string Config = """
         name: sl
         seed: 5
-        dataset: { name: circles, samples: 300, path: missing.csv }
+        dataset: { name: circles, samples: 300 }
         model:
           layers:
             - { units: 8, activation: tanh }
@@ -95,7 +95,7 @@ public class SlurmTests
         using var dir = new TempDir();
         string config = dir.Write("sl.yaml", Config);
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--partition", "cpu", "--time", "00:05:00", "--mem", "200M",
-            "--set", "dataset.name=circles,csv");
+            "--set", "dataset={name: circles, samples: 300},{name: csv, path: missing.csv}");
         Assert.True(r.ExitCode == 1, r.ToString());
         var s = Latest(dir.File("runs"));
         Assert.Equal(RunStatus.Finished, s.Trials[0].Status);
@@ -121,7 +121,7 @@ public class SlurmTests
     {
         RequireSlurm();
         using var dir = new TempDir();
-        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        string config = dir.Write("sl.yaml", Config);
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--time", "0:02", "--set", "training.epochs=5,9000000");
         Assert.True(r.ExitCode == 1, r.ToString());
         var s = Latest(dir.File("runs"));
@@ -140,7 +140,7 @@ public class SlurmTests
     {
         RequireSlurm();
         using var dir = new TempDir();
-        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        string config = dir.Write("sl.yaml", Config);
         using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--executor", "slurm", "--cancel-on-interrupt", "--set", "training.epochs=9000000", "--set", "dataset.samples=3000");
         RunFolder Folder() => RunFolder.Open(Directory.GetDirectories(dir.File("runs/sl")).Single());
         Eventually.Reach(() => Directory.Exists(dir.File("runs/sl")) && Directory.GetDirectories(dir.File("runs/sl")).Length == 1
@@ -184,7 +184,7 @@ public class SlurmTests
     {
         RequireSlurm();
         using var dir = new TempDir();
-        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        string config = dir.Write("sl.yaml", Config);
         using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--executor", "slurm", "--cancel-on-interrupt", "--set", "training.epochs=9000000,9000001");
         Eventually.Reach(() => Directory.Exists(dir.File("runs/sl")) && Directory.GetFiles(dir.File("runs/sl"), "metrics.csv", SearchOption.AllDirectories).Length == 2,
             "both trials training in Slurm");
@@ -219,7 +219,7 @@ public class SlurmTests
         using var server = RealMlflow.Plain();
         using var dir = new TempDir();
         string exp = "slurm-" + Guid.NewGuid().ToString("N")[..8];
-        string config = dir.Write("sl.yaml", Config.Replace("dataset: { name: circles, samples: 300, path: missing.csv }", "dataset: { name: circles, samples: 300 }"));
+        string config = dir.Write("sl.yaml", Config);
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--executor", "slurm", "--set", "training.learning_rate=0.1,0.3", "--mlflow", server.Uri, "--mlflow-experiment", exp);
         Assert.True(r.ExitCode == 0, r.ToString());
         var runs = server.Runs(server.ExperimentId(exp));
@@ -238,7 +238,7 @@ public class SlurmTests
         RequireSlurm();
         using var dir = new TempDir();
         // One task at a time, in order: trial 0 (lr 1) sets the bar at every rung, trial 1 (lr 1e-4) falls below it at one.
-        string pruned = dir.Write("p.yaml", Config.Replace("path: missing.csv }", "validation_split: 0.2 }") + "\n" + """
+        string pruned = dir.Write("p.yaml", Config.Replace("samples: 300 }", "samples: 300, validation_split: 0.2 }") + "\n" + """
             sweep:
               grid: { training.learning_rate: [1.0, 0.0001] }
               prune: { metric: validation_loss, min_epochs: 1, reduction_factor: 2 }
@@ -255,7 +255,7 @@ public class SlurmTests
         Assert.Contains(entries, e => e.Trial == 1 && e.Decision == Asha.Pruned && e.RunId == record.Id);
 
         // A search on Slurm: each wave of proposals is its own submission, --max-parallel trials at a time.
-        string search = dir.Write("s.yaml", Config.Replace("path: missing.csv }", "validation_split: 0.2 }").Replace("epochs: 10", "epochs: 2") + "\n" + """
+        string search = dir.Write("s.yaml", Config.Replace("samples: 300 }", "samples: 300, validation_split: 0.2 }").Replace("epochs: 10", "epochs: 2") + "\n" + """
             sweep:
               search: { trials: 3, params: { training.learning_rate: { loguniform: [0.01, 1] } }, startup_trials: 1 }
             """);

@@ -78,8 +78,8 @@ public class MlflowServerTests
         using var server = RealMlflow.Plain();
         using var dir = new TempDir();
         string exp = Experiment();
-        string config = dir.Write("x.yaml", Xor.Replace("dataset: { name: xor, samples: 200 }", "dataset: { name: xor, samples: 200, path: d.csv }"));
-        var first = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--set", "dataset.name=xor,csv", "--mlflow", server.Uri, "--mlflow-experiment", exp);
+        string config = dir.Write("x.yaml", Xor);
+        var first = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--set", "dataset={name: xor, samples: 200},{name: csv, path: d.csv}", "--mlflow", server.Uri, "--mlflow-experiment", exp);
         Assert.True(first.ExitCode == 1, first.ToString()); // the csv trial fails: d.csv does not exist
         string experimentId = server.ExperimentId(exp);
         JsonNode Parent() => Assert.Single(server.Runs(experimentId), r => RealMlflow.Pairs(r["data"]!["tags"]) is var t
@@ -93,7 +93,7 @@ public class MlflowServerTests
         string parentId = parent["info"]!["run_id"]!.GetValue<string>();
         Assert.Equal("FINISHED", parent["info"]!["status"]!.GetValue<string>());
         var parentParams = RealMlflow.Pairs(parent["data"]!["params"]);
-        Assert.Equal("dataset.name", parentParams["sweep.swept_keys"]);
+        Assert.Equal("dataset", parentParams["sweep.swept_keys"]); // the dataset group, swept whole
         Assert.Equal("2", parentParams["sweep.trials"]);
         var finished = server.History(parentId, "trials_finished").OrderBy(h => h.Step).ToList();
         Assert.Equal([1L, 2L, 3L], finished.Select(h => h.Step)); // the step counts trial endings, across the resume
