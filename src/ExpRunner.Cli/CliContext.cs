@@ -48,6 +48,9 @@ public sealed record CliContext
     /// <summary>Text for scripts, as it is (JSON, CSV, markdown): no markup, no wrapping.</summary>
     public void Print(string text) => OutText.Write(text);
 
+    /// <summary>The widest vectors the products may use: $EXPRUNNER_VECTOR_BITS (256 or 128 force the narrower kernels, to compare them), else 0: the widest the CPU has.</summary>
+    public int VectorBits() => int.TryParse(Env("EXPRUNNER_VECTOR_BITS"), System.Globalization.CultureInfo.InvariantCulture, out int bits) && bits > 0 ? bits : 0;
+
     /// <summary>A line for scripts (stdout), as it is.</summary>
     public void Line(string text) => Print(text + "\n");
 

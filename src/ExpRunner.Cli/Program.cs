@@ -24,5 +24,4 @@ AppDomain.CurrentDomain.UnhandledException += (_, e) =>
     App.Report(cli, e.ExceptionObject as Exception ?? new InvalidOperationException("unknown failure"), args);
     Environment.Exit(ExitCodes.Failed);
 };
-if (int.TryParse(cli.Env("EXPRUNNER_VECTOR_BITS"), System.Globalization.CultureInfo.InvariantCulture, out int bits) && bits > 0) ExpRunner.Nn.Gemm.VectorBits = bits;
 return App.Run(cli, args, cancel.Token);

@@ -28,6 +28,8 @@ public sealed record RunOptions
     public SlurmRef? Slurm { get; init; }
     /// <summary>At most this many matrix threads (a sweep's share of the cores for this trial).</summary>
     public int? MaxThreads { get; init; }
+    /// <summary>The widest vectors the products may use (0: the widest the CPU has); results do not depend on it.</summary>
+    public int VectorBits { get; init; }
     /// <summary>Mirrors of the run (MLflow); best effort — a failing tracker never fails the run.</summary>
     public IReadOnlyList<TrackerFactory> Trackers { get; init; } = [];
     /// <summary>A sweep trial's successive halving: asked at each rung whether to go on.</summary>
@@ -66,7 +68,7 @@ public static class ExperimentRunner
             Id = "", Experiment = config.Name, Status = RunStatus.Running, Started = options.Clock.GetUtcNow(), Seed = config.Seed,
             ConfigFile = loaded.File, SourceConfig = options.SourceConfig, Overrides = loaded.Overrides, Precision = config.Precision, Threads = threads,
             Dataset = data.Fingerprint, GitCommit = git?.Commit, GitDirty = git?.Dirty,
-            Versions = Provenance.Versions(), Host = self.Host, User = Environment.UserName, Pid = self.Pid, ProcessStart = self.Started, Sweep = options.Sweep, Slurm = options.Slurm,
+            Versions = Provenance.Versions(options.VectorBits), Host = self.Host, User = Environment.UserName, Pid = self.Pid, ProcessStart = self.Started, Sweep = options.Sweep, Slurm = options.Slurm,
         };
         string yaml = ConfigWriter.ToYaml(config, $"Resolved config of a run of {config.Name} (from {loaded.File}{string.Concat(loaded.Overrides.Select(o => " --set " + o))})");
         using var recorder = RunRecorder.Start(options.RunsRoot, config, record, yaml, options.Console, options.Trackers, options.Clock);
@@ -217,6 +219,7 @@ public static class ExperimentRunner
         int capacity = Math.Max(Math.Min(config.Training.BatchSize, data.Train.Count), SavedModel.EvalBatch(threads));
         var net = ModelBuilder.Build<T>(config.Model, data.Features, capacity, config.Seed);
         net.Threads = threads;
+        net.VectorBits = options.VectorBits;
         var meta = ModelBuilder.Metadata(net, config, recorder.Folder.Id);
         if (!resume) Safetensors.Write(recorder.Folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);
         recorder.Log.Information("Network {Inputs}-{Units} ({Activations}), {Parameters} parameters, loss {Loss}, {Precision}",

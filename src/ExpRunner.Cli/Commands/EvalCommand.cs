@@ -32,6 +32,7 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
     {
         var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
         var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(settings.Weights), ThreadBudget.SpareCore(null));
+        model.VectorBits = cli.VectorBits();
         foreach (var changed in model.ChangedData(folder.TryReadRecord()?.Dataset?.Sha256 ?? new Dictionary<string, string>())) cli.Warn($"the data changed since training: {changed}");
         if (settings.Threads is { } threads)
             model.Threads = threads is >= 1 and <= 256 ? threads : throw new InputException($"--threads {threads}: must be between 1 and 256");

@@ -29,6 +29,7 @@ public sealed class PredictCommand(CliContext cli) : Command<PredictSettings>
     {
         var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
         var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(RunFolder.WeightsFile), ThreadBudget.SpareCore(null));
+        model.VectorBits = cli.VectorBits();
         foreach (var changed in model.ChangedData(folder.TryReadRecord()?.Dataset?.Sha256 ?? new Dictionary<string, string>())) cli.Warn($"the data changed since training: {changed}");
         var p = model.Predict(settings.Split, settings.Index);
         var names = p.Data.ClassNames;

@@ -54,19 +54,14 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         using var hold = cli.HoldOnInterrupt(); // from here an interrupted run ends as KILLED, with its folder saying so
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
-        // A sweep's trial started again (Slurm requeued it, or sweep --resume kept its attempt) continues its run.
-        if (sweepRef is not null && new SweepStore(runs).ReadMarker(sweepRef.Id, sweepRef.Trial) is { } marker
-            && RunFolder.Open(Path.Combine(runs, marker.RunDir)) is var previous && previous.TryReadRecord() is { } before)
+        // A sweep's trial started again finds its earlier attempt: a result stands, a checkpoint continues.
+        switch (sweepRef is null ? new TrialRuns.Earlier.None() : TrialRuns.Find(new SweepStore(runs), sweepRef))
         {
-            string status = RunFolder.EffectiveStatus(before);
-            if (TrialStatus.IsResult(status) && previous.ReadSummary() is { } done)
-            {
-                // It ended already (the task was started again after its run): its result, not a second run.
+            case TrialRuns.Earlier.Ended(var previous, var status, var done):
                 if (settings.Json) cli.Print(IO.Json.Serialize(done));
-                else cli.Note($"trial {sweepRef.Trial} of sweep {sweepRef.Id} already ended {status} in {previous.Dir}");
+                else cli.Note($"trial {sweepRef!.Trial} of sweep {sweepRef.Id} already ended {status} in {previous.Dir}");
                 return RunStatus.ExitCode(status);
-            }
-            if (status is RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed && File.Exists(previous.PathOf(RunFolder.CheckpointFile)))
+            case TrialRuns.Earlier.Resumable(var previous):
                 return ResumeFolder(previous, settings, cancellation);
         }
 
@@ -87,7 +82,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock, Trackers = trackers,
             Sweep = sweepRef, SourceConfig = sweep?.SourceConfig,
             Git = sweep?.GitCommit is { } commit ? new Provenance.GitState(commit, sweep.GitDirty) : null, GitLookup = gitLookup,
-            Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)),
+            Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)), VectorBits = cli.VectorBits(),
             OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
             OnStarted = sweepRef is null ? null : folder => new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id),
             Pruner = Pruner(runs, sweep, sweepRef),
@@ -124,7 +119,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         var options = new RunOptions
         {
             RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock,
-            Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)),
+            Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)), VectorBits = cli.VectorBits(),
             OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
             Pruner = Pruner(runs, sweep, sweepRef),
         };

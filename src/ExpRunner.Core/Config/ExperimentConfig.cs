@@ -17,7 +17,8 @@ public sealed record ExperimentConfig
     public SweepSpec Sweep { get; init; } = new();
 
     public static readonly string[] Precisions = ["float32", "float64"];
-    public static readonly string[] Losses = ["sse", "mse", "bce", "cross_entropy"];
+    /// <summary>The losses the network has (Nn names them; one list).</summary>
+    public static readonly string[] Losses = Nn.Loss<double>.Names;
 }
 
 /// <summary>

@@ -27,17 +27,17 @@ public static partial class Gemm
     private const int ShortK = 64;             // X·Wᵀ with k below this runs as an axpy product
 
     /// <summary>
-    /// The widest vectors the kernels may use: 512 (the default) takes the 512-bit kernels where
-    /// the CPU has AVX-512, 256 keeps to the 256-bit ones, anything less runs the scalar fallback.
-    /// Benchmarks set it (the command-line tool from EXPRUNNER_VECTOR_BITS) to compare the paths.
+    /// The widest vectors the kernels use unless a product is given narrower ones (its vectorBits;
+    /// a network's <see cref="Network{T}.VectorBits"/>): 512 takes the 512-bit kernels where the CPU
+    /// has AVX-512, 256 keeps to the 256-bit ones, anything less runs the scalar fallback.
     /// </summary>
-    public static int VectorBits { get; set; } = 512;
+    public const int Widest = 512;
 
-    /// <summary>The kernel family the products run on: avx512, avx2 or scalar (what a run records).</summary>
-    public static string Family => Wide<float>(0) ? "avx512" : Simd<float>(0) ? "avx2" : "scalar";
+    /// <summary>The kernel family products limited to <paramref name="vectorBits"/> (0: <see cref="Widest"/>) run on: avx512, avx2 or scalar (what a run records).</summary>
+    public static string Family(int vectorBits = 0) => Wide<float>(vectorBits) ? "avx512" : Simd<float>(vectorBits) ? "avx2" : "scalar";
 
     // Every product takes the thread count for its row partition and, optionally, the widest
-    // vectors to use (0: VectorBits; below 256: the scalar fallback), so tests can exercise every
+    // vectors to use (0: Widest; below 256: the scalar fallback), so tests can exercise every
     // kernel family side by side.
 
     /// <summary>
@@ -154,7 +154,7 @@ public static partial class Gemm
 
     /// <summary>Whether the 256-bit kernels vectorise; below 256 bits they run their scalar fallback.</summary>
     private static bool Simd<T>(int bits) where T : unmanaged =>
-        (bits > 0 ? bits : VectorBits) >= 256 && Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;
+        (bits > 0 ? bits : Widest) >= 256 && Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;
 
     /// <summary>One product, split by rows of C; kept per thread so dispatching allocates nothing.</summary>
     private sealed unsafe class Work<T> : PartitionedWork where T : unmanaged, INumber<T>

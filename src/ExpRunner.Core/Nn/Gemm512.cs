@@ -22,7 +22,7 @@ public static partial class Gemm
     /// compiles it to AVX-512, and for dense FMA work the wider vectors win there too.
     /// </summary>
     private static bool Wide<T>(int bits) where T : unmanaged =>
-        (bits > 0 ? bits : VectorBits) >= 512 && (Vector512.IsHardwareAccelerated || Avx512F.IsSupported) && Vector512<T>.IsSupported;
+        (bits > 0 ? bits : Widest) >= 512 && (Vector512.IsHardwareAccelerated || Avx512F.IsSupported) && Vector512<T>.IsSupported;
 
     /// <summary>Axpy products take the 512-bit kernel once a row of C spans two vectors.</summary>
     private static bool UseAxpy512<T>(int bits, int n) where T : unmanaged => Wide<T>(bits) && n >= 2 * Vector512<T>.Count;

@@ -33,6 +33,8 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Inputs => Layers[0].In;
     public int Outputs => Layers[^1].Out;
     public int Threads { get; set; } = 1;
+    /// <summary>The widest vectors its products may use (0: the widest the CPU has; 256, 128: narrower kernels, to compare them). Results do not depend on it.</summary>
+    public int VectorBits { get; set; }
 
     private readonly T[][] _z, _a, _dz;  // per layer, [capacity, Out]
     private readonly T[] _dA;            // scratch for ∂loss/∂A of the output layer
@@ -75,7 +77,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             var layer = Layers[l];
             Span<T> z = _z[l].AsSpan(0, rows * layer.Out);
             _activate.Layer = l;
-            Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads, then: _activate); // Z = X·Wᵀ; + b, A = f(Z)
+            Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads, VectorBits, then: _activate); // Z = X·Wᵀ; + b, A = f(Z)
             input = _a[l].AsSpan(0, rows * layer.Out);
         }
         return Output(rows);
@@ -100,18 +102,18 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             var layer = Layers[l];
             ReadOnlySpan<T> dz = _dz[l].AsSpan(0, rows * layer.Out);
             ReadOnlySpan<T> input = l == 0 ? x : _a[l - 1].AsSpan(0, rows * layer.In);
-            Gemm.MultiplyTransposedA<T>(dz, input, layer.DW, layer.Out, layer.In, rows, Threads);   // dW = δᵀ·X
+            Gemm.MultiplyTransposedA<T>(dz, input, layer.DW, layer.Out, layer.In, rows, Threads, vectorBits: VectorBits);   // dW = δᵀ·X
             Elementwise.SumRows(dz, rows, layer.Out, layer.DB);                                    // db = Σ_rows δ
             if (l > 0)
             {
                 Span<T> dA = _dz[l - 1].AsSpan(0, rows * layer.In);                                // reuse as dA, then dZ in place
                 _differentiate.Layer = l - 1;
-                Gemm.Multiply<T>(dz, layer.W, dA, rows, layer.In, layer.Out, Threads, then: _differentiate); // dX = δ·W; δ = dX ⊙ f'(Z)
+                Gemm.Multiply<T>(dz, layer.W, dA, rows, layer.In, layer.Out, Threads, VectorBits, then: _differentiate); // dX = δ·W; δ = dX ⊙ f'(Z)
             }
             else if (inputGradient)
             {
                 if (_dInput.Length < Capacity * Inputs) _dInput = new T[Capacity * Inputs];
-                Gemm.Multiply<T>(dz, layer.W, _dInput, rows, layer.In, layer.Out, Threads);
+                Gemm.Multiply<T>(dz, layer.W, _dInput, rows, layer.In, layer.Out, Threads, VectorBits);
             }
         }
     }

@@ -21,6 +21,33 @@ public static class TrialRuns
         return args;
     }
 
+    /// <summary>What a trial started again finds of its earlier attempt.</summary>
+    public abstract record Earlier
+    {
+        /// <summary>No earlier attempt to continue: the trial starts a run.</summary>
+        public sealed record None : Earlier;
+        /// <summary>It ended already (the task was started again after its run): its result stands, not a second run.</summary>
+        public sealed record Ended(RunFolder Folder, string Status, RunSummary Summary) : Earlier;
+        /// <summary>It was stopped with a checkpoint (Slurm requeued it, or sweep --resume kept its attempt): it continues in its folder.</summary>
+        public sealed record Resumable(RunFolder Folder) : Earlier;
+    }
+
+    /// <summary>
+    /// The sweep-trial protocol of a starting `exprunner run --sweep ID:N`: the trial's marker leads to
+    /// the run of its earlier attempt, if any, and that run's record says what to do with it.
+    /// </summary>
+    public static Earlier Find(SweepStore store, SweepRef trial)
+    {
+        if (store.ReadMarker(trial.Id, trial.Trial) is not { } marker) return new Earlier.None();
+        var previous = RunFolder.Open(Path.Combine(store.RunsRoot, marker.RunDir));
+        if (previous.TryReadRecord() is not { } before) return new Earlier.None();
+        string status = RunFolder.EffectiveStatus(before);
+        if (TrialStatus.IsResult(status) && previous.ReadSummary() is { } done) return new Earlier.Ended(previous, status, done);
+        if (status is RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed && File.Exists(previous.PathOf(RunFolder.CheckpointFile)))
+            return new Earlier.Resumable(previous);
+        return new Earlier.None();
+    }
+
     /// <summary>
     /// How a trial's run ended, from what it printed (the summary of `run --json`), the marker it
     /// left and its run folder; <paramref name="stopped"/>: the sweep stopped it (so dying of the

@@ -62,11 +62,11 @@ public static class Provenance
     public static string Version { get; } =
         (typeof(Provenance).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown").Split('+')[0];
 
-    public static Dictionary<string, string> Versions() => new()
+    public static Dictionary<string, string> Versions(int vectorBits = 0) => new()
     {
         ["exprunner"] = Version,
         ["dotnet"] = Environment.Version.ToString(),
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-        ["simd"] = Nn.Gemm.Family,
+        ["simd"] = Nn.Gemm.Family(vectorBits),
     };
 }

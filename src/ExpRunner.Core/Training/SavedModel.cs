@@ -24,6 +24,8 @@ public sealed class SavedModel
 
     /// <summary>Threads for the matrix products (default: the run's training.threads).</summary>
     public int Threads { get; set; }
+    /// <summary>The widest vectors the products may use (0: the widest the CPU has).</summary>
+    public int VectorBits { get; set; }
 
     private SavedModel(ExperimentConfig config, DataSplits data, SafetensorsHeader weights)
     {
@@ -69,6 +71,7 @@ public sealed class SavedModel
     {
         var net = ModelBuilder.Build<T>(Config.Model, Data.Features, capacity, Config.Seed);
         net.Threads = Threads;
+        net.VectorBits = VectorBits;
         ModelBuilder.Load(net, _weights);
         return net;
     }

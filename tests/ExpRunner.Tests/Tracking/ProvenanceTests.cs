@@ -43,7 +43,11 @@ public class ProvenanceTests
         Assert.True(first.ExitCode == 0, first.ToString());
         var clean = OnlyRun(dir.File("clean"));
         Assert.Equal((head, (bool?)false), (clean.GitCommit, clean.GitDirty));
-        Assert.Equal(ExpRunner.Nn.Gemm.Family, clean.Versions["simd"]);
+        Assert.Equal(ExpRunner.Nn.Gemm.Family(), clean.Versions["simd"]);
+        // The kernels' width is an option of the run (EXPRUNNER_VECTOR_BITS), recorded as the kernel family it ran on.
+        var scalar = InProcess.Run(new Dictionary<string, string> { ["EXPRUNNER_VECTOR_BITS"] = "128" }, "run", config, "--runs", dir.File("scalar"), "-q");
+        Assert.True(scalar.ExitCode == 0, scalar.ToString());
+        Assert.Equal("scalar", OnlyRun(dir.File("scalar")).Versions["simd"]);
         Assert.Equal(Provenance.Version, clean.Versions["exprunner"]);
 
         File.AppendAllText(config, "\nseed: 5\n");

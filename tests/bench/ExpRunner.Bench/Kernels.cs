@@ -36,19 +36,18 @@ public class Kernels
         float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)rng.Uniform(-1, 1)).ToArray();
         _x = R(_b * _in); _w = R(_out * _in); _dz = R(_b * _out);
         _z = new float[_b * _out]; _dw = new float[_out * _in]; _dx = new float[_b * _in];
-        Gemm.VectorBits = Bits;
     }
 
     public double Flops => 2.0 * _b * _in * _out;
 
     [Benchmark(Description = "forward X·Wᵀ")]
-    public void Forward() => Gemm.MultiplyTransposedB<float>(_x, _w, _z, _b, _out, _in);
+    public void Forward() => Gemm.MultiplyTransposedB<float>(_x, _w, _z, _b, _out, _in, vectorBits: Bits);
 
     [Benchmark(Description = "dW = δᵀ·X")]
-    public void WeightGradient() => Gemm.MultiplyTransposedA<float>(_dz, _x, _dw, _out, _in, _b);
+    public void WeightGradient() => Gemm.MultiplyTransposedA<float>(_dz, _x, _dw, _out, _in, _b, vectorBits: Bits);
 
     [Benchmark(Description = "dX = δ·W")]
-    public void InputGradient() => Gemm.Multiply<float>(_dz, _w, _dx, _b, _in, _out);
+    public void InputGradient() => Gemm.Multiply<float>(_dz, _w, _dx, _b, _in, _out, vectorBits: Bits);
 
     [Benchmark(Description = "sigmoid forward (per Z)")]
     public void Sigmoid() => _sigmoid.Forward(_z, _z, _b, _out);

@@ -84,7 +84,6 @@ static class Profile
     /// <summary>`gemm THREADS BITS [float64]`: GFLOP/s of the three products at the training shapes of C1, C3 and C4.</summary>
     public static void Gemms<T>(int threads, int bits) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        Gemm.VectorBits = bits;
         var rng = new Rng(1);
         foreach (var (b, i, o) in new[] { (100, 20, 20), (100, 20, 10), (10, 784, 30), (10, 30, 10), (1024, 784, 128), (1024, 128, 64), (1024, 64, 10), (1024, 784, 20), (1024, 784, 512), (1024, 20, 20), (100, 784, 20), (64, 784, 128), (64, 128, 64), (128, 784, 512), (128, 512, 512), (128, 512, 10) })
         {
@@ -99,9 +98,9 @@ static class Profile
                 for (int q = 0; q < reps; q++) f();
                 return 2.0 * b * i * o * reps / sw.Elapsed.TotalSeconds / 1e9;
             }
-            double f1 = Time(() => Gemm.MultiplyTransposedB<T>(x, w, z, b, o, i, threads));
-            double f2 = Time(() => Gemm.MultiplyTransposedA<T>(dz, x, dw, o, i, b, threads));
-            double f3 = Time(() => Gemm.Multiply<T>(dz, w, dx, b, i, o, threads));
+            double f1 = Time(() => Gemm.MultiplyTransposedB<T>(x, w, z, b, o, i, threads, bits));
+            double f2 = Time(() => Gemm.MultiplyTransposedA<T>(dz, x, dw, o, i, b, threads, vectorBits: bits));
+            double f3 = Time(() => Gemm.Multiply<T>(dz, w, dx, b, i, o, threads, bits));
             Console.WriteLine($"b{b,-4} {i,4}x{o,-4} forward {f1,6:0.0}  dW {f2,6:0.0}  dX {f3,6:0.0} GFLOP/s");
         }
     }
