@@ -15,7 +15,7 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c
 // Commands that read a config compile the config code on another thread while the command line is
 // parsed; a run with a core to spare (not a sweep's trial sharing the cores) also what it writes.
 if (args.Length > 0 && args[0] is "run" or "sweep" or "validate" && Environment.ProcessorCount > 1)
-    _ = ExpRunner.Warmup.Start(records: args[0] == "run"
+    _ = ExpRunner.Startup.Start(records: args[0] == "run"
         && ExpRunner.Training.ThreadBudget.SpareCore(ExpRunner.Training.ThreadBudget.Cap(Environment.GetEnvironmentVariable(ExpRunner.Training.ThreadBudget.Variable))));
 var cli = CliContext.ForProcess() with { Interruption = interruption };
 // A failure on a thread of our own (not the command's) still ends in one line and exit code 1.

@@ -53,7 +53,7 @@ public static class ExperimentRunner
         int threads = ThreadBudget.Effective(config.Training.Threads, options.MaxThreads);
         // 1. Data (before any folder exists: bad data leaves nothing behind).
         // With a core to spare: the numeric code compiles while the data loads, then what the end of the run writes.
-        if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Precompile.Start(config.Precision).ContinueWith(_ => Warmup.Curves(), TaskScheduler.Default);
+        if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Startup.Numeric(config.Precision == Precision.Float64).ContinueWith(_ => Startup.Curves(), TaskScheduler.Default);
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var widthErrors = new List<ConfigError>();
         ConfigLoader.CheckOutputWidth(config, data.Classes, (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));
@@ -66,7 +66,7 @@ public static class ExperimentRunner
         var record = new RunRecord
         {
             Id = "", Experiment = config.Name, Status = RunStatus.Running, Started = options.Clock.GetUtcNow(), Seed = config.Seed,
-            ConfigFile = loaded.File, SourceConfig = options.SourceConfig, Overrides = loaded.Overrides, Precision = config.Precision, Threads = threads,
+            ConfigFile = loaded.File, SourceConfig = options.SourceConfig, Overrides = loaded.Overrides, Precision = SnakeNames<Precision>.Of(config.Precision), Threads = threads,
             Dataset = data.Fingerprint, GitCommit = git?.Commit, GitDirty = git?.Dirty,
             Versions = Provenance.Versions(options.VectorBits), Host = self.Host, User = Environment.UserName, Pid = self.Pid, ProcessStart = self.Started, Sweep = options.Sweep, Slurm = options.Slurm,
         };
@@ -144,7 +144,7 @@ public static class ExperimentRunner
                 "resuming would continue as another experiment than the one it began; put the file back, or start a new run with the edited config");
         var loaded = ConfigLoader.Load(configFile);
         var config = loaded.Config;
-        if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Precompile.Start(config.Precision);
+        if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Startup.Numeric(config.Precision == Precision.Float64);
         var data = DatasetLoader.Load(config.Dataset, config.Seed);
         var changed = (record.Dataset?.Sha256 ?? new Dictionary<string, string>()).Where(r => data.Fingerprint.Sha256.TryGetValue(r.Key, out var now) && now != r.Value).Select(r => r.Key).ToList();
         if (changed.Count > 0) throw new InvalidDataException($"the data changed since {folder.Id} trained ({string.Join(", ", changed)}): resuming would not continue the same run");
@@ -153,7 +153,7 @@ public static class ExperimentRunner
         if (disagree.Count > 0)
             throw new InvalidDataException($"{configFile} does not describe the network of {checkpoint}: {string.Join("; ", disagree)} (was the config edited after training?)");
         // The checkpoint read whole into a network and optimizer of the config's shape, as training will read it.
-        if (config.Precision == "float64") CheckCheckpoint<double>(checkpoint, config, data);
+        if (config.Precision == Precision.Float64) CheckCheckpoint<double>(checkpoint, config, data);
         else CheckCheckpoint<float>(checkpoint, config, data);
 
         var kept = folder.ReadMetrics().Where(m => m.Epoch <= fromEpoch).ToList();
@@ -178,7 +178,7 @@ public static class ExperimentRunner
         string? failure = null;
         try
         {
-            outcome = config.Precision == "float64"
+            outcome = config.Precision == Precision.Float64
                 ? Train<double>(config, data, threads, recorder, options, resume)
                 : Train<float>(config, data, threads, recorder, options, resume);
         }
@@ -224,13 +224,13 @@ public static class ExperimentRunner
         if (!resume) Safetensors.Write(recorder.Folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);
         recorder.Log.Information("Network {Inputs}-{Units} ({Activations}), {Parameters} parameters, loss {Loss}, {Precision}",
             net.Inputs, string.Join("-", net.Layers.Select(l => l.Out)), string.Join(",", net.Layers.Select(l => l.Activation.Name)),
-            net.ParameterCount, config.Loss, config.Precision);
+            net.ParameterCount, SnakeNames<LossKind>.Of(config.Loss), SnakeNames<Precision>.Of(config.Precision));
         var t = config.Training;
         recorder.Log.Information("{Optimizer} lr {LearningRate}{Schedule}, batch {BatchSize}, gradients {Reduction}, {Settings}, {Epochs} epochs, shuffle {Shuffle}{EarlyStopping}",
             Describe.Optimizer(t), t.LearningRate, Describe.Schedule(t), t.BatchSize, t.GradientReduction.ToString(), Describe.Settings(t), t.Epochs, t.Shuffle ? "true" : "false",
             t.EarlyStopping is { } e ? $", early stopping on {e.Metric} (patience {e.Patience}, min delta {e.MinDelta.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(e.RestoreBest ? ", best weights kept" : "")})" : "");
 
-        var trainer = new Trainer<T>(net, Loss<T>.Create(config.Loss), Optimizer<T>.Create(t, net), t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
+        var trainer = new Trainer<T>(net, Loss<T>.Create(SnakeNames<LossKind>.Of(config.Loss)), Optimizer<T>.Create(t, net), t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
         Func<EpochMetrics, string?>? prune = null;
         if (options.Pruner is { } pruner)
         {

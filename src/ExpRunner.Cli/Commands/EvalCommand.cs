@@ -31,7 +31,7 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
     public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellation)
     {
         var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
-        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(settings.Weights), ThreadBudget.SpareCore(null));
+        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(settings.Weights), CompileWhileLoading());
         model.VectorBits = cli.VectorBits();
         foreach (var changed in model.ChangedData(folder.TryReadRecord()?.Dataset?.Sha256 ?? new Dictionary<string, string>())) cli.Warn($"the data changed since training: {changed}");
         if (settings.Threads is { } threads)
@@ -75,4 +75,7 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
             m => "[" + string.Join(", ", m.Groups[1].Value.Split(',').Select(v => v.Trim())) + "]");
 
     private static string Short(string name) => name.Length <= 8 ? name : name[..7] + "…";
+
+    /// <summary>With a core to spare, the numeric code compiles while the data loads.</summary>
+    internal static Action<bool>? CompileWhileLoading() => ThreadBudget.SpareCore(null) ? float64 => _ = Startup.Numeric(float64) : null;
 }

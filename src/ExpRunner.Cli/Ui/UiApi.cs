@@ -383,7 +383,7 @@ public sealed class UiApi(UiData data)
                 {
                     lazy = new(() =>
                     {
-                        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), weights, spareCore: false);
+                        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), weights);
                         model.Threads = 1;
                         return (model, model.Evaluate("test"));
                     });

@@ -122,16 +122,16 @@ public static class ConfigLoader
             root.Error(root.Get("name") ?? root.Node, root.Key("name"),
                 $"'{(name.Length > 40 ? name[..37] + "..." : name)}' is not a name for a runs folder: 1 to 100 letters, digits, '-', '_' or '.', and not '.' or '..'");
         long seed = root.Integer("seed", 1, long.MinValue, long.MaxValue);
-        string precision = root.String("precision", "float32", ExperimentConfig.Precisions)!;
+        var precision = SnakeNames<Precision>.Parse(root.String("precision", "float32", SnakeNames<Precision>.All)!);
         var dataset = BindDataset(root.Child("dataset", required: true));
         var model = BindModel(root.Child("model", required: true));
-        string? loss = root.String("loss", null, ExperimentConfig.Losses, required: true);
+        string? loss = root.String("loss", null, SnakeNames<LossKind>.All, required: true);
         var training = BindTraining(root.Child("training"));
         var sweep = SweepBinder.Bind(root.Child("sweep"));
         var tracking = BindTracking(root.Child("tracking"));
         root.RejectUnknown();
         if (dataset is null || model is null || loss is null) return null;
-        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = loss, Training = training, Sweep = sweep, Tracking = tracking };
+        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = SnakeNames<LossKind>.Parse(loss), Training = training, Sweep = sweep, Tracking = tracking };
     }
 
     /// <summary>The dataset group (`dataset: mnist` was made {name: mnist}), as its kind declares it.</summary>
@@ -399,13 +399,13 @@ public static class ConfigLoader
         if (classes is int k) CheckOutputWidth(c, k, error);
         switch (c.Loss)
         {
-            case "cross_entropy" when output.Activation != "softmax":
+            case LossKind.CrossEntropy when output.Activation != "softmax":
                 error($"model.layers.{last}.activation", $"cross_entropy needs a softmax output layer, got {output.Activation}");
                 break;
-            case "bce" when output.Activation != "sigmoid" || output.Units != 1:
+            case LossKind.Bce when output.Activation != "sigmoid" || output.Units != 1:
                 error($"model.layers.{last}", $"bce needs a single sigmoid output unit, got {output.Units} x {output.Activation}");
                 break;
-            case "sse" or "mse" or "bce" when output.Activation == "softmax":
+            case LossKind.Sse or LossKind.Mse or LossKind.Bce when output.Activation == "softmax":
                 error($"model.layers.{last}.activation", $"softmax output needs loss cross_entropy, got {c.Loss}");
                 break;
         }

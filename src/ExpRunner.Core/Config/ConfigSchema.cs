@@ -36,10 +36,10 @@ public static class ConfigSchema
                 "configs this one is built on, relative to this file (applied in order, this file on top)"),
             ["name"] = Doc(Str(pattern: "^[A-Za-z0-9._-]{1,100}$"), "experiment name; runs go to runs/<name>/ (default: the file name)"),
             ["seed"] = Doc(Int(), "seeds initialisation, shuffling and synthetic data"),
-            ["precision"] = Doc(Enum(ExperimentConfig.Precisions), "float32 (default) or float64"),
+            ["precision"] = Doc(Enum(SnakeNames<Precision>.All), "float32 (default) or float64"),
             ["dataset"] = Dataset(),
             ["model"] = Model(),
-            ["loss"] = Doc(Enum(ExperimentConfig.Losses), "sse, mse, bce (one sigmoid unit) or cross_entropy (softmax output)"),
+            ["loss"] = Doc(Enum(SnakeNames<LossKind>.All), "sse, mse, bce (one sigmoid unit) or cross_entropy (softmax output)"),
             ["training"] = Training(),
             ["sweep"] = Sweep(),
             ["tracking"] = Object(new JsonObject

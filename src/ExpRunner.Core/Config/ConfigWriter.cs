@@ -24,10 +24,10 @@ public static class ConfigWriter
         return new Node([
             ("name", c.Name),
             ("seed", c.Seed),
-            ("precision", c.Precision),
+            ("precision", SnakeNames<Precision>.Of(c.Precision)),
             ("dataset", Group(Datasets.Kinds, c.Dataset)),
             ("model", new Node([("layers", layers), ("init", Init(c.Model.Init)), ("bias_init", Init(c.Model.EffectiveBiasInit))])),
-            ("loss", c.Loss),
+            ("loss", SnakeNames<LossKind>.Of(c.Loss)),
             ("training", new Node(Training(t))),
         ]);
     }

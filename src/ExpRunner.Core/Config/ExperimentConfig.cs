@@ -7,18 +7,15 @@ public sealed record ExperimentConfig
 {
     public required string Name { get; init; }
     public long Seed { get; init; } = 1;
-    public string Precision { get; init; } = "float32";
+    public Precision Precision { get; init; } = Precision.Float32;
     public required DatasetConfig Dataset { get; init; }
     public required ModelConfig Model { get; init; }
-    public required string Loss { get; init; }
+    public required LossKind Loss { get; init; }
     public TrainingConfig Training { get; init; } = new();
     public TrackingConfig Tracking { get; init; } = new();
     /// <summary>Used by `exprunner sweep` only; a plain run ignores it.</summary>
     public SweepSpec Sweep { get; init; } = new();
 
-    public static readonly string[] Precisions = ["float32", "float64"];
-    /// <summary>The losses the network has (Nn names them; one list).</summary>
-    public static readonly string[] Losses = Nn.Loss<double>.Names;
 }
 
 /// <summary>
@@ -26,6 +23,12 @@ public sealed record ExperimentConfig
 /// only its own settings (image sets their folder, synthetic generators their shape, csv its files);
 /// every dataset shares the splits and limits declared here.
 /// </summary>
+/// <summary>The element type of a run's numbers: float32 (what peers use; twice the SIMD width) or float64 (gradient checks).</summary>
+public enum Precision { Float32, Float64 }
+
+/// <summary>The loss a network is trained on (the names Nn's losses go by, snake_case).</summary>
+public enum LossKind { Sse, Mse, Bce, CrossEntropy }
+
 public abstract record DatasetConfig
 {
     public string Name => Datasets.Kinds.Of(this).Name;

@@ -22,7 +22,7 @@ public static class Footprint
     {
         var layers = c.Model.Layers;
         if (layers.Count == 0 || inputs <= 0) return;
-        int element = c.Precision == "float64" ? 8 : 4;
+        int element = c.Precision == Precision.Float64 ? 8 : 4;
         long parameters = 0, units = 0, fanIn = inputs;
         for (int i = 0; i < layers.Count; i++)
         {

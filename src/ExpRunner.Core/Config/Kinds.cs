@@ -124,6 +124,14 @@ public sealed class Kind
     }
 }
 
+/// <summary>An enum's values as configs and files write them: snake_case names (float32, cross_entropy).</summary>
+public static class SnakeNames<TEnum> where TEnum : struct, Enum
+{
+    public static readonly IReadOnlyList<string> All = Enum.GetValues<TEnum>().Select(Of).ToList();
+    public static string Of(TEnum value) => Kind.SnakeCase(value.ToString());
+    public static TEnum Parse(string name) => Enum.GetValues<TEnum>().First(v => Of(v) == name);
+}
+
 /// <summary>The kinds of one group (every optimizer), chosen by name.</summary>
 public sealed class KindSet(string group, string nameKey, IReadOnlyList<Kind> kinds, bool nameIsGroupKey = true)
 {

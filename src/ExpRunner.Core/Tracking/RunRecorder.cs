@@ -169,6 +169,9 @@ public sealed class RunRecorder : IDisposable
             if (status != RunStatus.Failed) reason = $"could not write the run folder ({e.Message}){(reason is null ? "" : "; " + reason)}";
             status = RunStatus.Failed;
             summary = summary with { Status = status };
+            // A summary saved before the failure would say otherwise: it says FAILED too, if it can still be written.
+            try { Folder.WriteSummary(summary); }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException) { }
         }
         Record = Record with { Status = status, Reason = reason, Ended = ended, DurationSeconds = summary.DurationSeconds, ExitCode = RunStatus.ExitCode(status) };
         Folder.WriteRecord(Record);

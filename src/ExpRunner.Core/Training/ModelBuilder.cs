@@ -53,7 +53,7 @@ public static class ModelBuilder
         ["inputs"] = net.Inputs.ToString(CultureInfo.InvariantCulture),
         ["units"] = string.Join(",", net.Layers.Select(l => l.Out.ToString(CultureInfo.InvariantCulture))),
         ["activations"] = string.Join(",", net.Layers.Select(l => l.Activation.Name)),
-        ["loss"] = config.Loss,
+        ["loss"] = SnakeNames<LossKind>.Of(config.Loss),
         ["convention"] = "Z = X·Wᵀ + b; weight [out, in]; rows are examples",
     };
 
@@ -104,7 +104,8 @@ public static class ModelBuilder
         if (meta.TryGetValue("activations", out var a) && a.Split(',') is var acts && acts.Length == layers.Count)
             for (int l = 0; l < acts.Length; l++)
                 if (acts[l] != layers[l].Activation) found.Add($"model.layers.{l}.activation is {layers[l].Activation}, the weights were trained with {acts[l]}");
-        if (meta.TryGetValue("loss", out var loss) && loss != config.Loss) found.Add($"loss is {config.Loss}, the weights were trained with {loss}");
+        string configured = SnakeNames<LossKind>.Of(config.Loss);
+        if (meta.TryGetValue("loss", out var loss) && loss != configured) found.Add($"loss is {configured}, the weights were trained with {loss}");
         return found;
     }
 }

@@ -33,13 +33,13 @@ public sealed class SavedModel
     }
 
     /// <summary>The network a config describes, with the weights of <paramref name="weights"/>, and its data.</summary>
-    /// <param name="spareCore">Whether a core is free to compile the numeric code while the data loads.</param>
-    public static SavedModel Open(string configFile, string weights, bool spareCore)
+    /// <param name="beforeData">Called with whether the config's precision is float64, before the data loads (to compile the numeric code meanwhile, with a core to spare).</param>
+    public static SavedModel Open(string configFile, string weights, Action<bool>? beforeData = null)
     {
         var loaded = ConfigLoader.Load(configFile);
         if (!File.Exists(weights)) throw new InvalidDataException($"{weights}: no saved weights in this run folder");
         var header = Safetensors.ReadHeader(weights); // checked before the data is loaded
-        if (spareCore) _ = Precompile.Start(loaded.Config.Precision);
+        beforeData?.Invoke(loaded.Config.Precision == Precision.Float64);
         var data = DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed);
         var disagree = ModelBuilder.Disagreements(loaded.Config, data.Features, header.Metadata);
         if (disagree.Count > 0)
@@ -63,9 +63,9 @@ public sealed class SavedModel
         _ => throw new InvalidDataException($"unknown split '{name}'; one of train, validation, test"),
     };
 
-    public Evaluation Evaluate(string split) => Config.Precision == "float64" ? Evaluate<double>(split) : Evaluate<float>(split);
+    public Evaluation Evaluate(string split) => Config.Precision == Precision.Float64 ? Evaluate<double>(split) : Evaluate<float>(split);
 
-    public Prediction Predict(string split, int index) => Config.Precision == "float64" ? Predict<double>(split, index) : Predict<float>(split, index);
+    public Prediction Predict(string split, int index) => Config.Precision == Precision.Float64 ? Predict<double>(split, index) : Predict<float>(split, index);
 
     private Network<T> Network<T>(int capacity) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -77,7 +77,7 @@ public sealed class SavedModel
     }
 
     private Evaluation Evaluate<T>(string split) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new Evaluator<T>(Network<T>(EvalBatch(Threads)), Loss<T>.Create(Config.Loss)).Evaluate(Split(split));
+        new Evaluator<T>(Network<T>(EvalBatch(Threads)), Loss<T>.Create(SnakeNames<LossKind>.Of(Config.Loss))).Evaluate(Split(split));
 
     private Prediction Predict<T>(string split, int index) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -29,7 +29,7 @@ public class ConfigLoaderTests
         Assert.Equal(GradientReduction.Mean, c.Training.GradientReduction);
         Assert.True(c.Training.Shuffle);
         Assert.Equal(0.0, Assert.IsType<SgdConfig>(c.Training.Optimizer).Momentum);
-        Assert.Equal("float32", c.Precision);
+        Assert.Equal(Precision.Float32, c.Precision);
         Assert.Equal(1, c.Seed);
     }
 

@@ -37,6 +37,13 @@ public class DeclaredKindsTests
     }
 
     [Fact]
+    public void Every_loss_a_config_can_name_is_one_the_network_knows()
+    {
+        Assert.Equal(ExpRunner.Nn.Loss<double>.Names.Order(StringComparer.Ordinal), SnakeNames<LossKind>.All.Order(StringComparer.Ordinal));
+        Assert.Equal(["float32", "float64"], SnakeNames<Precision>.All);
+    }
+
+    [Fact]
     public void A_schedule_is_a_group_with_its_own_settings()
     {
         Assert.Equal(new CosineSchedule { MinLr = 0.001 }, Load("training.lr_schedule={kind: cosine, min_lr: 0.001}").Training.Schedule);

@@ -61,7 +61,7 @@ static class Profile
         int batch = int.TryParse(Environment.GetEnvironmentVariable("EVAL_BATCH"), CultureInfo.InvariantCulture, out int eb) ? eb : SavedModel.EvalBatch(threads);
         var net = ModelBuilder.Build<float>(c.Model, data.Features, batch, c.Seed);
         net.Threads = threads;
-        var ev = new Evaluator<float>(net, Loss<float>.Create(c.Loss));
+        var ev = new Evaluator<float>(net, Loss<float>.Create(SnakeNames<LossKind>.Of(c.Loss)));
         var rates = new double[6];
         for (int r = 0; r < rates.Length; r++) rates[r] = ev.Evaluate(data.Test).ExamplesPerSecond;
         var warm = rates[1..];
@@ -69,7 +69,7 @@ static class Profile
         Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cold={rates[0]:0} warm={warm[warm.Length / 2]:0}"));
         if (Environment.GetEnvironmentVariable("PHASES") != "1") return;
         var x = new float[batch * net.Inputs]; var y = new float[batch * net.Outputs];
-        var loss = Loss<float>.Create(c.Loss);
+        var loss = Loss<float>.Create(SnakeNames<LossKind>.Of(c.Loss));
         var t = new double[3]; var sw = new Stopwatch();
         for (int s = 0; s < data.Test.Count; s += batch)
         {
@@ -111,7 +111,7 @@ static class Profile
         var data = DatasetLoader.Load(c.Dataset, c.Seed);
         var net = ModelBuilder.Build<T>(c.Model, data.Features, c.Training.BatchSize, c.Seed);
         net.Threads = threads;
-        var loss = Loss<T>.Create(c.Loss);
+        var loss = Loss<T>.Create(SnakeNames<LossKind>.Of(c.Loss));
         var sgd = Optimizer<T>.Create(c.Training, net);
         int b = c.Training.BatchSize, n = data.Train.Count;
         var x = new T[b * net.Inputs]; var y = new T[b * net.Outputs];

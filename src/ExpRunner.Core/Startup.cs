@@ -1,5 +1,9 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using ExpRunner.IO;
+using ExpRunner.Nn;
 using ExpRunner.Tracking;
+using ExpRunner.Training;
 
 namespace ExpRunner;
 
@@ -8,10 +12,11 @@ namespace ExpRunner;
 /// its metrics lines and learning curves — compiled on another thread while the main thread parses
 /// the command line and loads the config, so that none of it waits for the just-in-time compiler
 /// (measured: ~35 ms for the first run.json, as much for the last curves.svg, ~20 ms for the config on
-/// a small run). Like <see cref="Training.Precompile"/>, nothing depends on it finishing. It lives at the
-/// top of Core, beside <see cref="ExperimentRunner"/>, because it touches every layer.
+/// a small run), and the numeric code while the data loads (<see cref="Numeric"/>). Nothing depends on
+/// any of it finishing. The one start-up class, at the top of Core beside <see cref="ExperimentRunner"/>,
+/// because it touches every layer.
 /// </summary>
-public static class Warmup
+public static class Startup
 {
     /// <summary>
     /// Started as the process starts, on another thread, so that it compiles while the command line
@@ -65,5 +70,66 @@ public static class Warmup
         Json.Deserialize<RunRecord>(Json.Serialize(record));
         Json.Deserialize<RunSummary>(Json.Serialize(summary));
         foreach (var r in Rows) RunFolder.MetricsLine(r);
+    }
+
+    private static readonly Type[] Roots =
+    [
+        typeof(Gemm), typeof(Elementwise), typeof(WorkerPool), typeof(Network<>), typeof(Activation<>), typeof(Loss<>),
+        typeof(Data.Dataset), typeof(Trainer<>), typeof(Evaluator<>), typeof(Optimizer<>), typeof(SgdOptimizer<>), typeof(AdamOptimizer<>),
+        typeof(RmspropOptimizer<>), typeof(AdagradOptimizer<>),
+    ];
+
+    /// <summary>
+    /// Starts compiling the numeric code (kernels, element-wise passes, network, losses, activations,
+    /// batch filling, training and evaluation loops) for float32, or float64 (the config's precision)
+    /// in the background, so that the just-in-time compiler works while the caller loads its dataset
+    /// instead of during the first batches (measured: a single evaluation pass of a small network spent
+    /// most of its time compiling). Callers start it only with a core to spare
+    /// (<see cref="ThreadBudget.SpareCore"/>); nothing depends on it finishing.
+    /// </summary>
+    public static Task Numeric(bool float64)
+    {
+        var t = float64 ? typeof(double) : typeof(float);
+        return Task.Factory.StartNew(() => Run(t), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private static void Run(Type element)
+    {
+        foreach (var root in Roots)
+        {
+            Prepare(Close(root, element), element);
+            foreach (var nested in root.GetNestedTypes(BindingFlags.Public | BindingFlags.NonPublic))
+                Prepare(Close(nested, element), element);
+        }
+    }
+
+    private static Type? Close(Type type, Type element)
+    {
+        if (!type.IsGenericTypeDefinition) return type;
+        if (type.GetGenericArguments().Length != 1) return null;
+        try { return type.MakeGenericType(element); }
+        catch (ArgumentException) { return null; } // a constraint the element type does not meet
+    }
+
+    private static void Prepare(Type? type, Type element)
+    {
+        if (type is null || type.IsInterface) return;
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+        foreach (var method in type.GetMethods(all))
+        {
+            if (method.IsAbstract) continue;
+            var m = method;
+            try
+            {
+                if (m.IsGenericMethodDefinition)
+                {
+                    if (m.GetGenericArguments().Length != 1) continue;
+                    m = m.MakeGenericMethod(element);
+                }
+                RuntimeHelpers.PrepareMethod(m.MethodHandle);
+            }
+            catch (ArgumentException) { } // a constraint the element type does not meet
+            catch (NotSupportedException) { }
+        }
     }
 }
