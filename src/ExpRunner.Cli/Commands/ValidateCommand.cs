@@ -26,7 +26,7 @@ public sealed class ValidateCommand(CliContext cli) : Command<ValidateSettings>
                 var loaded = ConfigLoader.Load(file, settings.Set);
                 var c = loaded.Config;
                 cli.Line($"{file}: ok — {c.Name}: {c.Dataset.Name}, " +
-                    $"{string.Join("-", c.Model.Layers.Select(l => $"{l.Units}{l.Activation[0]}"))}, {c.Loss}, " +
+                    $"{string.Join("-", c.Model.Layers.Select(l => $"{l.Units}{l.ActivationName[0]}"))}, {SnakeNames<LossKind>.Of(c.Loss)}, " +
                     $"lr {c.Training.LearningRate.ToString(Common.Inv)}, batch {c.Training.BatchSize}, {c.Training.GradientReduction}, {c.Training.Epochs} epochs");
             }
             catch (Exception e) when (e is Config.ConfigException) { worst = Math.Max(worst, App.Report(cli, e, [])); }

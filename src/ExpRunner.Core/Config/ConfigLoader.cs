@@ -171,7 +171,7 @@ public static class ConfigLoader
                 if (item is not YamlMappingNode) { s.Error(item, path, $"must be a mapping {{ units, activation }}, got {Section.Describe(item)}"); continue; }
                 var l = s.AsSection(item, path);
                 int units = (int)l.Integer("units", 1, 1, 100_000, required: true);
-                string activation = l.String("activation", "sigmoid", Nn.Activation<double>.Names, required: true)!;
+                var activation = SnakeNames<ActivationKind>.Parse(l.String("activation", "sigmoid", SnakeNames<ActivationKind>.All, required: true)!);
                 double slope = l.Number("slope", 0.01, v => v >= 0 && v < 1, "in [0, 1)");
                 l.RejectUnknown();
                 layers.Add(new LayerConfig { Units = units, Activation = activation, Slope = slope });
@@ -393,20 +393,20 @@ public static class ConfigLoader
         int last = layers.Count - 1;
         var output = layers[last];
         for (int i = 0; i < last; i++)
-            if (layers[i].Activation == "softmax")
+            if (layers[i].Activation == ActivationKind.Softmax)
                 error($"model.layers.{i}.activation", "softmax is only supported on the output layer");
         int? classes = Datasets.Classes(c.Dataset); // csv: known once the file is read
         if (classes is int k) CheckOutputWidth(c, k, error);
         switch (c.Loss)
         {
-            case LossKind.CrossEntropy when output.Activation != "softmax":
-                error($"model.layers.{last}.activation", $"cross_entropy needs a softmax output layer, got {output.Activation}");
+            case LossKind.CrossEntropy when output.Activation != ActivationKind.Softmax:
+                error($"model.layers.{last}.activation", $"cross_entropy needs a softmax output layer, got {output.ActivationName}");
                 break;
-            case LossKind.Bce when output.Activation != "sigmoid" || output.Units != 1:
-                error($"model.layers.{last}", $"bce needs a single sigmoid output unit, got {output.Units} x {output.Activation}");
+            case LossKind.Bce when output.Activation != ActivationKind.Sigmoid || output.Units != 1:
+                error($"model.layers.{last}", $"bce needs a single sigmoid output unit, got {output.Units} x {output.ActivationName}");
                 break;
-            case LossKind.Sse or LossKind.Mse or LossKind.Bce when output.Activation == "softmax":
-                error($"model.layers.{last}.activation", $"softmax output needs loss cross_entropy, got {c.Loss}");
+            case LossKind.Sse or LossKind.Mse or LossKind.Bce when output.Activation == ActivationKind.Softmax:
+                error($"model.layers.{last}.activation", $"softmax output needs loss cross_entropy, got {SnakeNames<LossKind>.Of(c.Loss)}");
                 break;
         }
         var t = c.Training;
@@ -421,7 +421,7 @@ public static class ConfigLoader
             error("training.lr_schedule.min_lr", $"must be below learning_rate ({t.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
         if (t.WarmupEpochs >= t.Epochs)
             error("training.warmup_epochs", $"must be fewer than the {t.Epochs} epochs");
-        if (output.Activation == "softmax" && output.Units < 2)
+        if (output.Activation == ActivationKind.Softmax && output.Units < 2)
             error($"model.layers.{last}.units", "a softmax output needs at least 2 units");
         long available = Footprint.Available();
         Footprint.CheckSynthetic(c.Dataset, available, error);

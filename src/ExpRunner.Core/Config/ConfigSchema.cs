@@ -61,7 +61,7 @@ public static class ConfigSchema
         var layer = Object(new JsonObject
         {
             ["units"] = Int(min: 1, max: 100_000),
-            ["activation"] = Enum(Nn.Activation<double>.Names),
+            ["activation"] = Enum(SnakeNames<ActivationKind>.All),
             ["slope"] = Doc(Num(min: 0, below: 1), "leaky_relu: slope for negative inputs"),
         }, required: ["units", "activation"]);
         return Object(new JsonObject

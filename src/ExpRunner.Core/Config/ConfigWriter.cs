@@ -16,8 +16,8 @@ public static class ConfigWriter
     {
         var layers = c.Model.Layers.Select(l =>
         {
-            var items = new List<(string, object)> { ("units", l.Units), ("activation", l.Activation) };
-            if (l.Activation == "leaky_relu") items.Add(("slope", l.Slope));
+            var items = new List<(string, object)> { ("units", l.Units), ("activation", l.ActivationName) };
+            if (l.Activation == ActivationKind.LeakyRelu) items.Add(("slope", l.Slope));
             return (object)new Node(items);
         }).ToList();
         var t = c.Training;

@@ -29,6 +29,9 @@ public enum Precision { Float32, Float64 }
 /// <summary>The loss a network is trained on (the names Nn's losses go by, snake_case).</summary>
 public enum LossKind { Sse, Mse, Bce, CrossEntropy }
 
+/// <summary>A layer's activation (the names Nn's activations go by, snake_case).</summary>
+public enum ActivationKind { Sigmoid, Tanh, Relu, LeakyRelu, Softmax, Linear }
+
 public abstract record DatasetConfig
 {
     public string Name => Datasets.Kinds.Of(this).Name;
@@ -159,7 +162,9 @@ public sealed record ModelConfig
 public sealed record LayerConfig
 {
     public required int Units { get; init; }
-    public required string Activation { get; init; }
+    public required ActivationKind Activation { get; init; }
+    /// <summary>The activation's name, as Nn knows it and files write it.</summary>
+    public string ActivationName => SnakeNames<ActivationKind>.Of(Activation);
     /// <summary>leaky_relu only: the slope for negative inputs.</summary>
     public double Slope { get; init; } = 0.01;
 }

@@ -20,7 +20,7 @@ public static class ModelBuilder
         int fanIn = inputs;
         foreach (var l in model.Layers)
         {
-            var layer = new DenseLayer<T>(fanIn, l.Units, Activation<T>.Create(l.Activation, l.Slope));
+            var layer = new DenseLayer<T>(fanIn, l.Units, Activation<T>.Create(l.ActivationName, l.Slope));
             model.Init.ToSpec().Fill<T>(layer.W, fanIn, l.Units, rng);
             model.EffectiveBiasInit.ToSpec().Fill<T>(layer.B, fanIn, l.Units, rng);
             layers.Add(layer);
@@ -103,7 +103,7 @@ public static class ModelBuilder
         }
         if (meta.TryGetValue("activations", out var a) && a.Split(',') is var acts && acts.Length == layers.Count)
             for (int l = 0; l < acts.Length; l++)
-                if (acts[l] != layers[l].Activation) found.Add($"model.layers.{l}.activation is {layers[l].Activation}, the weights were trained with {acts[l]}");
+                if (acts[l] != layers[l].ActivationName) found.Add($"model.layers.{l}.activation is {layers[l].ActivationName}, the weights were trained with {acts[l]}");
         string configured = SnakeNames<LossKind>.Of(config.Loss);
         if (meta.TryGetValue("loss", out var loss) && loss != configured) found.Add($"loss is {configured}, the weights were trained with {loss}");
         return found;

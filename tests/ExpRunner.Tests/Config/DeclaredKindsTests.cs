@@ -37,10 +37,11 @@ public class DeclaredKindsTests
     }
 
     [Fact]
-    public void Every_loss_a_config_can_name_is_one_the_network_knows()
+    public void Every_loss_and_activation_a_config_can_name_is_one_the_network_knows()
     {
         Assert.Equal(ExpRunner.Nn.Loss<double>.Names.Order(StringComparer.Ordinal), SnakeNames<LossKind>.All.Order(StringComparer.Ordinal));
         Assert.Equal(["float32", "float64"], SnakeNames<Precision>.All);
+        Assert.Equal(ExpRunner.Nn.Activation<double>.Names.Order(StringComparer.Ordinal), SnakeNames<ActivationKind>.All.Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -30,8 +30,8 @@ public class NetworkThreadsTests
         const int inputs = 700, rows = 203, classes = 10;
         var model = new ModelConfig
         {
-            Layers = [new LayerConfig { Units = 301, Activation = hidden }, new LayerConfig { Units = 77, Activation = hidden },
-                new LayerConfig { Units = classes, Activation = output }],
+            Layers = [new LayerConfig { Units = 301, Activation = SnakeNames<ActivationKind>.Parse(hidden) }, new LayerConfig { Units = 77, Activation = SnakeNames<ActivationKind>.Parse(hidden) },
+                new LayerConfig { Units = classes, Activation = SnakeNames<ActivationKind>.Parse(output) }],
             Init = new UniformInit { Low = -0.1, High = 0.1 },
         };
         Assert.True(Gemm.Parts(rows, 301, inputs, 2) == 2 && Gemm.Parts(rows, 77, 301, 3) == 3, "the products must split for this test to mean anything");

@@ -76,7 +76,7 @@ public class SgdTests
     {
         var model = new ModelConfig
         {
-            Layers = [new LayerConfig { Units = 6, Activation = "tanh" }, new LayerConfig { Units = 1, Activation = "sigmoid" }],
+            Layers = [new LayerConfig { Units = 6, Activation = ActivationKind.Tanh }, new LayerConfig { Units = 1, Activation = ActivationKind.Sigmoid }],
             Init = new UniformInit { Low = -1, High = 1 },
         };
         var data = Synthetic.Generate("xor", 100, 2, 2, 1, 0.05, 0.5, new Rng(3));
