@@ -11,7 +11,8 @@ public sealed class RunBusyException(string message) : Exception(message);
 /// flock on the folder itself. Nothing is written into the folder for it, so a refused resume leaves
 /// the folder byte for byte as it was; the kernel releases it when the process ends, kill -9
 /// included, so no stale claim outlives its holder. Whoever finds it taken is told the holder's pid
-/// and command line (from /proc/locks).
+/// and command line (from /proc/locks). Where the folder cannot be locked at all (a filesystem
+/// without locks), training goes on unclaimed, as it did before claims existed.
 /// </summary>
 public sealed partial class RunLock : IDisposable
 {
@@ -25,9 +26,12 @@ public sealed partial class RunLock : IDisposable
         int fd;
         try { fd = Open(dir, ODirectory | OCloexec); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return new RunLock(-1); } // not Linux: no claim
-        if (fd < 0) throw new IOException($"cannot open the run folder {dir} (errno {Marshal.GetLastPInvokeError()})");
+        if (fd < 0) return new RunLock(-1); // a folder that cannot be opened to lock is written as before, unclaimed
         if (Flock(fd, LockEx | LockNb) == 0) return new RunLock(fd);
+        int errno = Marshal.GetLastPInvokeError();
         Close(fd);
+        // Only "held by another" refuses; a filesystem that cannot lock (some network mounts) runs unclaimed, as before.
+        if (errno != EWouldBlock) return new RunLock(-1);
         throw new RunBusyException($"run {runId} is being trained by another exprunner ({Holder(dir) ?? "holder unknown"}); " +
             "wait for it to end, or stop it first");
     }
@@ -59,7 +63,7 @@ public sealed partial class RunLock : IDisposable
         if (fd >= 0) Close(fd);
     }
 
-    private const int ODirectory = 0x10000, OCloexec = 0x80000, LockEx = 2, LockNb = 4;
+    private const int ODirectory = 0x10000, OCloexec = 0x80000, LockEx = 2, LockNb = 4, EWouldBlock = 11;
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);
