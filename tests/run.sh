@@ -6,7 +6,8 @@
 #   basic-auth app (MLFLOW_TEST_URI, MLFLOW_TEST_AUTH_URI; tests start more through MLFLOW_TEST_SERVER).
 # - Debian's Chromium for the UI's browser tests (installed with apt when it is missing; Playwright
 #   drives it, and the screenshots of each page land in tests/artifacts/ui).
-# - Debian's python3-jsonschema, which checks the config schema against the loader.
+# - Debian's python3-jsonschema, which checks the config schema against the loader, and python3-pandas,
+#   which reads the per-step record as users do.
 # Extra arguments go to `dotnet test` (e.g. -- --filter-class NAME).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/lib/chromium/chromium ]; then
 fi
 tests/debs.sh "the Slurm test cluster" slurmctld slurmd slurm-client munge || exit 1
 tests/debs.sh "the MLflow test server" $(tests/mlflow/server.sh debs) || exit 1
-tests/debs.sh "the config schema test (a real JSON-Schema validator)" python3-jsonschema || exit 1
+tests/debs.sh "the config schema test (a real JSON-Schema validator) and the per-step record's reader" python3-jsonschema python3-pandas || exit 1
 
 port=$(free_port); auth_port=$(free_port)
 tests/mlflow/server.sh start "$state/mlflow" "$port" > "$state/mlflow.uri" 2> "$state/mlflow.err" &

@@ -105,7 +105,7 @@ public static class ExperimentRunner
             // From here the folder changes: what the resume replaces is kept until it ends.
             var backup = ResumeBackup.Take(folder);
             RunRecorder recorder;
-            try { recorder = RunRecorder.Resume(folder, record, fromEpoch, kept, options.Console, options.Clock, claim); }
+            try { recorder = RunRecorder.Resume(folder, record, fromEpoch, kept, config.Tracking.EverySteps, options.Console, options.Clock, claim); }
             catch { backup.Restore(); throw; }
             handedOver = true;
             using (recorder)
@@ -245,7 +245,7 @@ public static class ExperimentRunner
             {
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
-            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume), prune);
+            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume), prune, recorder.Steps);
         }
         finally
         {

@@ -357,7 +357,11 @@ public static class ConfigLoader
     private static TrackingConfig BindTracking(Section s)
     {
         var m = s.Child("mlflow");
-        var t = new TrackingConfig { MlflowUri = m.String("uri", null), MlflowExperiment = m.String("experiment", null) };
+        var t = new TrackingConfig
+        {
+            MlflowUri = m.String("uri", null), MlflowExperiment = m.String("experiment", null),
+            EverySteps = (int)s.Integer("every_steps", 1, 1, 1_000_000_000),
+        };
         if (t.MlflowUri is { } uri && !(Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
             m.Error(m.Get("uri"), m.Key("uri"), "must be an http:// or https:// URL");
         m.RejectUnknown();

@@ -44,6 +44,7 @@ public static class ConfigSchema
             ["sweep"] = Sweep(),
             ["tracking"] = Object(new JsonObject
             {
+                ["every_steps"] = Doc(Int(min: 1), "record every this many training steps in steps.csv.gz (default 1: every step)"),
                 ["mlflow"] = Object(new JsonObject
                 {
                     ["uri"] = Doc(Str(pattern: "^https?://"), "the MLflow tracking server (http:// or https://)"),

@@ -260,4 +260,6 @@ public sealed record TrackingConfig
 {
     public string? MlflowUri { get; init; }
     public string? MlflowExperiment { get; init; }
+    /// <summary>Record every this many steps in the run's steps.csv.gz (1: every step).</summary>
+    public int EverySteps { get; init; } = 1;
 }

@@ -20,6 +20,8 @@ public sealed class RunRecorder : IDisposable
     public RunRecord Record { get; private set; }
     public ILogger Log => _log;
     public IReadOnlyList<EpochMetrics> History => _history;
+    /// <summary>The per-step record (steps.csv.gz), the trainer's step observer.</summary>
+    public StepLog Steps { get; }
 
     private readonly Serilog.Core.Logger _log;
     private readonly SafeTrackers _trackers;
@@ -33,9 +35,9 @@ public sealed class RunRecorder : IDisposable
     /// <summary>How often the machine is sampled while a run trains (and once more at its end).</summary>
     public static readonly TimeSpan SystemInterval = TimeSpan.FromSeconds(5);
 
-    private RunRecorder(RunFolder folder, RunRecord record, Serilog.Core.Logger log, SafeTrackers trackers, TimeProvider clock, RunLock claim)
+    private RunRecorder(RunFolder folder, RunRecord record, Serilog.Core.Logger log, SafeTrackers trackers, TimeProvider clock, RunLock claim, StepLog steps)
     {
-        Folder = folder; Record = record; _log = log; _trackers = trackers; _clock = clock; _claim = claim;
+        Folder = folder; Record = record; _log = log; _trackers = trackers; _clock = clock; _claim = claim; Steps = steps;
         _system = new SystemMonitor(folder.Dir);
         _sampler = clock.CreateTimer(_ => SampleSystem(), null, SystemInterval, SystemInterval);
     }
@@ -82,7 +84,8 @@ public sealed class RunRecorder : IDisposable
             throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
         }
         var log = FileLog(folder, console);
-        var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock, claim);
+        var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock, claim,
+            new StepLog(folder.PathOf(StepLog.File), config.Tracking.EverySteps));
         recorder._trackers.Publish(new RunStarted(folder, config, record));
         return recorder;
     }
@@ -103,7 +106,7 @@ public sealed class RunRecorder : IDisposable
     /// record is RUNNING again in this process and lists the resumption, the log continues.
     /// <paramref name="claim"/>, the folder's claim taken before it was checked, is held until the end.
     /// </summary>
-    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, IReadOnlyList<MetricRow> kept, ILogger? console,
+    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, IReadOnlyList<MetricRow> kept, int everySteps, ILogger? console,
         TimeProvider clock, RunLock claim)
     {
         var self = ProcessRef.Current();
@@ -124,7 +127,8 @@ public sealed class RunRecorder : IDisposable
             throw new RunStartException($"cannot write the run folder {folder.Dir}: {e.Message}");
         }
         var log = FileLog(folder, console);
-        var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock, claim);
+        var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock, claim,
+            StepLog.Resume(folder.PathOf(StepLog.File), everySteps, fromEpoch));
         foreach (var epoch in kept.GroupBy(m => m.Epoch).OrderBy(g => g.Key))
         {
             var rows = epoch.ToList();
@@ -137,6 +141,7 @@ public sealed class RunRecorder : IDisposable
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);
+        Steps.Flush();
         Folder.AppendMetrics(m);
         _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
             string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
@@ -159,6 +164,7 @@ public sealed class RunRecorder : IDisposable
         // read-only) fails the run with the reason, and the record is written last regardless.
         try
         {
+            Steps.Flush(); // the steps of an epoch cut short (a divergence, an interruption) too
             Folder.WriteSummary(summary);
             if (_history.Count > 0 && curves is not null)
                 Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));

@@ -44,7 +44,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null,
-        Func<EpochMetrics, string?>? prune = null)
+        Func<EpochMetrics, string?>? prune = null, IStepObserver? steps = null)
     {
         var evaluator = new Evaluator<T>(net, loss);
         int batch = config.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
@@ -74,15 +74,21 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                 data.Train.Data.FillBatch<T>(order, start, rows, x, y, net.Outputs, net.InputParts(rows));
                 var output = net.Forward(x, rows);
                 double batchLoss = net.LossSum(loss, y, rows);
+                int batchCorrect = Correct(output, order.AsSpan(start, rows), data.Train.Data.Labels, net.Outputs);
+                lr = Schedule.At(config, epoch, b, batches);
                 if (!double.IsFinite(batchLoss))
+                {
+                    // The step that diverged is recorded too: where a loss blows up is what the record is for.
+                    steps?.Step(new StepMetrics(step + 1, epoch, b + 1, rows, batchLoss / rows, (double)batchCorrect / rows, lr));
                     return new TrainingOutcome(TrainingEnd.Diverged, epoch - 1, step,
                         $"loss became {batchLoss.ToString(System.Globalization.CultureInfo.InvariantCulture)} in epoch {epoch}, batch {b + 1}/{batches} (step {step + 1})");
+                }
                 lossSum += batchLoss;
-                correct += Correct(output, order.AsSpan(start, rows), data.Train.Data.Labels, net.Outputs);
+                correct += batchCorrect;
                 net.Backward(x, y, rows, loss);
-                lr = Schedule.At(config, epoch, b, batches);
                 optimizer.Step(net, rows, lr);
                 step++;
+                steps?.Step(new StepMetrics(step, epoch, b + 1, rows, batchLoss / rows, (double)batchCorrect / rows, lr));
                 onBatch?.Invoke(new BatchProgress(epoch, config.Epochs, b + 1, batches, lossSum / (start + rows), (double)correct / (start + rows)));
             }
             var splits = new List<SplitMetrics>(3) { new("train", lossSum / n, (double)correct / n) };
