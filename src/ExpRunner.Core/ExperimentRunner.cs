@@ -200,7 +200,7 @@ public static class ExperimentRunner
         if (status == RunStatus.Diverged)
             try { options.Pruner?.Diverged(outcome.EpochsCompleted + 1, config.Training.Epochs); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { log.Warning("Could not record the divergence in the sweep's rungs: {Error}", e.Message); }
-        var summary = recorder.End(config, status, failure ?? outcome.Reason, outcome, Plots.LearningCurves.ForRun);
+        var summary = recorder.End(config, status, failure ?? outcome.Reason, outcome, Plots.LearningCurves.ForRun, Plots.LearningCurves.Steps);
         // A resume that failed leaves the folder as it was before it, never weights of one state beside a summary of another.
         if (backup is not null)
         {

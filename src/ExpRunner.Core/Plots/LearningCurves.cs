@@ -24,6 +24,22 @@ public static class LearningCurves
     }
 
     /// <summary>
+    /// Every training step of a run: the batch's loss (a log axis when it spans more than 100×), its
+    /// accuracy and the learning rate, each decimated to the lowest and highest point of every pixel
+    /// column (<see cref="Envelope"/>), so no spike is lost however many steps there are.
+    /// </summary>
+    public static string Steps(string title, IReadOnlyList<Training.StepMetrics> steps)
+    {
+        Series Make(string label, Func<Training.StepMetrics, double> value, int style) =>
+            new(label, Envelope.MinMax(steps.Select(s => ((double)s.Step, value(s))).ToList()), style);
+        return SvgChart.Render(title, [
+            new Panel("Loss per step", "step", "batch loss (mean per example)", [Make("train batch", s => s.Loss, 0)]) { LogWhenWide = true },
+            new Panel("Accuracy per step", "step", "batch accuracy", [Make("train batch", s => s.Accuracy, 0)]),
+            new Panel("Learning rate", "step", "learning rate", [Make("learning rate", s => s.LearningRate, 2)]),
+        ]);
+    }
+
+    /// <summary>
     /// One curve per entry (a run, or a group's mean per epoch over its runs with their spread);
     /// <paramref name="endMarks"/>: entries whose curves stop on purpose (a pruned trial) and why — an × ends them.
     /// </summary>

@@ -14,6 +14,7 @@ public sealed class RunFolder
 {
     public const string ConfigFile = "config.yaml", RecordFile = "run.json", MetricsFile = "metrics.csv",
         SummaryFile = "summary.json", SystemFile = "system.csv", WeightsFile = "model.safetensors", InitWeightsFile = "init.safetensors", LogFile = "log.txt", CurvesFile = "curves.svg",
+        StepCurvesFile = "steps.svg",
         CheckpointFile = "checkpoint.safetensors";
     public const string MetricsHeader = "epoch,split,step,loss,accuracy,learning_rate,seconds,timestamp";
 

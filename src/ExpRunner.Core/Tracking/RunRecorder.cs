@@ -154,7 +154,7 @@ public sealed class RunRecorder : IDisposable
     /// run ended means the folder is complete.
     /// </summary>
     public RunSummary End(ExperimentConfig config, string status, string? reason, TrainingOutcome outcome,
-        Func<string, IReadOnlyList<MetricRow>, string>? curves)
+        Func<string, IReadOnlyList<MetricRow>, string>? curves, Func<string, IReadOnlyList<StepMetrics>, string>? stepCurves = null)
     {
         _sampler.Dispose();
         SampleSystem();
@@ -168,6 +168,8 @@ public sealed class RunRecorder : IDisposable
             Folder.WriteSummary(summary);
             if (_history.Count > 0 && curves is not null)
                 Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));
+            if (stepCurves is not null && File.Exists(Folder.PathOf(StepLog.File)) && StepLog.Read(Folder.PathOf(StepLog.File)) is { Count: > 0 } steps)
+                Atomic.WriteText(Folder.PathOf(RunFolder.StepCurvesFile), stepCurves($"{config.Name} {Folder.Id} ({status}), every step", steps));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -95,3 +95,45 @@ public class ChartTests
         Approved("fourteen-runs", svg);
     }
 }
+
+/// <summary>Long per-step series are drawn from their lowest and highest point of every pixel column: no spike is lost.</summary>
+public class EnvelopeTests
+{
+    [Fact]
+    public void A_single_spike_among_fifty_thousand_steps_survives_decimation()
+    {
+        var rng = new ExpRunner.Nn.Rng(7);
+        var points = Enumerable.Range(1, 50_000).Select(i => ((double)i, 0.5 + 0.01 * rng.NextDouble())).ToList();
+        points[31_336] = (31_337, 50.0);  // one step's loss blows up
+        points[40_000] = (40_001, 0.001); // and one dips
+        var drawn = Envelope.MinMax(points);
+        Assert.True(drawn.Count <= 2 * Envelope.Columns, $"{drawn.Count} points");
+        Assert.Contains((31_337.0, 50.0), drawn);
+        Assert.Contains((40_001.0, 0.001), drawn);
+        Assert.Equal(drawn.OrderBy(p => p.X), drawn); // still in step order
+        Assert.Equal(points.Max(p => p.Item2), drawn.Max(p => p.Y));
+        Assert.Equal(points.Min(p => p.Item2), drawn.Min(p => p.Y));
+        // Short series are drawn as they are.
+        Assert.Equal(points.Take(100), Envelope.MinMax(points.Take(100).ToList()));
+    }
+
+    [Fact]
+    public void A_run_leaves_a_chart_of_every_step_beside_its_epoch_curves()
+    {
+        using var dir = new TempDir();
+        var run = ExpRunner.ExperimentRunner.Run(ExpRunner.Config.ConfigLoader.Parse("""
+            name: sc
+            dataset: { name: xor, samples: 1250 }
+            model: { layers: [ { units: 4, activation: tanh }, { units: 1, activation: sigmoid } ] }
+            loss: bce
+            training: { learning_rate: 0.05, batch_size: 2, epochs: 20 }
+            """, "sc.yaml"), new RunOptions { RunsRoot = dir.File("runs"), Cancel = TestContext.Current.CancellationToken });
+        var doc = XDocument.Parse(File.ReadAllText(run.Folder.PathOf(RunFolder.StepCurvesFile)));
+        XNamespace svg = "http://www.w3.org/2000/svg";
+        var panels = doc.Descendants(svg + "g").Where(g => (string?)g.Attribute("class") == "panel").Select(g => g.Attribute("data-title")!.Value).ToList();
+        Assert.Equal(["Loss per step", "Accuracy per step", "Learning rate"], panels);
+        var loss = doc.Descendants(svg + "polyline").First(p => (string?)p.Attribute("class") == "series");
+        int drawn = loss.Attribute("points")!.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        Assert.InRange(drawn, Envelope.Columns, 2 * Envelope.Columns); // 10,000 steps, two points a column at most
+    }
+}
