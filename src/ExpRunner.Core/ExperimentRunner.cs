@@ -105,7 +105,8 @@ public static class ExperimentRunner
             // From here the folder changes: what the resume replaces is kept until it ends.
             var backup = ResumeBackup.Take(folder);
             RunRecorder recorder;
-            try { recorder = RunRecorder.Resume(folder, record, fromEpoch, kept, config.Tracking.EverySteps, options.Console, options.Clock, claim); }
+            string? pending = Safetensors.ReadHeader(folder.PathOf(RunFolder.CheckpointFile)).Metadata.GetValueOrDefault(Checkpoint<float>.PendingStepsKey);
+            try { recorder = RunRecorder.Resume(folder, record, fromEpoch, kept, config.Tracking.EverySteps, pending, options.Console, options.Clock, claim); }
             catch { backup.Restore(); throw; }
             handedOver = true;
             using (recorder)
@@ -245,7 +246,7 @@ public static class ExperimentRunner
             {
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
-            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume), prune, recorder.Steps);
+            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume, () => recorder.Steps.Pending), prune, recorder.Steps);
         }
         finally
         {

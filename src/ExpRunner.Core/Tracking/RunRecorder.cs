@@ -106,8 +106,8 @@ public sealed class RunRecorder : IDisposable
     /// record is RUNNING again in this process and lists the resumption, the log continues.
     /// <paramref name="claim"/>, the folder's claim taken before it was checked, is held until the end.
     /// </summary>
-    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, IReadOnlyList<MetricRow> kept, int everySteps, ILogger? console,
-        TimeProvider clock, RunLock claim)
+    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, IReadOnlyList<MetricRow> kept, int everySteps, string? pendingSteps,
+        ILogger? console, TimeProvider clock, RunLock claim)
     {
         var self = ProcessRef.Current();
         var now = clock.GetUtcNow();
@@ -128,7 +128,7 @@ public sealed class RunRecorder : IDisposable
         }
         var log = FileLog(folder, console);
         var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock, claim,
-            StepLog.Resume(folder.PathOf(StepLog.File), everySteps, fromEpoch));
+            StepLog.Resume(folder.PathOf(StepLog.File), everySteps, fromEpoch, pendingSteps));
         foreach (var epoch in kept.GroupBy(m => m.Epoch).OrderBy(g => g.Key))
         {
             var rows = epoch.ToList();
@@ -141,7 +141,7 @@ public sealed class RunRecorder : IDisposable
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);
-        Steps.Flush();
+        Steps.Flush(force: false);
         Folder.AppendMetrics(m);
         _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
             string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
@@ -164,7 +164,7 @@ public sealed class RunRecorder : IDisposable
         // read-only) fails the run with the reason, and the record is written last regardless.
         try
         {
-            Steps.Flush(); // the steps of an epoch cut short (a divergence, an interruption) too
+            Steps.Flush(force: true); // every step, an epoch cut short (a divergence, an interruption) included
             Folder.WriteSummary(summary);
             if (_history.Count > 0 && curves is not null)
                 Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));

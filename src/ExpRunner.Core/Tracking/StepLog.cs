@@ -11,8 +11,9 @@ namespace ExpRunner.Tracking;
 /// tracking.every_steps-th) — step, epoch, batch, loss, accuracy, learning_rate — the batch's mean
 /// loss and accuracy measured before its update, and the rate of that update. Gzip-compressed CSV, so
 /// pandas (`pd.read_csv("steps.csv.gz")`), polars and DuckDB read it in one line and a 50,000-step run
-/// costs a few hundred kilobytes. Each epoch's lines are one more gzip member appended to the file
-/// (readers see one stream); a resume rewrites it whole with the epochs it keeps.
+/// costs a few hundred kilobytes. Lines are appended as gzip members (readers see one stream) every
+/// 64 lines or second, and at the run's end; a checkpoint keeps those not yet written, and a
+/// resume rewrites the file whole with the epochs it keeps.
 /// </summary>
 public sealed class StepLog(string path, int every) : IStepObserver
 {
@@ -21,26 +22,43 @@ public sealed class StepLog(string path, int every) : IStepObserver
 
     private readonly MemoryStream _member = new();
     private readonly StringBuilder _pending = new();
+    private readonly System.Diagnostics.Stopwatch _sinceWrite = System.Diagnostics.Stopwatch.StartNew();
+    private int _pendingLines;
     private bool _started, _rewrite;
+
+    /// <summary>Lines kept in memory before they are written (unless a second has passed, or the run ends).</summary>
+    public const int Batch = 64;
 
     public void Step(in StepMetrics s)
     {
         if (s.Step % every != 0 && double.IsFinite(s.Loss)) return; // a diverging step is always kept
         _pending.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Epoch},{s.Batch},{s.Loss:R},{s.Accuracy:R},{s.LearningRate:R}\n");
+        _pendingLines++;
     }
 
     /// <summary>
-    /// The steps since the last flush become one more gzip member at the end of the file (one write of
-    /// a few kilobytes); the first flush of a run, or of a resume, writes the file whole (atomically).
+    /// The lines not yet in the file (a checkpoint keeps them, so a resume continues the record exactly
+    /// whatever was written when).
     /// </summary>
-    public void Flush()
+    public string Pending => _pending.ToString();
+
+    /// <summary>
+    /// Writes the steps held in memory as one more gzip member at the end of the file — when
+    /// <paramref name="force"/> (the run ends), or once <see cref="Batch"/> lines or a second have
+    /// gathered (so a run of 50,000 one-step epochs does not write 50,000 members). The first write of
+    /// a run, or of a resume, writes the file whole (atomically).
+    /// </summary>
+    public void Flush(bool force)
     {
+        if (!force && _pendingLines < Batch && _sinceWrite.ElapsedMilliseconds < 1000) return;
         if (_pending.Length == 0 && _started) return;
         if (!_started && !_rewrite) _pending.Insert(0, Header + "\n");
         _member.SetLength(0);
         using (var gzip = new GZipStream(_member, CompressionLevel.Optimal, leaveOpen: true))
             gzip.Write(Encoding.UTF8.GetBytes(_pending.ToString()));
         _pending.Clear();
+        _pendingLines = 0;
+        _sinceWrite.Restart();
         var bytes = _member.GetBuffer().AsSpan(0, (int)_member.Length);
         if (!_started || _rewrite)
         {
@@ -54,22 +72,41 @@ public sealed class StepLog(string path, int every) : IStepObserver
     }
 
     /// <summary>
-    /// Continues a record from a resumed run's file: the lines of epochs after <paramref name="fromEpoch"/>
-    /// (trained again) are dropped, so the record ends as an uninterrupted run's does.
+    /// Continues a record from a resumed run's file and its checkpoint's <paramref name="pending"/>
+    /// lines (those not yet written when the checkpoint was): the steps of epochs after
+    /// <paramref name="fromEpoch"/> (trained again) are dropped, so the record ends as an uninterrupted
+    /// run's does.
     /// </summary>
-    public static StepLog Resume(string path, int every, int fromEpoch)
+    public static StepLog Resume(string path, int every, int fromEpoch, string? pending)
     {
         var log = new StepLog(path, every);
-        if (!System.IO.File.Exists(path)) return log;
-        using var reader = new StreamReader(new GZipStream(System.IO.File.OpenRead(path), CompressionMode.Decompress));
-        if (reader.ReadLine() != Header) return log;
-        log._pending.Append(Header).Append('\n');
-        log._rewrite = true; // the kept lines and the resumed epochs' are written whole at the first flush
-        for (string? line; (line = reader.ReadLine()) is not null;)
+        long last = 0;
+        bool any = false;
+        void Keep(string line)
         {
             var cells = line.Split(',', 3);
-            if (cells.Length == 3 && int.TryParse(cells[1], CultureInfo.InvariantCulture, out int epoch) && epoch <= fromEpoch)
+            if (cells.Length == 3 && long.TryParse(cells[0], CultureInfo.InvariantCulture, out long step) && step > last
+                && int.TryParse(cells[1], CultureInfo.InvariantCulture, out int epoch) && epoch <= fromEpoch)
+            {
                 log._pending.Append(line).Append('\n');
+                log._pendingLines++;
+                last = step;
+            }
+        }
+        if (System.IO.File.Exists(path))
+        {
+            using var reader = new StreamReader(new GZipStream(System.IO.File.OpenRead(path), CompressionMode.Decompress));
+            if (reader.ReadLine() == Header)
+            {
+                any = true;
+                for (string? line; (line = reader.ReadLine()) is not null;) Keep(line);
+            }
+        }
+        foreach (var line in (pending ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries)) Keep(line);
+        if (any || log._pending.Length > 0)
+        {
+            log._pending.Insert(0, Header + "\n");
+            log._rewrite = true; // the kept lines and the resumed epochs' are written whole at the first write
         }
         return log;
     }

@@ -14,6 +14,8 @@ namespace ExpRunner.Training;
 public sealed class Checkpoint<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public const string Format = "exprunner-checkpoint-v1";
+    /// <summary>The checkpoint's metadata key holding the per-step lines not yet written to steps.csv.gz.</summary>
+    public const string PendingStepsKey = "steps_pending";
     public required int Epoch { get; init; }
     public required long Step { get; init; }
     public required long OptimizerSteps { get; init; }
@@ -23,7 +25,8 @@ public sealed class Checkpoint<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int BestEpoch { get; init; }
     public T[][]? BestWeights { get; init; }
 
-    public void Write(string path, Network<T> net, Optimizer<T> optimizer, IReadOnlyDictionary<string, string> network)
+    /// <summary>Writes the checkpoint; <paramref name="pendingSteps"/>: per-step lines not yet in the run's steps file, kept for a resume.</summary>
+    public void Write(string path, Network<T> net, Optimizer<T> optimizer, IReadOnlyDictionary<string, string> network, string? pendingSteps = null)
     {
         var tensors = ModelBuilder.ToTensors(net).ToList();
         for (int i = 0; i < optimizer.State.Count; i++) tensors.Add(Make($"optimizer.{i}", optimizer.State[i]));
@@ -41,6 +44,7 @@ public sealed class Checkpoint<T> where T : unmanaged, IFloatingPointIeee754<T>
             ["best_epoch"] = BestEpoch.ToString(CultureInfo.InvariantCulture),
         };
         if (BestValue is double b) meta["best_value"] = b.ToString("R", CultureInfo.InvariantCulture);
+        if (!string.IsNullOrEmpty(pendingSteps)) meta[PendingStepsKey] = pendingSteps;
         // Not flushed to the disk: a checkpoint is for interruptions; every epoch's fsync would cost small runs more than they train.
         Safetensors.Write(path, tensors, meta, durable: false);
     }

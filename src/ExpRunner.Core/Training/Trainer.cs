@@ -18,7 +18,8 @@ public sealed record EpochMetrics(int Epoch, long Step, double LearningRate, dou
 }
 
 /// <summary>Where the trainer keeps its checkpoint (with the network's metadata), and whether it starts from it.</summary>
-public sealed record Checkpointing(string Path, IReadOnlyDictionary<string, string> Network, bool Resume);
+/// <summary>Where checkpoints go, the network's metadata they carry, and <paramref name="Steps"/>: the per-step lines not yet written, kept with them.</summary>
+public sealed record Checkpointing(string Path, IReadOnlyDictionary<string, string> Network, bool Resume, Func<string>? Steps = null);
 
 public readonly record struct BatchProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy);
 
@@ -111,7 +112,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                 {
                     Epoch = epoch, Step = step, OptimizerSteps = optimizer.Steps, Rng = shuffleRng.State, Order = order,
                     BestValue = stopper?.BestValue, BestEpoch = stopper?.BestEpoch ?? 0, BestWeights = stopper?.Weights,
-                }.Write(checkpoints.Path, net, optimizer, checkpoints.Network);
+                }.Write(checkpoints.Path, net, optimizer, checkpoints.Network, checkpoints.Steps?.Invoke());
         }
         return new TrainingOutcome(TrainingEnd.Finished, config.Epochs, step, null) { WeightsEpoch = stopper?.Restore(), BestEpoch = stopper?.BestEpoch };
     }

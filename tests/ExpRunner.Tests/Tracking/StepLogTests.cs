@@ -87,6 +87,15 @@ public class StepLogTests
         var resumed = ExpRunner.ExperimentRunner.Resume(cut.Folder, new RunOptions { RunsRoot = dir.File("cut") });
         Assert.Equal(RunStatus.Finished, resumed.Status);
         Assert.Equal(Text(whole.Folder.PathOf(StepLog.File)), Text(cut.Folder.PathOf(StepLog.File)));
+
+        // Killed before any step reached the file (kill -9 leaves what was held in memory unwritten):
+        // the checkpoint holds those steps, and the resumed record is still exact.
+        using var again = new CancellationTokenSource();
+        var crashed = Run(Config, dir.File("crashed"), e => { if (e == 2) again.Cancel(); }, again);
+        File.Delete(crashed.Folder.PathOf(StepLog.File));
+        var recovered = ExpRunner.ExperimentRunner.Resume(crashed.Folder, new RunOptions { RunsRoot = dir.File("crashed") });
+        Assert.Equal(RunStatus.Finished, recovered.Status);
+        Assert.Equal(Text(whole.Folder.PathOf(StepLog.File)), Text(crashed.Folder.PathOf(StepLog.File)));
     }
 
     [Fact]
