@@ -141,7 +141,7 @@ public sealed class RunRecorder : IDisposable
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);
-        Steps.Flush(force: false);
+        if (Steps.Flush(force: false) is { Count: > 0 } steps) _trackers.Publish(new StepsRecorded(steps, m.Timestamp));
         Folder.AppendMetrics(m);
         _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
             string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
@@ -164,7 +164,8 @@ public sealed class RunRecorder : IDisposable
         // read-only) fails the run with the reason, and the record is written last regardless.
         try
         {
-            Steps.Flush(force: true); // every step, an epoch cut short (a divergence, an interruption) included
+            // Every step, an epoch cut short (a divergence, an interruption) included.
+            if (Steps.Flush(force: true) is { Count: > 0 } last) _trackers.Publish(new StepsRecorded(last, ended));
             Folder.WriteSummary(summary);
             if (_history.Count > 0 && curves is not null)
                 Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));

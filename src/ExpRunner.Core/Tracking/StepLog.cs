@@ -24,6 +24,7 @@ public sealed class StepLog(string path, int every) : IStepObserver
     private readonly StringBuilder _pending = new();
     private readonly System.Diagnostics.Stopwatch _sinceWrite = System.Diagnostics.Stopwatch.StartNew();
     private int _pendingLines;
+    private readonly List<StepMetrics> _recorded = [];
     private bool _started, _rewrite;
 
     /// <summary>Lines kept in memory before they are written (unless a second has passed, or the run ends).</summary>
@@ -34,6 +35,7 @@ public sealed class StepLog(string path, int every) : IStepObserver
         if (s.Step % every != 0 && double.IsFinite(s.Loss)) return; // a diverging step is always kept
         _pending.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Epoch},{s.Batch},{s.Loss:R},{s.Accuracy:R},{s.LearningRate:R}\n");
         _pendingLines++;
+        _recorded.Add(s);
     }
 
     /// <summary>
@@ -48,10 +50,13 @@ public sealed class StepLog(string path, int every) : IStepObserver
     /// gathered (so a run of 50,000 one-step epochs does not write 50,000 members). The first write of
     /// a run, or of a resume, writes the file whole (atomically).
     /// </summary>
-    public void Flush(bool force)
+    /// <returns>The steps recorded since the last write that this one wrote (what a mirror is sent); empty when nothing was written.</returns>
+    public IReadOnlyList<StepMetrics> Flush(bool force)
     {
-        if (!force && _pendingLines < Batch && _sinceWrite.ElapsedMilliseconds < 1000) return;
-        if (_pending.Length == 0 && _started) return;
+        if (!force && _pendingLines < Batch && _sinceWrite.ElapsedMilliseconds < 1000) return [];
+        if (_pending.Length == 0 && _started) return [];
+        var written = _recorded.ToArray();
+        _recorded.Clear();
         if (!_started && !_rewrite) _pending.Insert(0, Header + "\n");
         _member.SetLength(0);
         using (var gzip = new GZipStream(_member, CompressionLevel.Optimal, leaveOpen: true))
@@ -65,10 +70,11 @@ public sealed class StepLog(string path, int every) : IStepObserver
             var whole = bytes.ToArray();
             Atomic.Write(path, s => s.Write(whole), durable: false);
             (_started, _rewrite) = (true, false);
-            return;
+            return written;
         }
-        using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
-        file.Write(bytes);
+        using (var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read))
+            file.Write(bytes);
+        return written;
     }
 
     /// <summary>

@@ -51,6 +51,10 @@ public class MlflowServerTests
         var local = folder.ReadMetrics().Where(m => m.Split == "test").Select(m => (m.Epoch, m.Accuracy, m.TimestampMs)).ToList();
         Assert.Equal(local, server.History(state.RunId!, "test_accuracy").OrderBy(h => h.Step).Select(h => ((int)h.Step, h.Value, h.Timestamp)));
         Assert.NotEmpty(server.History(state.RunId!, "system/system_memory_usage_megabytes")); // CPU use needs ticks a short run may not see
+        // Every training step, live: the batch's loss at the step's number, as steps.csv.gz holds it.
+        var steps = StepLog.Read(folder.PathOf(StepLog.File));
+        Assert.Equal(steps.Select(x => (x.Step, x.Loss)), server.History(state.RunId!, "batch_loss").OrderBy(h => h.Step).Select(h => (h.Step, h.Value)));
+        Assert.Equal(steps.Count, server.History(state.RunId!, "learning_rate").Count);
         foreach (var file in new[] { RunFolder.RecordFile, RunFolder.MetricsFile, RunFolder.WeightsFile, RunFolder.SummaryFile, RunFolder.SystemFile })
             Assert.Equal(File.ReadAllBytes(folder.PathOf(file)), server.Artifact(run, file));
     }
@@ -138,6 +142,8 @@ public class MlflowServerTests
         var history = server.History(runId, "train_loss");
         Assert.Equal(epochs, history.Count);
         Assert.Equal(history.Count, history.Select(h => h.Step).Distinct().Count());
+        var batches = server.History(runId, "batch_loss"); // every step, mirrored or pushed, once
+        Assert.Equal(StepLog.Read(folder.PathOf(StepLog.File)).Select(x => x.Step), batches.Select(h => h.Step).Order());
         var only = Assert.Single(server.Runs(server.ExperimentId(exp)));
         Assert.Equal("KILLED", only["info"]!["status"]!.GetValue<string>());
     }

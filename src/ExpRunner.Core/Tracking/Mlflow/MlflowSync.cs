@@ -72,8 +72,26 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     public static IEnumerable<MlflowMetric> Metrics(SystemSample s) =>
         s.Values.Select(v => new MlflowMetric("system/" + v.Key, v.Value, s.At.ToUnixTimeMilliseconds(), s.Step)).Where(m => double.IsFinite(m.Value));
 
-    /// <summary>Everything a run folder holds for MLflow's metrics: the epochs' and the system samples'.</summary>
-    public static List<MlflowMetric> Metrics(RunFolder folder) => [.. Metrics(folder.ReadMetrics()), .. folder.ReadSystem().SelectMany(Metrics)];
+    /// <summary>The per-step record as MLflow metrics, step = the training step: batch_loss, batch_accuracy, learning_rate.</summary>
+    public static IEnumerable<MlflowMetric> Metrics(IEnumerable<Training.StepMetrics> steps, Func<int, long> timestampOfEpoch) => steps.SelectMany(s =>
+    {
+        long at = timestampOfEpoch(s.Epoch);
+        return new[]
+        {
+            new MlflowMetric("batch_loss", s.Loss, at, s.Step), new MlflowMetric("batch_accuracy", s.Accuracy, at, s.Step),
+            new MlflowMetric("learning_rate", s.LearningRate, at, s.Step),
+        };
+    }).Where(m => double.IsFinite(m.Value));
+
+    /// <summary>Everything a run folder holds for MLflow's metrics: the epochs', every step's and the system samples'.</summary>
+    public static List<MlflowMetric> Metrics(RunFolder folder)
+    {
+        var epochs = folder.ReadMetrics();
+        var at = epochs.GroupBy(m => m.Epoch).ToDictionary(g => g.Key, g => g.First().TimestampMs);
+        long last = epochs.Count > 0 ? epochs.Max(m => m.TimestampMs) : 0;
+        var steps = File.Exists(folder.PathOf(StepLog.File)) ? StepLog.Read(folder.PathOf(StepLog.File)) : [];
+        return [.. Metrics(epochs), .. Metrics(steps, e => at.GetValueOrDefault(e, last)), .. folder.ReadSystem().SelectMany(Metrics)];
+    }
 
     /// <summary>
     /// MLflow knows RUNNING, FINISHED, FAILED, KILLED; DIVERGED and CRASHED become FAILED, PRUNED (stopped

@@ -91,6 +91,10 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                         case SystemSampled s:
                             pending.AddRange(MlflowSync.Metrics(s.Sample));
                             break;
+                        case StepsRecorded r:
+                            long at = r.At.ToUnixTimeMilliseconds();
+                            pending.AddRange(MlflowSync.Metrics(r.Steps, _ => at));
+                            break;
                         default:
                             await Flush();
                             await Settle(all: true);
