@@ -136,4 +136,31 @@ public class StepLogTests
         var last = StepLog.Read(run.Folder.PathOf(StepLog.File))[^1];
         Assert.False(double.IsFinite(last.Loss));
     }
+    [Fact]
+    public void An_early_stopped_run_records_every_step_up_to_its_stop_and_none_after()
+    {
+        using var dir = new TempDir();
+        var run = Run("""
+            name: es
+            seed: 4
+            dataset: { name: xor, samples: 400, noise: 0.1, validation_split: 0.25 }
+            model: { layers: [ { units: 8, activation: tanh }, { units: 1, activation: sigmoid } ] }
+            loss: bce
+            training:
+              optimizer: adam
+              learning_rate: 0.05
+              batch_size: 20
+              epochs: 400
+              early_stopping: { metric: validation_loss, patience: 4, min_delta: 0.002 }
+            """, dir.File("runs"));
+        Assert.Equal(RunStatus.Finished, run.Status);
+        int last = run.Folder.ReadMetrics().Max(m => m.Epoch);
+        Assert.InRange(last, 5, 399); // it stopped early
+        var steps = StepLog.Read(run.Folder.PathOf(StepLog.File));
+        var epochs = steps.GroupBy(s => s.Epoch).ToList();
+        Assert.Equal(Enumerable.Range(1, last), epochs.Select(e => e.Key));
+        int perEpoch = epochs[0].Count();
+        Assert.All(epochs, e => Assert.Equal(Enumerable.Range(1, perEpoch), e.Select(s => s.Batch)));
+        Assert.Equal(Enumerable.Range(1, last * perEpoch).Select(i => (long)i), steps.Select(s => s.Step));
+    }
 }
