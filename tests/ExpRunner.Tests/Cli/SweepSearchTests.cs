@@ -57,6 +57,10 @@ public class SweepSearchTests
             Assert.Equal(RunStatus.Pruned, record.Status);
             Assert.StartsWith($"pruned at epoch {epoch}: validation_loss", record.Reason);
             Assert.Equal(epoch, folder.ReadMetrics().Max(m => m.Epoch));             // complete up to the epoch it reached
+            var steps = StepLog.Read(folder.PathOf(StepLog.File));                    // every step up to it, none after
+            Assert.Equal(epoch, steps.Max(s => s.Epoch));
+            Assert.Equal(Enumerable.Range(1, steps.Count).Select(i => (long)i), steps.Select(s => s.Step));
+            Assert.Equal(steps.Count / epoch * epoch, steps.Count);
             Assert.True(File.Exists(folder.PathOf(RunFolder.WeightsFile)));
             Assert.False(File.Exists(folder.PathOf(RunFolder.CheckpointFile)));
             var entry = Asha.Read(store.DirOf(a.Id)).Single(e => e.Trial == t.Index && e.Decision == Asha.Pruned);
