@@ -17,7 +17,6 @@ public sealed record EpochMetrics(int Epoch, long Step, double LearningRate, dou
     public SplitMetrics? this[string split] => Splits.FirstOrDefault(s => s.Split == split);
 }
 
-/// <summary>Where the trainer keeps its checkpoint (with the network's metadata), and whether it starts from it.</summary>
 /// <summary>Where checkpoints go, the network's metadata they carry, and <paramref name="Steps"/>: the per-step lines not yet written, kept with them.</summary>
 public sealed record Checkpointing(string Path, IReadOnlyDictionary<string, string> Network, bool Resume, Func<string>? Steps = null);
 

@@ -140,19 +140,7 @@ public class StepLogTests
     public void An_early_stopped_run_records_every_step_up_to_its_stop_and_none_after()
     {
         using var dir = new TempDir();
-        var run = Run("""
-            name: es
-            seed: 4
-            dataset: { name: xor, samples: 400, noise: 0.1, validation_split: 0.25 }
-            model: { layers: [ { units: 8, activation: tanh }, { units: 1, activation: sigmoid } ] }
-            loss: bce
-            training:
-              optimizer: adam
-              learning_rate: 0.05
-              batch_size: 20
-              epochs: 400
-              early_stopping: { metric: validation_loss, patience: 4, min_delta: 0.002 }
-            """, dir.File("runs"));
+        var run = Run(ExpRunner.Tests.Training.EarlyStoppingTests.Xor, dir.File("runs"));
         Assert.Equal(RunStatus.Finished, run.Status);
         int last = run.Folder.ReadMetrics().Max(m => m.Epoch);
         Assert.InRange(last, 5, 399); // it stopped early

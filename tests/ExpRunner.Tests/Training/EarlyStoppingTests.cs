@@ -8,7 +8,8 @@ namespace ExpRunner.Tests.Training;
 /// <summary>Early stopping and schedules through the tool: what the run folder says and holds.</summary>
 public class EarlyStoppingTests
 {
-    private const string Xor = """
+    /// <summary>An xor run that stops early (at an epoch between 5 and 399).</summary>
+    internal const string Xor = """
         name: es
         seed: 4
         dataset: { name: xor, samples: 400, noise: 0.1, validation_split: 0.25 }
