@@ -106,7 +106,7 @@ public static class ExperimentRunner
             var backup = ResumeBackup.Take(folder);
             RunRecorder recorder;
             string? pending = Safetensors.ReadHeader(folder.PathOf(RunFolder.CheckpointFile)).Metadata.GetValueOrDefault(Checkpoint<float>.PendingStepsKey);
-            try { recorder = RunRecorder.Resume(folder, record, fromEpoch, kept, config.Tracking.EverySteps, pending, options.Console, options.Clock, claim); }
+            try { recorder = RunRecorder.Resume(folder, record, fromEpoch, kept, config, pending, options.Console, options.Clock, claim); }
             catch { backup.Restore(); throw; }
             handedOver = true;
             using (recorder)
@@ -246,7 +246,8 @@ public static class ExperimentRunner
             {
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
-            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume, () => recorder.Steps.Pending), prune, recorder.Steps);
+            }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume, () => recorder.Steps.Pending), prune, recorder.Steps,
+                config.Probes is { } probes ? new Probes<T>(net, probes) : null);
         }
         finally
         {

@@ -129,9 +129,10 @@ public static class ConfigLoader
         var training = BindTraining(root.Child("training"));
         var sweep = SweepBinder.Bind(root.Child("sweep"));
         var tracking = BindTracking(root.Child("tracking"));
+        var probes = root.Has("probes") ? (ProbesConfig)BindDeclared(root.Child("probes"), ProbesConfig.Declared) : null;
         root.RejectUnknown();
         if (dataset is null || model is null || loss is null) return null;
-        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = SnakeNames<LossKind>.Parse(loss), Training = training, Sweep = sweep, Tracking = tracking };
+        return new ExperimentConfig { Name = name, Seed = seed, Precision = precision, Dataset = dataset, Model = model, Loss = SnakeNames<LossKind>.Parse(loss), Training = training, Sweep = sweep, Tracking = tracking, Probes = probes };
     }
 
     /// <summary>The dataset group (`dataset: mnist` was made {name: mnist}), as its kind declares it.</summary>
@@ -344,14 +345,16 @@ public static class ConfigLoader
         return schedule;
     }
 
-    private static EarlyStopping BindEarlyStopping(Section s)
+    private static EarlyStopping BindEarlyStopping(Section s) => (EarlyStopping)BindDeclared(s, EarlyStopping.Declared);
+
+    /// <summary>A block of one declared kind (early stopping, probes): each setting as the kind declares it.</summary>
+    private static object BindDeclared(Section s, Kind kind)
     {
-        var kind = EarlyStopping.Declared;
         var values = new Dictionary<string, object>(StringComparer.Ordinal);
         foreach (var setting in kind.Settings)
             if (s.Has(setting.Key)) values[setting.Key] = BindSetting(s, setting);
         s.RejectUnknown();
-        return (EarlyStopping)kind.Create(values);
+        return kind.Create(values);
     }
 
     private static TrackingConfig BindTracking(Section s)

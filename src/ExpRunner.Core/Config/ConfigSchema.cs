@@ -42,6 +42,7 @@ public static class ConfigSchema
             ["loss"] = Doc(Enum(SnakeNames<LossKind>.All), "sse, mse, bce (one sigmoid unit) or cross_entropy (softmax output)"),
             ["training"] = Training(),
             ["sweep"] = Sweep(),
+            ["probes"] = Doc(Object(Properties(ProbesConfig.Declared)), ProbesConfig.Declared.Doc),
             ["tracking"] = Object(new JsonObject
             {
                 ["every_steps"] = Doc(Int(min: 1), "record every this many training steps in steps.csv.gz (default 1: every step)"),

@@ -29,6 +29,7 @@ public static class ConfigWriter
             ("model", new Node([("layers", layers), ("init", Init(c.Model.Init)), ("bias_init", Init(c.Model.EffectiveBiasInit))])),
             ("loss", SnakeNames<LossKind>.Of(c.Loss)),
             ("training", new Node(Training(t))),
+            .. (c.Probes is { } p ? new[] { ("probes", (object)new Node([.. ProbesConfig.Declared.Values(p).Select(v => (v.Setting.Key, v.Value))])) } : []),
             .. (c.Tracking.EverySteps != 1 ? new[] { ("tracking", (object)new Node([("every_steps", c.Tracking.EverySteps)])) } : []),
         ]);
     }

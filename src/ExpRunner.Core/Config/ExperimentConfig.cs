@@ -13,6 +13,8 @@ public sealed record ExperimentConfig
     public required LossKind Loss { get; init; }
     public TrainingConfig Training { get; init; } = new();
     public TrackingConfig Tracking { get; init; } = new();
+    /// <summary>Per-layer measurements of training (`probes:`); none when the block is absent.</summary>
+    public ProbesConfig? Probes { get; init; }
     /// <summary>Used by `exprunner sweep` only; a plain run ignores it.</summary>
     public SweepSpec Sweep { get; init; } = new();
 
@@ -253,6 +255,22 @@ public sealed record EarlyStopping
     [Setting("keep the weights (and final metrics) of the best epoch")] public bool RestoreBest { get; init; } = true;
 
     public bool HigherIsBetter => Metric == "validation_accuracy";
+}
+
+/// <summary>
+/// `probes:` — per-layer measurements of every (or every N-th) step, written as more columns of
+/// steps.csv.gz, and optional histograms at epoch ends (histograms.jsonl).
+/// </summary>
+[Kind("probes", "probes", "per-layer measurements of training, as columns of steps.csv.gz")]
+public sealed record ProbesConfig
+{
+    public static readonly Kind Declared = Kind.Of(typeof(ProbesConfig));
+
+    [Setting("probe every this many training steps", Min = 1, Max = 1_000_000_000)] public int EverySteps { get; init; } = 1;
+    [Setting("gradient, weight and update norms and update/weight ratios, for weights and biases")] public bool Norms { get; init; } = true;
+    [Setting("dead and saturated units and the pre-activations' mean and std, on the step's batch")] public bool Activations { get; init; } = true;
+    [Setting("weight and gradient histograms at each epoch's end (histograms.jsonl)")] public bool Histograms { get; init; }
+    [Setting("bins of each histogram", Min = 2, Max = 1000)] public int Bins { get; init; } = 32;
 }
 
 /// <summary>Optional mirrors of a run. MLflow: the tracking server's URI and experiment name.</summary>

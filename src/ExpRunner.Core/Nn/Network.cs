@@ -60,6 +60,10 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     public ReadOnlySpan<T> Output(int rows) => _a[^1].AsSpan(0, rows * Outputs);
     public ReadOnlySpan<T> OutputLogits(int rows) => _z[^1].AsSpan(0, rows * Outputs);
+    /// <summary>Layer <paramref name="layer"/>'s pre-activations Z = X·Wᵀ + b of the last forward pass.</summary>
+    public ReadOnlySpan<T> PreActivations(int layer, int rows) => _z[layer].AsSpan(0, rows * Layers[layer].Out);
+    /// <summary>Layer <paramref name="layer"/>'s outputs A = f(Z) of the last forward pass.</summary>
+    public ReadOnlySpan<T> LayerOutput(int layer, int rows) => _a[layer].AsSpan(0, rows * Layers[layer].Out);
     public ReadOnlySpan<T> InputGradient(int rows) => _dInput.AsSpan(0, rows * Inputs);
     public int ParameterCount => Layers.Sum(l => l.W.Length + l.B.Length);
 

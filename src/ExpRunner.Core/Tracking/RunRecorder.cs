@@ -85,7 +85,7 @@ public sealed class RunRecorder : IDisposable
         }
         var log = FileLog(folder, console);
         var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock, claim,
-            new StepLog(folder.PathOf(StepLog.File), config.Tracking.EverySteps));
+            new StepLog(folder.PathOf(StepLog.File), config.Tracking.EverySteps, Training.ProbeLayout.Of(config)));
         recorder._trackers.Publish(new RunStarted(folder, config, record));
         return recorder;
     }
@@ -106,7 +106,7 @@ public sealed class RunRecorder : IDisposable
     /// record is RUNNING again in this process and lists the resumption, the log continues.
     /// <paramref name="claim"/>, the folder's claim taken before it was checked, is held until the end.
     /// </summary>
-    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, IReadOnlyList<MetricRow> kept, int everySteps, string? pendingSteps,
+    public static RunRecorder Resume(RunFolder folder, RunRecord record, int fromEpoch, IReadOnlyList<MetricRow> kept, ExperimentConfig config, string? pendingSteps,
         ILogger? console, TimeProvider clock, RunLock claim)
     {
         var self = ProcessRef.Current();
@@ -128,7 +128,7 @@ public sealed class RunRecorder : IDisposable
         }
         var log = FileLog(folder, console);
         var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock, claim,
-            StepLog.Resume(folder.PathOf(StepLog.File), everySteps, fromEpoch, pendingSteps));
+            StepLog.Resume(folder.PathOf(StepLog.File), config.Tracking.EverySteps, fromEpoch, pendingSteps, Training.ProbeLayout.Of(config)));
         foreach (var epoch in kept.GroupBy(m => m.Epoch).OrderBy(g => g.Key))
         {
             var rows = epoch.ToList();
@@ -141,7 +141,7 @@ public sealed class RunRecorder : IDisposable
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);
-        if (Steps.Flush(force: false) is { Count: > 0 } steps) _trackers.Publish(new StepsRecorded(steps, m.Timestamp));
+        if (Steps.Flush(force: false) is { Count: > 0 } steps) _trackers.Publish(new StepsRecorded(steps, m.Timestamp, Steps.ProbeColumns));
         Folder.AppendMetrics(m);
         _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
             string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
@@ -165,7 +165,7 @@ public sealed class RunRecorder : IDisposable
         try
         {
             // Every step, an epoch cut short (a divergence, an interruption) included.
-            if (Steps.Flush(force: true) is { Count: > 0 } last) _trackers.Publish(new StepsRecorded(last, ended));
+            if (Steps.Flush(force: true) is { Count: > 0 } last) _trackers.Publish(new StepsRecorded(last, ended, Steps.ProbeColumns));
             Folder.WriteSummary(summary);
             if (_history.Count > 0 && curves is not null)
                 Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));

@@ -6,6 +6,9 @@ using ExpRunner.Training;
 
 namespace ExpRunner.Tracking;
 
+/// <summary>A steps file read back: the probe columns after the six fixed ones, and the rows.</summary>
+public sealed record StepRecord(IReadOnlyList<string> ProbeColumns, IReadOnlyList<StepMetrics> Steps);
+
 /// <summary>
 /// The per-step record of a run, steps.csv.gz beside metrics.csv: one line per step (or every
 /// tracking.every_steps-th) — step, epoch, batch, loss, accuracy, learning_rate — the batch's mean
@@ -13,12 +16,23 @@ namespace ExpRunner.Tracking;
 /// pandas (`pd.read_csv("steps.csv.gz")`), polars and DuckDB read it in one line and a 50,000-step run
 /// costs a few hundred kilobytes. Lines are appended as gzip members (readers see one stream) every
 /// 64 lines or second, and at the run's end; a checkpoint keeps those not yet written, and a
-/// resume rewrites the file whole with the epochs it keeps.
+/// resume rewrites the file whole with the epochs it keeps. With probes, their columns follow
+/// (filled on probed steps, empty on the others and where a value is not defined), and their
+/// histograms go to histograms.jsonl at each epoch's end.
 /// </summary>
-public sealed class StepLog(string path, int every) : IStepObserver
+public sealed class StepLog(string path, int every, IReadOnlyList<string>? probes = null) : IStepObserver
 {
     public const string File = "steps.csv.gz";
+    public const string HistogramsFile = "histograms.jsonl";
     public const string Header = "step,epoch,batch,loss,accuracy,learning_rate";
+
+    /// <summary>The header of a record with these probe columns.</summary>
+    public static string HeaderOf(IReadOnlyList<string>? probes) => probes is { Count: > 0 } ? Header + "," + string.Join(',', probes) : Header;
+
+    private readonly string _header = HeaderOf(probes);
+
+    /// <summary>The probe columns after the six fixed ones.</summary>
+    public IReadOnlyList<string> ProbeColumns { get; } = probes ?? [];
 
     private readonly MemoryStream _member = new();
     private readonly StringBuilder _pending = new();
@@ -32,8 +46,15 @@ public sealed class StepLog(string path, int every) : IStepObserver
 
     public void Step(in StepMetrics s)
     {
-        if (s.Step % every != 0 && double.IsFinite(s.Loss)) return; // a diverging step is always kept
-        _pending.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Epoch},{s.Batch},{s.Loss:R},{s.Accuracy:R},{s.LearningRate:R}\n");
+        if (s.Step % every != 0 && double.IsFinite(s.Loss) && s.Probes is null) return; // a diverging or probed step is always kept
+        _pending.Append(CultureInfo.InvariantCulture, $"{s.Step},{s.Epoch},{s.Batch},{s.Loss:R},{s.Accuracy:R},{s.LearningRate:R}");
+        if (probes is { Count: > 0 })
+            for (int i = 0; i < probes.Count; i++)
+            {
+                _pending.Append(',');
+                if (s.Probes is { } v && !double.IsNaN(v[i])) _pending.Append(CultureInfo.InvariantCulture, $"{v[i]:R}");
+            }
+        _pending.Append('\n');
         _pendingLines++;
         _recorded.Add(s);
     }
@@ -57,7 +78,7 @@ public sealed class StepLog(string path, int every) : IStepObserver
         if (_pending.Length == 0 && _started) return [];
         var written = _recorded.ToArray();
         _recorded.Clear();
-        if (!_started && !_rewrite) _pending.Insert(0, Header + "\n");
+        if (!_started && !_rewrite) _pending.Insert(0, _header + "\n");
         _member.SetLength(0);
         using (var gzip = new GZipStream(_member, CompressionLevel.Optimal, leaveOpen: true))
             gzip.Write(Encoding.UTF8.GetBytes(_pending.ToString()));
@@ -83,9 +104,10 @@ public sealed class StepLog(string path, int every) : IStepObserver
     /// <paramref name="fromEpoch"/> (trained again) are dropped, so the record ends as an uninterrupted
     /// run's does.
     /// </summary>
-    public static StepLog Resume(string path, int every, int fromEpoch, string? pending)
+    public static StepLog Resume(string path, int every, int fromEpoch, string? pending, IReadOnlyList<string>? probes = null)
     {
-        var log = new StepLog(path, every);
+        var log = new StepLog(path, every, probes);
+        string header = HeaderOf(probes);
         long last = 0;
         bool any = false;
         void Keep(string line)
@@ -102,7 +124,7 @@ public sealed class StepLog(string path, int every) : IStepObserver
         if (System.IO.File.Exists(path))
         {
             using var reader = new StreamReader(new GZipStream(System.IO.File.OpenRead(path), CompressionMode.Decompress));
-            if (reader.ReadLine() == Header)
+            if (reader.ReadLine() == header)
             {
                 any = true;
                 for (string? line; (line = reader.ReadLine()) is not null;) Keep(line);
@@ -111,26 +133,63 @@ public sealed class StepLog(string path, int every) : IStepObserver
         foreach (var line in (pending ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries)) Keep(line);
         if (any || log._pending.Length > 0)
         {
-            log._pending.Insert(0, Header + "\n");
+            log._pending.Insert(0, header + "\n");
             log._rewrite = true; // the kept lines and the resumed epochs' are written whole at the first write
+        }
+        string histograms = Path.Combine(Path.GetDirectoryName(path) ?? ".", HistogramsFile);
+        if (System.IO.File.Exists(histograms))
+        {
+            // The histograms of epochs trained again go; those kept stay as they were.
+            var kept = JsonLines.Read(histograms, 1L << 30).Lines.Where(l => EpochOf(l.Text) is { } e && e <= fromEpoch).Select(l => l.Text + "\n");
+            Atomic.WriteText(histograms, string.Concat(kept));
         }
         return log;
     }
 
+    private static int? EpochOf(string json)
+    {
+        try { return System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("epoch").GetInt32(); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException) { return null; }
+    }
+
+    /// <summary>Appends an epoch's histograms to histograms.jsonl: one JSON line each (epoch, step, layer, tensor, of: value or gradient, low, high, counts).</summary>
+    public void Histograms(int epoch, long step, IReadOnlyList<Histogram> histograms)
+    {
+        var text = new StringBuilder();
+        foreach (var h in histograms)
+            text.Append(System.Text.Json.JsonSerializer.Serialize(new System.Text.Json.Nodes.JsonObject
+            {
+                ["epoch"] = epoch, ["step"] = step, ["layer"] = h.Layer, ["tensor"] = h.Tensor, ["of"] = h.Of,
+                ["low"] = h.Low, ["high"] = h.High, ["counts"] = new System.Text.Json.Nodes.JsonArray([.. h.Counts.Select(c => (System.Text.Json.Nodes.JsonNode)c)]),
+            })).Append('\n');
+        JsonLines.Append(Path.Combine(Path.GetDirectoryName(path) ?? ".", HistogramsFile), text.ToString());
+    }
+
     /// <summary>The rows of a steps file (for tests and readers in this tool).</summary>
-    public static IReadOnlyList<StepMetrics> Read(string path)
+    public static IReadOnlyList<StepMetrics> Read(string path) => ReadRecord(path).Steps;
+
+    /// <summary>A steps file: its probe columns and its rows (each probed row's values in the columns' order, NaN where empty).</summary>
+    public static StepRecord ReadRecord(string path)
     {
         var rows = new List<StepMetrics>();
         using var reader = new StreamReader(new GZipStream(BoundedFile.KindOf(path) == BoundedFile.Kind.Regular
             ? System.IO.File.OpenRead(path) : throw new FileNotFoundException($"{path}: no such file", path), CompressionMode.Decompress));
-        if (reader.ReadLine() != Header) throw new InvalidDataException($"{path}: not a steps record");
+        string? header = reader.ReadLine();
+        if (header is null || !(header == Header || header.StartsWith(Header + ",", StringComparison.Ordinal))) throw new InvalidDataException($"{path}: not a steps record");
+        string[] probes = header.Length > Header.Length ? header[(Header.Length + 1)..].Split(',') : [];
+        var inv = CultureInfo.InvariantCulture;
+        int number = 1;
         for (string? line; (line = reader.ReadLine()) is not null;)
         {
+            number++;
             var c = line.Split(',');
-            var inv = CultureInfo.InvariantCulture;
+            if (c.Length != 6 + probes.Length) throw new InvalidDataException($"{path}:{number}: {c.Length} cells, the header has {6 + probes.Length}");
+            double[]? values = null;
+            if (probes.Length > 0 && c.Skip(6).Any(v => v.Length > 0))
+                values = [.. c.Skip(6).Select(v => v.Length == 0 ? double.NaN : double.Parse(v, NumberStyles.Float, inv))];
             rows.Add(new StepMetrics(long.Parse(c[0], inv), int.Parse(c[1], inv), int.Parse(c[2], inv), 0,
-                double.Parse(c[3], NumberStyles.Float, inv), double.Parse(c[4], NumberStyles.Float, inv), double.Parse(c[5], NumberStyles.Float, inv)));
+                double.Parse(c[3], NumberStyles.Float, inv), double.Parse(c[4], NumberStyles.Float, inv), double.Parse(c[5], NumberStyles.Float, inv)) { Probes = values });
         }
-        return rows;
+        return new StepRecord(probes, rows);
     }
 }

@@ -44,7 +44,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null,
-        Func<EpochMetrics, string?>? prune = null, IStepObserver? steps = null)
+        Func<EpochMetrics, string?>? prune = null, IStepObserver? steps = null, Probes<T>? probes = null)
     {
         var evaluator = new Evaluator<T>(net, loss);
         int batch = config.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
@@ -86,11 +86,14 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                 lossSum += batchLoss;
                 correct += batchCorrect;
                 net.Backward(x, y, rows, loss);
+                bool probed = probes is not null && probes.Due(step + 1);
+                if (probed) probes!.BeforeUpdate(rows, config.GradientReduction.Weights, config.GradientReduction.Biases);
                 optimizer.Step(net, rows, lr);
                 step++;
-                steps?.Step(new StepMetrics(step, epoch, b + 1, rows, batchLoss / rows, (double)batchCorrect / rows, lr));
+                steps?.Step(new StepMetrics(step, epoch, b + 1, rows, batchLoss / rows, (double)batchCorrect / rows, lr) { Probes = probed ? probes!.AfterUpdate() : null });
                 onBatch?.Invoke(new BatchProgress(epoch, config.Epochs, b + 1, batches, lossSum / (start + rows), (double)correct / (start + rows)));
             }
+            if (probes is { Histograms: true }) steps?.Histograms(epoch, step, probes.TakeHistograms());
             var splits = new List<SplitMetrics>(3) { new("train", lossSum / n, (double)correct / n) };
             if (data.Validation is not null) splits.Add(Measure(evaluator, data.Validation));
             splits.Add(Measure(evaluator, data.Test));

@@ -32,7 +32,7 @@ public class GoldenConfigTests
         Check(name + ".params", string.Concat(ConfigWriter.Flatten(config).Select(p => $"{p.Key}={p.Value}\n")));
     }
 
-    public static TheoryData<string> Tables() => new("datasets", "optimizers", "schedules", "inits", "early_stopping");
+    public static TheoryData<string> Tables() => new("datasets", "optimizers", "schedules", "inits", "early_stopping", "probes");
 
     private static string Table(string name) => name switch
     {
@@ -40,6 +40,7 @@ public class GoldenConfigTests
         "optimizers" => Optimizers.Kinds.MarkdownTable("optimizer"),
         "schedules" => Schedules.Kinds.MarkdownTable("lr_schedule kind"),
         "inits" => Inits.Kinds.MarkdownTable("scheme"),
+        "probes" => new KindSet("probes", "", [ProbesConfig.Declared]).MarkdownTable("group"),
         _ => new KindSet("training.early_stopping", "", [EarlyStopping.Declared]).MarkdownTable("group"),
     };
 

@@ -72,15 +72,20 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     public static IEnumerable<MlflowMetric> Metrics(SystemSample s) =>
         s.Values.Select(v => new MlflowMetric("system/" + v.Key, v.Value, s.At.ToUnixTimeMilliseconds(), s.Step)).Where(m => double.IsFinite(m.Value));
 
-    /// <summary>The per-step record as MLflow metrics, step = the training step: batch_loss, batch_accuracy, learning_rate.</summary>
-    public static IEnumerable<MlflowMetric> Metrics(IEnumerable<Training.StepMetrics> steps, Func<int, long> timestampOfEpoch) => steps.SelectMany(s =>
+    /// <summary>
+    /// The per-step record as MLflow metrics, step = the training step: batch_loss, batch_accuracy,
+    /// learning_rate, and each probe under its column's name (layer0.weight.update_ratio, …) on probed steps.
+    /// </summary>
+    public static IEnumerable<MlflowMetric> Metrics(IEnumerable<Training.StepMetrics> steps, Func<int, long> timestampOfEpoch, IReadOnlyList<string>? probes = null) => steps.SelectMany(s =>
     {
         long at = timestampOfEpoch(s.Epoch);
-        return new[]
+        var all = new List<MlflowMetric>(3 + (s.Probes?.Length ?? 0))
         {
-            new MlflowMetric("batch_loss", s.Loss, at, s.Step), new MlflowMetric("batch_accuracy", s.Accuracy, at, s.Step),
-            new MlflowMetric("learning_rate", s.LearningRate, at, s.Step),
+            new("batch_loss", s.Loss, at, s.Step), new("batch_accuracy", s.Accuracy, at, s.Step), new("learning_rate", s.LearningRate, at, s.Step),
         };
+        if (s.Probes is { } values && probes is not null)
+            for (int i = 0; i < probes.Count; i++) all.Add(new MlflowMetric(probes[i], values[i], at, s.Step));
+        return all;
     }).Where(m => double.IsFinite(m.Value));
 
     /// <summary>Everything a run folder holds for MLflow's metrics: the epochs', every step's and the system samples'.</summary>
@@ -89,8 +94,8 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
         var epochs = folder.ReadMetrics();
         var at = epochs.GroupBy(m => m.Epoch).ToDictionary(g => g.Key, g => g.First().TimestampMs);
         long last = epochs.Count > 0 ? epochs.Max(m => m.TimestampMs) : 0;
-        var steps = File.Exists(folder.PathOf(StepLog.File)) ? StepLog.Read(folder.PathOf(StepLog.File)) : [];
-        return [.. Metrics(epochs), .. Metrics(steps, e => at.GetValueOrDefault(e, last)), .. folder.ReadSystem().SelectMany(Metrics)];
+        var steps = File.Exists(folder.PathOf(StepLog.File)) ? StepLog.ReadRecord(folder.PathOf(StepLog.File)) : new StepRecord([], []);
+        return [.. Metrics(epochs), .. Metrics(steps.Steps, e => at.GetValueOrDefault(e, last), steps.ProbeColumns), .. folder.ReadSystem().SelectMany(Metrics)];
     }
 
     /// <summary>
