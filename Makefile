@@ -47,6 +47,7 @@ bench: data app
 	CLI=$(CLI) tests/bench/index_ui.sh
 	/usr/bin/python3 tests/bench/startup.py $(CLI) $(CLI_BUILD) tests/bench/results/startup.txt
 	/usr/bin/python3 tests/bench/search_bench.py $(CLI) tests/bench/results/search.txt
+	/usr/bin/python3 tests/bench/probes_bench.py $(CLI) tests/bench/results/probes.txt
 
 # BenchmarkDotNet micro-benchmarks of the kernels (GEMM at the training shapes, activations), with GFLOP/s.
 bench-kernels:

@@ -231,7 +231,8 @@ public static class ExperimentRunner
             Describe.Optimizer(t), t.LearningRate, Describe.Schedule(t), t.BatchSize, t.GradientReduction.ToString(), Describe.Settings(t), t.Epochs, t.Shuffle ? "true" : "false",
             t.EarlyStopping is { } e ? $", early stopping on {e.Metric} (patience {e.Patience}, min delta {e.MinDelta.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(e.RestoreBest ? ", best weights kept" : "")})" : "");
 
-        var trainer = new Trainer<T>(net, Loss<T>.Create(SnakeNames<LossKind>.Of(config.Loss)), Optimizer<T>.Create(t, net), t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
+        var optimizer = Optimizer<T>.Create(t, net);
+        var trainer = new Trainer<T>(net, Loss<T>.Create(SnakeNames<LossKind>.Of(config.Loss)), optimizer, t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
         Func<EpochMetrics, string?>? prune = null;
         if (options.Pruner is { } pruner)
         {
@@ -247,7 +248,7 @@ public static class ExperimentRunner
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
             }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume, () => recorder.Steps.Pending), prune, recorder.Steps,
-                config.Probes is { } probes ? new Probes<T>(net, probes) : null);
+                config.Probes is { } probes ? new Probes<T>(net, optimizer, probes) : null);
         }
         finally
         {

@@ -292,4 +292,180 @@ internal static class Elementwise
 
     [DoesNotReturn]
     private static void Shorter() => throw new ArgumentException("element-wise operand shorter than its input");
+
+    // Reductions for the probes, summed in double whatever T is (a float32 run's norms are exact to
+    // float64 rounding of its float32 values), four accumulators deep so the adds' latency does not
+    // bound them: Σ w² and Σ g² while w is copied (one pass), Σ (x − y)², Σ x, Σ (x − m)².
+
+    /// <summary>Σ w², Σ g² (g read up to w's length), and w copied to <paramref name="copy"/> — one pass, in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (double W, double G) SquaresAndCopy<T>(ReadOnlySpan<T> w, ReadOnlySpan<T> g, Span<T> copy) where T : unmanaged, INumber<T>
+    {
+        int len = w.Length, i = 0;
+        Fits(len, g.Length, len, len);
+        Fits(len, copy.Length, len, len);
+        Vector256<double> w0 = default, w1 = default, g0 = default, g1 = default;
+        if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            ref float pw = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(w)), pg = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(g));
+            ref float pc = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(copy));
+            for (; i + 8 <= len; i += 8)
+            {
+                var wv = Vector256.LoadUnsafe(ref pw, (nuint)i);
+                wv.StoreUnsafe(ref pc, (nuint)i);
+                var (wl, wh) = Vector256.Widen(wv);
+                var (gl, gh) = Vector256.Widen(Vector256.LoadUnsafe(ref pg, (nuint)i));
+                w0 += wl * wl; w1 += wh * wh; g0 += gl * gl; g1 += gh * gh;
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            ref double pw = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(w)), pg = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(g));
+            ref double pc = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(copy));
+            for (; i + 8 <= len; i += 8)
+            {
+                var a = Vector256.LoadUnsafe(ref pw, (nuint)i); var b = Vector256.LoadUnsafe(ref pw, (nuint)i + 4);
+                a.StoreUnsafe(ref pc, (nuint)i); b.StoreUnsafe(ref pc, (nuint)i + 4);
+                var c = Vector256.LoadUnsafe(ref pg, (nuint)i); var d = Vector256.LoadUnsafe(ref pg, (nuint)i + 4);
+                w0 += a * a; w1 += b * b; g0 += c * c; g1 += d * d;
+            }
+        }
+        double sw = Vector256.Sum(w0 + w1), sg = Vector256.Sum(g0 + g1);
+        for (; i < len; i++)
+        {
+            copy[i] = w[i];
+            double x = double.CreateTruncating(w[i]), y = double.CreateTruncating(g[i]);
+            sw += x * x; sg += y * y;
+        }
+        return (sw, sg);
+    }
+
+    /// <summary>Σ (x − m)² in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumOfSquares<T>(ReadOnlySpan<T> x, double m = 0) where T : unmanaged, INumber<T>
+    {
+        int len = x.Length, i = 0;
+        Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        var mv = Vector256.Create(m);
+        if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            ref float px = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x));
+            for (; i + 16 <= len; i += 16)
+            {
+                var (l0, h0) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i));
+                var (l1, h1) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i + 8));
+                l0 -= mv; h0 -= mv; l1 -= mv; h1 -= mv;
+                a0 += l0 * l0; a1 += h0 * h0; a2 += l1 * l1; a3 += h1 * h1;
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            ref double px = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x));
+            for (; i + 16 <= len; i += 16)
+            {
+                var b0 = Vector256.LoadUnsafe(ref px, (nuint)i) - mv; var b1 = Vector256.LoadUnsafe(ref px, (nuint)i + 4) - mv;
+                var b2 = Vector256.LoadUnsafe(ref px, (nuint)i + 8) - mv; var b3 = Vector256.LoadUnsafe(ref px, (nuint)i + 12) - mv;
+                a0 += b0 * b0; a1 += b1 * b1; a2 += b2 * b2; a3 += b3 * b3;
+            }
+        }
+        double sum = Vector256.Sum((a0 + a1) + (a2 + a3));
+        for (; i < len; i++) { double d = double.CreateTruncating(x[i]) - m; sum += d * d; }
+        return sum;
+    }
+
+    /// <summary>Σ (x − y)² in double (y read up to x's length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SquaredDistance<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, INumber<T>
+    {
+        int len = x.Length, i = 0;
+        Fits(len, y.Length, len, len);
+        Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            ref float px = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), py = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(y));
+            for (; i + 16 <= len; i += 16)
+            {
+                var (x0, x1) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i));
+                var (y0, y1) = Vector256.Widen(Vector256.LoadUnsafe(ref py, (nuint)i));
+                var (x2, x3) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i + 8));
+                var (y2, y3) = Vector256.Widen(Vector256.LoadUnsafe(ref py, (nuint)i + 8));
+                x0 -= y0; x1 -= y1; x2 -= y2; x3 -= y3;
+                a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3;
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            ref double px = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x)), py = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(y));
+            for (; i + 16 <= len; i += 16)
+            {
+                var b0 = Vector256.LoadUnsafe(ref px, (nuint)i) - Vector256.LoadUnsafe(ref py, (nuint)i);
+                var b1 = Vector256.LoadUnsafe(ref px, (nuint)i + 4) - Vector256.LoadUnsafe(ref py, (nuint)i + 4);
+                var b2 = Vector256.LoadUnsafe(ref px, (nuint)i + 8) - Vector256.LoadUnsafe(ref py, (nuint)i + 8);
+                var b3 = Vector256.LoadUnsafe(ref px, (nuint)i + 12) - Vector256.LoadUnsafe(ref py, (nuint)i + 12);
+                a0 += b0 * b0; a1 += b1 * b1; a2 += b2 * b2; a3 += b3 * b3;
+            }
+        }
+        double sum = Vector256.Sum((a0 + a1) + (a2 + a3));
+        for (; i < len; i++) { double d = double.CreateTruncating(x[i]) - double.CreateTruncating(y[i]); sum += d * d; }
+        return sum;
+    }
+
+    /// <summary>Σ x in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double Sum<T>(ReadOnlySpan<T> x) where T : unmanaged, INumber<T>
+    {
+        int len = x.Length, i = 0;
+        Vector256<double> a0 = default, a1 = default;
+        if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            ref float px = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x));
+            for (; i + 8 <= len; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i));
+                a0 += lo; a1 += hi;
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            ref double px = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x));
+            for (; i + 8 <= len; i += 8) { a0 += Vector256.LoadUnsafe(ref px, (nuint)i); a1 += Vector256.LoadUnsafe(ref px, (nuint)i + 4); }
+        }
+        double sum = Vector256.Sum(a0 + a1);
+        for (; i < len; i++) sum += double.CreateTruncating(x[i]);
+        return sum;
+    }
+
+    /// <summary>
+    /// extreme [cols] over the rows of x [rows, cols]: the greatest value of each column, or with <paramref name="centre"/>
+    /// the least distance |x − centre| (how far a unit's output came, on any example, from where its derivative is largest).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ColumnExtremes<T>(ReadOnlySpan<T> x, int rows, int cols, Span<T> extreme, T? centre) where T : unmanaged, INumber<T>
+    {
+        Fits(rows * cols, x.Length, rows * cols, rows * cols);
+        Fits(cols, extreme.Length, cols, cols);
+        bool distance = centre.HasValue;
+        T c = centre.GetValueOrDefault();
+        for (int j = 0; j < cols; j++) extreme[j] = distance ? T.Abs(x[j] - c) : x[j];
+        ref T px = ref MemoryMarshal.GetReference(x), pe = ref MemoryMarshal.GetReference(extreme);
+        int v = Vector256<T>.Count, vectors = Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported ? cols - cols % v : 0;
+        var cv = Vector256.Create(c);
+        for (int r = 1; r < rows; r++)
+        {
+            ref T row = ref Unsafe.Add(ref px, (nint)r * cols);
+            int k = 0;
+            if (distance)
+                for (; k < vectors; k += v)
+                    Vector256.Min(Vector256.LoadUnsafe(ref pe, (nuint)k), Vector256.Abs(Vector256.LoadUnsafe(ref row, (nuint)k) - cv)).StoreUnsafe(ref pe, (nuint)k);
+            else
+                for (; k < vectors; k += v)
+                    Vector256.Max(Vector256.LoadUnsafe(ref pe, (nuint)k), Vector256.LoadUnsafe(ref row, (nuint)k)).StoreUnsafe(ref pe, (nuint)k);
+            for (; k < cols; k++)
+            {
+                T value = Unsafe.Add(ref row, k);
+                ref T e = ref Unsafe.Add(ref pe, k);
+                e = distance ? T.Min(e, T.Abs(value - c)) : T.Max(e, value);
+            }
+        }
+    }
 }

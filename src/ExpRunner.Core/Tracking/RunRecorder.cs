@@ -85,7 +85,7 @@ public sealed class RunRecorder : IDisposable
         }
         var log = FileLog(folder, console);
         var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock, claim,
-            new StepLog(folder.PathOf(StepLog.File), config.Tracking.EverySteps, Training.ProbeLayout.Of(config)));
+            new StepLog(folder.PathOf(StepLog.File), config.Tracking.EverySteps, Training.ProbeLayout.Of(config), config.Precision == Precision.Float32));
         recorder._trackers.Publish(new RunStarted(folder, config, record));
         return recorder;
     }
@@ -128,7 +128,7 @@ public sealed class RunRecorder : IDisposable
         }
         var log = FileLog(folder, console);
         var recorder = new RunRecorder(folder, record, log, new SafeTrackers([], log), clock, claim,
-            StepLog.Resume(folder.PathOf(StepLog.File), config.Tracking.EverySteps, fromEpoch, pendingSteps, Training.ProbeLayout.Of(config)));
+            StepLog.Resume(folder.PathOf(StepLog.File), config.Tracking.EverySteps, fromEpoch, pendingSteps, Training.ProbeLayout.Of(config), config.Precision == Precision.Float32));
         foreach (var epoch in kept.GroupBy(m => m.Epoch).OrderBy(g => g.Key))
         {
             var rows = epoch.ToList();

@@ -20,7 +20,7 @@ public sealed record StepRecord(IReadOnlyList<string> ProbeColumns, IReadOnlyLis
 /// (filled on probed steps, empty on the others and where a value is not defined), and their
 /// histograms go to histograms.jsonl at each epoch's end.
 /// </summary>
-public sealed class StepLog(string path, int every, IReadOnlyList<string>? probes = null) : IStepObserver
+public sealed class StepLog(string path, int every, IReadOnlyList<string>? probes = null, bool singles = false) : IStepObserver
 {
     public const string File = "steps.csv.gz";
     public const string HistogramsFile = "histograms.jsonl";
@@ -30,6 +30,9 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
     public static string HeaderOf(IReadOnlyList<string>? probes) => probes is { Count: > 0 } ? Header + "," + string.Join(',', probes) : Header;
 
     private readonly string _header = HeaderOf(probes);
+
+    /// <summary>With probes a line is several times longer and compressing it took a tenth of a small network's step: zlib's fastest level then.</summary>
+    private readonly CompressionLevel _level = probes is { Count: > 0 } ? CompressionLevel.Fastest : CompressionLevel.Optimal;
 
     /// <summary>The probe columns after the six fixed ones.</summary>
     public IReadOnlyList<string> ProbeColumns { get; } = probes ?? [];
@@ -52,7 +55,9 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
             for (int i = 0; i < probes.Count; i++)
             {
                 _pending.Append(',');
-                if (s.Probes is { } v && !double.IsNaN(v[i])) _pending.Append(CultureInfo.InvariantCulture, $"{v[i]:R}");
+                // A float32 run's probes are written to float32's precision (its shortest round-trip text): the digits beyond it say nothing.
+                if (s.Probes is { } v && !double.IsNaN(v[i]))
+                    if (singles) _pending.Append(CultureInfo.InvariantCulture, $"{(float)v[i]:R}"); else _pending.Append(CultureInfo.InvariantCulture, $"{v[i]:R}");
             }
         _pending.Append('\n');
         _pendingLines++;
@@ -80,7 +85,7 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
         _recorded.Clear();
         if (!_started && !_rewrite) _pending.Insert(0, _header + "\n");
         _member.SetLength(0);
-        using (var gzip = new GZipStream(_member, CompressionLevel.Optimal, leaveOpen: true))
+        using (var gzip = new GZipStream(_member, _level, leaveOpen: true))
             gzip.Write(Encoding.UTF8.GetBytes(_pending.ToString()));
         _pending.Clear();
         _pendingLines = 0;
@@ -104,9 +109,9 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
     /// <paramref name="fromEpoch"/> (trained again) are dropped, so the record ends as an uninterrupted
     /// run's does.
     /// </summary>
-    public static StepLog Resume(string path, int every, int fromEpoch, string? pending, IReadOnlyList<string>? probes = null)
+    public static StepLog Resume(string path, int every, int fromEpoch, string? pending, IReadOnlyList<string>? probes = null, bool singles = false)
     {
-        var log = new StepLog(path, every, probes);
+        var log = new StepLog(path, every, probes, singles);
         string header = HeaderOf(probes);
         long last = 0;
         bool any = false;

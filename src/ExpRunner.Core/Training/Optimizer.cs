@@ -59,15 +59,47 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             // so the result is the same however it is split.)
             int parts = Gemm.Parts(layer.Out, layer.In, rows, net.Threads);
             if (parts > 1) WorkerPool.Run(_work.Set(this, 2 * l, layer.W, layer.DW, layer.In, lr, wScale, decay, decoupled, parts), parts);
-            else Weights(2 * l, 0, layer.W, layer.DW, lr, wScale, decay, decoupled);
-            Update(2 * l + 1, 0, layer.B, layer.DB, lr, bScale, 0);
+            else Weights(2 * l, 0, layer.W, layer.DW, layer.In, lr, wScale, decay, decoupled);
+            if (Measure is { } m) Measured(m, 2 * l + 1, 0, layer.B, layer.DB, layer.B.Length, lr, bScale, 0, false);
+            else Update(2 * l + 1, 0, layer.B, layer.DB, lr, bScale, 0);
         }
     }
 
-    private void Weights(int slot, int offset, Span<T> w, ReadOnlySpan<T> grad, double lr, double scale, double decay, bool decoupled)
+    /// <summary>
+    /// When set (a probed step), the next <see cref="Step"/> measures what it does row by row of each tensor while
+    /// the row is in cache: Σw² before, Σg² of the summed gradient, Σ(Δw)² — per row, so the sums do not depend on
+    /// how the rows were split across threads. The update itself is the same element for element.
+    /// </summary>
+    internal UpdateSums? Measure { get; set; }
+
+    /// <summary>Per tensor slot (2·layer, +1 for biases) and row: Σw² before the update, Σg², Σ(Δw)².</summary>
+    internal sealed class UpdateSums(Network<T> net)
     {
+        public readonly double[][] Weights = Rows(net), Gradients = Rows(net), Updates = Rows(net);
+        private static double[][] Rows(Network<T> net) => [.. net.Layers.SelectMany(l => new[] { new double[l.Out], new double[1] })];
+    }
+
+    private void Weights(int slot, int offset, Span<T> w, ReadOnlySpan<T> grad, int cols, double lr, double scale, double decay, bool decoupled)
+    {
+        if (Measure is { } m) { Measured(m, slot, offset, w, grad, cols, lr, scale, decay, decoupled); return; }
         if (decoupled && decay > 0) Elementwise.Scale(w, T.CreateChecked(1 - lr * decay));
         Update(slot, offset, w, grad, lr, scale, decoupled ? 0 : decay);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Measured(UpdateSums m, int slot, int offset, Span<T> w, ReadOnlySpan<T> grad, int cols, double lr, double scale, double decay, bool decoupled)
+    {
+        Span<T> before = cols <= 4096 ? stackalloc T[cols] : new T[cols];
+        int first = offset / cols;
+        for (int r = 0; r < w.Length / cols; r++)
+        {
+            var row = w.Slice(r * cols, cols);
+            var g = grad.Slice(r * cols, cols);
+            (m.Weights[slot][first + r], m.Gradients[slot][first + r]) = Elementwise.SquaresAndCopy<T>(row, g, before);
+            if (decoupled && decay > 0) Elementwise.Scale(row, T.CreateChecked(1 - lr * decay));
+            Update(slot, offset + r * cols, row, g, lr, scale, decoupled ? 0 : decay);
+            m.Updates[slot][first + r] = Elementwise.SquaredDistance<T>(row, before);
+        }
     }
 
     private readonly UpdateWork _work = new();
@@ -92,7 +124,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             var (r0, r1) = Gemm.Rows(_w.Length / _cols, _parts, part);
             int start = r0 * _cols, end = r1 * _cols;
             if (end > start)
-                _optimizer.Weights(_slot, start, _w.AsSpan(start, end - start), _grad.AsSpan(start, end - start), _lr, _scale, _decay, _decoupled);
+                _optimizer.Weights(_slot, start, _w.AsSpan(start, end - start), _grad.AsSpan(start, end - start), _cols, _lr, _scale, _decay, _decoupled);
         }
     }
 

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using ExpRunner.Config;
 using ExpRunner.Nn;
 
@@ -53,7 +53,7 @@ public static class ProbeLayout
 /// back for any example of the batch; `pre_mean`, `pre_std`: mean and (population) standard deviation
 /// of the pre-activations z = x·Wᵀ + b over the batch's examples and the layer's units.</item>
 /// </list>
-/// Computed in the run's precision (float32 runs: float32 sums) and reported as doubles.
+/// Sums are taken in double whatever the run's precision.
 /// </summary>
 public sealed class Probes<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -61,10 +61,10 @@ public sealed class Probes<T> where T : unmanaged, IFloatingPointIeee754<T>
     public const double SaturationThreshold = 0.01;
 
     private readonly Network<T> _net;
+    private readonly Optimizer<T> _optimizer;
+    private readonly Optimizer<T>.UpdateSums? _sums;
     private readonly ProbesConfig _config;
-    private readonly T[][] _before = [];
-    private readonly T[] _scratch;
-    private readonly bool[] _passes;
+    private readonly T[] _extremes;
     private readonly double[] _values;
     private readonly (int Norms, int Activations, string Kind)[] _at;
     private double _wScale = 1, _bScale = 1;
@@ -73,57 +73,53 @@ public sealed class Probes<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Every => _config.EverySteps;
     public bool Histograms => _config.Histograms;
 
-    public Probes(Network<T> net, ProbesConfig config)
+    public Probes(Network<T> net, Optimizer<T> optimizer, ProbesConfig config)
     {
-        _net = net; _config = config;
+        _net = net; _optimizer = optimizer; _config = config;
         (var columns, _at) = ProbeLayout.Of(net.Layers.Select(l => l.Activation.Name).ToList(), config);
         Columns = columns;
         _values = new double[columns.Count];
-        if (config.Norms) _before = net.Layers.SelectMany(l => new[] { new T[l.W.Length], new T[l.B.Length] }).ToArray();
-        _scratch = new T[config.Activations ? net.Layers.Max(l => l.Out) * net.Capacity : 0];
-        _passes = new bool[net.Layers.Max(l => l.Out)];
+        if (config.Norms) _sums = new Optimizer<T>.UpdateSums(net);
+        _extremes = new T[net.Layers.Max(l => l.Out)];
     }
 
     public bool Due(long step) => step % _config.EverySteps == 0;
 
     /// <summary>After the backward pass of a batch of <paramref name="rows"/>, before the update: gradients, weights, activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BeforeUpdate(int rows, Reduction weights, Reduction biases)
     {
         _wScale = 1 / Optimizer<T>.Divisor(weights, rows);
         _bScale = 1 / Optimizer<T>.Divisor(biases, rows);
-        for (int l = 0; l < _net.Layers.Count; l++)
-        {
-            var layer = _net.Layers[l];
-            var (n, a, kind) = _at[l];
-            if (_config.Norms)
-            {
-                _values[n] = Norm(layer.DW) * _wScale;
-                _values[n + 1] = Norm(layer.W);
-                _values[n + 4] = Norm(layer.DB) * _bScale;
-                _values[n + 5] = Norm(layer.B);
-                layer.W.CopyTo(_before[2 * l], 0);
-                layer.B.CopyTo(_before[2 * l + 1], 0);
-            }
-            if (_config.Activations) Activations(l, rows, a, kind);
-        }
+        if (_config.Activations)
+            for (int l = 0; l < _net.Layers.Count; l++) Activations(l, rows, _at[l].Activations, _at[l].Kind);
+        // The norms are measured by the optimizer as it updates each row (in cache: no pass of their own over the weights).
+        _optimizer.Measure = _sums;
     }
 
     /// <summary>After the update: its norms and ratios. The values of the step's columns (a copy).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double[] AfterUpdate()
     {
-        if (_config.Norms)
+        _optimizer.Measure = null;
+        if (_sums is { } m)
             for (int l = 0; l < _net.Layers.Count; l++)
             {
-                var layer = _net.Layers[l];
                 int n = _at[l].Norms;
-                _values[n + 2] = double.CreateChecked(TensorPrimitives.Distance<T>(layer.W, _before[2 * l]));
-                _values[n + 3] = _values[n + 1] > 0 ? _values[n + 2] / _values[n + 1] : double.NaN;
-                _values[n + 6] = double.CreateChecked(TensorPrimitives.Distance<T>(layer.B, _before[2 * l + 1]));
-                _values[n + 7] = _values[n + 5] > 0 ? _values[n + 6] / _values[n + 5] : double.NaN;
+                for (int t = 0; t < 2; t++, n += 4)
+                {
+                    int slot = 2 * l + t;
+                    double w = Math.Sqrt(Total(m.Weights[slot])), u = Math.Sqrt(Total(m.Updates[slot]));
+                    _values[n] = Math.Sqrt(Total(m.Gradients[slot])) * (t == 0 ? _wScale : _bScale);
+                    _values[n + 1] = w;
+                    _values[n + 2] = u;
+                    _values[n + 3] = w > 0 ? u / w : double.NaN;
+                }
             }
         return (double[])_values.Clone();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Activations(int l, int rows, int at, string kind)
     {
         var layer = _net.Layers[l];
@@ -131,30 +127,37 @@ public sealed class Probes<T> where T : unmanaged, IFloatingPointIeee754<T>
         var z = _net.PreActivations(l, rows);
         if (kind is "relu" or "sigmoid" or "tanh")
         {
-            var passes = _passes.AsSpan(0, cols);
-            passes.Clear();
-            var a = _net.LayerOutput(l, rows);
-            // A unit passes gradient for an example when z > 0 (relu) or its derivative is at least the threshold.
-            double limit = kind == "sigmoid" ? 0.25 * SaturationThreshold : SaturationThreshold;
-            for (int r = 0; r < rows; r++)
-                for (int j = 0; j < cols; j++)
-                {
-                    if (passes[j]) continue;
-                    double v = double.CreateChecked(kind == "relu" ? z[r * cols + j] : a[r * cols + j]);
-                    passes[j] = kind switch { "relu" => v > 0, "sigmoid" => v * (1 - v) >= limit, _ => 1 - v * v >= limit };
-                }
+            // A unit passes gradient for an example when z > 0 (relu), or when its derivative is at least the
+            // threshold: tanh′ = 1 − a² ≥ t ⟺ |a| ≤ √(1 − t); σ′ = a(1 − a) ≥ t/4 ⟺ |a − ½| ≤ ½√(1 − t). Per unit, the
+            // greatest z (relu) or the least |a − centre| over the batch says whether it does for any example.
+            var extreme = _extremes.AsSpan(0, cols);
             int stuck = 0;
-            foreach (bool p in passes) if (!p) stuck++;
+            if (kind == "relu")
+            {
+                Elementwise.ColumnExtremes<T>(z, rows, cols, extreme, null);
+                foreach (var e in extreme) if (!(e > T.Zero)) stuck++;
+            }
+            else
+            {
+                bool sigmoid = kind == "sigmoid";
+                Elementwise.ColumnExtremes<T>(_net.LayerOutput(l, rows), rows, cols, extreme, sigmoid ? T.CreateChecked(0.5) : T.Zero);
+                double reach = sigmoid ? 0.5 * Math.Sqrt(1 - SaturationThreshold) : Math.Sqrt(1 - SaturationThreshold);
+                foreach (var e in extreme) if (!(double.CreateTruncating(e) <= reach)) stuck++;
+            }
             _values[at++] = (double)stuck / cols;
         }
-        T mean = TensorPrimitives.Sum(z) / T.CreateChecked(count);
-        var centred = _scratch.AsSpan(0, count);
-        TensorPrimitives.Subtract(z, mean, centred);
-        _values[at] = double.CreateChecked(mean);
-        _values[at + 1] = Math.Sqrt(double.CreateChecked(TensorPrimitives.SumOfSquares<T>(centred)) / count);
+        double mean = Elementwise.Sum(z) / count;
+        _values[at] = mean;
+        _values[at + 1] = Math.Sqrt(Elementwise.SumOfSquares(z, mean) / count);
     }
 
-    private static double Norm(ReadOnlySpan<T> x) => double.CreateChecked(TensorPrimitives.Norm(x));
+    /// <summary>The rows' sums, added in row order.</summary>
+    private static double Total(double[] rows)
+    {
+        double sum = 0;
+        foreach (double r in rows) sum += r;
+        return sum;
+    }
 
     /// <summary>
     /// Histograms of every layer's weights and biases and of their gradients (the last step's, after the
@@ -177,7 +180,8 @@ public sealed class Probes<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private Histogram Of(int layer, string tensor, string of, T[] values, double scale)
     {
-        double low = double.CreateChecked(TensorPrimitives.Min<T>(values)) * scale, high = double.CreateChecked(TensorPrimitives.Max<T>(values)) * scale;
+        double low = values.Min(v => double.CreateChecked(v)) * scale, high = values.Max(v => double.CreateChecked(v)) * scale;
+        if (scale < 0) (low, high) = (high, low);
         if (!(high > low)) (low, high) = (low - 0.5, high + 0.5);
         var counts = new long[_config.Bins];
         double width = (high - low) / counts.Length;

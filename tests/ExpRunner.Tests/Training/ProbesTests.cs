@@ -59,8 +59,9 @@ public class ProbesTests
         double[][] w0 = [.. net.Layers.Select(l => (double[])l.W.Clone())], b0 = [.. net.Layers.Select(l => (double[])l.B.Clone())];
         var log = new StepLog(Path.Combine(dir, StepLog.File), 1, ProbeLayout.Of(c));
         var seen = new Snapshots(log) { Net = net };
-        var trainer = new Trainer<double>(net, Loss<double>.Create("bce"), Optimizer<double>.Create(c.Training, net), c.Training, new Rng(9));
-        var outcome = trainer.Train(splits, _ => { }, null, TestContext.Current.CancellationToken, steps: seen, probes: new Probes<double>(net, c.Probes!));
+        var optimizer = Optimizer<double>.Create(c.Training, net);
+        var trainer = new Trainer<double>(net, Loss<double>.Create("bce"), optimizer, c.Training, new Rng(9));
+        var outcome = trainer.Train(splits, _ => { }, null, TestContext.Current.CancellationToken, steps: seen, probes: new Probes<double>(net, optimizer, c.Probes!));
         Assert.Equal(TrainingEnd.Finished, outcome.End);
         log.Flush(force: true);
         return (seen, StepLog.ReadRecord(Path.Combine(dir, StepLog.File)), w0, b0, data);
@@ -218,6 +219,26 @@ public class ProbesTests
         Assert.All(rows, r => Assert.Equal(r.Step % 3 == 0, r.Probes is not null));
         Assert.Equal(File.ReadAllText(whole.Folder.PathOf(StepLog.HistogramsFile)), File.ReadAllText(cut.Folder.PathOf(StepLog.HistogramsFile)));
         Assert.Equal(5 * 4 * 2, File.ReadAllLines(cut.Folder.PathOf(StepLog.HistogramsFile)).Length);
+    }
+
+    [Fact]
+    public void Probing_changes_nothing_it_measures_and_no_thread_count_changes_the_probes()
+    {
+        using var dir = new TempDir();
+        RunResult Run(string yaml, string runs) => ExpRunner.ExperimentRunner.Run(ConfigLoader.Parse(yaml, "pr.yaml"), new RunOptions { RunsRoot = runs, Cancel = TestContext.Current.CancellationToken });
+        string wide = Resumable.Replace("units: 12", "units: 300").Replace("probes: { every_steps: 3, histograms: true }", "probes: {}");
+        var probed = Run(wide, dir.File("probed"));
+        var plain = Run(wide.Replace("probes: {}", ""), dir.File("plain"));
+        var threaded = Run(wide.Replace("epochs: 5 }", "epochs: 5, threads: 2 }"), dir.File("threaded"));
+        static byte[] Tensors(RunResult r) // the weights' bytes after the header (which names the run)
+        {
+            var bytes = File.ReadAllBytes(r.Folder.PathOf(RunFolder.WeightsFile));
+            return bytes[(8 + (int)BitConverter.ToInt64(bytes, 0))..];
+        }
+        Assert.Equal(Tensors(plain), Tensors(probed));
+        string Fixed(RunResult r) => string.Join('\n', Unzipped(r.Folder.PathOf(StepLog.File)).Split('\n').Skip(1).Select(l => string.Join(',', l.Split(',').Take(6))));
+        Assert.Equal(Fixed(plain), Fixed(probed));
+        Assert.Equal(Unzipped(probed.Folder.PathOf(StepLog.File)), Unzipped(threaded.Folder.PathOf(StepLog.File)));
     }
 
     [Fact]
