@@ -141,7 +141,7 @@ public sealed class RunRecorder : IDisposable
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);
-        if (Steps.Flush(force: false) is { Count: > 0 } steps) _trackers.Publish(new StepsRecorded(steps, m.Timestamp, Steps.ProbeColumns));
+        if (Steps.Flush(force: false) is { Count: > 0 } steps) _trackers.Publish(new StepsRecorded(steps, m.Timestamp, Steps.ProbeColumns, Steps.Singles));
         Folder.AppendMetrics(m);
         _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
             string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
@@ -165,7 +165,7 @@ public sealed class RunRecorder : IDisposable
         try
         {
             // Every step, an epoch cut short (a divergence, an interruption) included.
-            if (Steps.Flush(force: true) is { Count: > 0 } last) _trackers.Publish(new StepsRecorded(last, ended, Steps.ProbeColumns));
+            if (Steps.Flush(force: true) is { Count: > 0 } last) _trackers.Publish(new StepsRecorded(last, ended, Steps.ProbeColumns, Steps.Singles));
             Folder.WriteSummary(summary);
             if (_history.Count > 0 && curves is not null)
                 Atomic.WriteText(Folder.PathOf(RunFolder.CurvesFile), curves($"{config.Name} {Folder.Id} ({status})", Folder.ReadMetrics()));

@@ -18,8 +18,11 @@ public abstract record RunEvent;
 public sealed record RunStarted(RunFolder Folder, ExperimentConfig Config, RunRecord Record) : RunEvent;
 public sealed record EpochEnded(EpochMetrics Metrics) : RunEvent;
 /// <summary>Steps the per-step record has just written (every few dozen steps, and at the end); <paramref name="At"/>: when.</summary>
-/// <summary>Steps just written to steps.csv.gz; <paramref name="Probes"/>: the names of their probe values.</summary>
-public sealed record StepsRecorded(IReadOnlyList<Training.StepMetrics> Steps, DateTimeOffset At, IReadOnlyList<string> Probes) : RunEvent;
+/// <summary>
+/// Steps just written to steps.csv.gz; <paramref name="Probes"/>: the names of their probe values, which
+/// <paramref name="Singles"/> (a float32 run) were written to float32's precision.
+/// </summary>
+public sealed record StepsRecorded(IReadOnlyList<Training.StepMetrics> Steps, DateTimeOffset At, IReadOnlyList<string> Probes, bool Singles) : RunEvent;
 /// <summary>A sample of the machine (every few seconds while the run trains, and once at its end).</summary>
 public sealed record SystemSampled(SystemSample Sample) : RunEvent;
 /// <summary>The run folder is complete (summary, weights, curves, final record).</summary>

@@ -34,6 +34,9 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
     /// <summary>With probes a line is several times longer and compressing it took a tenth of a small network's step: zlib's fastest level then.</summary>
     private readonly CompressionLevel _level = probes is { Count: > 0 } ? CompressionLevel.Fastest : CompressionLevel.Optimal;
 
+    /// <summary>Probe values are written to float32's precision (a float32 run).</summary>
+    public bool Singles => singles;
+
     /// <summary>The probe columns after the six fixed ones.</summary>
     public IReadOnlyList<string> ProbeColumns { get; } = probes ?? [];
 

@@ -32,7 +32,7 @@ public class MlflowServerTests
         using var server = RealMlflow.Plain();
         using var dir = new TempDir();
         string exp = Experiment();
-        var r = ExpRunnerProcess.Run(dir.Path, "run", dir.Write("x.yaml", Xor), "-q", "--mlflow", server.Uri, "--mlflow-experiment", exp);
+        var r = ExpRunnerProcess.Run(dir.Path, "run", dir.Write("x.yaml", Xor + "\nprobes: { every_steps: 2 }\n"), "-q", "--mlflow", server.Uri, "--mlflow-experiment", exp);
         Assert.True(r.ExitCode == 0, r.ToString());
         var folder = OnlyRun(dir.File("runs"));
         var state = MlflowState.Read(folder)!;
@@ -54,6 +54,13 @@ public class MlflowServerTests
         // Every training step, live: the batch's loss at the step's number, as steps.csv.gz holds it.
         var steps = StepLog.Read(folder.PathOf(StepLog.File));
         Assert.Equal(steps.Select(x => (x.Step, x.Loss)), server.History(state.RunId!, "batch_loss").OrderBy(h => h.Step).Select(h => (h.Step, h.Value)));
+        // And every probe at the probed steps, under its column's name.
+        var record = StepLog.ReadRecord(folder.PathOf(StepLog.File));
+        int ratio = record.ProbeColumns.ToList().IndexOf("layer0.weight.update_ratio");
+        Assert.True(ratio >= 0, string.Join(",", record.ProbeColumns));
+        var probed = record.Steps.Where(x => x.Probes is not null).Select(x => (x.Step, x.Probes![ratio])).ToList();
+        Assert.Equal(record.Steps.Count / 2, probed.Count);
+        Assert.Equal(probed, server.History(state.RunId!, "layer0.weight.update_ratio").OrderBy(h => h.Step).Select(h => (h.Step, h.Value)));
         Assert.Equal(steps.Count, server.History(state.RunId!, "learning_rate").Count);
         foreach (var file in new[] { RunFolder.RecordFile, RunFolder.MetricsFile, RunFolder.WeightsFile, RunFolder.SummaryFile, RunFolder.SystemFile })
             Assert.Equal(File.ReadAllBytes(folder.PathOf(file)), server.Artifact(run, file));

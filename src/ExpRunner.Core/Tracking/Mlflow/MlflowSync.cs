@@ -76,7 +76,11 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     /// The per-step record as MLflow metrics, step = the training step: batch_loss, batch_accuracy,
     /// learning_rate, and each probe under its column's name (layer0.weight.update_ratio, …) on probed steps.
     /// </summary>
-    public static IEnumerable<MlflowMetric> Metrics(IEnumerable<Training.StepMetrics> steps, Func<int, long> timestampOfEpoch, IReadOnlyList<string>? probes = null) => steps.SelectMany(s =>
+    /// <remarks>
+    /// With <paramref name="singles"/> (a float32 run, its probes written as float32's shortest text) a value is sent
+    /// as that text reads back, so the live mirror, a push from the file and pandas all see the same number.
+    /// </remarks>
+    public static IEnumerable<MlflowMetric> Metrics(IEnumerable<Training.StepMetrics> steps, Func<int, long> timestampOfEpoch, IReadOnlyList<string>? probes = null, bool singles = false) => steps.SelectMany(s =>
     {
         long at = timestampOfEpoch(s.Epoch);
         var all = new List<MlflowMetric>(3 + (s.Probes?.Length ?? 0))
@@ -84,7 +88,9 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
             new("batch_loss", s.Loss, at, s.Step), new("batch_accuracy", s.Accuracy, at, s.Step), new("learning_rate", s.LearningRate, at, s.Step),
         };
         if (s.Probes is { } values && probes is not null)
-            for (int i = 0; i < probes.Count; i++) all.Add(new MlflowMetric(probes[i], values[i], at, s.Step));
+            for (int i = 0; i < probes.Count; i++)
+                all.Add(new MlflowMetric(probes[i], singles && double.IsFinite(values[i])
+                    ? double.Parse(((float)values[i]).ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture) : values[i], at, s.Step));
         return all;
     }).Where(m => double.IsFinite(m.Value));
 

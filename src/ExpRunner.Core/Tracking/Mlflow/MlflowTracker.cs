@@ -93,7 +93,7 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                             break;
                         case StepsRecorded r:
                             long at = r.At.ToUnixTimeMilliseconds();
-                            pending.AddRange(MlflowSync.Metrics(r.Steps, _ => at, r.Probes));
+                            pending.AddRange(MlflowSync.Metrics(r.Steps, _ => at, r.Probes, r.Singles));
                             break;
                         default:
                             await Flush();
