@@ -203,26 +203,7 @@ public sealed class UiApi(UiData data)
 
     public object Compare(IQueryCollection q)
     {
-        var ids = List(q, "runs");
-        var groupBy = List(q, "group");
-        string? filter = Str(q, "filter");
-        List<RunRow> runs;
-        if (ids.Count > 0)
-        {
-            if (ids.Count > MaxCompared) throw new UiRequestException(400, $"{ids.Count} runs: compare at most {MaxCompared} at once (or group them)");
-            runs = ids.Select(id => data.Find(id) ?? throw new UiRequestException(404, $"no run '{id}' under {data.RunsRoot}")).ToList();
-        }
-        else if (filter is not null || groupBy.Count > 0)
-        {
-            try { runs = data.Runs(new RunsQuery(filter, null, false, [])).Rows.ToList(); }
-            catch (FilterException e) { throw new UiRequestException(400, e.Message, e.Position); }
-            catch (CompareException e) { throw new UiRequestException(400, e.Message); }
-            if (groupBy.Count == 0 && runs.Count > MaxCompared) throw new UiRequestException(400, $"{runs.Count} runs match: compare at most {MaxCompared} at once (or group them)");
-        }
-        else throw new UiRequestException(400, "say which runs to compare: runs=ID,ID,... or a filter (and group=KEY,... to compare groups)");
-        var known = ExpRunner.Compare.Keys.Of(runs).ToHashSet();
-        foreach (var k in groupBy)
-            if (!known.Contains(k)) throw new UiRequestException(400, $"cannot group by '{k}': no run has that param{ExpRunner.Compare.Keys.Suggest(k, known)}");
+        var (runs, groupBy) = Selected(q);
 
         // The params that differ between the runs: the config diff.
         var keys = ExpRunner.Compare.Keys.Of(runs);
@@ -255,6 +236,191 @@ public sealed class UiApi(UiData data)
             };
         }).ToList();
         return new { group_by = groupBy, groups, differing = differing.Except(groupBy), runs = runs.Count };
+    }
+
+    /// <summary>The runs a compare request names (runs=…, or a filter) and what it groups them by, each checked.</summary>
+    private (List<RunRow> Runs, List<string> GroupBy) Selected(IQueryCollection q)
+    {
+        var ids = List(q, "runs");
+        var groupBy = List(q, "group");
+        string? filter = Str(q, "filter");
+        List<RunRow> runs;
+        if (ids.Count > 0)
+        {
+            if (ids.Count > MaxCompared) throw new UiRequestException(400, $"{ids.Count} runs: compare at most {MaxCompared} at once (or group them)");
+            runs = ids.Select(id => data.Find(id) ?? throw new UiRequestException(404, $"no run '{id}' under {data.RunsRoot}")).ToList();
+        }
+        else if (filter is not null || groupBy.Count > 0)
+        {
+            try { runs = data.Runs(new RunsQuery(filter, null, false, [])).Rows.ToList(); }
+            catch (FilterException e) { throw new UiRequestException(400, e.Message, e.Position); }
+            catch (CompareException e) { throw new UiRequestException(400, e.Message); }
+            if (groupBy.Count == 0 && runs.Count > MaxCompared) throw new UiRequestException(400, $"{runs.Count} runs match: compare at most {MaxCompared} at once (or group them)");
+        }
+        else throw new UiRequestException(400, "say which runs to compare: runs=ID,ID,... or a filter (and group=KEY,... to compare groups)");
+        var known = ExpRunner.Compare.Keys.Of(runs).ToHashSet();
+        foreach (var k in groupBy)
+            if (!known.Contains(k)) throw new UiRequestException(400, $"cannot group by '{k}': no run has that param{ExpRunner.Compare.Keys.Suggest(k, known)}");
+
+        return (runs, groupBy);
+    }
+
+    // ---- every step: a run's record and probes, and compared runs' per-step curves ------------
+
+    /// <summary>Pixel columns the per-step series are decimated to (each column its lowest and highest point).</summary>
+    public const int StepColumns = 700;
+
+    private static object Series(IReadOnlyList<(double X, double Y)> points)
+    {
+        var kept = Plots.Envelope.MinMax(points, StepColumns);
+        return new { x = kept.Select(p => p.X), y = kept.Select(p => p.Y), points = points.Count };
+    }
+
+    /// <summary>
+    /// A run's steps.csv.gz for the Dynamics tab: batch loss, batch accuracy and learning rate per step, and each layer's
+    /// probes per probed step — each series decimated to <see cref="StepColumns"/> columns by its min/max envelope.
+    /// </summary>
+    public object Steps(string id)
+    {
+        var folder = FolderOf(id);
+        string path = folder.PathOf(StepLog.File);
+        if (!System.IO.File.Exists(path)) return new { id = folder.Id, steps = 0, probed = 0, series = new Dictionary<string, object>(), layers = Array.Empty<object>() };
+        if (!Served(path)) throw new UiRequestException(404, $"{StepLog.File} of run {id} links outside the runs directory: not served");
+        StepRecord record;
+        try { record = StepLog.ReadRecord(path); }
+        catch (Exception e) when (e is InvalidDataException or IOException or FormatException) { throw new UiRequestException(500, $"{path}: {e.Message}"); }
+        var d = Dynamics.From(record);
+        var shapes = ModelShape(folder);
+        return new
+        {
+            id = folder.Id, steps = record.Steps.Count, probed = d.Probed.Length,
+            series = new Dictionary<string, object>
+            {
+                ["batch_loss"] = Series([.. record.Steps.Select(x => ((double)x.Step, x.Loss))]),
+                ["batch_accuracy"] = Series([.. record.Steps.Select(x => ((double)x.Step, x.Accuracy))]),
+                ["learning_rate"] = Series([.. record.Steps.Select(x => ((double)x.Step, x.LearningRate))]),
+            },
+            layers = d.Layers.Select((probes, l) => new
+            {
+                layer = l, name = $"layer {l}" + (l < shapes.Count ? " · " + shapes[l] : ""),
+                probes = probes.ToDictionary(kv => kv.Key, kv => Series([.. d.Probed.Select((step, i) => ((double)step, kv.Value[i]))])),
+            }),
+        };
+    }
+
+    private static List<string> ModelShape(RunFolder folder)
+    {
+        try
+        {
+            var c = Config.ConfigLoader.Load(folder.PathOf(RunFolder.ConfigFile)).Config;
+            return [.. c.Model.Layers.Select(l => $"{l.Units} {Config.SnakeNames<Config.ActivationKind>.Of(l.Activation)}")];
+        }
+        catch (Exception e) when (e is Config.ConfigException or IOException or UnauthorizedAccessException) { return []; }
+    }
+
+    /// <summary>One per-step series of a run: batch_loss, batch_accuracy, learning_rate, or a probe column (layer0.weight.update_ratio).</summary>
+    private static List<(double X, double Y)> StepSeries(RunRow r, string metric)
+    {
+        string path = Path.Combine(r.Dir, StepLog.File);
+        if (!System.IO.File.Exists(path)) return [];
+        StepRecord record;
+        try { record = StepLog.ReadRecord(path); }
+        catch (Exception e) when (e is InvalidDataException or IOException or FormatException) { return []; }
+        Func<StepMetrics, double>? value = metric switch
+        {
+            "batch_loss" => s => s.Loss, "batch_accuracy" => s => s.Accuracy, "learning_rate" => s => s.LearningRate, _ => null,
+        };
+        if (value is null)
+        {
+            int column = record.ProbeColumns.ToList().IndexOf(metric);
+            if (column < 0) return [];
+            return [.. record.Steps.Where(s => s.Probes is not null).Select(s => ((double)s.Step, s.Probes![column]))];
+        }
+        return [.. record.Steps.Select(s => ((double)s.Step, value(s)))];
+    }
+
+    /// <summary>The per-step series compare can draw for these runs: the record's three and every probe column any of them has.</summary>
+    private static List<string> StepMetricsOf(IEnumerable<RunRow> runs)
+    {
+        var names = new List<string> { "batch_loss", "batch_accuracy", "learning_rate" };
+        foreach (var r in runs)
+        {
+            string path = Path.Combine(r.Dir, StepLog.File);
+            if (!System.IO.File.Exists(path)) continue;
+            try
+            {
+                using var reader = new StreamReader(new System.IO.Compression.GZipStream(System.IO.File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress));
+                string? header = reader.ReadLine();
+                if (header is not null && header.StartsWith(StepLog.Header + ",", StringComparison.Ordinal))
+                    foreach (var c in header[(StepLog.Header.Length + 1)..].Split(',')) if (!names.Contains(c)) names.Add(c);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException) { }
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// Compared runs' (or groups') per-step curves of one series: each run's decimated by its min/max envelope; a group's
+    /// as the mean over its runs at each step with a band from the lowest to the highest, each pixel column keeping the
+    /// extremes of its steps.
+    /// </summary>
+    public object CompareSteps(IQueryCollection q)
+    {
+        var (runs, groupBy) = Selected(q);
+        var metrics = StepMetricsOf(runs.Take(CurvesPerGroup));
+        string metric = Str(q, "metric") ?? "batch_loss";
+        if (!metrics.Contains(metric))
+            throw new UiRequestException(400, $"no per-step series '{metric}' in these runs: {string.Join(", ", metrics)}{ExpRunner.Compare.Keys.Suggest(metric, metrics)}");
+        if (groupBy.Count == 0)
+            return new { metric, metrics, runs = runs.AsParallel().AsOrdered().Select(r => new { id = r.Id, curve = Series(StepSeries(r, metric)) }).ToList() };
+        var groups = runs.GroupBy(r => string.Join('\u0001', groupBy.Select(k => r.Params.GetValueOrDefault(k, "")))).Select(g =>
+        {
+            var members = g.ToList();
+            var curves = members.Take(CurvesPerGroup).AsParallel().AsOrdered().Select(r => StepSeries(r, metric)).ToList();
+            var at = new SortedDictionary<double, List<double>>();
+            foreach (var c in curves)
+                foreach (var (x, y) in c)
+                    if (double.IsFinite(y)) (at.TryGetValue(x, out var list) ? list : at[x] = []).Add(y);
+            var steps = at.Keys.ToList();
+            var mean = at.Values.Select(v => v.Average()).ToList();
+            var low = at.Values.Select(v => v.Min()).ToList();
+            var high = at.Values.Select(v => v.Max()).ToList();
+            var (xs, ms, ls, hs) = BandColumns(steps, mean, low, high, StepColumns);
+            return new
+            {
+                label = string.Join(", ", groupBy.Select(k => $"{k}={members[0].Params.GetValueOrDefault(k, "-")}")),
+                values = groupBy.ToDictionary(k => k, k => members[0].Params.GetValueOrDefault(k)),
+                n = members.Count, drawn = curves.Count, x = xs, mean = ms, low = ls, high = hs,
+            };
+        }).ToList();
+        return new { metric, metrics, group_by = groupBy, groups };
+    }
+
+    /// <summary>A band decimated to pixel columns: per column the mean's lowest and highest point (in step order), each with the column's lowest low and highest high.</summary>
+    private static (List<double> X, List<double> Mean, List<double> Low, List<double> High) BandColumns(List<double> x, List<double> mean, List<double> low, List<double> high, int columns)
+    {
+        if (x.Count <= 2 * columns) return (x, mean, low, high);
+        var (rx, rm, rl, rh) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        double first = x[0], last = x[^1];
+        int i = 0;
+        for (int c = 0; c < columns && i < x.Count; c++)
+        {
+            double end = c == columns - 1 ? double.PositiveInfinity : first + (last - first) * (c + 1) / columns;
+            int start = i, lo = i, hi = i;
+            double bandLow = double.PositiveInfinity, bandHigh = double.NegativeInfinity;
+            for (; i < x.Count && x[i] <= end; i++)
+            {
+                if (mean[i] < mean[lo]) lo = i;
+                if (mean[i] > mean[hi]) hi = i;
+                bandLow = Math.Min(bandLow, low[i]); bandHigh = Math.Max(bandHigh, high[i]);
+            }
+            if (i == start) continue;
+            foreach (int k in lo == hi ? [lo] : lo < hi ? new[] { lo, hi } : [hi, lo])
+            {
+                rx.Add(x[k]); rm.Add(mean[k]); rl.Add(bandLow); rh.Add(bandHigh);
+            }
+        }
+        return (rx, rm, rl, rh);
     }
 
     /// <summary>A run's metrics per epoch, one series per split and measure (test_accuracy, train_loss, ...).</summary>

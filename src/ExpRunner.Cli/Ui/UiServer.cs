@@ -90,7 +90,9 @@ public sealed partial class UiServer : IAsyncDisposable
             var (path, type) = api.File(id, name);
             return Results.File(path, type, type.StartsWith("application/octet-stream", StringComparison.Ordinal) ? name : null);
         }));
+        Get(app, "/api/run/{id}/steps", (string id) => Answer(() => api.Steps(id)));
         Get(app, "/api/compare", (HttpContext ctx) => Answer(() => api.Compare(ctx.Request.Query)));
+        Get(app, "/api/compare/steps", (HttpContext ctx) => Answer(() => api.CompareSteps(ctx.Request.Query)));
         Get(app, "/api/sweeps", () => Answer(api.Sweeps));
         Get(app, "/api/sweep/{id}", (string id) => Answer(() => api.Sweep(id)));
         Get(app, "/api/{**rest}", (string rest) => Json(new { error = $"no API '/api/{rest}'" }, 404));

@@ -36,7 +36,8 @@ public class UiBrowserTests(UiFixture ui)
     public async Task The_runs_page_lists_every_run_scrolls_virtually_and_filters_with_a_caret_under_a_mistake()
     {
         var (page, errors) = await ui.Open("/runs");
-        int total = UiFixture.Generated + 1 + 1 + 6; // generated, hostile, mnist, sweep trials
+        // generated, hostile, mnist, probed, sweep trials (and the live run, when its test ran first)
+        int total = UiFixture.Generated + 1 + 1 + 1 + 6 + (Directory.Exists(Path.Combine(ui.Runs, "xor-live")) ? 1 : 0);
         await Until(page, async () => (await Text(page, "#count")).StartsWith($"{total:N0} runs", StringComparison.Ordinal), $"{total} runs");
         // Only what is on screen is in the page: a few dozen rows for thousands of runs.
         int rows = await page.Locator(".trow").CountAsync();
@@ -117,6 +118,71 @@ public class UiBrowserTests(UiFixture ui)
     }
 
     [Fact]
+    public async Task The_dynamics_tab_draws_every_step_and_each_layers_probes()
+    {
+        var (page, errors) = await ui.Open($"/run/{ui.ProbedRun}");
+        await page.Locator("#tab-dynamics").ClickAsync();
+        Assert.EndsWith("?tab=dynamics", page.Url);
+        await page.Locator("#steps-chart canvas").WaitForAsync(Shown);
+        await page.Locator("#probe-chart canvas").WaitForAsync(Shown);
+        // 320 training points in batches of 10 for 20 epochs: 640 steps, every one recorded and probed.
+        Assert.Contains("Every step (640 recorded)", await Text(page, "#dynamics"));
+        Assert.Contains("Per layer (640 probed steps)", await Text(page, "#dynamics"));
+        Assert.Equal("2", await page.Locator("#probe-chart").GetAttributeAsync("data-series")); // one line per layer
+        string legend = await Text(page, "#probe-chart .u-legend");
+        Assert.Contains("layer 0 · 6 tanh", legend);
+        Assert.Contains("layer 1 · 1 sigmoid", legend);
+        await page.Locator("#probe-metric").SelectOptionAsync("saturated");
+        await Until(page, async () => (await Text(page, "#probe-chart .u-legend")).Contains("layer 0", StringComparison.Ordinal), "the saturated units' chart");
+        await page.Locator("#probe-metric").SelectOptionAsync("weight.update_ratio");
+        await UiFixture.Shot(page, "dynamics");
+        await page.SetViewportSizeAsync(800, 900);
+        await UiFixture.Shot(page, "dynamics-800");
+        // The tab is in the address: opened again, the page starts on it.
+        var (again, more) = await ui.Open($"/run/{ui.ProbedRun}?tab=dynamics");
+        await again.Locator("#probe-chart canvas").WaitForAsync(Shown);
+        Assert.Empty(errors);
+        Assert.Empty(more);
+    }
+
+    [Fact]
+    public async Task The_dynamics_tab_follows_a_run_while_it_trains()
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var config = ExpRunner.Config.ConfigLoader.Parse(UiFixture.ProbedConfig.Replace("name: xor-probed", "name: xor-live").Replace("epochs: 20", "epochs: 100000"), "live.yaml");
+        var training = Task.Run(() => ExpRunner.ExperimentRunner.Run(config, new ExpRunner.RunOptions { RunsRoot = ui.Runs, Cancel = stop.Token }), TestContext.Current.CancellationToken);
+        try
+        {
+            string dir = Path.Combine(ui.Runs, "xor-live");
+            string? id = null;
+            await Until2(() => Directory.Exists(dir) && (id = Directory.GetDirectories(dir).Select(Path.GetFileName).FirstOrDefault()) is not null
+                && File.Exists(Path.Combine(dir, id!, "steps.csv.gz")), "the live run's first steps");
+            var (page, errors) = await ui.Open($"/run/{id}?tab=dynamics");
+            await page.Locator("#probe-chart canvas").WaitForAsync(Shown);
+            static long Recorded(string text) => long.Parse(System.Text.RegularExpressions.Regex.Match(text, @"Every step \(([\d,]+) recorded\)").Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
+            long first = Recorded(await Text(page, "#dynamics"));
+            await Until(page, async () => Recorded(await Text(page, "#dynamics")) > first, "more steps as the run trains");
+            Assert.Empty(errors);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            var result = await training;
+            Assert.Equal(ExpRunner.Tracking.RunStatus.Killed, result.Status);
+        }
+    }
+
+    private static async Task Until2(Func<bool> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(30)) Assert.Fail($"never saw {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task Compare_overlays_the_selected_runs_and_shows_what_differs()
     {
         var ids = ui.SweepRuns.Take(3).ToList();
@@ -133,6 +199,9 @@ public class UiBrowserTests(UiFixture ui)
         Assert.Contains("0.05", diff);
         await page.Locator("#scale-log").ClickAsync();
         Assert.Contains("log=1", page.Url);
+        // Every step of each run, beside the epochs.
+        await page.Locator("#compare-steps-chart canvas").WaitForAsync(Shown);
+        Assert.Equal("3", await page.Locator("#compare-steps-chart").GetAttributeAsync("data-series"));
         await UiFixture.Shot(page, "compare");
         Assert.Empty(errors);
     }

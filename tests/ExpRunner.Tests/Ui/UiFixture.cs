@@ -29,6 +29,17 @@ public sealed class UiFixture : IAsyncLifetime
     public UiData Data { get; private set; } = null!;
     public UiServer Server { get; private set; } = null!;
     public string MnistRun { get; private set; } = "";
+    /// <summary>A run with probes (two layers: tanh, sigmoid).</summary>
+    public string ProbedRun { get; private set; } = "";
+    public const string ProbedConfig = """
+        name: xor-probed
+        seed: 3
+        dataset: { name: xor, samples: 400, noise: 0.05 }
+        model: { layers: [ { units: 6, activation: tanh }, { units: 1, activation: sigmoid } ] }
+        loss: bce
+        training: { learning_rate: 0.5, batch_size: 10, epochs: 20, gradient_reduction: mean }
+        probes: {}
+        """;
     public string SweepId { get; private set; } = "";
     public IReadOnlyList<string> SweepRuns { get; private set; } = [];
     private IPlaywright? _playwright;
@@ -55,6 +66,9 @@ public sealed class UiFixture : IAsyncLifetime
               repeats: 2
             """), "--runs", Runs, "--jobs", "2");
         Assert.True(sweep.ExitCode == 0, sweep.ToString());
+        var probed = InProcess.Run("run", _dir.Write("probed.yaml", ProbedConfig), "--runs", Runs, "-q");
+        Assert.True(probed.ExitCode == 0, probed.ToString());
+        ProbedRun = Path.GetFileName(Directory.GetDirectories(Path.Combine(Runs, "xor-probed")).Single());
         var store = new ExpRunner.Sweeps.SweepStore(Runs);
         SweepId = store.Latest()!;
         SweepRuns = store.Read(SweepId).Trials.Select(t => t.RunId!).ToList();

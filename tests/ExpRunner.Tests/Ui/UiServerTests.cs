@@ -141,6 +141,26 @@ public class UiServerTests(UiFixture ui)
         Assert.Contains("limit=100000", body);
         (status, _) = await Get("/api/run/no-such-run");
         Assert.Equal(HttpStatusCode.NotFound, status);
+        (status, body) = await Get($"/api/compare/steps?runs={ui.ProbedRun}&metric=layer0.weight.update_ratoi");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("did you mean 'layer0.weight.update_ratio'", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task A_runs_steps_answer_is_its_record_decimated_and_its_probes_per_layer()
+    {
+        var (status, body) = await Get($"/api/run/{ui.ProbedRun}/steps");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var d = JsonDocument.Parse(body).RootElement;
+        var record = ExpRunner.Tracking.StepLog.ReadRecord(Path.Combine(ui.Runs, "xor-probed", ui.ProbedRun, "steps.csv.gz"));
+        Assert.Equal(record.Steps.Count, d.GetProperty("steps").GetInt32());
+        var loss = d.GetProperty("series").GetProperty("batch_loss");
+        // 640 steps fit 700 pixel columns: every step is there, exactly.
+        Assert.Equal(record.Steps.Select(s => s.Loss), loss.GetProperty("y").EnumerateArray().Select(v => v.GetDouble()));
+        var layers = d.GetProperty("layers");
+        Assert.Equal(2, layers.GetArrayLength());
+        int column = record.ProbeColumns.ToList().IndexOf("layer1.weight.grad_norm");
+        Assert.Equal(record.Steps.Select(s => s.Probes![column]), layers[1].GetProperty("probes").GetProperty("weight.grad_norm").GetProperty("y").EnumerateArray().Select(v => v.GetDouble()));
     }
 
     [Fact]

@@ -367,7 +367,7 @@ const DASHES = [null, [6, 4], [2, 3], [10, 3, 2, 3]];
  * A chart of series over epochs with uPlot: lines (each with an optional band from low to high),
  * a linear or log y axis, and a legend that reads out the values under the cursor.
  */
-function lineChart(box, { title, series, log, yLabel, height = 300 }) {
+function lineChart(box, { title, series, log, yLabel, xLabel = "epoch", height = 300 }) {
   const epochs = [...new Set(series.flatMap(s => s.x))].sort((a, b) => a - b);
   const at = new Map(epochs.map((e, i) => [e, i]));
   const align = (xs, ys) => { const out = new Array(epochs.length).fill(null); xs.forEach((x, i) => { const v = ys[i]; out[at.get(x)] = typeof v === "number" && isFinite(v) && (!log || v > 0) ? v : null; }); return out; };
@@ -375,8 +375,8 @@ function lineChart(box, { title, series, log, yLabel, height = 300 }) {
   const opts = {
     title, width: Math.max(320, box.clientWidth || 600), height,
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-    axes: [{ label: "epoch", stroke: "#6b7482", grid: { stroke: "#eef0f3" }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] }, { label: yLabel, stroke: "#6b7482", grid: { stroke: "#eef0f3" }, size: 60, values: (u, ticks) => ticks.map(t => num(t, 3)) }],
-    series: [{ label: "epoch" }], bands: [], legend: { live: true }, cursor: { drag: { x: true, y: false } },
+    axes: [{ label: xLabel, stroke: "#6b7482", grid: { stroke: "#eef0f3" }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000] }, { label: yLabel, stroke: "#6b7482", grid: { stroke: "#eef0f3" }, size: 60, values: (u, ticks) => ticks.map(t => num(t, 3)) }],
+    series: [{ label: xLabel }], bands: [], legend: { live: true }, cursor: { drag: { x: true, y: false } },
   };
   // A curve identical to an earlier one would hide behind it (sum at lr 0.01 and mean at lr 1.0 do
   // coincide): it is drawn dashed over it, with bigger markers, and named "= the other".
@@ -414,11 +414,11 @@ function lineChart(box, { title, series, log, yLabel, height = 300 }) {
 }
 
 /** Linear / log toggle and metric choice above a chart. */
-function chartControls(metrics, state, redraw) {
-  const pick = h("select", { "aria-label": "metric", id: "metric" }, ...metrics.map(m => h("option", { value: m, selected: m === state.metric }, m)));
+function chartControls(metrics, state, redraw, prefix = "") {
+  const pick = h("select", { "aria-label": "metric", id: prefix + "metric" }, ...metrics.map(m => h("option", { value: m, selected: m === state.metric }, m)));
   pick.addEventListener("change", () => { state.metric = pick.value; state.chosen = true; redraw(); });
-  const lin = h("button", { class: state.log ? "" : "on", id: "scale-linear" }, "linear");
-  const log = h("button", { class: state.log ? "on" : "", id: "scale-log" }, "log");
+  const lin = h("button", { class: state.log ? "" : "on", id: prefix + "scale-linear" }, "linear");
+  const log = h("button", { class: state.log ? "on" : "", id: prefix + "scale-log" }, "log");
   lin.addEventListener("click", () => { state.log = false; lin.classList.add("on"); log.classList.remove("on"); redraw(); });
   log.addEventListener("click", () => { state.log = true; log.classList.add("on"); lin.classList.remove("on"); redraw(); });
   return h("div", { class: "bar" }, pick, h("span", { class: "chips" }, lin, log));
@@ -426,10 +426,63 @@ function chartControls(metrics, state, redraw) {
 
 // ---- run page -----------------------------------------------------------------------------------
 
-function RunPage([id]) {
+function RunPage([id], q) {
   const head = h("h1", {}, id);
-  const body = h("div", {});
-  main().append(head, body);
+  const overview = h("div", {});
+  const dynamics = h("div", { id: "dynamics", style: { display: "none" } });
+  const tabs = { overview: h("button", { id: "tab-overview" }, "Overview"), dynamics: h("button", { id: "tab-dynamics" }, "Dynamics") };
+  const show = (tab, save) => {
+    for (const [k, b] of Object.entries(tabs)) b.classList.toggle("on", k === tab);
+    overview.style.display = tab === "overview" ? "" : "none";
+    dynamics.style.display = tab === "dynamics" ? "" : "none";
+    if (save) { const s = new URLSearchParams(); if (tab !== "overview") s.set("tab", tab); go("/run/" + encodeURIComponent(id), s, true); }
+    if (tab === "dynamics") loadSteps();
+  };
+  tabs.overview.addEventListener("click", () => show("overview", true));
+  tabs.dynamics.addEventListener("click", () => show("dynamics", true));
+  const body = overview;
+  main().append(head, h("div", { class: "chips tabs", role: "tablist" }, tabs.overview, tabs.dynamics), overview, dynamics);
+  const stepState = { metric: "batch_loss", log: true }, probeState = { metric: "weight.update_ratio", log: true };
+  let lastSteps = null, stepsPolling = false, running = false;
+
+  /** The Dynamics tab: every step's batch loss, accuracy and rate, and each layer's probes (live while the run trains). */
+  async function loadSteps() {
+    let d;
+    try { d = await api("/api/run/" + encodeURIComponent(id) + "/steps"); }
+    catch (e) { put(dynamics, h("div", { class: "card error" }, e.message)); return; }
+    const text = JSON.stringify(d);
+    if (text === lastSteps) return;
+    lastSteps = text;
+    if (!d.steps) { put(dynamics, h("div", { class: "card muted", id: "no-steps" }, running ? "No step has been recorded yet." : "This run has no per-step record (steps.csv.gz).")); return; }
+    const stepBox = h("div", { class: "chart", id: "steps-chart" });
+    const drawSteps = () => {
+      const s = d.series[stepState.metric];
+      lineChart(stepBox, { series: [{ label: stepState.metric.replace("_", " "), x: s.x, y: s.y, color: "#2f6fdb" }], log: stepState.log, yLabel: stepState.metric, xLabel: "step", height: 280 });
+    };
+    const cards = [h("div", { class: "card" }, h("h2", {}, `Every step (${fmtInt(d.steps)} recorded)`),
+      chartControls(Object.keys(d.series), stepState, drawSteps, "steps-"), stepBox,
+      h("div", { class: "legend-note" }, "Each pixel column is drawn from its lowest and its highest step, so no spike is lost at any width."))];
+    const probes = [...new Set(d.layers.flatMap(l => Object.keys(l.probes)))];
+    if (probes.length) {
+      if (!probes.includes(probeState.metric)) probeState.metric = probes[0];
+      const probeBox = h("div", { class: "chart", id: "probe-chart" });
+      const drawProbe = () => {
+        const series = d.layers.filter(l => l.probes[probeState.metric]).map((l, i) => ({ label: l.name, x: l.probes[probeState.metric].x, y: l.probes[probeState.metric].y, color: PALETTE[i % PALETTE.length] }));
+        // Norms and ratios span decades: a log axis unless a value is not positive.
+        const positive = series.every(s => s.y.every(v => v === null || v > 0));
+        lineChart(probeBox, { series, log: probeState.log && positive, yLabel: probeState.metric, xLabel: "step", height: 300 });
+      };
+      cards.push(h("div", { class: "card" }, h("h2", {}, `Per layer (${fmtInt(d.probed)} probed steps)`),
+        chartControls(probes, probeState, drawProbe, "probe-"), probeBox,
+        h("div", { class: "legend-note" }, "grad_norm: ‖g‖ after the batch reduction; update_ratio: ‖Δw‖/‖w‖; dead / saturated: the fraction of units passing no gradient for any example of the batch; pre_mean, pre_std: the pre-activations. A log axis falls back to linear where a value is 0 or negative.")));
+      put(dynamics, ...cards);
+      drawSteps(); drawProbe();
+    } else {
+      cards.push(h("div", { class: "card muted", id: "no-probes" }, "No probes in this run: add ", h("code", {}, "probes: {}"), " to its config to see each layer's gradient, weight and update norms and its dead or saturated units."));
+      put(dynamics, ...cards);
+      drawSteps();
+    }
+  }
   const chartState = { metric: "accuracy", log: false };
   let evaluated = false, last = null;
 
@@ -501,7 +554,9 @@ function RunPage([id]) {
     if (r.metrics.length) redraw();
     const hasWeights = r.files.some(f => f.name === "model.safetensors");
     if (hasWeights && r.status !== "RUNNING") evaluate(evalCard); else evalCard.lastChild.textContent = r.status === "RUNNING" ? "Shown when the run has ended." : "This run saved no weights to evaluate.";
+    running = r.status === "RUNNING";
     if (r.status === "RUNNING" && !polling) { polling = true; every(2000, load); }
+    if (r.status === "RUNNING" && !stepsPolling) { stepsPolling = true; every(2000, () => dynamics.style.display === "none" ? null : loadSteps()); }
   }
   let polling = false;
 
@@ -529,6 +584,7 @@ function RunPage([id]) {
   }
 
   load();
+  show(q.get("tab") === "dynamics" ? "dynamics" : "overview", false);
 }
 
 // ---- compare page -------------------------------------------------------------------------------
@@ -579,6 +635,33 @@ function ComparePage(_, q) {
     };
     body.append(h("div", { class: "card" }, chartControls(seriesNames, state, redraw), chartBox, note));
     if (seriesNames.length) redraw(); else chartBox.append(h("div", { class: "muted" }, "No metrics per epoch to draw."));
+
+    // Every step: the batch loss (or any probe) of each run, or each group's mean with its band.
+    const stepState = { metric: q.get("step_metric") || "batch_loss", log: q.get("step_log") !== "0" };
+    const stepBox = h("div", { class: "chart", id: "compare-steps-chart" });
+    const stepNote = h("div", { class: "legend-note" });
+    const stepCard = h("div", { class: "card", id: "compare-steps" }, h("h2", {}, "Every step"), h("div", { class: "muted" }, "…"));
+    body.append(stepCard);
+    let stepMetrics = null;
+    const drawSteps = async () => {
+      const sp = new URLSearchParams(p);
+      sp.set("metric", stepState.metric);
+      let d;
+      try { d = await api("/api/compare/steps?" + sp); }
+      catch (e) { put(stepCard, h("h2", {}, "Every step"), h("div", { class: "error" }, e.message)); return; }
+      if (!stepMetrics) {
+        stepMetrics = d.metrics;
+        put(stepCard, h("h2", {}, "Every step"), chartControls(stepMetrics, stepState, drawSteps, "steps-"), stepBox, stepNote);
+      }
+      const series = grouped
+        ? d.groups.map(g => ({ label: g.label + ` (n=${g.n})`, x: g.x, y: g.mean, low: g.n > 1 ? g.low : null, high: g.n > 1 ? g.high : null }))
+        : d.runs.map(r => ({ label: r.id, x: r.curve.x, y: r.curve.y }));
+      const positive = series.every(s => s.y.every(v => v === null || v > 0) && (!s.low || s.low.every(v => v === null || v > 0)));
+      lineChart(stepBox, { series, log: stepState.log && positive, yLabel: stepState.metric, xLabel: "step", height: 340 });
+      stepNote.textContent = (grouped ? "Lines: a group's mean at each step; bands: its lowest to its highest run. " : "") +
+        "Each pixel column is drawn from its lowest and highest step, so no spike is lost." + (stepState.log && !positive ? " (Linear: a value is 0 or negative.)" : "");
+    };
+    drawSteps();
 
     // Final metrics side by side.
     const finals = ["test_accuracy", "test_loss", "validation_accuracy", "train_loss", "best_epoch", "epochs_run", "duration"];
