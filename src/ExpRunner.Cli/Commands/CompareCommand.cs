@@ -42,6 +42,17 @@ public sealed class CompareSettings : RunsSettings
 
     [CommandOption("--plot <FILE>"), Description("Also write the learning curves of the compared runs or groups (.svg or .html).")]
     public string? Plot { get; init; }
+
+    [CommandOption("--steps"), Description("With --plot: per-step curves (batch loss and accuracy at every recorded step) instead of per epoch; groups as their mean with a band.")]
+    public bool Steps { get; init; }
+
+    [CommandOption("--probe <COLUMN>"), Description("With --plot --steps: also a panel of this probe (a steps.csv.gz column, e.g. layer0.weight.update_ratio); repeatable.")]
+    public string[] Probes { get; init; } = [];
+
+    public override Spectre.Console.ValidationResult Validate() =>
+        Steps && Plot is null ? Spectre.Console.ValidationResult.Error("--steps goes with --plot FILE")
+        : Probes.Length > 0 && !Steps ? Spectre.Console.ValidationResult.Error("--probe goes with --plot FILE --steps")
+        : base.Validate();
 }
 
 /// <summary>`exprunner compare`: runs or groups of runs side by side, from their summary.json files only.</summary>
@@ -99,7 +110,9 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             GroupBy = groupBy, AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending,
             Baseline = baseline, BaselineGroup = baselineGroup,
         });
-        if (settings.Plot is { } plot) WritePlot(plot, comparison);
+        if (settings.Plot is { } plot)
+            if (settings.Steps) WriteStepPlot(plot, comparison, settings.Probes);
+            else WritePlot(plot, comparison);
         switch (settings.Format)
         {
             case "markdown": cli.Print(Render.Markdown(comparison)); break;
@@ -136,6 +149,37 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         }).ToList();
         foreach (var (_, problem) in loaded.Where(r => r.Problem is not null)) Common.Broken(cli, strict, new InvalidDataException(problem));
         return rows.Concat(loaded.Select(r => r.Row).OfType<RunRow>()).DistinctBy(r => r.Dir);
+    }
+
+    /// <summary>The entries of a plot: a run by its id's tail and the params that set it apart, a group by its values.</summary>
+    private static List<(string Label, IReadOnlyList<RunRow> Runs)> Entries(Comparison c)
+    {
+        var shortKeys = Keys.Short(c.Columns.Where(x => x.Kind == ColumnKind.Param).Select(x => x.Name));
+        return [.. c.Rows.Select(r =>
+        {
+            var values = c.Columns.Where(col => col.Kind == ColumnKind.Param && r.Cells.ContainsKey(col.Key))
+                .Select(col => $"{shortKeys[col.Name]}={r.Cells[col.Key].Text}");
+            string label = c.Grouped ? string.Join(" ", values) + $" (n={r.Runs.Count})" : string.Join(" ", values.Prepend(r.Label[^6..]));
+            return (label, (IReadOnlyList<RunRow>)r.Runs);
+        })];
+    }
+
+    private void WriteStepPlot(string file, Comparison c, IReadOnlyList<string> probes)
+    {
+        string ext = Path.GetExtension(file).ToLowerInvariant();
+        if (ext is not (".svg" or ".html")) throw new InputException($"--plot {file}: the file must end in .svg or .html");
+        var entries = Entries(c).Select(e => (e.Label, Records: (IReadOnlyList<StepRecord>)e.Runs.Take(50).Select(r => Path.Combine(r.Dir, StepLog.File))
+            .Where(File.Exists).Select(StepLog.ReadRecord).ToList())).ToList();
+        if (entries.All(e => e.Records.Count == 0)) throw new InputException($"--steps: none of the {c.Rows.Count} compared rows has a per-step record (steps.csv.gz)");
+        var known = entries.SelectMany(e => e.Records).SelectMany(r => r.ProbeColumns).Distinct().ToList();
+        foreach (var p in probes)
+            if (!known.Contains(p))
+                throw new InputException(known.Count == 0 ? $"--probe {p}: these runs have no probes (their configs have no `probes:` block)"
+                    : $"--probe {p}: no such probe in these runs{Keys.Suggest(p, known)}; they have {string.Join(", ", known.Take(8))}{(known.Count > 8 ? ", …" : "")}");
+        string title = $"Every step of {c.Rows.Count} {(c.Grouped ? $"group{(c.Rows.Count == 1 ? "" : "s")} (mean, band: lowest to highest run)" : $"run{(c.Rows.Count == 1 ? "" : "s")}")}";
+        string svg = Plots.LearningCurves.StepOverlay(title, entries, ["batch_loss", "batch_accuracy", .. probes]);
+        IO.Atomic.WriteText(file, ext == ".html" ? Plots.SvgChart.Html(title, svg) : svg);
+        cli.Note($"wrote {file}");
     }
 
     private void WritePlot(string file, Comparison c)

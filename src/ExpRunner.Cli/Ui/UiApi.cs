@@ -323,20 +323,8 @@ public sealed class UiApi(UiData data)
     {
         string path = Path.Combine(r.Dir, StepLog.File);
         if (!System.IO.File.Exists(path)) return [];
-        StepRecord record;
-        try { record = StepLog.ReadRecord(path); }
+        try { return Plots.LearningCurves.StepValues(StepLog.ReadRecord(path), metric); }
         catch (Exception e) when (e is InvalidDataException or IOException or FormatException) { return []; }
-        Func<StepMetrics, double>? value = metric switch
-        {
-            "batch_loss" => s => s.Loss, "batch_accuracy" => s => s.Accuracy, "learning_rate" => s => s.LearningRate, _ => null,
-        };
-        if (value is null)
-        {
-            int column = record.ProbeColumns.ToList().IndexOf(metric);
-            if (column < 0) return [];
-            return [.. record.Steps.Where(s => s.Probes is not null).Select(s => ((double)s.Step, s.Probes![column]))];
-        }
-        return [.. record.Steps.Select(s => ((double)s.Step, value(s)))];
     }
 
     /// <summary>The per-step series compare can draw for these runs: the record's three and every probe column any of them has.</summary>
@@ -377,50 +365,15 @@ public sealed class UiApi(UiData data)
         {
             var members = g.ToList();
             var curves = members.Take(CurvesPerGroup).AsParallel().AsOrdered().Select(r => StepSeries(r, metric)).ToList();
-            var at = new SortedDictionary<double, List<double>>();
-            foreach (var c in curves)
-                foreach (var (x, y) in c)
-                    if (double.IsFinite(y)) (at.TryGetValue(x, out var list) ? list : at[x] = []).Add(y);
-            var steps = at.Keys.ToList();
-            var mean = at.Values.Select(v => v.Average()).ToList();
-            var low = at.Values.Select(v => v.Min()).ToList();
-            var high = at.Values.Select(v => v.Max()).ToList();
-            var (xs, ms, ls, hs) = BandColumns(steps, mean, low, high, StepColumns);
+            var band = Plots.Envelope.Band(Plots.Envelope.Across(curves), StepColumns);
             return new
             {
                 label = string.Join(", ", groupBy.Select(k => $"{k}={members[0].Params.GetValueOrDefault(k, "-")}")),
                 values = groupBy.ToDictionary(k => k, k => members[0].Params.GetValueOrDefault(k)),
-                n = members.Count, drawn = curves.Count, x = xs, mean = ms, low = ls, high = hs,
+                n = members.Count, drawn = curves.Count, x = band.Select(p => p.X), mean = band.Select(p => p.Mean), low = band.Select(p => p.Low), high = band.Select(p => p.High),
             };
         }).ToList();
         return new { metric, metrics, group_by = groupBy, groups };
-    }
-
-    /// <summary>A band decimated to pixel columns: per column the mean's lowest and highest point (in step order), each with the column's lowest low and highest high.</summary>
-    private static (List<double> X, List<double> Mean, List<double> Low, List<double> High) BandColumns(List<double> x, List<double> mean, List<double> low, List<double> high, int columns)
-    {
-        if (x.Count <= 2 * columns) return (x, mean, low, high);
-        var (rx, rm, rl, rh) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
-        double first = x[0], last = x[^1];
-        int i = 0;
-        for (int c = 0; c < columns && i < x.Count; c++)
-        {
-            double end = c == columns - 1 ? double.PositiveInfinity : first + (last - first) * (c + 1) / columns;
-            int start = i, lo = i, hi = i;
-            double bandLow = double.PositiveInfinity, bandHigh = double.NegativeInfinity;
-            for (; i < x.Count && x[i] <= end; i++)
-            {
-                if (mean[i] < mean[lo]) lo = i;
-                if (mean[i] > mean[hi]) hi = i;
-                bandLow = Math.Min(bandLow, low[i]); bandHigh = Math.Max(bandHigh, high[i]);
-            }
-            if (i == start) continue;
-            foreach (int k in lo == hi ? [lo] : lo < hi ? new[] { lo, hi } : [hi, lo])
-            {
-                rx.Add(x[k]); rm.Add(mean[k]); rl.Add(bandLow); rh.Add(bandHigh);
-            }
-        }
-        return (rx, rm, rl, rh);
     }
 
     /// <summary>A run's metrics per epoch, one series per split and measure (test_accuracy, train_loss, ...).</summary>

@@ -71,4 +71,47 @@ public static class LearningCurves
             new Panel("Accuracy", "epoch", "accuracy", accuracy),
         ]);
     }
+
+    /// <summary>
+    /// Per-step curves of several runs or groups, one panel per series (batch loss, batch accuracy, each probe asked for):
+    /// a run's curve decimated by its min/max envelope, a group's as the mean over its runs at each step with a band
+    /// from the lowest to the highest — every pixel column keeping its extremes.
+    /// </summary>
+    public static string StepOverlay(string title, IReadOnlyList<(string Label, IReadOnlyList<StepRecord> Runs)> entries, IReadOnlyList<string> series)
+    {
+        var panels = new List<Panel>();
+        foreach (string name in series)
+        {
+            var lines = new List<Series>();
+            for (int i = 0; i < entries.Count; i++)
+            {
+                var (label, runs) = entries[i];
+                var curves = runs.Select(r => (IReadOnlyList<(double X, double Y)>)StepValues(r, name)).Where(c => c.Count > 0).ToList();
+                if (curves.Count == 0) continue;
+                if (curves.Count == 1) { lines.Add(new Series(label, Envelope.MinMax(curves[0]), i)); continue; }
+                var band = Envelope.Band(Envelope.Across(curves));
+                lines.Add(new Series(label, [.. band.Select(p => (p.X, p.Mean))], i) { Band = [.. band.Select(p => (p.X, p.Low, p.High))] });
+            }
+            string yLabel = name switch { "batch_loss" => "batch loss (mean per example)", "batch_accuracy" => "batch accuracy", "learning_rate" => "learning rate", _ => name };
+            panels.Add(new Panel(name switch { "batch_loss" => "Loss per step", "batch_accuracy" => "Accuracy per step", "learning_rate" => "Learning rate", _ => name }, "step", yLabel, lines)
+                {
+                    LogWhenWide = name is "batch_loss" || name.EndsWith("norm", StringComparison.Ordinal) || name.EndsWith("ratio", StringComparison.Ordinal),
+                    WideSpan = name is "batch_loss" ? 100 : 10,
+                });
+        }
+        return SvgChart.Render(title, panels);
+    }
+
+    /// <summary>One per-step series of a record: batch_loss, batch_accuracy, learning_rate, or a probe column (its probed steps).</summary>
+    public static List<(double X, double Y)> StepValues(StepRecord record, string name)
+    {
+        switch (name)
+        {
+            case "batch_loss": return [.. record.Steps.Select(s => ((double)s.Step, s.Loss))];
+            case "batch_accuracy": return [.. record.Steps.Select(s => ((double)s.Step, s.Accuracy))];
+            case "learning_rate": return [.. record.Steps.Select(s => ((double)s.Step, s.LearningRate))];
+        }
+        int column = record.ProbeColumns.ToList().IndexOf(name);
+        return column < 0 ? [] : [.. record.Steps.Where(s => s.Probes is not null).Select(s => ((double)s.Step, s.Probes![column]))];
+    }
 }

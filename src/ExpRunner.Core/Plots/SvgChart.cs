@@ -18,8 +18,10 @@ public sealed record Series(string Label, IReadOnlyList<(double X, double Y)> Po
 
 public sealed record Panel(string Title, string XLabel, string YLabel, IReadOnlyList<Series> Series)
 {
-    /// <summary>A loss axis: switches to a log scale when its values span more than 100×.</summary>
+    /// <summary>A loss axis: switches to a log scale when its values span more than <see cref="WideSpan"/>×.</summary>
     public bool LogWhenWide { get; init; }
+    /// <summary>How wide a span switches <see cref="LogWhenWide"/> to a log scale (100×; norms and ratios, which live on a log scale: 10×).</summary>
+    public double WideSpan { get; init; } = 100;
 }
 
 /// <summary>
@@ -50,18 +52,21 @@ public static class SvgChart
                     if (Same(panel.Series[i].Points, panel.Series[j].Points) && !twins.ContainsKey(panel.Series[j]))
                         twins[panel.Series[j]] = panel.Series[i].Label;
         var legend = panels.SelectMany(p => p.Series).GroupBy(s => (s.Label, s.Style, s.Train)).Select(g => g.First()).ToList();
-        int width = panels.Count * PanelW;
+        // Up to three panels side by side; four or more in rows of two.
+        int perRow = panels.Count <= 3 ? Math.Max(1, panels.Count) : 2, panelRows = (panels.Count + perRow - 1) / perRow;
+        int width = perRow * PanelW;
         var labels = legend.Select(s => s.Label + (twins.TryGetValue(s, out var of) ? $" (= {of})" : "")).ToList();
         int colW = Math.Min(width - 40, Math.Max(200, 34 + 7 * labels.Select(l => l.Length).DefaultIfEmpty(0).Max()));
         int columns = Math.Max(1, (width - 40) / colW);
         int legendRows = (legend.Count + columns - 1) / columns;
-        int height = 36 + PanelH + 16 + legendRows * LegendRow + 10;
+        const int RowGap = 14;
+        int height = 36 + panelRows * PanelH + (panelRows - 1) * RowGap + 16 + legendRows * LegendRow + 10;
         var sb = new StringBuilder();
         sb.Append(Inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\" data-series=\"{legend.Count}\">\n");
         sb.Append(Inv, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
         sb.Append(Inv, $"<text x=\"{width / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">{Esc(title)}</text>\n");
-        for (int i = 0; i < panels.Count; i++) DrawPanel(sb, panels[i], i * PanelW, 28, twins);
-        int y0 = 36 + PanelH + 16;
+        for (int i = 0; i < panels.Count; i++) DrawPanel(sb, panels[i], i % perRow * PanelW, 28 + i / perRow * (PanelH + RowGap), twins);
+        int y0 = 36 + panelRows * PanelH + (panelRows - 1) * RowGap + 16;
         sb.Append("<g class=\"legend\">\n");
         for (int i = 0; i < legend.Count; i++)
         {
@@ -91,7 +96,7 @@ public static class SvgChart
     {
         var pts = panel.Series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         var ys = pts.Select(p => p.Y).Concat(panel.Series.SelectMany(s => s.Band ?? []).SelectMany(b => new[] { b.Low, b.High })).Where(double.IsFinite).ToList();
-        bool log = panel.LogWhenWide && ys.Count > 0 && ys.Min() > 0 && ys.Max() / ys.Min() > 100;
+        bool log = panel.LogWhenWide && ys.Count > 0 && ys.Min() > 0 && ys.Max() / ys.Min() > panel.WideSpan;
         var (xmin, xmax) = pts.Count == 0 ? (0.0, 1.0) : (pts.Min(p => p.X), pts.Max(p => p.X));
         var xticks = Ticks(xmin, xmax, 6, integers: true);
         double[] yticks = log ? LogTicks(ys.Min(), ys.Max()) : Ticks(ys.Count == 0 ? 0 : ys.Min(), ys.Count == 0 ? 1 : ys.Max(), 6, integers: false);

@@ -69,4 +69,27 @@ public class DynamicsViewTests
         Assert.True(alone.ExitCode == 2, alone.ToString());
         Assert.Contains("--at goes with --dynamics", alone.Stderr);
     }
+
+    [Fact]
+    public void Compare_plots_every_step_of_runs_and_groups_with_the_probes_asked_for()
+    {
+        using var dir = new TempDir();
+        foreach (var (lr, seed) in new[] { ("0.5", 1), ("0.5", 2), ("0.05", 1) })
+            Train(dir, Probed.Replace("learning_rate: 0.5", "learning_rate: " + lr).Replace("seed: 2", "seed: " + seed));
+        string plot = dir.File("steps.svg");
+        var r = InProcess.Run("compare", "--runs", dir.File("runs"), "--group-by", "training.learning_rate", "--plot", plot, "--steps", "--probe", "layer0.dead");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        string svg = File.ReadAllText(plot);
+        Assert.Contains("data-title=\"Loss per step\"", svg);
+        Assert.Contains("data-title=\"layer0.dead\"", svg);
+        Assert.Contains("data-series=\"2\"", svg); // two groups
+        Assert.Contains("<polygon", svg);          // the group of two seeds has its band
+
+        var typo = InProcess.Run("compare", "--runs", dir.File("runs"), "--plot", plot, "--steps", "--probe", "layer0.daed");
+        Assert.True(typo.ExitCode == 2, typo.ToString());
+        Assert.Contains("did you mean 'layer0.dead'", typo.Stderr);
+        var alone = InProcess.Run("compare", "--runs", dir.File("runs"), "--steps");
+        Assert.True(alone.ExitCode == 2, alone.ToString());
+        Assert.Contains("--steps goes with --plot", alone.Stderr);
+    }
 }
