@@ -108,7 +108,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         var comparison = Comparison.Build(rows, new ComparisonOptions
         {
             GroupBy = groupBy, AllParams = settings.AllParams, Filter = filter, Sort = sort, Descending = descending,
-            Baseline = baseline, BaselineGroup = baselineGroup,
+            Baseline = baseline, BaselineGroup = baselineGroup, TrainCount = TrainCount,
         });
         if (settings.Plot is { } plot)
             if (settings.Steps) WriteStepPlot(plot, comparison, settings.Probes);
@@ -250,8 +250,17 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         cli.Out.Write(table);
         string what = c.Grouped ? Plural(c.Rows.Count, "group") : Plural(c.Rows.Count, "run");
         cli.Out.MarkupLine(Markup.Escape($"{what} of {loaded} loaded; * marks the best value of a column" + (Render.Legend(c) is { Length: > 0 } l ? "; " + l : "")));
+        if (c.Equivalences)
+            cli.Out.MarkupLine(Markup.Escape($"same_config: rows with one mark are one configuration run twice — {Equivalence.Rule}"));
         if (dropped.Count > 0)
             cli.Out.MarkupLine(Markup.Escape($"left out to fit {cli.Out.Profile.Width} columns: {string.Join(", ", dropped)} (a wider terminal, or --format csv, shows them)"));
+    }
+
+    /// <summary>A run's training-set size, from its run.json (null when it cannot be read).</summary>
+    internal static int? TrainCount(RunRow r)
+    {
+        try { return RunFolder.Open(r.Dir).ReadRecord()?.Dataset?.TrainCount; }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }
     }
 
     private static string Plural(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";

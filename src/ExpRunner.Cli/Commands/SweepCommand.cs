@@ -96,6 +96,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             var connected = Executor(kind, store, s, draft.Spec.Slurm, draft.MaxThreads);
             sweep = draft.Create(store, kind, connected.Slurm, cli.Clock.GetUtcNow());
             cli.Note($"sweep {sweep.Id}: {sweep.Trials.Count} trial{(sweep.Trials.Count == 1 ? "" : "s")} of {sweep.Experiment} ({store.DirOf(sweep.Id)})");
+            view.Equivalences(draft);
             return await Run(view, store, sweep, draft.Loaded.Config, connected, s, cancellation);
         }
         if (s.Detach && sweep.Search is not null) throw new InputException(DetachSearch);

@@ -27,8 +27,20 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
                 (s.Method == "tpe" ? $"; the first {s.StartupTrials} trials are random draws" : ""));
         if (draft.Spec.Prune is { } prune)
             cli.Note($"pruning: {prune.Metric} ({prune.Mode}) at epochs {string.Join(", ", prune.Rungs(draft.Loaded.Config.Training.Epochs))}; the best 1/{prune.ReductionFactor} at each go on");
+        Equivalences(draft);
         if (!draft.Sweeps) cli.Note("note: the config has no sweep: block and no --set KEY=a,b: the sweep would have one trial");
         if (draft.Plain.Count > 0) cli.Note($"every trial also: {string.Join(" ", draft.Plain.Select(p => "--set " + p))}");
+    }
+
+    /// <summary>Says which trials are one configuration run twice, before any compute is spent on them.</summary>
+    public void Equivalences(NewSweep draft)
+    {
+        var classes = draft.Equivalent();
+        if (classes.Count == 0) return;
+        string Label(int i) => string.Join(" ", draft.Trials[i].Overrides);
+        cli.Note($"note: {classes.Sum(c => c.Count - 1)} trial{(classes.Sum(c => c.Count - 1) == 1 ? "" : "s")} repeat{(classes.Sum(c => c.Count - 1) == 1 ? "s" : "")} another's configuration — {Compare.Equivalence.Rule}:");
+        foreach (var c in classes)
+            cli.Note($"  trials {string.Join(" ≡ ", c)}  ({string.Join(" ≡ ", c.Select(Label))})");
     }
 
     public void Status(SweepRecord sweep)

@@ -210,15 +210,23 @@ public sealed class UiApi(UiData data)
         var differing = keys.Where(k => runs.Any(r => r.Params.GetValueOrDefault(k) != runs[0].Params.GetValueOrDefault(k))).ToList();
         if (groupBy.Count == 0)
         {
+            var same = Marks(runs.Select(r => (IReadOnlyList<RunRow>)[r]).ToList());
             return new
             {
-                runs = runs.Select(r => new { id = r.Id, experiment = r.Experiment, status = r.Status, @params = r.Params, metrics = r.Metrics, curves = Curves(r) }),
+                rule = Equivalence.Rule,
+                runs = runs.Select((r, i) => new
+                {
+                    id = r.Id, experiment = r.Experiment, status = r.Status, @params = r.Params, metrics = r.Metrics, curves = Curves(r),
+                    effective_lr = Equivalence.EffectiveText(r.Params), same_config = same.GetValueOrDefault(i),
+                }),
                 differing, same = keys.Except(differing).ToDictionary(k => k, k => runs[0].Params.GetValueOrDefault(k)),
             };
         }
-        var groups = runs.GroupBy(r => string.Join('\u0001', groupBy.Select(k => r.Params.GetValueOrDefault(k, "")))).Select(g =>
+        var grouped = runs.GroupBy(r => string.Join('\u0001', groupBy.Select(k => r.Params.GetValueOrDefault(k, "")))).Select(g => g.ToList()).ToList();
+        var marks = Marks(grouped.Select(g => (IReadOnlyList<RunRow>)g).ToList());
+        var groups = grouped.Select((members, index) =>
         {
-            var members = g.ToList();
+            var lrs = members.Select(r => Equivalence.EffectiveText(r.Params)).Distinct().ToList();
             // Curves of many runs are read from as many folders: a group's are drawn from its first runs, and that is said.
             var curves = members.Take(CurvesPerGroup).AsParallel().AsOrdered().Select(Curves).ToList();
             return new
@@ -226,6 +234,7 @@ public sealed class UiApi(UiData data)
                 label = string.Join(", ", groupBy.Select(k => $"{k}={members[0].Params.GetValueOrDefault(k, "-")}")),
                 values = groupBy.ToDictionary(k => k, k => members[0].Params.GetValueOrDefault(k)),
                 n = members.Count, drawn = curves.Count, ids = members.Take(MaxCompared).Select(r => r.Id),
+                effective_lr = lrs is [var one] ? one : "mixed", same_config = marks.GetValueOrDefault(index),
                 final = ExpRunner.Compare.Comparison.MetricColumns.Where(m => members.Any(r => r.Metrics.ContainsKey(m.Name))).ToDictionary(m => m.Name, m =>
                 {
                     var v = members.Where(r => r.Metrics.ContainsKey(m.Name)).Select(r => r.Metrics[m.Name]).ToList();
@@ -235,7 +244,25 @@ public sealed class UiApi(UiData data)
                 curves = Band(curves),
             };
         }).ToList();
-        return new { group_by = groupBy, groups, differing = differing.Except(groupBy), runs = runs.Count };
+        return new { group_by = groupBy, groups, differing = differing.Except(groupBy), runs = runs.Count, rule = Equivalence.Rule };
+    }
+
+    /// <summary>Rows (runs, or groups of runs) that are one configuration, marked ≡a, ≡b, … (see <see cref="Equivalence"/>; only plain-SGD runs' run.json is read).</summary>
+    private static Dictionary<int, string> Marks(IReadOnlyList<IReadOnlyList<RunRow>> rows)
+    {
+        var keys = rows.Select(members =>
+        {
+            var k = members.Select(x => Equivalence.PlainSgd(x.Params) ? Equivalence.Key(x.Params, Commands.CompareCommand.TrainCount(x)) : null).ToList();
+            return k.Count > 0 && k.All(x => x is not null) ? string.Join("\u0002", k.Distinct().Order(StringComparer.Ordinal)) : null;
+        }).ToList();
+        var marks = new Dictionary<int, string>();
+        int c = 0;
+        foreach (var cls in keys.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1))
+        {
+            foreach (var (_, i) in cls) marks[i] = "≡" + (char)('a' + c % 26);
+            c++;
+        }
+        return marks;
     }
 
     /// <summary>The runs a compare request names (runs=…, or a filter) and what it groups them by, each checked.</summary>

@@ -13,6 +13,8 @@ public sealed record ComparisonOptions
     public RunRow? Baseline { get; init; }
     /// <summary>... or against this group (its label, e.g. "mean, 0.01"; spaces do not matter).</summary>
     public string? BaselineGroup { get; init; }
+    /// <summary>A run's training-set size (from its run.json), asked only of plain-SGD runs, to mark rows that are one configuration (<see cref="Equivalence"/>); none: no marks.</summary>
+    public Func<RunRow, int?>? TrainCount { get; init; }
 }
 
 public enum ColumnKind { Param, Metric, Status }
@@ -44,6 +46,12 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         new("validation_accuracy", ColumnKind.Metric, true), new("train_loss", ColumnKind.Metric, false),
         new("best_epoch", ColumnKind.Metric), new("epochs_run", ColumnKind.Metric), new("duration", ColumnKind.Metric),
     ];
+
+    /// <summary>Derived columns: lr/B for mean, lr for sum (<see cref="Equivalence.EffectiveLr"/>); rows that are one configuration share a mark (≡a, ≡b, …).</summary>
+    public const string EffectiveLrColumn = "effective_lr", SameConfigColumn = "same_config";
+
+    /// <summary>Whether rows are marked as one configuration (see <see cref="Equivalence"/>).</summary>
+    public bool Equivalences => Columns.Any(c => c.Name == SameConfigColumn);
 
     public static Comparison Build(IEnumerable<RunRow> allRuns, ComparisonOptions options)
     {
@@ -109,7 +117,37 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
                 rows.Add(new ComparisonRow(r.Id, cells, [r]));
             }
         }
-        var columns = paramColumns.Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
+        // The effective learning rate beside a learning rate or reduction that is shown, and which rows are one configuration.
+        var derived = new List<Column>();
+        if (paramColumns.Any(c => c.Name is "training.learning_rate" or "training.batch_size" || c.Name.StartsWith("training.gradient_reduction", StringComparison.Ordinal))
+            && runs.Any(r => Equivalence.EffectiveText(r.Params) is not null))
+        {
+            derived.Add(new Column(EffectiveLrColumn, ColumnKind.Param));
+            rows = [.. rows.Select(r =>
+            {
+                var texts = r.Runs.Select(x => Equivalence.EffectiveText(x.Params)).Distinct().ToList();
+                var cells = new Dictionary<string, Cell>(r.Cells) { ["params." + EffectiveLrColumn] = new Cell(texts is [var one] ? one ?? "-" : "mixed") };
+                return r with { Cells = cells };
+            })];
+        }
+        if (options.TrainCount is { } count && rows.Count > 1)
+        {
+            var keys = rows.Select(r =>
+            {
+                var memberKeys = r.Runs.Select(x => Equivalence.PlainSgd(x.Params) ? Equivalence.Key(x.Params, count(x)) : null).ToList();
+                return memberKeys.Count > 0 && memberKeys.All(k => k is not null) ? string.Join("\u0002", memberKeys.Distinct().Order(StringComparer.Ordinal)) : null;
+            }).ToList();
+            var classes = keys.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1).Select(g => g.Select(x => x.i).ToList()).ToList();
+            if (classes.Count > 0)
+            {
+                derived.Add(new Column(SameConfigColumn, ColumnKind.Param));
+                var mark = new Dictionary<int, string>();
+                for (int c = 0; c < classes.Count; c++)
+                    foreach (int i in classes[c]) mark[i] = "≡" + (char)('a' + c % 26) + (c >= 26 ? (c / 26).ToString(CultureInfo.InvariantCulture) : "");
+                rows = [.. rows.Select((r, i) => r with { Cells = new Dictionary<string, Cell>(r.Cells) { ["params." + SameConfigColumn] = new Cell(mark.GetValueOrDefault(i, "")) } })];
+            }
+        }
+        var columns = paramColumns.Concat(derived).Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
         rows = Sort(rows, options, columns);
         rows = MarkBest(rows, metrics);
         if (options.BaselineGroup is { } label)

@@ -112,6 +112,47 @@ public static class DatasetLoader
         return new Raw(data, null, "generated", new() { ["generated"] = Convert.ToHexStringLower(sha.ComputeHash(bytes)) });
     }
 
+    /// <summary>
+    /// How many training examples a dataset config gives, without loading it: from a synthetic set's size, or the
+    /// IDX labels file's header; null when it cannot be told cheaply (csv files, missing or unreadable data).
+    /// </summary>
+    public static int? TrainCount(DatasetConfig c)
+    {
+        int total;
+        bool ownTest;
+        switch (c)
+        {
+            case SyntheticDataset s: total = s.Samples; ownTest = false; break;
+            case ImageDataset image:
+                string raw = Path.Combine(image.ResolvedPath, IdxFiles[1]);
+                string path = File.Exists(raw) ? raw : File.Exists(raw + ".gz") ? raw + ".gz" : "";
+                if (path == "") return null;
+                try
+                {
+                    using var file = File.OpenRead(path);
+                    using Stream stream = path.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress) : file;
+                    Span<byte> header = stackalloc byte[8];
+                    stream.ReadExactly(header);
+                    if (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header) != 0x00000801) return null;
+                    total = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[4..]);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }
+                ownTest = true;
+                break;
+            default: return null;
+        }
+        return Counts(c, total, ownTest).Train;
+    }
+
+    /// <summary>The split sizes Finish makes of <paramref name="total"/> examples (with a test set of their own, or a held-out share).</summary>
+    private static (int Train, int Validation) Counts(DatasetConfig c, int total, bool ownTest)
+    {
+        int train = ownTest ? total : total - Math.Max(1, (int)Math.Round(total * c.HeldOutTest));
+        if (c.TrainLimit > 0 && c.TrainLimit < train) train = c.TrainLimit;
+        int nVal = (int)Math.Round(train * c.ValidationSplit);
+        return (train - nVal, nVal);
+    }
+
     private static DataSplits Finish(DatasetConfig c, Raw raw)
     {
         var all = Enumerable.Range(0, raw.Train.Count).ToArray();

@@ -70,6 +70,29 @@ public sealed class NewSweep
         return checkedTrials.Select(c => c.Threads).DefaultIfEmpty(1).Max();
     }
 
+    /// <summary>
+    /// Trials that are one configuration run twice (<see cref="Compare.Equivalence"/>): classes of trial indexes, in
+    /// order; none for a search (its trials are proposed as it goes) or when the training set's size cannot be told
+    /// without loading the data.
+    /// </summary>
+    public List<List<int>> Equivalent()
+    {
+        if (Spec.Search is not null || Trials.Count < 2) return [];
+        var configs = Trials.AsParallel().AsOrdered().Select(t =>
+        {
+            try { return ConfigLoader.Parse(ConfigText, ConfigFile, [.. Plain, .. t.Overrides]).Config; }
+            catch (ConfigException) { return null; }
+        }).ToList();
+        var counts = new Dictionary<DatasetConfig, int?>();
+        var items = configs.Select(c =>
+        {
+            if (c is null) return ((IReadOnlyDictionary<string, string>)new Dictionary<string, string>(), (int?)null);
+            if (!counts.TryGetValue(c.Dataset, out var n)) counts[c.Dataset] = n = Data.DatasetLoader.TrainCount(c.Dataset);
+            return ((IReadOnlyDictionary<string, string>)ConfigWriter.Flatten(c).ToDictionary(kv => kv.Key, kv => kv.Value), n);
+        }).ToList();
+        return [.. Compare.Equivalence.Classes(items).Select(c => c.Select(i => Trials[i].Index).ToList())];
+    }
+
     /// <summary>Writes the sweep folder (config copy, sweep.json with every trial PENDING); nothing runs yet.</summary>
     public SweepRecord Create(SweepStore store, string executor, SlurmOptions? slurm, DateTimeOffset now)
     {

@@ -36,8 +36,8 @@ public class UiBrowserTests(UiFixture ui)
     public async Task The_runs_page_lists_every_run_scrolls_virtually_and_filters_with_a_caret_under_a_mistake()
     {
         var (page, errors) = await ui.Open("/runs");
-        // generated, hostile, mnist, probed, sweep trials (and the live run, when its test ran first)
-        int total = UiFixture.Generated + 1 + 1 + 1 + 6 + (Directory.Exists(Path.Combine(ui.Runs, "xor-live")) ? 1 : 0);
+        // generated, hostile, mnist, probed, the two sweeps' trials (and the live run, when its test ran first)
+        int total = UiFixture.Generated + 1 + 1 + 1 + 6 + 4 + (Directory.Exists(Path.Combine(ui.Runs, "xor-live")) ? 1 : 0);
         await Until(page, async () => (await Text(page, "#count")).StartsWith($"{total:N0} runs", StringComparison.Ordinal), $"{total} runs");
         // Only what is on screen is in the page: a few dozen rows for thousands of runs.
         int rows = await page.Locator(".trow").CountAsync();
@@ -114,6 +114,25 @@ public class UiBrowserTests(UiFixture ui)
         Assert.Contains($"accuracy {accuracy.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}", await Text(page, "#evaluation"));
         Assert.Contains("log.txt", await Text(page, "#files"));
         await UiFixture.Shot(page, "run");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Compare_shows_the_effective_learning_rate_and_marks_one_configuration_run_twice()
+    {
+        var (page, errors) = await ui.Open("/compare?filter=" + Uri.EscapeDataString("attributes.experiment = 'xor-same'") + "&group=training.gradient_reduction,training.learning_rate");
+        await page.Locator("#final-table").WaitForAsync(Shown);
+        var rows = await page.Locator("#final-table tbody tr").EvaluateAllAsync<string[][]>("rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))");
+        Assert.Equal(4, rows.Length);
+        // reduction, lr, effective lr, same config: mean@1.0 and sum@0.05 are one configuration at B = 20.
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var marks = rows.ToDictionary(r => $"{r[0]}@{double.Parse(r[1], inv).ToString(inv)}", r => (Lr: r[2], Same: r[3]));
+        Assert.Equal(("0.05", "≡a"), marks["mean@1"]);
+        Assert.Equal(("0.05", "≡a"), marks["sum@0.05"]);
+        Assert.Equal(("0.0025", ""), marks["mean@0.05"]);
+        Assert.Equal(("1", ""), marks["sum@1"]);
+        Assert.Contains("one configuration run twice", await Text(page, "#same-note"));
+        await UiFixture.Shot(page, "compare-same");
         Assert.Empty(errors);
     }
 

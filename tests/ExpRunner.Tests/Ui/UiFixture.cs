@@ -54,6 +54,18 @@ public sealed class UiFixture : IAsyncLifetime
         var run = InProcess.Run("run", Repo.Experiments("mnist-sgd.yaml"), "--runs", Runs, "--set", $"dataset.path={mnist}", "--set", "training.epochs=2", "-q");
         Assert.True(run.ExitCode == 0, run.ToString());
         MnistRun = Path.GetFileName(Directory.GetDirectories(Path.Combine(Runs, "mnist-sgd")).Single());
+        // A sweep with one configuration run twice (mean at 1.0 and sum at 0.05, batches of 20), before the one the sweep pages show.
+        var same = InProcess.Run("sweep", _dir.Write("same.yaml", """
+            name: xor-same
+            seed: 3
+            dataset: { name: xor, samples: 200, noise: 0.05 }
+            model: { layers: [ { units: 6, activation: tanh }, { units: 1, activation: sigmoid } ] }
+            loss: bce
+            training: { learning_rate: 0.5, batch_size: 20, epochs: 3 }
+            sweep:
+              grid: { training.gradient_reduction: [mean, sum], training.learning_rate: [0.05, 1.0] }
+            """), "--runs", Runs, "--jobs", "2");
+        Assert.True(same.ExitCode == 0, same.ToString());
         var sweep = InProcess.Run("sweep", _dir.Write("xor.yaml", """
             name: xor-ui
             seed: 3

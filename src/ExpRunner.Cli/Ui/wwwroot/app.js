@@ -654,7 +654,7 @@ function ComparePage(_, q) {
         put(stepCard, h("h2", {}, "Every step"), chartControls(stepMetrics, stepState, drawSteps, "steps-"), stepBox, stepNote);
       }
       const series = grouped
-        ? d.groups.map(g => ({ label: g.label + ` (n=${g.n})`, x: g.x, y: g.mean, low: g.n > 1 ? g.low : null, high: g.n > 1 ? g.high : null }))
+        ? d.groups.map(g => ({ label: r.group_by.map(k => `${short[k] || k}=${g.values[k] ?? "–"}`).join(", ") + ` (n=${g.n})`, x: g.x, y: g.mean, low: g.n > 1 ? g.low : null, high: g.n > 1 ? g.high : null }))
         : d.runs.map(r => ({ label: r.id, x: r.curve.x, y: r.curve.y }));
       const positive = series.every(s => s.y.every(v => v === null || v > 0) && (!s.low || s.low.every(v => v === null || v > 0)));
       lineChart(stepBox, { series, log: stepState.log && positive, yLabel: stepState.metric, xLabel: "step", height: 340 });
@@ -667,10 +667,13 @@ function ComparePage(_, q) {
     const finals = ["test_accuracy", "test_loss", "validation_accuracy", "train_loss", "best_epoch", "epochs_run", "duration"];
     if (grouped) {
       const cols = finals.filter(m => items.some(g => g.final[m]));
+      const marked = items.some(g => g.same_config);
       body.append(h("div", { class: "card" }, h("h2", {}, "Final metrics (mean ± std, 95% confidence interval)"), h("div", { class: "scrollbox" }, h("table", { class: "plain", id: "final-table" },
-        h("thead", {}, h("tr", {}, ...r.group_by.map(k => h("th", {}, k)), h("th", { class: "num" }, "n"), ...cols.map(c => h("th", { class: "num" }, c)))),
-        h("tbody", {}, ...items.map(g => h("tr", {}, ...r.group_by.map(k => h("td", { class: "mono" }, g.values[k] ?? "–")), h("td", { class: "num" }, g.n),
-          ...cols.map(c => { const m = g.final[c]; return h("td", { class: "num", title: m && m.low !== null && m.low !== undefined ? `95% CI ${num(m.low)} … ${num(m.high)}` : "" }, m ? num(m.mean) + (m.n > 1 ? " ± " + num(m.std, 2) : "") : "–"); }))))))));
+        h("thead", {}, h("tr", {}, ...r.group_by.map(k => h("th", {}, k)), h("th", { title: "lr/B for mean, lr for sum" }, "effective lr"), marked ? h("th", { title: r.rule }, "same config") : null, h("th", { class: "num" }, "n"), ...cols.map(c => h("th", { class: "num" }, c)))),
+        h("tbody", {}, ...items.map(g => h("tr", {}, ...r.group_by.map(k => h("td", { class: "mono" }, g.values[k] ?? "–")), h("td", { class: "mono" }, g.effective_lr ?? "–"),
+          marked ? h("td", { class: "mono same", title: g.same_config ? "one configuration with the other rows marked " + g.same_config + ": " + r.rule : "" }, g.same_config || "") : null, h("td", { class: "num" }, g.n),
+          ...cols.map(c => { const m = g.final[c]; return h("td", { class: "num", title: m && m.low !== null && m.low !== undefined ? `95% CI ${num(m.low)} … ${num(m.high)}` : "" }, m ? num(m.mean) + (m.n > 1 ? " ± " + num(m.std, 2) : "") : "–"); })))))),
+        marked ? h("div", { class: "legend-note", id: "same-note" }, "Rows with the same ≡ mark are one configuration run twice — " + r.rule + ".") : null));
     } else {
       const cols = finals.filter(m => items.some(i => i.metrics[m] !== undefined));
       const diff = r.differing;
@@ -679,6 +682,8 @@ function ComparePage(_, q) {
           h("thead", {}, h("tr", {}, h("th", {}, ""), ...items.map((i, n) => h("th", { class: "mono" }, h("span", { style: { color: PALETTE[n % PALETTE.length] } }, "● "), h("a", { href: "#/run/" + encodeURIComponent(i.id) }, i.id))))),
           h("tbody", {},
             h("tr", {}, h("td", {}, "status"), ...items.map(i => h("td", {}, pill(i.status)))),
+            h("tr", {}, h("td", { title: "lr/B for mean, lr for sum" }, "effective lr"), ...items.map(i => h("td", { class: "mono" }, i.effective_lr ?? "–"))),
+            items.some(i => i.same_config) ? h("tr", {}, h("td", { title: r.rule }, "same config"), ...items.map(i => h("td", { class: "mono same" }, i.same_config || ""))) : null,
             ...diff.map(k => h("tr", { class: "diff" }, h("td", { class: "mono" }, k), ...items.map(i => h("td", { class: "mono" }, i.params[k] ?? "–")))),
             ...cols.map(c => h("tr", {}, h("td", {}, c), ...items.map(i => h("td", { class: "num" }, num(i.metrics[c]))))))))),
         Object.keys(r.same).length ? h("details", { class: "card" }, h("summary", {}, `The ${Object.keys(r.same).length} params they share`),
