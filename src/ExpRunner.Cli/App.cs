@@ -55,6 +55,8 @@ public static partial class App
         new("validate", typeof(ValidateCommand), "Check configs without loading data: every error at once.", ["validate", "experiments/xor.yaml"]),
         new("list", typeof(ListCommand), "List runs (newest first) with status and final metrics.", ["list", "--filter", "\"attributes.status = 'DIVERGED'\""]),
         new("show", typeof(ShowCommand), "Show one run: record, parameters, metrics per epoch.", ["show", "20261125-174200-ab12cd"]),
+        new("diff", typeof(DiffCommand), "What differs between two runs, and the first step and epoch where their training parts.",
+            ["diff", "20261125-174200-ab12cd", "20261125-180311-9f00e1"]),
         new("eval", typeof(EvalCommand), "Evaluate a run's saved weights: loss, accuracy, confusion matrix.", ["eval", "runs/mnist-sgd/20261125-174200-ab12cd", "--json"]),
         new("predict", typeof(PredictCommand), "Show one example, its label and the network's prediction.", ["predict", "runs/mnist-sgd/20261125-174200-ab12cd", "--index", "17"]),
         new("export", typeof(ExportCommand), "Write a run's weights as one CSV file per layer and tensor.", ["export", "20261125-174200-ab12cd"]),

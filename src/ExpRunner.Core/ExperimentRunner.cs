@@ -243,8 +243,10 @@ public static class ExperimentRunner
         }
         try
         {
+            string checksums = recorder.Folder.PathOf(WeightChecksums.File);
             return trainer.Train(data, m =>
             {
+                WeightChecksums.Append(checksums, m.Epoch, [.. net.Layers.Select(l => (WeightChecksums.Of<T>(l.W), WeightChecksums.Of<T>(l.B)))]);
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
             }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume, () => recorder.Steps.Pending), prune, recorder.Steps,

@@ -13,7 +13,7 @@ public sealed partial class ResumeBackup
 {
     public const string DirName = ".before-resume";
     private static readonly string[] Files =
-        [RunFolder.MetricsFile, StepLog.File, StepLog.HistogramsFile, RunFolder.SummaryFile, RunFolder.WeightsFile, RunFolder.CurvesFile, RunFolder.StepCurvesFile, RunFolder.CheckpointFile];
+        [RunFolder.MetricsFile, StepLog.File, StepLog.HistogramsFile, WeightChecksums.File, RunFolder.SummaryFile, RunFolder.WeightsFile, RunFolder.CurvesFile, RunFolder.StepCurvesFile, RunFolder.CheckpointFile];
 
     private readonly RunFolder _folder;
     private readonly string _dir;

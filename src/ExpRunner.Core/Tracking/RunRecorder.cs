@@ -120,6 +120,7 @@ public sealed class RunRecorder : IDisposable
         try
         {
             Atomic.WriteText(folder.PathOf(RunFolder.MetricsFile), RunFolder.MetricsHeader + "\n" + string.Concat(kept.Select(RunFolder.MetricsLine)));
+            WeightChecksums.Keep(folder.PathOf(WeightChecksums.File), fromEpoch);
             folder.WriteRecord(record);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -226,7 +226,8 @@ public class ProbesTests
     {
         using var dir = new TempDir();
         RunResult Run(string yaml, string runs) => ExpRunner.ExperimentRunner.Run(ConfigLoader.Parse(yaml, "pr.yaml"), new RunOptions { RunsRoot = runs, Cancel = TestContext.Current.CancellationToken });
-        string wide = Resumable.Replace("units: 12", "units: 300").Replace("probes: { every_steps: 3, histograms: true }", "probes: {}");
+        // Two hidden layers of 300: their product (32 × 300 × 300) is split across threads when there are two.
+        string wide = Resumable.Replace("{ units: 12, activation: relu }", "{ units: 300, activation: relu }, { units: 300, activation: relu }").Replace("probes: { every_steps: 3, histograms: true }", "probes: {}");
         var probed = Run(wide, dir.File("probed"));
         var plain = Run(wide.Replace("probes: {}", ""), dir.File("plain"));
         var threaded = Run(wide.Replace("epochs: 5 }", "epochs: 5, threads: 2 }"), dir.File("threaded"));
