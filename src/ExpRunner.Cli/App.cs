@@ -55,6 +55,8 @@ public static partial class App
         new("validate", typeof(ValidateCommand), "Check configs without loading data: every error at once.", ["validate", "experiments/xor.yaml"]),
         new("list", typeof(ListCommand), "List runs (newest first) with status and final metrics.", ["list", "--filter", "\"attributes.status = 'DIVERGED'\""]),
         new("show", typeof(ShowCommand), "Show one run: record, parameters, metrics per epoch.", ["show", "20261125-174200-ab12cd"]),
+        new("lr-find", typeof(LrFindCommand), "The learning-rate range test: loss against an exponentially growing rate, with suggestions.",
+            ["lr-find", "experiments/mnist-sgd.yaml"], ["lr-find", "experiments/mnist-sgd.yaml", "--set", "training.gradient_reduction=mean", "--end-lr", "100"]),
         new("diff", typeof(DiffCommand), "What differs between two runs, and the first step and epoch where their training parts.",
             ["diff", "20261125-174200-ab12cd", "20261125-180311-9f00e1"]),
         new("eval", typeof(EvalCommand), "Evaluate a run's saved weights: loss, accuracy, confusion matrix.", ["eval", "runs/mnist-sgd/20261125-174200-ab12cd", "--json"]),

@@ -34,6 +34,8 @@ public sealed record RunOptions
     public IReadOnlyList<TrackerFactory> Trackers { get; init; } = [];
     /// <summary>A sweep trial's successive halving: asked at each rung whether to go on.</summary>
     public Sweeps.TrialPruner? Pruner { get; init; }
+    /// <summary>Instead of training: the learning-rate range test (`exprunner lr-find`).</summary>
+    public RangeTestSpec? RangeTest { get; init; }
 }
 
 public sealed record RunResult(string Status, RunFolder Folder, RunSummary Summary, RunRecord Record)
@@ -69,9 +71,11 @@ public static class ExperimentRunner
             ConfigFile = loaded.File, SourceConfig = options.SourceConfig, Overrides = loaded.Overrides, Precision = SnakeNames<Precision>.Of(config.Precision), Threads = threads,
             Dataset = data.Fingerprint, GitCommit = git?.Commit, GitDirty = git?.Dirty,
             Versions = Provenance.Versions(options.VectorBits), Host = self.Host, User = Environment.UserName, Pid = self.Pid, ProcessStart = self.Started, Sweep = options.Sweep, Slurm = options.Slurm,
+            Kind = options.RangeTest is null ? null : RangeTestSpec.Kind,
         };
         string yaml = ConfigWriter.ToYaml(config, $"Resolved config of a run of {config.Name} (from {loaded.File}{string.Concat(loaded.Overrides.Select(o => " --set " + o))})");
-        using var recorder = RunRecorder.Start(options.RunsRoot, config, record, yaml, options.Console, options.Trackers, options.Clock);
+        using var recorder = RunRecorder.Start(options.RunsRoot, config, record, yaml, options.Console, options.Trackers, options.Clock,
+            options.RangeTest is null ? null : RangeTest.Columns);
         options.OnStarted?.Invoke(recorder.Folder);
         var log = recorder.Log;
         log.Information("Run {RunId} of {Experiment} started in {Folder}", recorder.Folder.Id, config.Name, recorder.Folder.Dir);
@@ -129,6 +133,8 @@ public static class ExperimentRunner
         string status = RunFolder.EffectiveStatus(record);
         if (status == RunStatus.Running)
             throw new RunBusyException($"run {folder.Id} is still running (pid {record.Pid} on {record.Host}); wait for it to end, or stop it first");
+        if (record.Kind == RangeTestSpec.Kind)
+            throw new InvalidDataException($"{folder.Id} is a learning-rate range test: it is not resumed; run exprunner lr-find again");
         if (status is not (RunStatus.Killed or RunStatus.Crashed or RunStatus.Failed))
             throw new InvalidDataException($"{folder.Id} ended {status}: there is nothing to resume");
         string checkpoint = folder.PathOf(RunFolder.CheckpointFile);
@@ -201,7 +207,7 @@ public static class ExperimentRunner
         if (status == RunStatus.Diverged)
             try { options.Pruner?.Diverged(outcome.EpochsCompleted + 1, config.Training.Epochs); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { log.Warning("Could not record the divergence in the sweep's rungs: {Error}", e.Message); }
-        var summary = recorder.End(config, status, failure ?? outcome.Reason, outcome, Plots.LearningCurves.ForRun, Plots.LearningCurves.Steps);
+        var summary = recorder.End(config, status, failure ?? outcome.Reason, outcome, Plots.LearningCurves.ForRun, options.RangeTest is null ? Plots.LearningCurves.Steps : null);
         // A resume that failed leaves the folder as it was before it, never weights of one state beside a summary of another.
         if (backup is not null)
         {
@@ -232,6 +238,11 @@ public static class ExperimentRunner
             t.EarlyStopping is { } e ? $", early stopping on {e.Metric} (patience {e.Patience}, min delta {e.MinDelta.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(e.RestoreBest ? ", best weights kept" : "")})" : "");
 
         var optimizer = Optimizer<T>.Create(t, net);
+        if (options.RangeTest is { } range)
+        {
+            try { return RangeTest.Run(net, Loss<T>.Create(SnakeNames<LossKind>.Of(config.Loss)), optimizer, config, data, range, recorder, options.Cancel); }
+            finally { Safetensors.Write(recorder.Folder.PathOf(RunFolder.WeightsFile), ModelBuilder.ToTensors(net), meta); }
+        }
         var trainer = new Trainer<T>(net, Loss<T>.Create(SnakeNames<LossKind>.Of(config.Loss)), optimizer, t, new Rng(Rng.Derive(config.Seed, "shuffle")), options.Clock);
         Func<EpochMetrics, string?>? prune = null;
         if (options.Pruner is { } pruner)

@@ -1,3 +1,4 @@
+using ExpRunner.Config;
 using System.ComponentModel;
 using ExpRunner.Compare;
 using ExpRunner.Sweeps;

@@ -38,7 +38,7 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
         var classes = draft.Equivalent();
         if (classes.Count == 0) return;
         string Label(int i) => string.Join(" ", draft.Trials[i].Overrides);
-        cli.Note($"note: {classes.Sum(c => c.Count - 1)} trial{(classes.Sum(c => c.Count - 1) == 1 ? "" : "s")} repeat{(classes.Sum(c => c.Count - 1) == 1 ? "s" : "")} another's configuration — {Compare.Equivalence.Rule}:");
+        cli.Note($"note: {classes.Sum(c => c.Count - 1)} trial{(classes.Sum(c => c.Count - 1) == 1 ? "" : "s")} repeat{(classes.Sum(c => c.Count - 1) == 1 ? "s" : "")} another's configuration — {Config.Equivalence.Rule}:");
         foreach (var c in classes)
             cli.Note($"  trials {string.Join(" ≡ ", c)}  ({string.Join(" ≡ ", c.Select(Label))})");
     }

@@ -1,3 +1,4 @@
+using ExpRunner.Config;
 using System.Globalization;
 using System.Text;
 using ExpRunner.Compare;

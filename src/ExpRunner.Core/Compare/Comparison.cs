@@ -1,3 +1,4 @@
+using ExpRunner.Config;
 using System.Globalization;
 
 namespace ExpRunner.Compare;
@@ -45,6 +46,8 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         new("test_accuracy", ColumnKind.Metric, true), new("test_loss", ColumnKind.Metric, false),
         new("validation_accuracy", ColumnKind.Metric, true), new("train_loss", ColumnKind.Metric, false),
         new("best_epoch", ColumnKind.Metric), new("epochs_run", ColumnKind.Metric), new("duration", ColumnKind.Metric),
+        // A learning-rate range test's (exprunner lr-find) suggestions.
+        new("steepest_lr", ColumnKind.Metric), new("minimum_lr", ColumnKind.Metric), new("diverged_lr", ColumnKind.Metric),
     ];
 
     /// <summary>Derived columns: lr/B for mean, lr for sum (<see cref="Equivalence.EffectiveLr"/>); rows that are one configuration share a mark (≡a, ≡b, …).</summary>

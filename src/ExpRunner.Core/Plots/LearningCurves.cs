@@ -114,4 +114,20 @@ public static class LearningCurves
         int column = record.ProbeColumns.ToList().IndexOf(name);
         return column < 0 ? [] : [.. record.Steps.Where(s => s.Probes is not null).Select(s => ((double)s.Step, s.Probes![column]))];
     }
+
+    /// <summary>A learning-rate range test: each step's loss and its smoothed curve against the learning rate (log axes), with the suggestions marked.</summary>
+    public static string RangeTest(string title, IReadOnlyList<(double Lr, double Loss, double Smoothed)> points, double? steepest, double? minimum, double? diverged)
+    {
+        string G(double v) => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
+        var marks = new List<(double, string)>();
+        if (steepest is { } s) marks.Add((s, $"steepest {G(s)}"));
+        if (minimum is { } m) marks.Add((m, $"minimum/10 {G(m)}"));
+        if (diverged is { } d) marks.Add((d, $"diverged {G(d)}"));
+        return SvgChart.Render(title, [
+            new Panel("Loss against the learning rate", "learning rate", "loss (mean per example)", [
+                new Series("batch loss", [.. points.Select(p => (p.Lr, p.Loss))], 7) { },
+                new Series("smoothed", [.. points.Select(p => (p.Lr, p.Smoothed))], 0),
+            ]) { LogX = true, LogWhenWide = true, Marks = marks },
+        ]);
+    }
 }

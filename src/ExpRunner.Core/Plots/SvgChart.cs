@@ -22,6 +22,10 @@ public sealed record Panel(string Title, string XLabel, string YLabel, IReadOnly
     public bool LogWhenWide { get; init; }
     /// <summary>How wide a span switches <see cref="LogWhenWide"/> to a log scale (100×; norms and ratios, which live on a log scale: 10×).</summary>
     public double WideSpan { get; init; } = 100;
+    /// <summary>A log x axis (a learning rate growing exponentially).</summary>
+    public bool LogX { get; init; }
+    /// <summary>Vertical marks across the panel at these x values, each with its label.</summary>
+    public IReadOnlyList<(double X, string Label)> Marks { get; init; } = [];
 }
 
 /// <summary>
@@ -98,7 +102,8 @@ public static class SvgChart
         var ys = pts.Select(p => p.Y).Concat(panel.Series.SelectMany(s => s.Band ?? []).SelectMany(b => new[] { b.Low, b.High })).Where(double.IsFinite).ToList();
         bool log = panel.LogWhenWide && ys.Count > 0 && ys.Min() > 0 && ys.Max() / ys.Min() > panel.WideSpan;
         var (xmin, xmax) = pts.Count == 0 ? (0.0, 1.0) : (pts.Min(p => p.X), pts.Max(p => p.X));
-        var xticks = Ticks(xmin, xmax, 6, integers: true);
+        bool logX = panel.LogX && pts.Count > 0 && xmin > 0;
+        var xticks = logX ? LogTicks(xmin, xmax) : Ticks(xmin, xmax, 6, integers: true);
         double[] yticks = log ? LogTicks(ys.Min(), ys.Max()) : Ticks(ys.Count == 0 ? 0 : ys.Min(), ys.Count == 0 ? 1 : ys.Max(), 6, integers: false);
         bool scientific = log && yticks.Any(t => t >= 1e5 || t < 1e-3);
         var ylabels = yticks.Select(t => scientific ? t.ToString("0e+0", Inv) : log ? Compact(t) : Label(t, yticks)).ToList();
@@ -107,7 +112,8 @@ public static class SvgChart
         (xmin, xmax) = (xticks[0], xticks[^1]);
         double T(double v) => log ? Math.Log10(v) : v;
         double ymin = T(yticks[0]), ymax = T(yticks[^1]);
-        double X(double v) => x0 + (v - xmin) / (xmax - xmin) * (x1 - x0);
+        double TX(double v) => logX ? Math.Log10(v) : v;
+        double X(double v) => x0 + (TX(v) - TX(xmin)) / (TX(xmax) - TX(xmin)) * (x1 - x0);
         double Y(double v) => y1 - (T(v) - ymin) / (ymax - ymin) * (y1 - y0);
         sb.Append(Inv, $"<g class=\"panel\" data-title=\"{Esc(panel.Title)}\" data-scale=\"{(log ? "log" : "linear")}\">\n");
         sb.Append(Inv, $"<text x=\"{(x0 + x1) / 2}\" y=\"{oy + 24}\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">{Esc(panel.Title)}{(log ? " (log scale)" : "")}</text>\n");
@@ -119,7 +125,16 @@ public static class SvgChart
         foreach (var t in xticks)
         {
             sb.Append(Inv, $"<line x1=\"{X(t):0.##}\" y1=\"{y1}\" x2=\"{X(t):0.##}\" y2=\"{y1 + 5}\" stroke=\"#333\"/>\n");
-            sb.Append(Inv, $"<text x=\"{X(t):0.##}\" y=\"{y1 + 18}\" text-anchor=\"middle\">{Label(t, xticks)}</text>\n");
+            sb.Append(Inv, $"<text x=\"{X(t):0.##}\" y=\"{y1 + 18}\" text-anchor=\"middle\">{(logX ? t.ToString("0e+0", Inv) : Label(t, xticks))}</text>\n");
+        }
+        for (int m = 0; m < panel.Marks.Count; m++)
+        {
+            var (mx, label) = panel.Marks[m];
+            if (!double.IsFinite(mx) || (logX && mx <= 0)) continue;
+            double px = X(mx);
+            sb.Append(Inv, $"<line class=\"mark\" x1=\"{px:0.##}\" y1=\"{y0}\" x2=\"{px:0.##}\" y2=\"{y1}\" stroke=\"{Color(m + 1)}\" stroke-dasharray=\"4 3\"/>\n");
+            bool right = px > (x0 + x1) / 2; // labels in the right half read leftwards, so none runs off the panel
+            sb.Append(Inv, $"<text x=\"{(right ? px - 4 : px + 4):0.##}\" y=\"{y0 + 12 + 14 * m}\" text-anchor=\"{(right ? "end" : "start")}\" fill=\"{Color(m + 1)}\" font-size=\"11\">{Esc(label)}</text>\n");
         }
         sb.Append(Inv, $"<polyline points=\"{x0},{y0} {x0},{y1} {x1},{y1}\" fill=\"none\" stroke=\"#333\"/>\n");
         sb.Append(Inv, $"<text x=\"{(x0 + x1) / 2}\" y=\"{y1 + 38}\" text-anchor=\"middle\">{Esc(panel.XLabel)}</text>\n");

@@ -71,7 +71,7 @@ public sealed class NewSweep
     }
 
     /// <summary>
-    /// Trials that are one configuration run twice (<see cref="Compare.Equivalence"/>): classes of trial indexes, in
+    /// Trials that are one configuration run twice (<see cref="Config.Equivalence"/>): classes of trial indexes, in
     /// order; none for a search (its trials are proposed as it goes) or when the training set's size cannot be told
     /// without loading the data.
     /// </summary>
@@ -90,7 +90,7 @@ public sealed class NewSweep
             if (!counts.TryGetValue(c.Dataset, out var n)) counts[c.Dataset] = n = Data.DatasetLoader.TrainCount(c.Dataset);
             return ((IReadOnlyDictionary<string, string>)ConfigWriter.Flatten(c).ToDictionary(kv => kv.Key, kv => kv.Value), n);
         }).ToList();
-        return [.. Compare.Equivalence.Classes(items).Select(c => c.Select(i => Trials[i].Index).ToList())];
+        return [.. Config.Equivalence.Classes(items).Select(c => c.Select(i => Trials[i].Index).ToList())];
     }
 
     /// <summary>Writes the sweep folder (config copy, sweep.json with every trial PENDING); nothing runs yet.</summary>

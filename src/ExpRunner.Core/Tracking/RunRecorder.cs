@@ -60,7 +60,7 @@ public sealed class RunRecorder : IDisposable
 
     /// <summary>Claims a new run folder, writes its RUNNING record and resolved config, opens its log and starts the trackers.</summary>
     public static RunRecorder Start(string runsRoot, ExperimentConfig config, RunRecord record, string resolvedYaml, ILogger? console,
-        IReadOnlyList<TrackerFactory> trackers, TimeProvider clock)
+        IReadOnlyList<TrackerFactory> trackers, TimeProvider clock, IReadOnlyList<string>? stepColumns = null)
     {
         RunFolder folder;
         try { folder = RunFolder.Create(runsRoot, config.Name, record.Started); }
@@ -85,7 +85,7 @@ public sealed class RunRecorder : IDisposable
         }
         var log = FileLog(folder, console);
         var recorder = new RunRecorder(folder, record, log, new SafeTrackers(trackers, log), clock, claim,
-            new StepLog(folder.PathOf(StepLog.File), config.Tracking.EverySteps, Training.ProbeLayout.Of(config), config.Precision == Precision.Float32));
+            new StepLog(folder.PathOf(StepLog.File), config.Tracking.EverySteps, stepColumns ?? Training.ProbeLayout.Of(config), config.Precision == Precision.Float32));
         recorder._trackers.Publish(new RunStarted(folder, config, record));
         return recorder;
     }
@@ -139,6 +139,10 @@ public sealed class RunRecorder : IDisposable
         return recorder;
     }
 
+    /// <summary>Final metrics and parameters a run adds to its summary besides its epochs' (a range test's suggestions and settings).</summary>
+    public Dictionary<string, double> ExtraFinal { get; } = [];
+    public Dictionary<string, string> ExtraParams { get; } = [];
+
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);
@@ -161,6 +165,12 @@ public sealed class RunRecorder : IDisposable
         SampleSystem();
         var ended = _clock.GetUtcNow();
         var summary = Summaries.Build(Folder.Id, config, status, outcome, _history, (ended - Record.Started).TotalSeconds) with { Data = Record.Dataset };
+        if (ExtraFinal.Count > 0 || ExtraParams.Count > 0)
+            summary = summary with
+            {
+                Final = summary.Final.Concat(ExtraFinal).ToDictionary(kv => kv.Key, kv => kv.Value),
+                Params = summary.Params.Concat(ExtraParams).ToDictionary(kv => kv.Key, kv => kv.Value),
+            };
         // Whatever can still be written is: a file that cannot be (a full disk, a folder made
         // read-only) fails the run with the reason, and the record is written last regardless.
         try

@@ -182,7 +182,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Correct(ReadOnlySpan<T> output, ReadOnlySpan<int> examples, int[] labels, int outputs)
+    internal static int Correct(ReadOnlySpan<T> output, ReadOnlySpan<int> examples, int[] labels, int outputs)
     {
         int correct = 0;
         for (int r = 0; r < examples.Length; r++)

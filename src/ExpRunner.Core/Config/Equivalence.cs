@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ExpRunner.Compare;
+namespace ExpRunner.Config;
 
 /// <summary>
 /// When two configs are one configuration run twice. Under plain SGD (no momentum, no weight decay) a step is
