@@ -255,4 +255,23 @@ public class ProbesTests
         Assert.Contains(errors, e => e.Key == "probes.every_step" && e.Message.Contains("did you mean 'every_steps'") && e.Location == "bad.yaml:5:11");
         Assert.Contains(errors, e => e.Key == "probes.bins" && e.Location == "bad.yaml:5:32");
     }
+
+    [Fact]
+    public void Pandas_reads_the_probes_and_the_histograms_in_one_line_each()
+    {
+        using var dir = new TempDir();
+        var run = ExpRunner.ExperimentRunner.Run(ConfigLoader.Parse(Resumable, "pr.yaml"), new RunOptions { RunsRoot = dir.Path, Cancel = TestContext.Current.CancellationToken });
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", "import pandas, sys; s = pandas.read_csv(sys.argv[1]); h = pandas.read_json(sys.argv[2], lines=True); "
+            + "p = s.dropna(subset=['layer0.weight.update_ratio']); print(len(s), len(p), p.step.iloc[0], '%.17g' % p['layer0.dead'].iloc[0], len(h), sorted(set(h['of'])), len(h['counts'].iloc[0]))",
+            run.Folder.PathOf(StepLog.File), run.Folder.PathOf(StepLog.HistogramsFile) }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd(), error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"python3-pandas (make test installs it): {error}");
+        var record = StepLog.ReadRecord(run.Folder.PathOf(StepLog.File));
+        double dead = record.Steps.First(x => x.Probes is not null).Probes![record.ProbeColumns.ToList().IndexOf("layer0.dead")];
+        // 240 training points in batches of 32: 8 steps an epoch, 40 in all, every third probed; 5 epochs × 2 layers × 4 histograms of 32 bins.
+        Assert.Equal($"40 13 3 {dead.ToString("G17", System.Globalization.CultureInfo.InvariantCulture)} 40 ['gradient', 'value'] 32\n", output);
+    }
 }
