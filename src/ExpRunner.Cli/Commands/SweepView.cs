@@ -151,8 +151,9 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
     }
 
     /// <summary>
-    /// The sweep's results, best first by the metric that judges them (validation accuracy, else test
-    /// accuracy), the best marked; a long sweep shows its top 20 and says how many more there are.
+    /// The sweep's results, best first by the metric that judges them (<see cref="ModelSelection"/>: validation
+    /// accuracy, else training loss — never the test set), the best marked, with the held-out accuracy beside it; a
+    /// long sweep shows its top 20 and says how many more there are.
     /// </summary>
     private void Results(SweepRecord sweep)
     {
@@ -162,24 +163,24 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
             RunSummary? summary = null;
             try { if (store.RunDirOf(t) is { } dir) summary = RunFolder.Open(dir).ReadSummary(); }
             catch (Exception e) when (e is InvalidDataException or IOException) { }
-            double? acc = summary?.Final.TryGetValue("validation_accuracy", out double v) == true ? v : summary?.Final.TryGetValue("test_accuracy", out double a) == true ? a : null;
-            double? loss = summary?.Final.TryGetValue("validation_loss", out double vl) == true ? vl : summary?.Final.TryGetValue("test_loss", out double l) == true ? l : null;
-            return (Trial: t, Acc: acc, Loss: loss, Seconds: summary?.DurationSeconds, Epochs: summary?.EpochsRun);
+            var judged = summary is null ? null : ModelSelection.Of(summary.Final);
+            double? test = summary?.Final.TryGetValue("test_accuracy", out double a) == true ? a : null;
+            return (Trial: t, Judged: judged, Score: summary is null ? null : ModelSelection.Score(summary.Final), Test: test, Seconds: summary?.DurationSeconds, Epochs: summary?.EpochsRun);
         }).OrderByDescending(r => r.Trial.Status == RunStatus.Finished ? 2 : r.Trial.Status == RunStatus.Pruned ? 1 : 0)
             .ThenByDescending(r => r.Trial.Status == RunStatus.Pruned ? r.Epochs ?? 0 : 0)
-            .ThenByDescending(r => TrialStatus.IsResult(r.Trial.Status) && r.Trial.Status != RunStatus.Diverged ? r.Acc ?? double.MinValue : double.MinValue)
+            .ThenByDescending(r => TrialStatus.IsResult(r.Trial.Status) && r.Trial.Status != RunStatus.Diverged ? r.Score ?? double.MinValue : double.MinValue)
             .ThenBy(r => r.Trial.Index).ToList();
-        string metric = sweep.Trials.Any(t => store.RunDirOf(t) is { } d && RunFolder.Open(d).TryReadRecord()?.Dataset?.ValidationCount > 0) ? "val" : "test";
+        string judgedBy = rows.Select(r => r.Judged?.Metric).FirstOrDefault(m => m is not null) ?? "validation_accuracy";
         var shown = rows.Take(20).ToList();
-        int best = shown.Count > 0 && shown[0].Trial.Status == RunStatus.Finished && shown[0].Acc is not null ? shown[0].Trial.Index : -1;
+        int best = shown.Count > 0 && shown[0].Trial.Status == RunStatus.Finished && shown[0].Score is not null ? shown[0].Trial.Index : -1;
         string Mark(int index, string text) => index == best ? $"[bold green]{text}*[/]" : text;
         var (table, dropped) = TableFit.Build(
         [
             new FitColumn("trial", "#", shown.Select(r => Mark(r.Trial.Index, r.Trial.Index.ToString(Common.Inv))).ToList(), Right: true),
             .. ValueColumns(shown.Select(r => r.Trial).ToList(), sweep.SweptKeys),
             new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Trial.Status)).ToList(), NoWrap: true),
-            new FitColumn($"{metric} accuracy", $"{metric} acc", shown.Select(r => Mark(r.Trial.Index, r.Acc is double a ? Common.F(a) : "-")).ToList(), Right: true, NoWrap: true),
-            new FitColumn($"{metric} loss", "loss", shown.Select(r => r.Loss is double l ? Markup.Escape(Compare.Render.Number(l, "loss")) : "-").ToList(), Drop: 2, Right: true),
+            new FitColumn(judgedBy.Replace('_', ' '), ModelSelection.Short(judgedBy), shown.Select(r => Mark(r.Trial.Index, r.Judged is { } j ? Common.F(j.Value) : "-")).ToList(), Right: true, NoWrap: true),
+            new FitColumn("test accuracy", "test acc", shown.Select(r => r.Test is double a ? Common.F(a) : "-").ToList(), Drop: 4, Right: true, NoWrap: true),
             new FitColumn("epochs", "ep", shown.Select(r => r.Epochs is int e ? e.ToString(Common.Inv) : "-").ToList(), Drop: 3, Right: true),
             new FitColumn("seconds", "s", shown.Select(r => r.Seconds is double s ? Common.F(s, "0.0") : "-").ToList(), Drop: 1, Right: true),
         ], cli.Out.Profile.Width, cli.OutTerminal);
@@ -193,7 +194,8 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
                 catch (Exception e) when (e is ConfigException or IOException) { }
             cli.Out.MarkupLine(Markup.Escape($"{pruned} of {rows.Count} trials pruned; {trained} epochs trained" + (full > 0 ? $" of the {full} a search without pruning would train ({100.0 * trained / full:0}%)" : "")));
         }
-        cli.Out.MarkupLine(Markup.Escape((best >= 0 ? $"* best: trial {best} ({Values(sweep.Trials[best])})" : "no trial finished") +
+        cli.Out.MarkupLine(Markup.Escape((best >= 0 ? $"* best: trial {best} ({Values(sweep.Trials[best])}) by {judgedBy.Replace('_', ' ')}" +
+                (judgedBy == "train_loss" ? " (no validation split; never chosen on the test set)" : "") : "no trial finished") +
             (rows.Count > shown.Count ? $"; the top {shown.Count} of {rows.Count} trials shown (exprunner compare --sweep {sweep.Id} shows all)" : "")));
     }
 

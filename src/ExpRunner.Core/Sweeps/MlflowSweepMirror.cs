@@ -116,7 +116,7 @@ public sealed class MlflowSweepMirror : IDisposable
         _queue.Writer.TryWrite(() => _client.LogBatchAsync(RunId, metrics, [], tags, _stop.Token));
     }
 
-    /// <summary>A finished trial becomes the best when its final validation (else test) accuracy beats the best so far.</summary>
+    /// <summary>A finished trial becomes the best when its final validation accuracy (else training loss: <see cref="ModelSelection"/>) beats the best so far.</summary>
     private void Consider(SweepStore store, TrialRecord t)
     {
         if (t.Status != RunStatus.Finished || store.RunDirOf(t) is not { } dir) return;
@@ -124,7 +124,7 @@ public sealed class MlflowSweepMirror : IDisposable
         try { summary = RunFolder.Open(dir).ReadSummary(); }
         catch (Exception e) when (e is InvalidDataException or IOException) { return; }
         if (summary is null) return;
-        double v = summary.Final.TryGetValue("validation_accuracy", out double va) ? va : summary.Final.GetValueOrDefault("test_accuracy", double.NegativeInfinity);
+        double v = ModelSelection.Score(summary.Final) ?? double.NegativeInfinity;
         if (_best is null || v > _best.Value.Value) _best = (t, summary, v);
     }
 

@@ -3,7 +3,7 @@ using ExpRunner.Training;
 
 namespace ExpRunner.Tracking;
 
-/// <summary>summary.json from the epoch history: last epoch's metrics, and the best epoch.</summary>
+/// <summary>summary.json from the epoch history: last epoch's metrics, and the best epoch (<see cref="ModelSelection"/>: never chosen on the test set).</summary>
 public static class Summaries
 {
     public static RunSummary Build(string id, ExperimentConfig config, string status, TrainingOutcome outcome, IReadOnlyList<EpochMetrics> history, double seconds)
@@ -20,8 +20,9 @@ public static class Summaries
             weightsEpoch = kept.Epoch;
             Fill(final, kept);
             bool validation = history[^1]["validation"] is not null;
-            bestBy = config.Training.EarlyStopping?.Metric ?? (validation ? "validation_accuracy" : "test_accuracy");
-            string split = bestBy.StartsWith("validation", StringComparison.Ordinal) ? "validation" : "test";
+            // Never chosen on the test set (ModelSelection): validation accuracy, else the lowest training loss.
+            bestBy = config.Training.EarlyStopping?.Metric ?? (validation ? "validation_accuracy" : "train_loss");
+            string split = bestBy.StartsWith("validation", StringComparison.Ordinal) ? "validation" : "train";
             // With early stopping, its best (an improvement counts only beyond min_delta); else the top of the metric.
             var top = outcome.BestEpoch is int b && history.FirstOrDefault(m => m.Epoch == b) is { } stopped ? stopped
                 : bestBy.EndsWith("_loss", StringComparison.Ordinal)
