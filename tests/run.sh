@@ -42,4 +42,5 @@ export SLURM_CONF=$state/slurm/slurm.conf
 export MLFLOW_TEST_URI=$(cat "$state/mlflow.uri") MLFLOW_TEST_AUTH_URI=$(cat "$state/mlflow-auth.uri")
 export MLFLOW_TEST_SERVER=$PWD/tests/mlflow/server.sh MLFLOW_TEST_STATE=$state
 echo "mlflow: $MLFLOW_TEST_URI and $MLFLOW_TEST_AUTH_URI (basic auth) from $(tests/mlflow/server.sh find)"
+echo "running the test suite (about 4 minutes on 2 cores; a line per failure, the totals at the end)…"
 "${DOTNET:-dotnet}" test --project tests/ExpRunner.Tests/ExpRunner.Tests.csproj -c "${CONFIG:-Release}" --no-progress --no-ansi "$@"

@@ -210,6 +210,27 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         $"epoch {m.Epoch}: " + string.Join("  ", m.Splits.Select(s => $"{s.Split} loss {Common.F(s.Loss)} acc {Common.F(s.Accuracy)}")) +
         $"  ({Common.F(m.Seconds, "0.00")} s)";
 
+    /// <summary>The full MNIST and Fashion-MNIST training sets: 60,000 examples.</summary>
+    private const int FullImageTrain = 60_000;
+
+    /// <summary>
+    /// What a number on a reduced copy of MNIST or Fashion-MNIST (the offline fallback) means: fewer examples make
+    /// shorter epochs, so a config's epochs reach less than they would on the full set.
+    /// </summary>
+    internal static string? Reduced(Data.DatasetFingerprint d, RunSummary s)
+    {
+        if (d.Name is not ("mnist" or "fashion-mnist") || d.TrainCount + d.ValidationCount >= FullImageTrain) return null;
+        if (s.Params.GetValueOrDefault("dataset.train_limit") is { } limit && limit != "0") return null; // asked for
+        long perEpoch = s.EpochsRun > 0 ? s.Steps / s.EpochsRun : 0;
+        int batch = int.TryParse(s.Params.GetValueOrDefault("training.batch_size"), NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b > 0 ? b : 0;
+        // The full set split as this one was (its validation share kept).
+        double fullTrain = FullImageTrain * (d.TrainCount / (double)Math.Max(1, d.TrainCount + d.ValidationCount));
+        long fullSteps = batch > 0 ? (long)Math.Ceiling(fullTrain / batch) : 0;
+        return $"this {d.Name} has {d.TrainCount + d.ValidationCount:N0} of the full set's {FullImageTrain:N0} training examples" +
+            (perEpoch > 0 && fullSteps > 0 ? $": an epoch here is {perEpoch:N0} steps, not {fullSteps:N0}," : ",") +
+            " so these epochs reach less than on the full data (README: Shipped experiments gives both)";
+    }
+
     private void Report(RunResult r, bool quiet)
     {
         var s = r.Summary;
@@ -232,8 +253,11 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         }
         if (r.Record.Reason is { } reason) cli.Out.MarkupLine($"[yellow]{Markup.Escape(reason)}[/]");
         if (r.Record.Dataset is { } d)
+        {
             cli.Out.MarkupLine(Markup.Escape($"data: {d.Name} from {d.Source}, {d.TrainCount} train / {d.ValidationCount} validation / {d.TestCount} test")
                 + (d.Description is { } what ? $"[grey] — {Markup.Escape(what)}[/]" : ""));
+            if (Reduced(d, s) is { } note) cli.Out.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+        }
         cli.Out.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: {Markup.Escape(r.Folder.Dir)}");
     }
 }

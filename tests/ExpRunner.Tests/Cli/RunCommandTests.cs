@@ -206,4 +206,22 @@ public class RunCommandTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("outside the test split", bad.Stderr);
     }
+
+    [Fact]
+    public void The_first_runs_screen_says_what_its_number_means_on_the_data_at_hand()
+    {
+        string mnist = Repo.Data("mnist");
+        using var dir = new TempDir();
+        var r = InProcess.Run("run", Repo.Experiments("mnist-sgd.yaml"), "--runs", dir.File("runs"), "--set", $"dataset.path={mnist}", "--set", "training.epochs=1");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        int train = RunFolder.Open(Directory.GetDirectories(dir.File("runs/mnist-sgd")).Single()).ReadRecord()!.Dataset!.TrainCount;
+        if (train < 60_000)
+            Assert.Contains($"this mnist has {train:N0} of the full set's 60,000 training examples: an epoch here is {(train + 99) / 100:N0} steps, not 600", r.Stdout.ReplaceLineEndings(" ").Replace("  ", " "));
+        else
+            Assert.DoesNotContain("of the full set's", r.Stdout);
+        // Asked for (train_limit): no note.
+        var limited = InProcess.Run("run", Repo.Experiments("mnist-sgd.yaml"), "--runs", dir.File("runs"), "--set", $"dataset.path={mnist}", "--set", "training.epochs=1", "--set", "dataset.train_limit=1000");
+        Assert.True(limited.ExitCode == 0, limited.ToString());
+        Assert.DoesNotContain("of the full set's", limited.Stdout);
+    }
 }
