@@ -68,16 +68,22 @@ internal static class Common
 /// <summary>Finds run folders under a runs directory: by path, by id, or all of them.</summary>
 internal static class RunLocator
 {
-    /// <summary>A run folder path, or a run id (or unique prefix) looked up under the runs directory.</summary>
+    /// <summary>
+    /// A run folder path, or a run id (or unique prefix) looked up under the runs directory — or the id's tail as a
+    /// narrow table shows it ("…eaa742" or "eaa742": its last characters, when no id starts with them).
+    /// </summary>
     public static RunFolder Resolve(string reference, string root)
     {
         if (Directory.Exists(reference) && File.Exists(Path.Combine(reference, RunFolder.RecordFile)))
             return RunFolder.Open(reference);
-        var matches = RunFolder.FindAll(root).Where(r => r.Id.StartsWith(reference, StringComparison.Ordinal)).ToList();
+        var all = RunFolder.FindAll(root).ToList();
+        var matches = all.Where(r => r.Id.StartsWith(reference, StringComparison.Ordinal)).ToList();
+        string tail = reference.TrimStart('…');
+        if (matches.Count == 0 && tail.Length >= 4) matches = all.Where(r => r.Id.EndsWith(tail, StringComparison.Ordinal)).ToList();
         return matches.Count switch
         {
             1 => matches[0],
-            0 => throw new InputException($"no run '{reference}': not a run folder, and no run id under '{root}' starts with it"),
+            0 => throw new InputException($"no run '{reference}': not a run folder, and no run id under '{root}' starts (or ends) with it"),
             _ => throw new InputException($"'{reference}' matches {matches.Count} runs: {string.Join(", ", matches.Take(5).Select(m => m.Id))}..."),
         };
     }

@@ -16,7 +16,7 @@ public sealed class CompareSettings : RunsSettings
     [CommandOption("--sweep <ID>"), Description("The trials of a sweep (id, prefix, or latest).")]
     public string? Sweep { get; init; }
 
-    [CommandOption("--group-by <KEYS>"), Description("Comma-separated parameter keys; rows become groups (mean ± std, n).")]
+    [CommandOption("--group-by <KEYS>"), Description("Comma-separated parameter keys; rows become groups: each metric's mean ± the half-width of its 95% confidence interval, and n.")]
     public string? GroupBy { get; init; }
 
     [CommandOption("--filter <EXPR>"), Description("MLflow search syntax plus or/parentheses, e.g. \"metrics.test_accuracy > 0.8\".")]
@@ -119,7 +119,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             case "markdown": cli.Print(Render.Markdown(comparison)); break;
             case "csv": cli.Print(Render.Csv(comparison)); break;
             case "json": cli.Print(Render.Json(comparison)); break;
-            default: Table(comparison, rows.Count, [.. groupBy, .. sort is null ? [] : new[] { sort }, .. filter?.Keys ?? []]); break;
+            default: Table(comparison, rows.Count, [.. groupBy, .. sort is null ? [] : new[] { sort }, .. filter?.Keys ?? [], .. SweptKeys(settings.Sweep, root)]); break;
         }
         return ExitCodes.Ok;
     }
@@ -218,7 +218,9 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
     private void Table(Comparison c, int loaded, IReadOnlyList<string> asked)
     {
         var columns = new List<FitColumn>();
-        if (!c.Grouped) columns.Add(new FitColumn("run", "run", c.Rows.Select(r => Markup.Escape(r.Label)).ToList(), NoWrap: true));
+        // A run by its id; when the table is tight, by its id's last six characters (unique enough beside the values that set it apart).
+        if (!c.Grouped) columns.Add(new FitColumn("run", "run", c.Rows.Select(r => Markup.Escape(r.Label)).ToList(), NoWrap: true)
+            { ShortCells = c.Rows.Select(r => Markup.Escape(r.Label.Length > 8 ? "…" + r.Label[^6..] : r.Label)).ToList() });
         var shortKeys = Keys.Short(c.Columns.Where(x => x.Kind == ColumnKind.Param).Select(x => x.Name));
         if (c.Grouped) // runs per group, once per row rather than in every cell
             columns.Add(new FitColumn("n", "n", c.Rows.Select(r => r.Runs.Count.ToString(Common.Inv)).ToList(), Right: true));
@@ -235,7 +237,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             var (shortName, drop) = MetricFit.TryGetValue(col.Name, out var fit) ? fit : (col.Name, 7);
             columns.Add(col.Kind switch
             {
-                ColumnKind.Param => new FitColumn(col.Name, shortKeys[col.Name], cells, wanted || c.Grouped ? 0 : paramDrop--),
+                ColumnKind.Param => new FitColumn(col.Name, shortKeys[col.Name], cells, wanted || c.Grouped ? 0 : paramDrop--) { Key = wanted },
                 ColumnKind.Metric => new FitColumn(col.Name, shortName, cells, wanted ? 0 : drop, Right: true, NoWrap: !c.Grouped),
                 _ => new FitColumn(col.Name, col.Name, cells, NoWrap: true),
             });
@@ -255,6 +257,14 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             cli.Out.MarkupLine(Markup.Escape($"same_config: rows with one mark are one configuration run twice — {Equivalence.Rule}"));
         if (dropped.Count > 0)
             cli.Out.MarkupLine(Markup.Escape($"left out to fit {cli.Out.Profile.Width} columns: {string.Join(", ", dropped)} (a wider terminal, or --format csv, shows them)"));
+    }
+
+    /// <summary>The keys a compared sweep swept (kept in the table whatever its width).</summary>
+    private static IReadOnlyList<string> SweptKeys(string? sweep, string root)
+    {
+        if (sweep is null) return [];
+        try { return new Sweeps.SweepStore(root).Read(sweep).SweptKeys; }
+        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException) { return []; }
     }
 
     /// <summary>A run's training-set size, from its run.json (null when it cannot be read).</summary>

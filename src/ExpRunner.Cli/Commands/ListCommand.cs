@@ -71,8 +71,9 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
         var shown = rows.Take(settings.Limit ?? int.MaxValue).ToList();
         var (table, dropped) = TableFit.Build(
         [
-            new FitColumn("run", "run", shown.Select(r => Markup.Escape(r.Id)).ToList(), NoWrap: true),
-            new FitColumn("experiment", "experiment", shown.Select(r => Markup.Escape(r.Experiment)).ToList(), Drop: 3),
+            new FitColumn("run", "run", shown.Select(r => Markup.Escape(r.Id)).ToList(), NoWrap: true)
+                { ShortCells = shown.Select(r => Markup.Escape(r.Id.Length > 8 ? "…" + r.Id[^6..] : r.Id)).ToList() },
+            new FitColumn("experiment", "experiment", shown.Select(r => Markup.Escape(r.Experiment)).ToList(), Drop: 6),
             new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Status) + (r.Superseded ? " [grey](superseded)[/]" : "")).ToList(), NoWrap: true),
             new FitColumn("started (UTC)", "started", shown.Select(r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-").ToList(), Drop: 2, NoWrap: true),
             new FitColumn("epochs", "ep", shown.Select(r => M(r, "epochs_run", "0")).ToList(), Drop: 4, Right: true),

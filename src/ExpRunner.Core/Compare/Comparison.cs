@@ -155,8 +155,14 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         rows = MarkBest(rows, metrics);
         if (options.BaselineGroup is { } label)
         {
-            string Norm(string x) => x.Replace(" ", "");
-            var group = rows.FirstOrDefault(r => string.Equals(Norm(r.Label), Norm(label), StringComparison.OrdinalIgnoreCase))
+            // Each value as the user writes it: spaces and case do not matter, nor how a number is written (1.0 = 1).
+            static bool Same(string a, string b)
+            {
+                var (pa, pb) = (a.Split(',', StringSplitOptions.TrimEntries), b.Split(',', StringSplitOptions.TrimEntries));
+                return pa.Length == pb.Length && pa.Zip(pb).All(p => string.Equals(p.First, p.Second, StringComparison.OrdinalIgnoreCase)
+                    || (double.TryParse(p.First, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.TryParse(p.Second, NumberStyles.Float, CultureInfo.InvariantCulture, out double y) && x == y));
+            }
+            var group = rows.FirstOrDefault(r => Same(r.Label, label))
                 ?? throw new CompareException($"no group '{label}' to compare against; the groups are {string.Join("; ", rows.Select(r => r.Label))}");
             rows = Deltas(rows, metrics, group.Runs);
         }

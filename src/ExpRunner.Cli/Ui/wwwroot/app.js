@@ -668,7 +668,7 @@ function ComparePage(_, q) {
     if (grouped) {
       const cols = finals.filter(m => items.some(g => g.final[m]));
       const marked = items.some(g => g.same_config);
-      body.append(h("div", { class: "card" }, h("h2", {}, "Final metrics (mean ± std, 95% confidence interval)"), h("div", { class: "scrollbox" }, h("table", { class: "plain", id: "final-table" },
+      body.append(h("div", { class: "card" }, h("h2", {}, "Final metrics (mean ± standard deviation; the 95% confidence interval on hover)"), h("div", { class: "scrollbox" }, h("table", { class: "plain", id: "final-table" },
         h("thead", {}, h("tr", {}, ...r.group_by.map(k => h("th", {}, k)), h("th", { title: "lr/B for mean, lr for sum" }, "effective lr"), marked ? h("th", { title: r.rule }, "same config") : null, h("th", { class: "num" }, "n"), ...cols.map(c => h("th", { class: "num" }, c)))),
         h("tbody", {}, ...items.map(g => h("tr", {}, ...r.group_by.map(k => h("td", { class: "mono" }, g.values[k] ?? "–")), h("td", { class: "mono" }, g.effective_lr ?? "–"),
           marked ? h("td", { class: "mono same", title: g.same_config ? "one configuration with the other rows marked " + g.same_config + ": " + r.rule : "" }, g.same_config || "") : null, h("td", { class: "num" }, g.n),
