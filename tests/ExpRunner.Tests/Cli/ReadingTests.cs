@@ -51,10 +51,13 @@ public class ReadingTests(SweptRuns swept) : IClassFixture<SweptRuns>
         var lines = Lines(r.Stdout);
         Assert.All(lines, l => Assert.True(l.Length <= width, $"{l.Length} > {width}: {l}"));
         var table = lines.Where(l => l.StartsWith('│')).ToList();
-        Assert.Equal(5, table.Count); // header and four groups, a line each: nothing wrapped
-        Assert.Contains("learning_rate", table[0]);
-        Assert.DoesNotContain("training.learning_rate", table[0]);
-        Assert.All(table.Skip(1), l => Assert.Contains("2 FINISHED", l));
+        // The header (a grouped key may break over two lines at its underscore, never cut) and four groups, a line each: nothing wrapped.
+        int headerLines = table.Count - 4;
+        Assert.InRange(headerLines, 1, 2);
+        string header = string.Join("", table.Take(headerLines));
+        Assert.True(header.Contains("learning_rate", StringComparison.Ordinal) || (header.Contains("learning_", StringComparison.Ordinal) && header.Contains("rate", StringComparison.Ordinal)), header);
+        Assert.DoesNotContain("training.learning_rate", header);
+        Assert.All(table.Skip(headerLines), l => Assert.Contains("2 FINISHED", l));
         if (width == 80) Assert.Contains(lines, l => l.StartsWith("left out to fit 80 columns: duration", StringComparison.Ordinal));
         Assert.Contains("4 groups of 8 loaded", r.Stdout);
     }
