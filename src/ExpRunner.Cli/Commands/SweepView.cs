@@ -75,19 +75,34 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
             result = null!;
             await cli.Error.Live(Render(sweep, trials, SweepCounts.Of(trials))).AutoClear(false).StartAsync(async ctx =>
             {
-                var work = run(p => { lock (gate) { last = p; Submitted(p.Sweep); foreach (var t in p.Changed) Line(t, live: true); } });
+                // Redrawn every second and whenever a trial changes (a trial that ends shows at once, with the best so far).
+                var changed = new SemaphoreSlim(0);
+                var work = run(p => { lock (gate) { last = p; Submitted(p.Sweep); foreach (var t in p.Changed) Line(t, live: true); } changed.Release(); });
                 while (!work.IsCompleted)
                 {
                     lock (gate) ctx.UpdateTarget(last is null ? Render(sweep, trials, SweepCounts.Of(trials)) : Render(last.Sweep, last.Trials, last.Counts));
-                    await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), cli.Clock));
+                    await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(1), cli.Clock), changed.WaitAsync());
                 }
                 result = await work;
-                ctx.UpdateTarget(Render(result, result.Trials, SweepCounts.Of(result.Trials)));
+                // The end: the counts only (the results table follows, once), and after an interruption what it stopped.
+                ctx.UpdateTarget(new Markup(Markup.Escape(Ended(result))));
             });
         }
         Results(result);
         return result;
     }
+
+    /// <summary>The line the live view ends on: the counts, and what an interruption stopped (no time left: nothing is running).</summary>
+    private string Ended(SweepRecord sweep)
+    {
+        var counts = SweepCounts.Of(sweep.Trials);
+        string line = CountsText(counts) + $" · {Clock(cli.Clock.GetUtcNow() - _started)}";
+        if (sweep.Status == RunStatus.Killed)
+            line += $" — interrupted: {counts.Killed} trial{(counts.Killed == 1 ? "" : "s")} stopped (killed), {counts.Pending} never started; exprunner sweep --resume {sweep.Id} goes on";
+        return line;
+    }
+
+    private static string Fit(string text, int width) => text.Length <= width ? text : text[..Math.Max(1, width - 1)] + "…";
 
     private Dictionary<string, string> _short = [];
     private string? _metric;
@@ -115,38 +130,105 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
 
     private static string Clock(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", Common.Inv) : t.ToString(@"m\:ss", Common.Inv);
 
-    /// <summary>The live view: counts, then the running trials and the latest that ended, as many as fit the terminal's height.</summary>
+    /// <summary>The counts in the one vocabulary of trial statuses (finished, pruned, diverged, failed, killed, crashed).</summary>
+    private static string CountsText(SweepCounts counts) =>
+        $"{counts.Ended}/{counts.Total} ended · {counts.Running} running" +
+        string.Concat(new[] { (counts.Finished, "finished"), (counts.Pruned, "pruned"), (counts.Diverged, "diverged"), (counts.Failed, "failed"), (counts.Killed, "killed"), (counts.Crashed, "crashed") }
+            .Where(c => c.Item1 > 0).Select(c => $" · {c.Item1} {c.Item2}"));
+
+    /// <summary>
+    /// The time left, from the trials themselves: once trials have finished, a trial takes what they took on average
+    /// (a running one the part of it its epochs have not reached yet); before that, each running trial's epochs left at
+    /// its own rate so far, and a trial not started at the mean of those. Shared among as many trials as run at once;
+    /// null until there is anything to go on.
+    /// </summary>
+    private TimeSpan? Remaining(IReadOnlyList<TrialRecord> trials, IReadOnlyDictionary<int, TrialProgress?> progress, DateTimeOffset now)
+    {
+        var durations = trials.Where(t => t.Status == RunStatus.Finished && t.Seconds is > 0).Select(t => t.Seconds!.Value).ToList();
+        var rates = new List<double>();
+        int epochs = 0;
+        foreach (var t in trials.Where(t => t.Status == RunStatus.Running))
+            if (progress.GetValueOrDefault(t.Index) is { } p)
+            {
+                epochs = Math.Max(epochs, p.Epochs);
+                if (p.Epoch > 0 && t.Started is { } s) rates.Add((now - s).TotalSeconds / p.Epoch);
+            }
+        if (durations.Count == 0 && (rates.Count == 0 || epochs == 0)) return null;
+        double trial = durations.Count > 0 ? durations.Average() : rates.Average() * epochs, left = 0;
+        int running = 0;
+        foreach (var t in trials)
+        {
+            if (t.Status == RunStatus.Running)
+            {
+                running++;
+                var p = progress.GetValueOrDefault(t.Index);
+                double done = p is { Epochs: > 0 } ? (double)p.Epoch / p.Epochs : 0;
+                left += durations.Count > 0 || p is not { Epoch: > 0 } || t.Started is null
+                    ? trial * (1 - done)
+                    : (now - t.Started.Value).TotalSeconds / p.Epoch * (p.Epochs - p.Epoch);
+            }
+            else if (t.Status == TrialStatus.Pending) left += trial;
+        }
+        return TimeSpan.FromSeconds(left / Math.Max(1, Math.Max(running, _parallel)));
+    }
+
+    private int _parallel;
+    private readonly Dictionary<int, int> _epochsRun = [];
+    private readonly Dictionary<int, (double Score, string Text)?> _ended = [];
+
+    /// <summary>The best trial so far among those that ended (<see cref="ModelSelection"/>), as one line; null while none has a result.</summary>
+    private string? BestSoFar(IReadOnlyList<TrialRecord> trials)
+    {
+        foreach (var t in trials.Where(t => TrialStatus.IsResult(t.Status) && !_ended.ContainsKey(t.Index)))
+        {
+            RunSummary? summary = null;
+            try { if (store.RunDirOf(t) is { } dir) summary = RunFolder.Open(dir).ReadSummary(); }
+            catch (Exception e) when (e is InvalidDataException or IOException) { }
+            if (summary is null) continue;
+            _epochsRun[t.Index] = summary.EpochsRun;
+            var judged = t.Status == RunStatus.Finished ? ModelSelection.Of(summary.Final) : null;
+            string test = summary.Final.TryGetValue("test_accuracy", out double ta) ? $" · test acc {Common.F(ta)}" : "";
+            _ended[t.Index] = judged is { } j ? (ModelSelection.Score(summary.Final)!.Value, $"trial {t.Index} · {ModelSelection.Short(j.Metric)} {Common.F(j.Value)}{test} · {Values(t)}") : null;
+        }
+        var best = _ended.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty().MaxBy(v => v.Text is null ? double.MinValue : v.Score);
+        return best.Text is null ? null : "best so far: " + best.Text;
+    }
+
+    /// <summary>The live view: counts, the best so far, then the running trials and the latest that ended, as many as fit the terminal's height.</summary>
     private IRenderable Render(SweepRecord sweep, IReadOnlyList<TrialRecord> trials, SweepCounts counts)
     {
         var now = cli.Clock.GetUtcNow();
         var elapsed = now - _started;
-        string eta = counts.Ended > 0 && counts.Ended < counts.Total ? $" · ETA {Clock(elapsed / counts.Ended * (counts.Total - counts.Ended))}" : "";
-        string head = $"{counts.Ended}/{counts.Total} ended · {counts.Running} running" +
-            (counts.Finished > 0 ? $" · {counts.Finished} finished" : "") + (counts.Pruned > 0 ? $" · {counts.Pruned} pruned" : "") +
-            (counts.Diverged > 0 ? $" · {counts.Diverged} diverged" : "") +
-            (counts.Failed + counts.Killed + counts.Crashed > 0 ? $" · {counts.Failed + counts.Killed + counts.Crashed} failed" : "") + $" · {Clock(elapsed)}{eta}";
-        int room = Math.Max(3, cli.Error.Profile.Height - 8);
+        _parallel = Math.Max(_parallel, counts.Running);
+        int room = Math.Max(3, cli.Error.Profile.Height - 9);
         var running = trials.Where(t => t.Status == RunStatus.Running).ToList();
         var ended = trials.Where(t => !t.InFlight && t.Status != TrialStatus.Pending).OrderByDescending(t => t.Started ?? DateTimeOffset.MinValue).Take(Math.Max(0, room - running.Count)).ToList();
         var shown = running.Take(room).Concat(ended).ToList();
+        var progress = trials.Where(t => t.Status == RunStatus.Running || shown.Contains(t)).ToDictionary(t => t.Index, t => _progress.Of(t));
+        string eta = counts.Ended < counts.Total && Remaining(trials, progress, now) is { } left ? $" · about {Clock(left)} left" : "";
+        string head = CountsText(counts) + $" · {Clock(elapsed)}{eta}";
+        string? best = BestSoFar(trials);
+        // Fixed widths, so the columns do not jump as the numbers grow.
+        int epochWidth = 2 * progress.Values.Select(p => p?.Epochs.ToString(Common.Inv).Length ?? 1).DefaultIfEmpty(1).Max() + 1;
         var cells = shown.Select(t =>
         {
-            var p = _progress.Of(t);
+            var p = progress.GetValueOrDefault(t.Index);
             if (p is not null) _metric = p.Metric;
             var age = t.Started is { } s ? (t.Seconds is double secs ? TimeSpan.FromSeconds(secs) : now - s) : TimeSpan.Zero;
             string time = t.Status == RunStatus.Running && p is { Epoch: > 0 } ? $"{Clock(age)}/{Clock(age / p.Epoch * (p.Epochs - p.Epoch))}" : Clock(age);
-            return (Trial: t.Index.ToString(Common.Inv), Status: Common.StatusMarkup(t.Status),
-                Epoch: p is null ? "-" : $"{p.Epoch}/{p.Epochs}", Acc: p?.Accuracy is double a ? Common.F(a) : "-", Time: time);
+            return (Trial: t.Index.ToString(Common.Inv), Status: Common.StatusMarkup(t.Status) + new string(' ', Math.Max(0, 8 - t.Status.Length)),
+                Epoch: (p is null ? "-" : $"{p.Epoch}/{p.Epochs}").PadLeft(epochWidth), Acc: (p?.Accuracy is double a ? Common.F(a) : "-").PadLeft(6), Time: time.PadLeft(11));
         }).ToList();
         var (table, _) = TableFit.Build(
         [
             new FitColumn("trial", "#", cells.Select(c => c.Trial).ToList(), Right: true),
-            .. ValueColumns(shown, sweep.SweptKeys),
+            .. ValueColumns(shown, sweep.SweptKeys).Select(c => c with { Key = true }),
             new FitColumn("status", "status", cells.Select(c => c.Status).ToList(), NoWrap: true),
             new FitColumn("epoch", "epoch", cells.Select(c => c.Epoch).ToList(), Right: true, NoWrap: true),
             new FitColumn(_metric ?? "accuracy", "acc", cells.Select(c => c.Acc).ToList(), Right: true),
-            new FitColumn("elapsed/ETA", "time/ETA", cells.Select(c => c.Time).ToList(), Right: true, NoWrap: true),
+            new FitColumn("elapsed/left", "time/left", cells.Select(c => c.Time).ToList(), Right: true, NoWrap: true),
         ], cli.Error.Profile.Width, terminal: true);
+        if (best is not null) return new Rows(new Markup(Markup.Escape(head)), new Markup($"[green]{Markup.Escape(Fit(best, cli.Error.Profile.Width))}[/]"), table);
         return new Rows(new Markup(Markup.Escape(head)), table);
     }
 

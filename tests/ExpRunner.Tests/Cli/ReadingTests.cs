@@ -101,6 +101,27 @@ public class ReadingTests(SweptRuns swept) : IClassFixture<SweptRuns>
         Assert.Contains(lines, l => l.StartsWith("* best: trial ", StringComparison.Ordinal));
         Assert.Single(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^│ +\d+\* │")); // the best row's trial number is marked
         Assert.Contains("4/4 ended", r.Stderr);                               // the live view's last state
+        Assert.Contains("best so far: trial ", r.Stderr);                      // shown as soon as a trial has ended
+        Assert.DoesNotContain(" failed", r.Stderr);
+        // One table at the end: the live view ends on its counts line, the results table follows once.
+        string afterLive = r.Stderr[r.Stderr.LastIndexOf("4/4 ended", StringComparison.Ordinal)..];
+        Assert.DoesNotContain("│", afterLive);
+    }
+
+    [Fact]
+    public void An_interrupted_sweep_says_what_it_stopped_in_the_words_of_its_table()
+    {
+        using var dir = new TempDir();
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel(); // interrupted before any trial ends
+        var r = InProcess.Run(new InProcess.Terminal(80, OutTerminal: true, Interactive: true, Cancel: cancel.Token), null, "sweep", dir.Write("rd.yaml", Xor), "--runs", dir.File("runs"));
+        Assert.Equal(130, r.ExitCode);
+        string err = System.Text.RegularExpressions.Regex.Replace(r.Stderr, @"\s+", " ");
+        Assert.Contains("interrupted:", err);
+        Assert.Contains("never started", err);
+        Assert.DoesNotContain("left", System.Text.RegularExpressions.Regex.Match(err, "interrupted:[^;]*").Value); // no time left once stopped
+        Assert.DoesNotContain(" failed", r.Stderr + r.Stdout);  // killed trials are killed, not failed
+        Assert.Contains("resume with: exprunner sweep --resume", r.Stdout + r.Stderr);
     }
 
     [Fact]
