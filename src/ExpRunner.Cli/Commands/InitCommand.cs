@@ -25,11 +25,20 @@ public sealed class InitCommand(CliContext cli) : Command<InitSettings>
 {
     private static readonly Assembly Self = typeof(InitCommand).Assembly;
 
-    /// <summary>The shipped experiments by name, with their first comment line.</summary>
+    /// <summary>The shipped experiments by name, with the first sentence of their header comment (whole, over as many lines as it takes).</summary>
     public static IReadOnlyDictionary<string, string> Examples() => Self.GetManifestResourceNames()
         .Where(n => n.StartsWith("experiments/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
-        .ToDictionary(n => Path.GetFileNameWithoutExtension(n), n => Text(n).Split('\n')
-            .FirstOrDefault(l => l.StartsWith('#') && !l.StartsWith(SchemaLine, StringComparison.Ordinal))?.TrimStart('#', ' ') ?? "");
+        .ToDictionary(n => Path.GetFileNameWithoutExtension(n), n => FirstSentence(Text(n)));
+
+    /// <summary>The header comment's first sentence: its lines joined up to the first full stop or question mark that ends a sentence.</summary>
+    private static string FirstSentence(string text)
+    {
+        var words = string.Join(" ", text.Split('\n').SkipWhile(l => l.StartsWith(SchemaLine, StringComparison.Ordinal) || l.Trim().Length == 0)
+            .TakeWhile(l => l.StartsWith('#')).Select(l => l.TrimStart('#', ' ').Trim()).TakeWhile(l => !l.StartsWith("exprunner ", StringComparison.Ordinal)));
+        var end = System.Text.RegularExpressions.Regex.Match(words, @"[.?!](?=\s|$)");
+        string sentence = end.Success ? words[..(end.Index + 1)] : words.TrimEnd();
+        return sentence.EndsWith(':') ? sentence[..^1] + "." : sentence; // a sentence that introduces the commands below it
+    }
 
     /// <summary>The first line of every shipped experiment: editors find the schema beside it.</summary>
     private const string SchemaLine = "# yaml-language-server: $schema=";

@@ -83,7 +83,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             Sweep = sweepRef, SourceConfig = sweep?.SourceConfig,
             Git = sweep?.GitCommit is { } commit ? new Provenance.GitState(commit, sweep.GitDirty) : null, GitLookup = gitLookup,
             Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)), VectorBits = cli.VectorBits(),
-            OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
+            OnEpoch = epochLines ? EpochLines(loaded.Config.Training.Epochs) : null,
             OnStarted = sweepRef is null ? null : folder => new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id),
             Pruner = Pruner(runs, sweep, sweepRef),
         };
@@ -120,7 +120,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         {
             RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock,
             Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)), VectorBits = cli.VectorBits(),
-            OnEpoch = epochLines ? m => cli.Note(EpochLine(m)) : null,
+            OnEpoch = epochLines ? EpochLines(int.MaxValue) : null,
             Pruner = Pruner(runs, sweep, sweepRef),
         };
         var result = live ? WithProgress(o => ExperimentRunner.Resume(folder, o), options) : ExperimentRunner.Resume(folder, options);
@@ -174,7 +174,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             {
                 var task = ctx.AddTask("starting", maxValue: 1);
                 var throttle = Stopwatch.StartNew();
-                string judged = "";
+                string judged = "", judgedShort = "";
                 result = start(options with
                 {
                     OnBatch = p =>
@@ -183,15 +183,20 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
                         throttle.Restart();
                         task.MaxValue = (double)p.Epochs * p.Batches;
                         task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
+                        // The held-out accuracy stays whatever the width; the training batch's numbers give way first, labelled.
                         task.Description = Markup.Escape(Fit(room,
-                            $"epoch {p.Epoch}/{p.Epochs} · loss {Common.F(p.Loss)} · acc {Common.F(p.Accuracy)}{judged}",
-                            $"ep {p.Epoch}/{p.Epochs} loss {Common.F(p.Loss, "0.000")} acc {Common.F(p.Accuracy, "0.000")}{judged}",
-                            $"ep {p.Epoch}/{p.Epochs} loss {Common.F(p.Loss, "0.000")}{judged}",
+                            $"epoch {p.Epoch}/{p.Epochs} · train loss {Common.F(p.Loss)} acc {Common.F(p.Accuracy)}{judged}",
+                            $"ep {p.Epoch}/{p.Epochs} · train loss {Common.F(p.Loss, "0.000")} acc {Common.F(p.Accuracy, "0.000")}{judged}",
+                            $"ep {p.Epoch}/{p.Epochs} · train loss {Common.F(p.Loss, "0.000")}{judged}",
                             $"ep {p.Epoch}/{p.Epochs}{judged}",
-                            $"ep {p.Epoch}/{p.Epochs} acc {Common.F(p.Accuracy, "0.000")}"));
+                            $"ep {p.Epoch}/{p.Epochs}{judgedShort}"));
                     },
-                    OnEpoch = m => judged = (m["validation"] ?? m["test"]) is { } s
-                        ? $" · {(s.Split == "validation" ? "val" : "test")} {Common.F(s.Accuracy, "0.000")} (ep {m.Epoch})" : "",
+                    OnEpoch = m =>
+                    {
+                        (judged, judgedShort) = (m["validation"] ?? m["test"]) is { } s
+                            ? ($" · {(s.Split == "validation" ? "val" : "test")} acc {Common.F(s.Accuracy, "0.000")} (ep {m.Epoch})", $" {(s.Split == "validation" ? "val" : "test")} {Common.F(s.Accuracy, "0.000")}")
+                            : ("", "");
+                    },
                 });
                 var summary = result.Summary;
                 string final = summary.Final.TryGetValue("validation_accuracy", out double va) ? $"val acc {Common.F(va)}"
@@ -205,6 +210,24 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
 
     /// <summary>The longest of the texts that fits <paramref name="room"/> characters (the last one regardless).</summary>
     private static string Fit(int room, params string[] texts) => texts.FirstOrDefault(t => t.Length <= room) ?? texts[^1];
+
+    /// <summary>
+    /// A line per epoch off a terminal, at a sane cadence: the first three, then at most one a second (saying how many
+    /// epochs it stands for), and the last — 50,000 one-step epochs make a few dozen lines, not 50,000.
+    /// </summary>
+    private Action<EpochMetrics> EpochLines(int epochs)
+    {
+        var since = Stopwatch.StartNew();
+        int lastShown = 0;
+        return m =>
+        {
+            if (m.Epoch > 3 && m.Epoch != epochs && since.ElapsedMilliseconds < 1000) return;
+            string skipped = m.Epoch - lastShown > 1 && lastShown > 0 ? $" (epochs {lastShown + 1}–{m.Epoch})" : "";
+            cli.Note(EpochLine(m) + skipped);
+            (lastShown, _) = (m.Epoch, 0);
+            since.Restart();
+        };
+    }
 
     private static string EpochLine(EpochMetrics m) =>
         $"epoch {m.Epoch}: " + string.Join("  ", m.Splits.Select(s => $"{s.Split} loss {Common.F(s.Loss)} acc {Common.F(s.Accuracy)}")) +
@@ -259,5 +282,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             if (Reduced(d, s) is { } note) cli.Out.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
         }
         cli.Out.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: {Markup.Escape(r.Folder.Dir)}");
+        // An interrupted run goes on from its last whole epoch, as a sweep's does.
+        if (s.Status is RunStatus.Killed && File.Exists(r.Folder.PathOf(RunFolder.CheckpointFile)))
+            cli.Out.MarkupLine(Markup.Escape($"resume with: exprunner run --resume {r.Folder.Id}" + (cli.RunsRoot(null) is var root && Path.GetFullPath(root) != Path.GetFullPath(Path.GetDirectoryName(Path.GetDirectoryName(r.Folder.Dir)!)!) ? $" --runs {Path.GetDirectoryName(Path.GetDirectoryName(r.Folder.Dir))}" : "")));
     }
 }

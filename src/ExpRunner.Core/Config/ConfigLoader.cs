@@ -23,7 +23,7 @@ public static class ConfigLoader
         ConfigException Error(string message) => new([new ConfigError(path, "", message)]);
         switch (IO.BoundedFile.KindOf(path))
         {
-            case IO.BoundedFile.Kind.Missing: throw Error("no such file");
+            case IO.BoundedFile.Kind.Missing: throw Error("no such file" + NearbyFile(path));
             case IO.BoundedFile.Kind.Directory: throw Error("is a directory, not a config file");
         }
         byte[] bytes;
@@ -96,6 +96,23 @@ public static class ConfigLoader
         });
         if (errors.Count > 0) throw new ConfigException(InFileOrder(errors, file));
         return new LoadedConfig(config!, file, overrides, Locate);
+    }
+
+    /// <summary>" (did you mean 'experiments/mnist-sgd.yaml'?)" for a config file name close to one beside it.</summary>
+    private static string NearbyFile(string path)
+    {
+        string dir = Path.GetDirectoryName(path) is { Length: > 0 } d ? d : ".";
+        if (!Directory.Exists(dir)) return "";
+        try
+        {
+            var names = Directory.EnumerateFiles(dir).Select(Path.GetFileName).OfType<string>()
+                .Where(n => n.EndsWith(".yaml", StringComparison.Ordinal) || n.EndsWith(".yml", StringComparison.Ordinal)).ToList();
+            string hint = DidYouMean.Suggest(Path.GetFileName(path), names);
+            if (hint.Length == 0) return "";
+            string name = hint[" (did you mean '".Length..^"'?)".Length];
+            return $" (did you mean '{(Path.GetDirectoryName(path) is { Length: > 0 } ? Path.Combine(Path.GetDirectoryName(path)!, name) : name)}'?)";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
     }
 
     /// <summary>Errors in the file by line and column, then those of --set overrides in the order given.</summary>

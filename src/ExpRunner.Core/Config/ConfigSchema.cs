@@ -19,6 +19,29 @@ public static class ConfigSchema
         WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     });
 
+    /// <summary>Every key path the schema describes (training.learning_rate, dataset.validation_split, …), for did-you-means.</summary>
+    public static IReadOnlyList<string> KeyPaths() => _keyPaths.Value;
+
+    private static readonly Lazy<IReadOnlyList<string>> _keyPaths = new(() =>
+    {
+        var paths = new SortedSet<string>(StringComparer.Ordinal);
+        void Walk(JsonNode? node, string prefix)
+        {
+            if (node is not JsonObject o) return;
+            if (o["properties"] is JsonObject props)
+                foreach (var (name, child) in props)
+                {
+                    string path = prefix.Length == 0 ? name : prefix + "." + name;
+                    paths.Add(path);
+                    Walk(child, path);
+                }
+            foreach (string alt in (string[])["oneOf", "anyOf", "allOf"])
+                if (o[alt] is JsonArray options) foreach (var option in options) Walk(option, prefix);
+        }
+        Walk(Build(), "");
+        return paths.ToList();
+    });
+
     public static JsonObject Build() => new()
     {
         ["$schema"] = "https://json-schema.org/draft/2020-12/schema",

@@ -144,7 +144,13 @@ internal sealed class Section
         {
             string name = (k as YamlScalarNode)?.Value ?? "?";
             if (!_known.Contains(name))
-                Error(k, Key(name), $"unknown key{DidYouMean.Suggest(name, _known)}; allowed here: {string.Join(", ", _known)}");
+            {
+                string hint = DidYouMean.Suggest(name, _known);
+                // At the top, a key written without its section (learning_rate for training.learning_rate) is named whole.
+                if (hint.Length == 0 && Path.Length == 0 && ConfigSchema.KeyPaths().Where(p => p.EndsWith("." + name, StringComparison.Ordinal)).ToList() is { Count: > 0 } whole)
+                    hint = $" (did you mean '{string.Join("' or '", whole.Take(3))}'?)";
+                Error(k, Key(name), $"unknown key{hint}; allowed here: {string.Join(", ", _known)}");
+            }
         }
     }
 

@@ -143,13 +143,25 @@ public sealed class RunRecorder : IDisposable
     public Dictionary<string, double> ExtraFinal { get; } = [];
     public Dictionary<string, string> ExtraParams { get; } = [];
 
+    private readonly System.Diagnostics.Stopwatch _sinceLogged = System.Diagnostics.Stopwatch.StartNew();
+    private EpochMetrics? _unlogged;
+
+    private void LogEpoch(EpochMetrics m)
+    {
+        _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
+            string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
+        _sinceLogged.Restart();
+        _unlogged = null;
+    }
+
     public void Epoch(EpochMetrics m)
     {
         _history.Add(m);
         if (Steps.Flush(force: false) is { Count: > 0 } steps) _trackers.Publish(new StepsRecorded(steps, m.Timestamp, Steps.ProbeColumns, Steps.Singles));
         Folder.AppendMetrics(m);
-        _log.Debug("Epoch {Epoch}: {Metrics}", m.Epoch, string.Join(", ", m.Splits.Select(s =>
-            string.Create(CultureInfo.InvariantCulture, $"{s.Split} loss {s.Loss:0.######} acc {s.Accuracy:0.####}"))));
+        // log.txt at a sane cadence: the first three epochs, then at most one line a second, and the last (at the end).
+        if (m.Epoch <= 3 || _sinceLogged.ElapsedMilliseconds >= 1000) LogEpoch(m);
+        else _unlogged = m;
         _trackers.Publish(new EpochEnded(m));
     }
 
@@ -163,6 +175,7 @@ public sealed class RunRecorder : IDisposable
     {
         _sampler.Dispose();
         SampleSystem();
+        if (_unlogged is { } lastEpoch) LogEpoch(lastEpoch);
         var ended = _clock.GetUtcNow();
         var summary = Summaries.Build(Folder.Id, config, status, outcome, _history, (ended - Record.Started).TotalSeconds) with { Data = Record.Dataset };
         if (ExtraFinal.Count > 0 || ExtraParams.Count > 0)
