@@ -71,7 +71,7 @@ public static class ExperimentRunner
             ConfigFile = loaded.File, SourceConfig = options.SourceConfig, Overrides = loaded.Overrides, Precision = SnakeNames<Precision>.Of(config.Precision), Threads = threads,
             Dataset = data.Fingerprint, GitCommit = git?.Commit, GitDirty = git?.Dirty,
             Versions = Provenance.Versions(options.VectorBits), Host = self.Host, User = Environment.UserName, Pid = self.Pid, ProcessStart = self.Started, Sweep = options.Sweep, Slurm = options.Slurm,
-            Kind = options.RangeTest is null ? null : RangeTestSpec.Kind,
+            Kind = options.RangeTest is null ? null : RangeTestSpec.Kind, WorkingDirectory = Environment.CurrentDirectory,
         };
         string yaml = ConfigWriter.ToYaml(config, $"Resolved config of a run of {config.Name} (from {loaded.File}{string.Concat(loaded.Overrides.Select(o => " --set " + o))})");
         using var recorder = RunRecorder.Start(options.RunsRoot, config, record, yaml, options.Console, options.Trackers, options.Clock,

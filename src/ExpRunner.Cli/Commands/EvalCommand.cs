@@ -31,7 +31,7 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
     public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellation)
     {
         var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
-        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(settings.Weights), CompileWhileLoading());
+        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(settings.Weights), CompileWhileLoading(), DataBase(folder));
         model.VectorBits = cli.VectorBits();
         foreach (var changed in model.ChangedData(folder.TryReadRecord()?.Dataset?.Sha256 ?? new Dictionary<string, string>())) cli.Warn($"the data changed since training: {changed}");
         if (settings.Threads is { } threads)
@@ -78,4 +78,7 @@ public sealed class EvalCommand(CliContext cli) : Command<EvalSettings>
 
     /// <summary>With a core to spare, the numeric code compiles while the data loads.</summary>
     internal static Action<bool>? CompileWhileLoading() => ThreadBudget.SpareCore(null) ? float64 => _ = Startup.Numeric(float64) : null;
+
+    /// <summary>Where a run's relative data paths are read from: the folder it ran in, when that is recorded and still there.</summary>
+    internal static string? DataBase(RunFolder folder) => folder.TryReadRecord()?.WorkingDirectory is { } dir && Directory.Exists(dir) ? dir : null;
 }

@@ -28,7 +28,7 @@ public sealed class PredictCommand(CliContext cli) : Command<PredictSettings>
     public override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellation)
     {
         var folder = RunLocator.Resolve(settings.Run, cli.RunsRoot(settings.Runs));
-        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(RunFolder.WeightsFile), EvalCommand.CompileWhileLoading());
+        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), folder.PathOf(RunFolder.WeightsFile), EvalCommand.CompileWhileLoading(), EvalCommand.DataBase(folder));
         model.VectorBits = cli.VectorBits();
         foreach (var changed in model.ChangedData(folder.TryReadRecord()?.Dataset?.Sha256 ?? new Dictionary<string, string>())) cli.Warn($"the data changed since training: {changed}");
         var p = model.Predict(settings.Split, settings.Index);

@@ -25,7 +25,7 @@ public sealed class UiApi(UiData data)
 {
     public const int MaxPage = 1000, MaxCompared = 200, CurvesPerGroup = 50;
     private readonly SweepStore _sweeps = new(data.RunsRoot);
-    private readonly ModelCache _models = new();
+    private readonly ModelCache _models = new(data.RunsRoot);
 
     public static string Text(object value) => System.Text.Json.JsonSerializer.Serialize(value, Json.Compact);
 
@@ -276,6 +276,8 @@ public sealed class UiApi(UiData data)
         if (ids.Count > 0)
         {
             if (ids.Count > MaxCompared) throw new UiRequestException(400, $"{ids.Count} runs: compare at most {MaxCompared} at once (or group them)");
+            // A run that has just started (a sweep's new trial) may be newer than the runs in memory: read them again, once.
+            if (ids.Any(id => data.Find(id) is null)) data.Fresh();
             runs = ids.Select(id => data.Find(id) ?? throw new UiRequestException(404, $"no run '{id}' under {data.RunsRoot}")).ToList();
         }
         else if (filter is not null || groupBy.Count > 0)
@@ -477,7 +479,8 @@ public sealed class UiApi(UiData data)
             {
                 index = t.Index, status, reason = t.Reason, run = t.RunId, attempts = t.Attempts, seconds = t.Seconds, seed = t.Seed, repeat = t.Repeat,
                 values = SweptValues(t, s.SweptKeys), progress = p is null ? null : new { epoch = p.Epoch, epochs = p.Epochs, metric = p.Metric, accuracy = p.Accuracy, loss = p.Loss },
-                metrics = row?.Metrics,
+                // A trial that has just ended may be ahead of the runs in memory: its result is read from its folder.
+                metrics = TrialStatus.IsResult(status) && (row is null || row.Metrics.Count == 0) && dir is not null ? RunRow.Load(RunFolder.Open(dir))?.Metrics ?? row?.Metrics : row?.Metrics,
             };
         }).ToList();
         return new { id = s.Id, experiment = s.Experiment, status = s.Status, executor = s.Executor, created = s.Created, ended = s.Ended, swept = s.SweptKeys, repeats = s.Repeats, trials };
@@ -511,7 +514,7 @@ public sealed class UiApi(UiData data)
     }
 
     /// <summary>Models rebuilt for evaluation, the last few kept (a page asks for its matrix, then for each image).</summary>
-    private sealed class ModelCache
+    private sealed class ModelCache(string runsRoot)
     {
         private readonly Lock _gate = new();
         private readonly LinkedList<(string Key, Lazy<(SavedModel, Training.Evaluation)> Value)> _recent = new();
@@ -530,7 +533,10 @@ public sealed class UiApi(UiData data)
                 {
                     lazy = new(() =>
                     {
-                        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), weights);
+                        // Relative data paths are read where the run ran (recorded), else beside the runs directory (its usual place).
+                        string? where = folder.TryReadRecord()?.WorkingDirectory;
+                        if (where is null || !Directory.Exists(where)) where = Path.GetDirectoryName(Path.GetFullPath(runsRoot));
+                        var model = SavedModel.Open(folder.PathOf(RunFolder.ConfigFile), weights, dataBase: where);
                         model.Threads = 1;
                         return (model, model.Evaluate("test"));
                     });
@@ -539,8 +545,9 @@ public sealed class UiApi(UiData data)
                 }
             }
             try { return lazy.Value; }
-            catch (Exception e) when (e is InvalidDataException or IOException or Config.ConfigException)
+            catch (Exception e) when (e is not OutOfMemoryException and not UiRequestException)
             {
+                // Never cached: the next look tries again (the data may be fetched meanwhile).
                 lock (_gate) { var n = _recent.FirstOrDefault(x => x.Key == key); if (n.Value is not null) _recent.Remove(n); }
                 throw new UiRequestException(422, $"run {folder.Id} cannot be evaluated: {e.Message}");
             }

@@ -35,11 +35,18 @@ public sealed record RunRow(string Id, string Experiment, string Status, string 
             if (summary.BestEpoch is int best) metrics["best_epoch"] = best;
         }
         return new RunRow(record.Id, record.Experiment, record.Status, folder.Dir, record.Started,
-            summary is null ? new Dictionary<string, string>() : CurrentKeys(summary.Params), metrics)
+            summary is null ? ParamsOfConfig(folder) : CurrentKeys(summary.Params), metrics)
         {
             Superseded = record.SupersededBy is not null || summary?.SupersededBy is not null,
             Owner = new ProcessRef(record.Host, record.Pid, record.ProcessStart),
         };
+    }
+
+    /// <summary>A run without a summary yet (running, crashed, killed early): its parameters from its resolved config.yaml, so filters and groups see it.</summary>
+    private static IReadOnlyDictionary<string, string> ParamsOfConfig(RunFolder folder)
+    {
+        try { return Config.ConfigWriter.Flatten(Config.ConfigLoader.Load(folder.PathOf(RunFolder.ConfigFile)).Config).ToDictionary(kv => kv.Key, kv => kv.Value); }
+        catch (Exception e) when (e is Config.ConfigException or IOException or UnauthorizedAccessException) { return new Dictionary<string, string>(); }
     }
 
     /// <summary>

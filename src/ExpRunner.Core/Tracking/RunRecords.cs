@@ -61,6 +61,8 @@ public sealed record RunRecord : IO.IJsonRecord<RunRecord>
     public string? SupersededBy { get; init; }
     /// <summary>Each time the run was continued from its checkpoint (run --resume): when, after which epoch, where.</summary>
     public IReadOnlyList<Resumption> Resumptions { get; init; } = [];
+    /// <summary>The folder the run ran in: relative data paths of its config are read from there.</summary>
+    public string? WorkingDirectory { get; init; }
     /// <summary>What the run was: null for training; "lr-find" for a learning-rate range test.</summary>
     public string? Kind { get; init; }
 }

@@ -32,15 +32,28 @@ public sealed class SavedModel
         Config = config; Data = data; _weights = weights; Threads = config.Training.Threads;
     }
 
+    /// <summary>A dataset config whose relative file paths are taken from <paramref name="dataBase"/> (the run's working folder).</summary>
+    public static DatasetConfig Rebased(DatasetConfig dataset, string? dataBase) => dataBase is null ? dataset : dataset switch
+    {
+        ImageDataset image when !Path.IsPathRooted(image.ResolvedPath) => image with { Path = Path.Combine(dataBase, image.ResolvedPath) },
+        CsvConfig csv => csv with
+        {
+            Path = Path.IsPathRooted(csv.Path) ? csv.Path : Path.Combine(dataBase, csv.Path),
+            TestPath = csv.TestPath is null || Path.IsPathRooted(csv.TestPath) ? csv.TestPath : Path.Combine(dataBase, csv.TestPath),
+        },
+        _ => dataset,
+    };
+
     /// <summary>The network a config describes, with the weights of <paramref name="weights"/>, and its data.</summary>
     /// <param name="beforeData">Called with whether the config's precision is float64, before the data loads (to compile the numeric code meanwhile, with a core to spare).</param>
-    public static SavedModel Open(string configFile, string weights, Action<bool>? beforeData = null)
+    /// <param name="dataBase">The folder a relative data path is resolved against (where the run ran); null: the current folder.</param>
+    public static SavedModel Open(string configFile, string weights, Action<bool>? beforeData = null, string? dataBase = null)
     {
         var loaded = ConfigLoader.Load(configFile);
         if (!File.Exists(weights)) throw new InvalidDataException($"{weights}: no saved weights in this run folder");
         var header = Safetensors.ReadHeader(weights); // checked before the data is loaded
         beforeData?.Invoke(loaded.Config.Precision == Precision.Float64);
-        var data = DatasetLoader.Load(loaded.Config.Dataset, loaded.Config.Seed);
+        var data = DatasetLoader.Load(Rebased(loaded.Config.Dataset, dataBase), loaded.Config.Seed);
         var disagree = ModelBuilder.Disagreements(loaded.Config, data.Features, header.Metadata);
         if (disagree.Count > 0)
             throw new InvalidDataException($"{configFile} does not describe the network of {weights}: {string.Join("; ", disagree)} (was the config edited after training?)");

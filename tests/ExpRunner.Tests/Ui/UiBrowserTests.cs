@@ -238,7 +238,10 @@ public class UiBrowserTests(UiFixture ui)
         await page.Locator("#parallel polyline").First.WaitForAsync(Shown);
         Assert.Equal(6, await page.Locator("#parallel polyline").CountAsync());
         Assert.Equal(1, await page.Locator("svg.scatter").CountAsync()); // the one swept param (the repeats' seeds are not swept)
-        Assert.Equal("6", await page.Locator("#sweep-chart").GetAttributeAsync("data-series"));
+        // Two repeats of three learning rates: three curves, each the mean of its seeds with a band.
+        Assert.Equal("3", await page.Locator("#sweep-chart").GetAttributeAsync("data-series"));
+        Assert.Contains("(n=2)", await Text(page, "#sweep-chart .u-legend"));
+        Assert.Contains("group=training.learning_rate", await page.Locator("#compare-link").GetAttributeAsync("href"));
         await UiFixture.Shot(page, "sweep");
         Assert.Empty(errors);
     }

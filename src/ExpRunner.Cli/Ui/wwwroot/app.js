@@ -80,12 +80,14 @@ function onRoute() {
 
 function NotFound() { main().append(h("div", { class: "empty" }, "No such page. ", h("a", { href: "#/runs" }, "All runs"))); }
 
+/** Calls fn every ms until the page changes — or until the returned function is called (the page and its charts stay). */
 function every(ms, fn) {
   let alive = true, timer = null;
   const tick = async () => { if (!alive) return; try { await fn(); } finally { if (alive) timer = setTimeout(tick, ms); } };
   timer = setTimeout(tick, ms);
   const prev = stopPage;
   stopPage = () => { alive = false; clearTimeout(timer); prev(); };
+  return () => { alive = false; clearTimeout(timer); };
 }
 
 // ---- runs page ----------------------------------------------------------------------------------
@@ -399,8 +401,19 @@ function lineChart(box, { title, series, log, yLabel, xLabel = "epoch", height =
       hidden.push(mean + 1, mean + 2);
     }
   });
+  // The same series again (a live page's next poll): new data into the same chart, so the user's zoom and hover stay.
+  const signature = JSON.stringify([title, log, yLabel, xLabel, opts.series.map(x => x.label), opts.bands.length]);
+  if (box._plot && box._signature === signature) {
+    box._plot.setData(data, !box._zoomed); // a zoomed chart keeps its range; otherwise it grows with the data
+    return box._plot;
+  }
+  opts.hooks = { setSelect: [u => { if (u.select.width > 0) box._zoomed = true; }] };
+  if (!box._dblclick) { box._dblclick = true; box.addEventListener("dblclick", () => { box._zoomed = false; }); }
+  if (box._plot) box._plot.destroy();
   box.replaceChildren();
   const plot = new uPlot(opts, data, box);
+  box._plot = plot;
+  box._signature = signature;
   // The bands' edges are in the data (the hover read-out), not in the legend.
   const rows = plot.root.querySelectorAll(".u-legend .u-series");
   for (const i of hidden) if (rows[i]) rows[i].style.display = "none";
@@ -409,7 +422,7 @@ function lineChart(box, { title, series, log, yLabel, xLabel = "epoch", height =
   const resize = () => plot.setSize({ width: Math.max(320, box.clientWidth), height });
   window.addEventListener("resize", resize);
   const prev = stopPage;
-  stopPage = () => { window.removeEventListener("resize", resize); plot.destroy(); prev(); };
+  stopPage = () => { window.removeEventListener("resize", resize); if (box._plot === plot) { plot.destroy(); box._plot = null; } prev(); };
   return plot;
 }
 
@@ -441,7 +454,8 @@ function RunPage([id], q) {
   tabs.overview.addEventListener("click", () => show("overview", true));
   tabs.dynamics.addEventListener("click", () => show("dynamics", true));
   const body = overview;
-  main().append(head, h("div", { class: "chips tabs", role: "tablist" }, tabs.overview, tabs.dynamics), overview, dynamics);
+  const headline = h("div", { class: "headline", id: "headline" });
+  main().append(head, headline, h("div", { class: "chips tabs", role: "tablist" }, tabs.overview, tabs.dynamics), overview, dynamics);
   const stepState = { metric: "batch_loss", log: true }, probeState = { metric: "weight.update_ratio", log: true };
   let lastSteps = null, stepsPolling = false, running = false;
 
@@ -496,6 +510,15 @@ function RunPage([id], q) {
     const rec = r.record || {}, sum = r.summary || {};
     put(head, h("span", { class: "mono" }, r.id), pill(r.status || "?"), h("span", { class: "muted", style: { fontWeight: 400, fontSize: "14px" } }, rec.experiment || ""),
       rec.superseded_by ? h("span", { class: "pill super" }, "superseded by " + rec.superseded_by) : null);
+    // The headline: how it ended and its result, before anything else.
+    const fin = sum.final || {}, lastEpoch = r.metrics.length ? Math.max(...r.metrics.map(m => m.epoch)) : 0;
+    const held = fin.validation_accuracy !== undefined ? ["validation accuracy", fin.validation_accuracy] : fin.test_accuracy !== undefined ? ["test accuracy", fin.test_accuracy] : null;
+    const live = r.status === "RUNNING" ? r.metrics.filter(m => m.epoch === lastEpoch && (m.split === "validation" || m.split === "test")).sort((a, b) => a.split.localeCompare(b.split)).pop() : null;
+    put(headline,
+      held ? h("span", {}, h("span", { class: "big", id: "headline-value" }, num(held[1])), " ", held[0]) : live ? h("span", {}, h("span", { class: "big", id: "headline-value" }, num(live.accuracy)), ` ${live.split} accuracy after epoch ${live.epoch} (running)`) : h("span", { class: "muted" }, "no epoch finished"),
+      fin.test_accuracy !== undefined && held && held[0] !== "test accuracy" ? h("span", { class: "muted" }, `test accuracy ${num(fin.test_accuracy)}`) : null,
+      sum.epochs_run !== undefined ? h("span", { class: "muted" }, `${sum.epochs_run} epochs` + (sum.best_epoch !== undefined ? `, best ${sum.best_epoch} by ${(sum.best_by || "").replace("_", " ")}` : "")) : null,
+      rec.reason && r.status !== "FINISHED" ? h("span", { class: "muted small" }, rec.reason) : null);
     const record = h("table", { class: "kv", id: "record" });
     const row = (k, v) => v === null || v === undefined || v === "" ? null : record.append(h("tr", {}, h("th", {}, k), h("td", {}, v)));
     row("status", r.status); row("reason", rec.reason); row("seed", rec.seed); row("started", time(rec.started)); row("ended", rec.ended ? time(rec.ended) : null);
@@ -552,15 +575,23 @@ function RunPage([id], q) {
       h("div", { style: { height: "14px" } }),
       h("div", { class: "card" }, h("h2", {}, "Files"), files));
     if (r.metrics.length) redraw();
+    const logPane = body.querySelector("#log");
+    if (logPane) logPane.scrollTop = logPane.scrollHeight; // how the run ended is at the end of its log
     const hasWeights = r.files.some(f => f.name === "model.safetensors");
-    if (hasWeights && r.status !== "RUNNING") evaluate(evalCard); else evalCard.lastChild.textContent = r.status === "RUNNING" ? "Shown when the run has ended." : "This run saved no weights to evaluate.";
+    // Which weights the matrix is of: it must not pass for the metrics of another epoch.
+    const whose = r.status === "FINISHED" || r.status === "PRUNED"
+      ? `the saved weights: those of epoch ${sum.weights_epoch ?? lastEpoch}${sum.weights_epoch !== undefined && sum.weights_epoch !== lastEpoch ? " (the best, restored)" : ""}, as in the metrics.`
+      : `the weights saved when the run stopped (${r.status}), part-way into epoch ${lastEpoch + 1}: they are not those of the metrics' last row (epoch ${lastEpoch}), so the numbers differ.`;
+    if (r.status === "DIVERGED") evalCard.lastChild.textContent = "The run diverged: its weights hold NaN or infinite values, so a confusion matrix would mean nothing.";
+    else if (hasWeights && r.status !== "RUNNING") evaluate(evalCard, whose);
+    else evalCard.lastChild.textContent = r.status === "RUNNING" ? "Shown when the run has ended." : "This run saved no weights to evaluate.";
     running = r.status === "RUNNING";
     if (r.status === "RUNNING" && !polling) { polling = true; every(2000, load); }
     if (r.status === "RUNNING" && !stepsPolling) { stepsPolling = true; every(2000, () => dynamics.style.display === "none" ? null : loadSteps()); }
   }
   let polling = false;
 
-  async function evaluate(card) {
+  async function evaluate(card, whose) {
     let e;
     try { e = await api(`/api/run/${encodeURIComponent(id)}/evaluation`); }
     catch (err) { card.lastChild.textContent = err.message; card.lastChild.className = "error"; return; }
@@ -572,7 +603,7 @@ function RunPage([id], q) {
         const bg = v === 0 ? "#f7f8fa" : diag ? `rgba(31,138,76,${0.12 + 0.8 * t})` : `rgba(198,47,47,${0.12 + 0.8 * Math.sqrt(t)})`;
         return h("td", { style: { background: bg, color: t > 0.55 ? "#fff" : "#1d2430" }, title: `${e.classes[a]} predicted as ${e.classes[p]}: ${v}` }, v);
       }))));
-    const parts = [h("div", { class: "muted small", style: { marginBottom: "8px" } }, `${fmtInt(e.examples)} test examples: accuracy ${num(e.accuracy)}, loss ${num(e.loss)}. Rows: true class; columns: predicted.`),
+    const parts = [h("div", { class: "muted small", style: { marginBottom: "8px" }, id: "evaluation-note" }, `${fmtInt(e.examples)} test examples: accuracy ${num(e.accuracy)}, loss ${num(e.loss)}. Rows: true class; columns: predicted. Of ${whose}`),
       h("div", { style: { overflowX: "auto" } }, table)];
     if (e.images && e.mistakes.length) {
       parts.push(h("h2", { style: { marginTop: "14px" } }, `Misclassified (the first ${e.mistakes.length})`),
@@ -703,7 +734,7 @@ function SweepsPage() {
   async function load() {
     const list = await api("/api/sweeps");
     if (!list.length) { box.replaceChildren(h("div", { class: "empty" }, "No sweeps yet. Start one with: exprunner sweep experiments/mnist-mean-vs-sum.yaml")); return; }
-    box.replaceChildren(h("div", { class: "table" }, h("table", { class: "plain", id: "sweeps-table" },
+    box.replaceChildren(h("div", { class: "table", style: { overflowX: "auto" } }, h("table", { class: "plain", id: "sweeps-table" },
       h("thead", {}, h("tr", {}, h("th", {}, "sweep"), h("th", {}, "experiment"), h("th", {}, "status"), h("th", {}, "trials"), h("th", {}, ""), h("th", {}, "swept"), h("th", {}, "executor"), h("th", {}, "created (UTC)"))),
       h("tbody", {}, ...list.map(s => s.problem ? h("tr", {}, h("td", { class: "mono" }, s.id), h("td", { class: "error", colspan: 7 }, s.problem)) : h("tr", {},
         h("td", { class: "mono" }, h("a", { href: "#/sweep/" + encodeURIComponent(s.id) }, s.id)), h("td", {}, s.experiment), h("td", {}, pill(s.status)),
@@ -725,52 +756,86 @@ function SweepPage([id]) {
   main().append(head, body);
   const trialsBox = h("div", { class: "card" });
   const chartCard = h("div", { class: "card" });
+  const chartBox = h("div", { class: "chart", id: "sweep-chart" });
+  const chartNote = h("div", { class: "legend-note" });
   const views = h("div", {});
   body.append(trialsBox, chartCard, views);
-  let first = true;
+  let viewsKey = null, controlsFor = null, lastCurves = null;
   const chartState = { metric: "test_accuracy", log: false };
 
   async function load() {
     let s;
     try { s = await api("/api/sweep/" + encodeURIComponent(id)); }
-    catch (e) { put(body, h("div", { class: "card error" }, e.message)); return false; }
+    catch (e) { if (!trialsBox.childElementCount) put(body, h("div", { class: "card error" }, e.message)); return true; } // a failed poll keeps what is shown
     const counts = {};
     for (const t of s.trials) counts[t.status] = (counts[t.status] || 0) + 1;
+    const seedless = s.swept.filter(k => k !== "seed");
+    const repeats = s.repeats > 1 && seedless.length > 0;
+    const compareLink = new URLSearchParams({ runs: s.trials.filter(t => t.run).map(t => t.run).slice(0, 200).join(","), sweep: s.id });
+    if (repeats) compareLink.set("group", seedless.join(","));
     put(head, h("span", { class: "mono" }, s.id), pill(s.status), h("span", { class: "muted", style: { fontWeight: 400, fontSize: "14px" } }, `${s.experiment} · ${s.trials.length} trials · ${s.executor}`),
-      h("a", { class: "right small", href: "#/compare?" + new URLSearchParams({ runs: s.trials.filter(t => t.run).map(t => t.run).slice(0, 200).join(","), sweep: s.id }) }, "compare its runs →"));
+      h("a", { class: "right small", id: "compare-link", href: "#/compare?" + compareLink }, repeats ? "compare its groups (repeats as mean and band) →" : "compare its runs →"));
     const metric = s.trials.some(t => t.metrics && t.metrics.validation_accuracy !== undefined) ? "validation_accuracy" : "test_accuracy";
+    const result = t => t.metrics && typeof t.metrics[metric] === "number" ? `${METRIC_LABEL[metric] || metric} ${num(t.metrics[metric])}` : t.status;
     trialsBox.replaceChildren(h("h2", {}, "Trials"), h("div", { class: "bar" }, stack(counts, s.trials.length), h("span", { class: "small muted" }, Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(" · "))),
       h("div", { class: "scrollbox" }, h("table", { class: "plain", id: "trials-table" },
         h("thead", {}, h("tr", {}, h("th", { class: "num" }, "#"), h("th", {}, "status"), ...s.swept.map(k => h("th", {}, k)), h("th", {}, "progress"), h("th", { class: "num" }, metric), h("th", { class: "num" }, "seconds"), h("th", {}, "run"))),
         h("tbody", {}, ...s.trials.map(t => h("tr", { "data-trial": t.index },
           h("td", { class: "num" }, t.index), h("td", {}, pill(t.status, t.reason)), ...s.swept.map(k => h("td", { class: "mono" }, t.values[k] ?? "–")),
-          h("td", {}, t.progress ? h("div", { style: { display: "flex", gap: "8px", alignItems: "center" } }, h("div", { class: "progress" }, h("span", { style: { width: (100 * t.progress.epoch / Math.max(1, t.progress.epochs)) + "%" } })), h("span", { class: "small mono" }, `${t.progress.epoch}/${t.progress.epochs}` + (t.progress.accuracy !== null && t.progress.accuracy !== undefined ? ` ${t.progress.metric} ${num(t.progress.accuracy)}` : ""))) : t.status === "FINISHED" || t.status === "DIVERGED" ? "done"
-            : t.status === "PRUNED" && t.reason ? h("span", { class: "small", title: t.reason }, t.reason.split(":")[0]) : "–"),
+          h("td", {}, t.progress && t.status === "RUNNING" ? h("div", { style: { display: "flex", gap: "8px", alignItems: "center" } }, h("div", { class: "progress" }, h("span", { style: { width: (100 * t.progress.epoch / Math.max(1, t.progress.epochs)) + "%" } })), h("span", { class: "small mono" }, `${t.progress.epoch}/${t.progress.epochs}` + (t.progress.accuracy !== null && t.progress.accuracy !== undefined ? ` ${t.progress.metric} ${num(t.progress.accuracy)}` : "")))
+            : t.status === "PRUNED" && t.reason ? h("span", { class: "small", title: t.reason }, t.reason.split(":")[0])
+            : t.status === "FINISHED" || t.status === "DIVERGED" ? h("span", { class: "small" }, result(t)) : "–"),
           h("td", { class: "num" }, t.metrics ? num(t.metrics[metric]) : "–"), h("td", { class: "num" }, t.seconds !== null && t.seconds !== undefined ? num(t.seconds, 3) : "–"),
           h("td", { class: "mono" }, t.run ? h("a", { href: "#/run/" + encodeURIComponent(t.run) }, t.run) : "–")))))));
-    // The trials' curves, growing while they train.
+    // The trials' curves, growing while they train; repeats of one setting as their mean with a band. A poll that fails keeps the chart.
     const ids = s.trials.filter(t => t.run).map(t => t.run).slice(0, 200);
     if (ids.length) {
-      try {
-        const c = await api("/api/compare?" + new URLSearchParams({ runs: ids.join(",") }));
+      let c = null;
+      try { c = await api("/api/compare?" + new URLSearchParams({ runs: ids.join(",") })); }
+      catch (e) { if (!lastCurves) chartCard.replaceChildren(h("h2", {}, "Learning curves"), h("div", { class: "muted" }, "Curves appear as the trials write their first epoch.")); }
+      if (c) {
+        lastCurves = c;
         const names = [...new Set(c.runs.flatMap(r => Object.keys(r.curves)))].sort();
         if (!chartState.chosen) chartState.metric = names.includes("validation_accuracy") ? "validation_accuracy" : chartState.metric; // what judges the trials
         if (!names.includes(chartState.metric)) chartState.metric = names[0] || chartState.metric;
-        const box = h("div", { class: "chart", id: "sweep-chart" });
-        const redraw = () => lineChart(box, { series: c.runs.filter(r => r.curves[chartState.metric]).map(r => {
-          const t = s.trials.find(x => x.run === r.id);
-          const e = Object.keys(r.curves[chartState.metric]).map(Number).sort((a, b) => a - b);
-          return { label: `#${t ? t.index : "?"} ` + s.swept.map(k => `${k.split(".").pop()}=${t && t.values[k]}`).join(" "), x: e, y: e.map(x => r.curves[chartState.metric][x]) };
-        }), log: chartState.log, yLabel: chartState.metric });
-        chartCard.replaceChildren(h("h2", {}, "Learning curves"), chartControls(names, chartState, redraw), box);
+        const redraw = () => {
+          const withCurve = c.runs.filter(r => r.curves[chartState.metric]);
+          const trialOf = r => s.trials.find(x => x.run === r.id);
+          let series;
+          if (repeats) {
+            const groups = new Map();
+            for (const r of withCurve) {
+              const t = trialOf(r), key = seedless.map(k => `${k.split(".").pop()}=${t && t.values[k]}`).join(" ");
+              if (!groups.has(key)) groups.set(key, []);
+              groups.get(key).push(r.curves[chartState.metric]);
+            }
+            series = [...groups].map(([label, curves]) => {
+              const epochs = [...new Set(curves.flatMap(cv => Object.keys(cv).map(Number)))].sort((a, b) => a - b);
+              const at = epochs.map(e => curves.map(cv => cv[e]).filter(v => typeof v === "number"));
+              return { label: `${label} (n=${curves.length})`, x: epochs, y: at.map(v => v.reduce((a, b) => a + b, 0) / v.length),
+                low: curves.length > 1 ? at.map(v => Math.min(...v)) : null, high: curves.length > 1 ? at.map(v => Math.max(...v)) : null };
+            });
+          } else {
+            series = withCurve.map(r => {
+              const t = trialOf(r);
+              const e = Object.keys(r.curves[chartState.metric]).map(Number).sort((a, b) => a - b);
+              return { label: `#${t ? t.index : "?"} ` + s.swept.map(k => `${k.split(".").pop()}=${t && t.values[k]}`).join(" "), x: e, y: e.map(x => r.curves[chartState.metric][x]) };
+            });
+          }
+          lineChart(chartBox, { series, log: chartState.log, yLabel: chartState.metric });
+          chartNote.textContent = repeats ? "Each setting's repeats (seeds) as their mean, with a band from the lowest to the highest." : "";
+        };
+        const key = names.join(",");
+        if (controlsFor !== key) { controlsFor = key; chartCard.replaceChildren(h("h2", {}, "Learning curves"), chartControls(names, chartState, redraw), chartBox, chartNote); }
         if (names.length) redraw();
-      } catch (e) { chartCard.replaceChildren(h("div", { class: "error" }, e.message)); }
+      }
     }
-    if (first || s.status === "RUNNING") { views.replaceChildren(); SweepViews(views, id, s); }
-    first = false;
+    // The parallel coordinates and scatters follow the trials that have a result (and end as a fresh load shows them).
+    const ended = s.status + ":" + s.trials.filter(t => t.metrics).map(t => t.index).join(",");
+    if (ended !== viewsKey) { viewsKey = ended; views.replaceChildren(); SweepViews(views, id, s); }
     return s.status === "RUNNING";
   }
-  load().then(running => { if (running) every(2000, async () => { const still = await load(); if (!still) stopPage(); }); });
+  load().then(running => { if (running) { const stop = every(2000, async () => { if (!(await load())) stop(); }); } });
 }
 
 /** A sweep's parallel coordinates (each trial a line through its swept values to its result) and each swept param against the result. */
