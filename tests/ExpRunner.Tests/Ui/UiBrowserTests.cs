@@ -1,3 +1,4 @@
+using ExpRunner.Tests.Support;
 using System.Text.Json;
 using Microsoft.Playwright;
 
@@ -36,8 +37,9 @@ public class UiBrowserTests(UiFixture ui)
     public async Task The_runs_page_lists_every_run_scrolls_virtually_and_filters_with_a_caret_under_a_mistake()
     {
         var (page, errors) = await ui.Open("/runs");
-        // generated, hostile, mnist, probed, the two sweeps' trials (and the live run, when its test ran first)
-        int total = UiFixture.Generated + 1 + 1 + 1 + 6 + 4 + (Directory.Exists(Path.Combine(ui.Runs, "xor-live")) ? 1 : 0);
+        // generated, hostile, mnist, probed, the two sweeps' trials (and the live run and the watched sweep, when their tests ran first)
+        int total = UiFixture.Generated + 1 + 1 + 1 + 6 + 4 + (Directory.Exists(Path.Combine(ui.Runs, "xor-live")) ? 1 : 0)
+            + (Directory.Exists(Path.Combine(ui.Runs, "xor-watched")) ? Directory.GetDirectories(Path.Combine(ui.Runs, "xor-watched")).Length : 0);
         await Until(page, async () => (await Text(page, "#count")).StartsWith($"{total:N0} runs", StringComparison.Ordinal), $"{total} runs");
         // Only what is on screen is in the page: a few dozen rows for thousands of runs.
         int rows = await page.Locator(".trow").CountAsync();
@@ -115,6 +117,44 @@ public class UiBrowserTests(UiFixture ui)
         Assert.Contains("log.txt", await Text(page, "#files"));
         await UiFixture.Shot(page, "run");
         Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task A_sweep_watched_while_it_runs_never_flashes_an_error_and_ends_as_a_fresh_look_shows_it()
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        string config = Path.Combine(ui.Runs, "..", "watched.yaml");
+        File.WriteAllText(config, UiFixture.ProbedConfig.Replace("name: xor-probed", "name: xor-watched").Replace("epochs: 20", "epochs: 150").Replace("probes: {}", "")
+            + "\nsweep: { grid: { training.learning_rate: [0.1, 0.5] }, repeats: 2 }\n");
+        var sweep = Task.Run(() => InProcess.Run(new InProcess.Terminal(Cancel: stop.Token), null, "sweep", config, "--runs", ui.Runs, "--jobs", "1"), TestContext.Current.CancellationToken);
+        var store = new ExpRunner.Sweeps.SweepStore(ui.Runs);
+        string? id = null;
+        await Until2(() => store.Ids().Select(store.Read).FirstOrDefault(x => x.Experiment == "xor-watched") is { } w && (id = w.Id) is not null, "the watched sweep");
+        var (page, errors) = await ui.Open($"/sweep/{id}");
+        await page.Locator("#trials-table").WaitForAsync(Shown);
+        var seen = new List<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!sweep.IsCompleted && clock.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            seen.AddRange(await page.Locator(".error").AllInnerTextsAsync()); // an error shown at any moment is a failure
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+        var result = await sweep;
+        Assert.True(result.ExitCode == 0, result.ToString());
+        await Until(page, async () => (await Text(page, "h1")).Contains("FINISHED", StringComparison.Ordinal), "the sweep's end");
+        await Until(page, async () => await page.Locator("#parallel polyline").CountAsync() == 4, "every trial in the parallel coordinates");
+        Assert.Empty(seen);
+        string watchedTable = await Text(page, "#trials-table");
+        string watchedSeries = (await page.Locator("#sweep-chart").GetAttributeAsync("data-series"))!;
+        await UiFixture.Shot(page, "sweep-watched");
+        var (fresh, freshErrors) = await ui.Open($"/sweep/{id}");
+        await fresh.Locator("#parallel polyline").First.WaitForAsync(Shown);
+        await fresh.Locator("#sweep-chart canvas").WaitForAsync(Shown);
+        Assert.Equal(await Text(fresh, "#trials-table"), watchedTable);
+        Assert.Equal(await fresh.Locator("#sweep-chart").GetAttributeAsync("data-series"), watchedSeries);
+        Assert.Equal("2", watchedSeries); // two learning rates, their repeats as mean and band
+        Assert.Empty(errors);
+        Assert.Empty(freshErrors);
     }
 
     [Fact]
