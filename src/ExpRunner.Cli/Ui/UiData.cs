@@ -124,13 +124,25 @@ public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock,
     }
 
     /// <summary>Groups of the filtered runs by params, each with the mean, spread and count of every metric (as compare --group-by).</summary>
+    /// <remarks>Computed once per change: the same query on the same runs (a poll of an idle page, the next page of groups) reuses it.</remarks>
     public (Comparison Comparison, int Total) Groups(RunsQuery query)
     {
         var s = Current();
+        string key = string.Join('\u0001', [query.Filter ?? "", query.Sort ?? "", query.Descending ? "1" : "0", .. query.GroupBy]);
+        lock (_gate)
+            if (_lastGroups is { } last && last.Version == s.Version && last.Key == key) return (last.Comparison, s.Rows.Count);
         var filter = string.IsNullOrWhiteSpace(query.Filter) ? null : Filter.Parse(query.Filter);
         var c = Comparison.Build(s.Rows, new ComparisonOptions { GroupBy = query.GroupBy, Filter = filter, Sort = query.Sort, Descending = query.Descending });
+        lock (_gate) _lastGroups = (s.Version, key, c);
+        Interlocked.Increment(ref _groupings);
         return (c, s.Rows.Count);
     }
+
+    private (long Version, string Key, Comparison Comparison)? _lastGroups;
+    private long _groupings;
+
+    /// <summary>How many times groups were computed (not taken from the last answer): what a test of the reuse counts.</summary>
+    public long Groupings => Interlocked.Read(ref _groupings);
 
     public static readonly string[] AttributeColumns = ["attributes.run_id", "attributes.experiment", "attributes.status", "attributes.started"];
 

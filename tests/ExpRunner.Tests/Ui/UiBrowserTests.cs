@@ -45,6 +45,14 @@ public class UiBrowserTests(UiFixture ui)
         int rows = await page.Locator(".trow").CountAsync();
         Assert.InRange(rows, 10, 80);
         await UiFixture.Shot(page, "runs");
+        // Every default column fits 1400 px; at 800 px the results still show (they come right after the run and its status).
+        var last = await page.Locator(".thead > div").Last.BoundingBoxAsync();
+        Assert.True(last!.X + last.Width <= 1400, $"the last column ends at {last.X + last.Width} px");
+        await page.SetViewportSizeAsync(800, 900);
+        var result = await page.Locator(".thead > div[data-key='metrics.test_accuracy']").BoundingBoxAsync();
+        Assert.True(result!.X + result.Width <= 800, $"test accuracy ends at {result.X + result.Width} px");
+        await UiFixture.Shot(page, "runs-800");
+        await page.SetViewportSizeAsync(1400, 900);
         // Scrolled to the end, the oldest run is there.
         await page.Locator("#scroller").EvaluateAsync("s => s.scrollTop = s.scrollHeight");
         await page.Locator(".trow[data-id='20250601-000000-g00000']").WaitForAsync(Shown);
@@ -220,7 +228,11 @@ public class UiBrowserTests(UiFixture ui)
             await page.Locator("#probe-chart canvas").WaitForAsync(Shown);
             static long Recorded(string text) => long.Parse(System.Text.RegularExpressions.Regex.Match(text, @"Every step \(([\d,]+) recorded\)").Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
             long first = Recorded(await Text(page, "#dynamics"));
+            // The user zooms in (as a drag on the chart does); the next updates keep the zoom, and the chart.
+            await page.EvaluateAsync("() => { const b = document.querySelector('#steps-chart'); b._plot.setScale('x', { min: 1, max: 5 }); b._zoomed = true; window.__plot = b._plot; }");
             await Until(page, async () => Recorded(await Text(page, "#dynamics")) > first, "more steps as the run trains");
+            Assert.True(await page.EvaluateAsync<bool>("() => { const b = document.querySelector('#steps-chart'); return b._plot === window.__plot && b._plot.scales.x.min === 1 && b._plot.scales.x.max === 5; }"),
+                "the zoomed chart kept its range through the update");
             Assert.Empty(errors);
         }
         finally

@@ -52,4 +52,22 @@ public class UiLiveDataTests
         File.WriteAllText(moved.PathOf(RunFolder.ConfigFile), File.ReadAllText(moved.PathOf(RunFolder.ConfigFile)).Replace("path: data/missing", $"path: {Path.Combine(Repo.Root, "data", "mnist")}"));
         Assert.Contains("\"accuracy\"", UiApi.Text(api.Evaluation(moved.Id)));
     }
+
+    [Fact]
+    public void Groups_are_computed_once_per_change_not_once_per_poll()
+    {
+        using var dir = new TempDir();
+        for (int i = 0; i < 6; i++) ExpRunner.Tests.Compare.RunIndexTests.MakeRun(dir.File("runs"), "g", i);
+        var data = new UiData(dir.File("runs"), dir.File("cache"), TimeProvider.System);
+        var query = new RunsQuery(null, null, false, ["training.learning_rate"]);
+        var first = data.Groups(query);
+        for (int poll = 0; poll < 5; poll++) Assert.Same(first.Comparison, data.Groups(query).Comparison);
+        Assert.Equal(1, data.Groupings);
+        data.Groups(query with { GroupBy = ["seed"] }); // another grouping is computed
+        Assert.Equal(2, data.Groupings);
+        ExpRunner.Tests.Compare.RunIndexTests.MakeRun(dir.File("runs"), "g", 7); // a new run: computed again once seen
+        data.Fresh();
+        Assert.Equal(7, data.Groups(query).Total);
+        Assert.Equal(3, data.Groupings);
+    }
 }

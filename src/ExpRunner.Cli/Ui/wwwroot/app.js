@@ -188,12 +188,14 @@ function RunsPage(_, q) {
       chosen = [...varying.slice(0, 4).map(k => "params." + k), ...HEADLINE.filter(m => metrics.includes(m)).slice(0, 4).map(m => "metrics." + m)];
     }
     const short = shortKeys(params);
-    return [{ key: "attributes.run_id", label: "run", kind: "id" }, { key: "attributes.experiment", label: "experiment", kind: "experiment" },
-      { key: "attributes.status", label: "status", kind: "status" }, { key: "attributes.started", label: "started (UTC)", kind: "started" },
-      ...chosen.map(k => {
-        const name = k.replace(/^(params|metrics)\./, ""), param = k.startsWith("params.");
-        return { key: k, name, label: param ? (short[name] || name) : (METRIC_LABEL[name] || name), kind: param ? "param" : "metric", num: !param };
-      })];
+    // The results first (they are what a narrow window must show), then what sets the runs apart, then where and when.
+    const picked = chosen.map(k => {
+      const name = k.replace(/^(params|metrics)\./, ""), param = k.startsWith("params.");
+      return { key: k, name, label: param ? (short[name] || name) : (METRIC_LABEL[name] || name), kind: param ? "param" : "metric", num: !param };
+    });
+    return [{ key: "attributes.run_id", label: "run", kind: "id" }, { key: "attributes.status", label: "status", kind: "status" },
+      ...picked.filter(c => c.kind === "metric"), ...picked.filter(c => c.kind === "param"),
+      { key: "attributes.experiment", label: "experiment", kind: "experiment" }, { key: "attributes.started", label: "started (UTC)", kind: "started" }];
   }
 
   function showChooser(cols) {
@@ -266,7 +268,7 @@ function RunsPage(_, q) {
     cols = columnsOf();
     showChooser(cols);
     colsButton.disabled = groups;
-    const widths = cols.map(c => ({ id: [195, 0], experiment: [110, 1], status: [100, 0], started: [160, 0], n: [70, 0], gmetric: [125, 1], gstatus: [140, 1], group: [110, 1], param: [110, 1], metric: [92, 0] })[c.kind] || [100, 0]);
+    const widths = cols.map(c => ({ id: [195, 0], experiment: [100, 1], status: [100, 0], started: [160, 0], n: [70, 0], gmetric: [125, 1], gstatus: [140, 1], group: [110, 1], param: [100, 1], metric: [92, 0] })[c.kind] || [100, 0]);
     template = "32px " + widths.map(([px, fr]) => fr ? `minmax(${px}px, ${fr}fr)` : `${px}px`).join(" ");
     minWidth = 32 + widths.reduce((a, [px]) => a + px, 0);
     const head = h("div", { class: "thead", style: { gridTemplateColumns: template, minWidth: minWidth + "px" } }, h("div", {}, ""),
@@ -457,6 +459,9 @@ function RunPage([id], q) {
   const headline = h("div", { class: "headline", id: "headline" });
   main().append(head, headline, h("div", { class: "chips tabs", role: "tablist" }, tabs.overview, tabs.dynamics), overview, dynamics);
   const stepState = { metric: "batch_loss", log: true }, probeState = { metric: "weight.update_ratio", log: true };
+  // Kept across the 2-second updates of a running run: the chart takes the new epochs in place, keeping the user's zoom and hover.
+  const chartBox = h("div", { class: "chart", id: "run-chart" });
+  const stepBox = h("div", { class: "chart", id: "steps-chart" }), probeBox = h("div", { class: "chart", id: "probe-chart" });
   let lastSteps = null, stepsPolling = false, running = false;
 
   /** The Dynamics tab: every step's batch loss, accuracy and rate, and each layer's probes (live while the run trains). */
@@ -468,7 +473,6 @@ function RunPage([id], q) {
     if (text === lastSteps) return;
     lastSteps = text;
     if (!d.steps) { put(dynamics, h("div", { class: "card muted", id: "no-steps" }, running ? "No step has been recorded yet." : "This run has no per-step record (steps.csv.gz).")); return; }
-    const stepBox = h("div", { class: "chart", id: "steps-chart" });
     const drawSteps = () => {
       const s = d.series[stepState.metric];
       lineChart(stepBox, { series: [{ label: stepState.metric.replace("_", " "), x: s.x, y: s.y, color: "#2f6fdb" }], log: stepState.log, yLabel: stepState.metric, xLabel: "step", height: 280 });
@@ -479,7 +483,6 @@ function RunPage([id], q) {
     const probes = [...new Set(d.layers.flatMap(l => Object.keys(l.probes)))];
     if (probes.length) {
       if (!probes.includes(probeState.metric)) probeState.metric = probes[0];
-      const probeBox = h("div", { class: "chart", id: "probe-chart" });
       const drawProbe = () => {
         const series = d.layers.filter(l => l.probes[probeState.metric]).map((l, i) => ({ label: l.name, x: l.probes[probeState.metric].x, y: l.probes[probeState.metric].y, color: PALETTE[i % PALETTE.length] }));
         // Norms and ratios span decades: a log axis unless a value is not positive.
@@ -538,7 +541,6 @@ function RunPage([id], q) {
     row("folder", r.dir);
 
     const metricsCard = h("div", { class: "card" }, h("h2", {}, "Metrics per epoch"));
-    const chartBox = h("div", { class: "chart", id: "run-chart" });
     const splits = [...new Set(r.metrics.map(m => m.split))];
     const redraw = () => {
       // The learning rate is the run's (the schedule's rate at each epoch's last step), not a split's.
