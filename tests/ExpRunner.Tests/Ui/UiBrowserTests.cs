@@ -123,6 +123,10 @@ public class UiBrowserTests(UiFixture ui)
         double accuracy = summary.RootElement.GetProperty("final").GetProperty("test_accuracy").GetDouble();
         Assert.Contains($"accuracy {accuracy.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}", await Text(page, "#evaluation"));
         Assert.Contains("log.txt", await Text(page, "#files"));
+        // The headline first; the matrix says whose weights it is of; the log opens at its end.
+        Assert.Contains($"{accuracy.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)} test accuracy", await Text(page, "#headline"));
+        Assert.Contains("Of the saved weights: those of epoch 2, as in the metrics.", await Text(page, "#evaluation-note"));
+        Assert.True(await page.Locator("#log").EvaluateAsync<bool>("l => l.scrollTop + l.clientHeight >= l.scrollHeight - 1"), "the log is scrolled to its end");
         await UiFixture.Shot(page, "run");
         Assert.Empty(errors);
     }
@@ -284,6 +288,7 @@ public class UiBrowserTests(UiFixture ui)
         await page.Locator($"#sweeps-table a").First.WaitForAsync(Shown);
         Assert.Contains(ui.SweepId, await Text(page, "#sweeps-table"));
         await UiFixture.Shot(page, "sweeps");
+        Assert.Equal("auto", await page.Locator("#sweeps-table").EvaluateAsync<string>("t => getComputedStyle(t.parentElement).overflowX")); // a narrow window scrolls it sideways
         await page.Locator("#sweeps-table a").First.ClickAsync();
         await page.Locator("#trials-table").WaitForAsync(Shown);
         Assert.Equal(6, await page.Locator("#trials-table tbody tr").CountAsync());
