@@ -55,6 +55,8 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
             cli.Print(IO.Json.SerializeAny(rows.Select(r => new
             {
                 id = r.Id, experiment = r.Experiment, status = r.Status, started = r.Started, superseded = r.Superseded,
+                label = r.Params.GetValueOrDefault(RunMeta.LabelKey),
+                tags = r.Params.Where(p => p.Key.StartsWith(RunMeta.TagPrefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[RunMeta.TagPrefix.Length..], p => p.Value),
                 epochs = r.Metrics.TryGetValue("epochs_run", out double e) ? (int?)e : null,
                 final = r.Metrics.Where(m => m.Key is not ("epochs_run" or "duration" or "best_epoch")).ToDictionary(), folder = r.Dir,
             })));
@@ -74,6 +76,8 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
             new FitColumn("run", "run", shown.Select(r => Markup.Escape(r.Id)).ToList(), NoWrap: true)
                 { ShortCells = shown.Select(r => Markup.Escape(r.Id.Length > 8 ? "…" + r.Id[^6..] : r.Id)).ToList() },
             new FitColumn("experiment", "experiment", shown.Select(r => Markup.Escape(r.Experiment)).ToList(), Drop: 6),
+            .. shown.Any(r => r.Params.ContainsKey(RunMeta.LabelKey))
+                ? new[] { new FitColumn("label", "label", shown.Select(r => Markup.Escape(r.Params.GetValueOrDefault(RunMeta.LabelKey) ?? "")).ToList(), Drop: 3) } : [],
             new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Status) + (r.Superseded ? " [grey](superseded)[/]" : "")).ToList(), NoWrap: true),
             new FitColumn("started (UTC)", "started", shown.Select(r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-").ToList(), Drop: 2, NoWrap: true),
             new FitColumn("epochs", "ep", shown.Select(r => M(r, "epochs_run", "0")).ToList(), Drop: 4, Right: true),

@@ -24,6 +24,12 @@ public sealed class RunSettings : RunsSettings
     [CommandOption("--set <KEY=VALUE>"), Description("Override a config key, e.g. training.learning_rate=0.1 (repeatable).")]
     public string[] Set { get; init; } = [];
 
+    [CommandOption("--label <TEXT>"), Description("A label for the run (distinct from its experiment's name; exprunner label changes it).")]
+    public string? Label { get; init; }
+
+    [CommandOption("--tag <KEY=VALUE>"), Description("A tag for the run (repeatable; exprunner tag changes them).")]
+    public string[] Tags { get; init; } = [];
+
     [CommandOption("-q|--quiet"), Description("No progress; print only the final line.")]
     public bool Quiet { get; init; }
 
@@ -51,6 +57,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         var gitLookup = settings.Sweep is null ? Task.Factory.StartNew(() => Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(settings.Config))!),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default) : null;
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
+        var givenTags = Organize.ParseTags(settings.Tags, "--tag");
+        string? givenLabel = settings.Label is { } l ? Organize.CheckLabel(l, "--label") : null;
         using var hold = cli.HoldOnInterrupt(); // from here an interrupted run ends as KILLED, with its folder saying so
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
@@ -84,7 +92,15 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             Git = sweep?.GitCommit is { } commit ? new Provenance.GitState(commit, sweep.GitDirty) : null, GitLookup = gitLookup,
             Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)), VectorBits = cli.VectorBits(),
             OnEpoch = epochLines ? EpochLines(loaded.Config.Training.Epochs) : null,
-            OnStarted = sweepRef is null ? null : folder => new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id),
+            OnStarted = folder =>
+            {
+                if (sweepRef is not null) new SweepStore(runs).WriteMarker(sweepRef.Id, sweepRef.Trial, folder.Dir, folder.Id);
+                // The label and tags given at the start (a sweep's go to each of its trials).
+                var tags = new Dictionary<string, string>(sweep?.Tags ?? new Dictionary<string, string>());
+                foreach (var (k, v) in givenTags) tags[k] = v;
+                string? label = givenLabel ?? sweep?.Label;
+                if (label is not null || tags.Count > 0) RunMeta.Update(folder, m => m with { Label = label ?? m.Label, Tags = tags });
+            },
             Pruner = Pruner(runs, sweep, sweepRef),
         };
         var result = live ? WithProgress(o => ExperimentRunner.Run(loaded, o), options) : ExperimentRunner.Run(loaded, options);
@@ -99,6 +115,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     {
         if (settings.Config.Length > 0 || settings.Set.Length > 0)
             throw new InputException("--resume continues a run as it was configured: give no config file or --set with it");
+        if (settings.Label is not null || settings.Tags.Length > 0)
+            throw new InputException("--resume keeps the run's label and tags: change them with exprunner label / exprunner tag");
         if (settings.Mlflow is not null || settings.MlflowExperiment is not null)
             throw new InputException("--resume does not mirror to MLflow; `exprunner mlflow push RUN` completes a run's MLflow copy afterwards");
         return ResumeFolder(RunLocator.Resolve(settings.Resume!, cli.RunsRoot(settings.Runs)), settings, cancellation);

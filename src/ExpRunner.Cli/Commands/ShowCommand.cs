@@ -40,7 +40,8 @@ public sealed class ShowCommand(CliContext cli) : Command<ShowSettings>
         if (settings.Dynamics) return ShowDynamics(folder, settings);
         if (settings.Json)
         {
-            cli.Print(IO.Json.SerializeAny(new { record = record with { Status = RunFolder.EffectiveStatus(record) }, summary, metrics = folder.ReadMetrics() }));
+            var m = RunMeta.Read(folder);
+            cli.Print(IO.Json.SerializeAny(new { record = record with { Status = RunFolder.EffectiveStatus(record) }, summary, metrics = folder.ReadMetrics(), label = m.Label, tags = m.Tags, note = m.Note }));
             return ExitCodes.Ok;
         }
         var grid = new Grid().AddColumn().AddColumn();
@@ -51,6 +52,12 @@ public sealed class ShowCommand(CliContext cli) : Command<ShowSettings>
         if (record.Dataset is { } d)
             grid.AddRow("data", Markup.Escape($"{d.Name} ({d.Source}): {d.TrainCount} train, {d.ValidationCount} validation, {d.TestCount} test"));
         grid.AddRow("git", Markup.Escape(record.GitCommit ?? "-"));
+        RunMeta meta;
+        try { meta = RunMeta.Read(folder); }
+        catch (InvalidDataException e) { cli.Warn(e.Message); meta = RunMeta.Empty; }
+        if (meta.Label is { } label) grid.AddRow("label", Markup.Escape(label));
+        if (meta.Tags.Count > 0) grid.AddRow("tags", Markup.Escape(string.Join("  ", meta.Tags.Select(kv => $"{kv.Key}={kv.Value}"))));
+        if (meta.Note is { } note) grid.AddRow("note", Markup.Escape(note));
         cli.Out.Write(grid);
         if (summary is not null)
         {

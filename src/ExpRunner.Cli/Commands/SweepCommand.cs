@@ -14,6 +14,12 @@ public sealed class SweepSettings : RunsSettings
     [CommandOption("--set <KEY=VALUE>"), Description("Override for every trial; KEY=a,b,c sweeps over the values (repeatable).")]
     public string[] Set { get; init; } = [];
 
+    [CommandOption("--label <TEXT>"), Description("A label for every trial's run.")]
+    public string? Label { get; init; }
+
+    [CommandOption("--tag <KEY=VALUE>"), Description("A tag for every trial's run (repeatable).")]
+    public string[] Tags { get; init; } = [];
+
     [CommandOption("-j|--jobs <N>"), Description("Trials run at once (default: as many as fit in the cores).")]
     public int? Jobs { get; init; }
 
@@ -94,7 +100,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             if (!draft.Sweeps) cli.Note("note: the config has no sweep: block and no --set KEY=a,b: the sweep has one trial");
             string kind = Kind(s.Executor ?? draft.Spec.Executor, s);
             var connected = Executor(kind, store, s, draft.Spec.Slurm, draft.MaxThreads);
-            sweep = draft.Create(store, kind, connected.Slurm, cli.Clock.GetUtcNow());
+            sweep = draft.Create(store, kind, connected.Slurm, cli.Clock.GetUtcNow(), s.Label is { } label ? Organize.CheckLabel(label, "--label") : null, Organize.ParseTags(s.Tags, "--tag"));
             cli.Note($"sweep {sweep.Id}: {sweep.Trials.Count} trial{(sweep.Trials.Count == 1 ? "" : "s")} of {sweep.Experiment} ({store.DirOf(sweep.Id)})");
             view.Equivalences(draft);
             return await Run(view, store, sweep, draft.Loaded.Config, connected, s, cancellation);

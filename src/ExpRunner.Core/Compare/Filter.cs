@@ -1,3 +1,4 @@
+using ExpRunner.Tracking;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using ExpRunner.Config;
@@ -107,7 +108,7 @@ public sealed class Filter
         {
             var ident = Next();
             if (ident.Kind != "word" || !TryEntity(ident.Text, out var entity, out var key))
-                throw Error($"expected metrics.NAME, params.NAME or attributes.NAME, got '{ident.Text}'", ident);
+                throw Error($"expected metrics.NAME, params.NAME, tags.NAME or attributes.NAME, got '{ident.Text}'", ident);
             if (entity == "attributes" && !Attributes.Contains(key.ToLowerInvariant()))
                 throw Error($"unknown attribute '{key}'; one of {string.Join(", ", Attributes)}{DidYouMean.Suggest(key, Attributes)}", ident);
             if (entity != "attributes") _keys.Add((entity, key, ident.Position));
@@ -167,7 +168,10 @@ public sealed class Filter
             int dot = ident.IndexOf('.');
             entity = dot < 0 ? "" : ident[..dot].ToLowerInvariant();
             key = dot < 0 ? "" : ident[(dot + 1)..];
-            entity = entity switch { "metric" => "metrics", "param" or "parameters" => "params", "attribute" or "attr" or "run" => "attributes", _ => entity };
+            entity = entity switch { "metric" => "metrics", "param" or "parameters" => "params", "attribute" or "attr" or "run" => "attributes", "tag" => "tags", _ => entity };
+            // A tag (tags.KEY) and the label (attributes.label) are read as the parameters tags.KEY and label.
+            if (entity == "tags") (entity, key) = ("params", RunMeta.TagPrefix + key);
+            else if (entity == "attributes" && key.Equals("label", StringComparison.OrdinalIgnoreCase)) (entity, key) = ("params", RunMeta.LabelKey);
             return entity is "metrics" or "params" or "attributes" && key.Length > 0;
         }
 

@@ -32,7 +32,7 @@ public sealed record IndexRefresh(int Runs, int Added, int Updated, int Removed,
 /// </summary>
 public sealed class RunIndex : IDisposable
 {
-    private const int Schema = 4; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json
+    private const int Schema = 5; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json; 5: and of meta.json (label, tags)
     private readonly SqliteConnection _db;
     public string RunsRoot { get; }
     public string Path { get; }
@@ -384,9 +384,10 @@ public sealed class RunIndex : IDisposable
             var record = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunFolder.RecordFile));
             if (!record.Exists) return null;
             var summary = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunFolder.SummaryFile));
-            long recordTicks = record.LastWriteTimeUtc.Ticks, summaryTicks = summary.Exists ? summary.LastWriteTimeUtc.Ticks : 0;
-            if (dirTicks > recent || recordTicks > recent || summaryTicks > recent) return (rel, 0);
-            long print = HashCode.Combine(dirTicks, recordTicks, record.Length, summaryTicks, summary.Exists ? summary.Length : -1);
+            var meta = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunMeta.File));
+            long recordTicks = record.LastWriteTimeUtc.Ticks, summaryTicks = summary.Exists ? summary.LastWriteTimeUtc.Ticks : 0, metaTicks = meta.Exists ? meta.LastWriteTimeUtc.Ticks : 0;
+            if (dirTicks > recent || recordTicks > recent || summaryTicks > recent || metaTicks > recent) return (rel, 0);
+            long print = HashCode.Combine(dirTicks, recordTicks, record.Length, summaryTicks, summary.Exists ? summary.Length : -1, metaTicks, meta.Exists ? meta.Length : -1);
             return (rel, print == 0 ? 1 : (print << 32) ^ (dirTicks & 0xFFFFFFFF));
         }
         if (listed.Root is long root) return Fingerprint(".", root) is { } self ? [self] : [];

@@ -34,8 +34,11 @@ public sealed record RunRow(string Id, string Experiment, string Status, string 
             metrics["duration"] = summary.DurationSeconds;
             if (summary.BestEpoch is int best) metrics["best_epoch"] = best;
         }
-        return new RunRow(record.Id, record.Experiment, record.Status, folder.Dir, record.Started,
-            summary is null ? ParamsOfConfig(folder) : CurrentKeys(summary.Params), metrics)
+        var parameters = summary is null ? ParamsOfConfig(folder) : CurrentKeys(summary.Params);
+        // The label and tags a person gave the run (meta.json) are read as parameters: label, tags.KEY.
+        var meta = RunMeta.Read(folder);
+        if (meta.Label is not null || meta.Tags.Count > 0) parameters = parameters.Concat(meta.AsParams()).ToDictionary(kv => kv.Key, kv => kv.Value);
+        return new RunRow(record.Id, record.Experiment, record.Status, folder.Dir, record.Started, parameters, metrics)
         {
             Superseded = record.SupersededBy is not null || summary?.SupersededBy is not null,
             Owner = new ProcessRef(record.Host, record.Pid, record.ProcessStart),

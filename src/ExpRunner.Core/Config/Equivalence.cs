@@ -16,7 +16,8 @@ public static class Equivalence
 
     private static bool Inert(string key) =>
         key is "name" or "training.threads" or Lr || key == Reduction || key.StartsWith(Reduction + ".", StringComparison.Ordinal)
-        || key.StartsWith("probes.", StringComparison.Ordinal) || key.StartsWith("tracking.", StringComparison.Ordinal);
+        || key.StartsWith("probes.", StringComparison.Ordinal) || key.StartsWith("tracking.", StringComparison.Ordinal)
+        || key == "label" || key.StartsWith("tags.", StringComparison.Ordinal); // what a person said of the run
 
     /// <summary>The divisors of the weights' and the biases' gradients (1 for sum, the batch size for mean); null when the params do not say.</summary>
     private static (double W, double B)? Divisors(IReadOnlyDictionary<string, string> p, int? trainCount)

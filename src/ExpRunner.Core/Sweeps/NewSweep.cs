@@ -94,7 +94,7 @@ public sealed class NewSweep
     }
 
     /// <summary>Writes the sweep folder (config copy, sweep.json with every trial PENDING); nothing runs yet.</summary>
-    public SweepRecord Create(SweepStore store, string executor, SlurmOptions? slurm, DateTimeOffset now)
+    public SweepRecord Create(SweepStore store, string executor, SlurmOptions? slurm, DateTimeOffset now, string? label = null, IReadOnlyDictionary<string, string>? tags = null)
     {
         string source = Path.GetFullPath(ConfigFile);
         var git = File.Exists(source) ? Provenance.Git(Path.GetDirectoryName(source)!) : null;
@@ -104,6 +104,7 @@ public sealed class NewSweep
             GitCommit = git?.Commit, GitDirty = git?.Dirty,
             Overrides = [$"name={Loaded.Config.Name}", .. Plain], SweptKeys = Spec.SweptKeys.ToList(), Repeats = Spec.Repeats,
             Created = now, Executor = executor, Slurm = executor == "slurm" ? slurm : null, Prune = Spec.Prune, Search = Spec.Search,
+            Label = label, Tags = tags is { Count: > 0 } ? tags : null,
             Trials = Trials.Select(t => new TrialRecord { Index = t.Index, Overrides = t.Overrides, Seed = t.Seed, Repeat = t.Repeat }).ToList(),
         };
         // The copy must stand alone: a config that extends others is kept composed.

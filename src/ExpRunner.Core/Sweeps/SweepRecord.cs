@@ -71,6 +71,9 @@ public sealed record SweepRecord : IO.IJsonRecord<SweepRecord>
     public required string ConfigFile { get; init; }
     /// <summary>Where the config came from, and the commit of its working tree: trials record them as their own.</summary>
     public string? SourceConfig { get; init; }
+    /// <summary>The label and tags given to the sweep (`sweep --label --tag`): every trial's run gets them.</summary>
+    public string? Label { get; init; }
+    public IReadOnlyDictionary<string, string>? Tags { get; init; }
     public string? GitCommit { get; init; }
     public bool? GitDirty { get; init; }
     public IReadOnlyList<string> Overrides { get; init; } = [];
