@@ -14,6 +14,9 @@ public sealed class SweepSettings : RunsSettings
     [CommandOption("--set <KEY=VALUE>"), Description("Override for every trial; KEY=a,b,c sweeps over the values (repeatable).")]
     public string[] Set { get; init; } = [];
 
+    [CommandOption("--retrain-deleted"), Description("With --resume: also train again the trials whose runs were deleted (exprunner rm); without it they are left be.")]
+    public bool RetrainDeleted { get; init; }
+
     [CommandOption("--label <TEXT>"), Description("A label for every trial's run.")]
     public string? Label { get; init; }
 
@@ -138,12 +141,16 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             : await MlflowSweepMirror.StartAsync(new Tracking.Mlflow.MlflowClient(mlflow), experiment!, store, sweep, config, cli.Warn, cli.Clock, cancel);
         var options = new SweepRunOptions
         {
-            FailFast = s.FailFast, Detach = s.Detach, LeaveRunningOnInterrupt = slurm, Executor = slurm ? "slurm" : "local", Slurm = x.Slurm,
+            FailFast = s.FailFast, Detach = s.Detach, LeaveRunningOnInterrupt = slurm, Executor = slurm ? "slurm" : "local", Slurm = x.Slurm, RetrainDeleted = s.RetrainDeleted,
             MlflowUri = mlflow?.Display, MlflowExperiment = experiment,
             // A search on Slurm keeps a few trials in flight, so each proposal learns from the results before it.
             Parallel = slurm && sweep.Search is not null ? x.Slurm!.MaxParallel ?? SearchParallel : null,
         };
         var proposer = sweep.Search is { } search ? new TpeProposer(store, search, config.Seed) : null;
+        var deleted = sweep.Trials.Where(store.Deleted).Select(t => t.Index).ToList();
+        if (deleted.Count > 0)
+            cli.Note(s.RetrainDeleted ? $"training again the deleted trial{(deleted.Count == 1 ? "" : "s")} {string.Join(", ", deleted)} (--retrain-deleted)"
+                : $"note: the run{(deleted.Count == 1 ? "" : "s")} of trial{(deleted.Count == 1 ? "" : "s")} {string.Join(", ", deleted)} {(deleted.Count == 1 ? "was" : "were")} deleted (exprunner trash lists, restore brings back): not trained again; --retrain-deleted trains {(deleted.Count == 1 ? "it" : "them")}");
         var result = await view.Follow(sweep, s.Detach, progress =>
             new SweepEngine(store, x.Executor, cli.Clock) { Progress = p => { progress(p); mirror?.Progress(store, p); }, Proposer = proposer }
                 .RunAsync(sweep.Id, options, cancel));

@@ -48,7 +48,7 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
         var table = new Table().Border(TableBorder.Rounded).Title($"sweep {Markup.Escape(sweep.Id)} ({sweep.Executor}) {Common.StatusMarkup(sweep.Status)}");
         foreach (var c in new[] { "trial", "status", "overrides", "job", "run", "reason" }) table.AddColumn(c);
         foreach (var t in sweep.Trials)
-            table.AddRow(t.Index.ToString(Common.Inv), Common.StatusMarkup(t.Status), Markup.Escape(t.Label),
+            table.AddRow(t.Index.ToString(Common.Inv), store.Deleted(t) ? $"{Common.StatusMarkup(t.Status)} [grey](run deleted)[/]" : Common.StatusMarkup(t.Status), Markup.Escape(t.Label),
                 Markup.Escape(t.SchedulerId ?? t.Process?.Pid.ToString(Common.Inv) ?? "-"), Markup.Escape(t.RunId ?? "-"), Markup.Escape(t.Reason ?? ""));
         cli.Out.Write(table);
         cli.Note($"{SweepCounts.Of(sweep.Trials)}");
@@ -260,7 +260,7 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
         [
             new FitColumn("trial", "#", shown.Select(r => Mark(r.Trial.Index, r.Trial.Index.ToString(Common.Inv))).ToList(), Right: true),
             .. ValueColumns(shown.Select(r => r.Trial).ToList(), sweep.SweptKeys),
-            new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Trial.Status)).ToList(), NoWrap: true),
+            new FitColumn("status", "status", shown.Select(r => store.Deleted(r.Trial) ? "[grey]DELETED[/]" : Common.StatusMarkup(r.Trial.Status)).ToList(), NoWrap: true),
             new FitColumn(judgedBy.Replace('_', ' '), ModelSelection.Short(judgedBy), shown.Select(r => Mark(r.Trial.Index, r.Judged is { } j ? Common.F(j.Value) : "-")).ToList(), Right: true, NoWrap: true),
             new FitColumn("test accuracy", "test acc", shown.Select(r => r.Test is double a ? Common.F(a) : "-").ToList(), Drop: 4, Right: true, NoWrap: true),
             new FitColumn("epochs", "ep", shown.Select(r => r.Epochs is int e ? e.ToString(Common.Inv) : "-").ToList(), Drop: 3, Right: true),

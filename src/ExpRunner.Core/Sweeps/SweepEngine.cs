@@ -6,6 +6,8 @@ public sealed record SweepRunOptions
 {
     /// <summary>Stop starting trials at the first failure (running ones end normally).</summary>
     public bool FailFast { get; init; }
+    /// <summary>Train again the trials whose runs were deleted (`exprunner rm`); by default a resume leaves them be.</summary>
+    public bool RetrainDeleted { get; init; }
     /// <summary>Return as soon as every trial is submitted (a scheduler runs them on without us).</summary>
     public bool Detach { get; init; }
     /// <summary>When interrupted, leave the trials in flight running (a scheduler goes on without us; <see cref="SweepEngine.StopAsync"/> stops them later).</summary>
@@ -73,7 +75,8 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
             // What a previous sweep process left in flight: still running (followed), or ended while no one watched.
             Record(state, state.Untraceable());
             Record(state, await executor.PollAsync(state.Sweep, state.InFlight(), wait: false, CancellationToken.None));
-            var queue = new Queue<int>(state.Trials.Where(t => t.NeedsRun).Select(t => t.Index));
+            // A trial whose run someone deleted is not trained again unless asked for (its attempt ended; its folder is in the trash).
+            var queue = new Queue<int>(state.Trials.Where(t => store.Deleted(t) ? options.RetrainDeleted && !t.InFlight : t.NeedsRun).Select(t => t.Index));
             bool stopping = false;
             DateTimeOffset? deadline = null;
             while (true)

@@ -48,6 +48,13 @@ public sealed class SweepStore(string runsRoot)
     /// <summary>A trial's run folder as a full path (records keep it relative to the runs directory).</summary>
     public string? RunDirOf(TrialRecord trial) => trial.RunDir is null ? null : Path.GetFullPath(Path.Combine(RunsRoot, trial.RunDir));
 
+    /// <summary>The folder of the runs directory's trash (`exprunner rm` moves run folders there).</summary>
+    public const string TrashFolder = ".trash";
+
+    /// <summary>Whether a trial's run was deleted (`exprunner rm`): its folder is gone from the runs and is in the trash.</summary>
+    public bool Deleted(TrialRecord trial) =>
+        trial.RunDir is { } rel && !Directory.Exists(Path.Combine(RunsRoot, rel)) && Directory.Exists(Path.Combine(RunsRoot, TrashFolder, rel));
+
     /// <summary>The run folder as records keep it: relative to the runs directory when inside it.</summary>
     public string Relative(string runDir)
     {

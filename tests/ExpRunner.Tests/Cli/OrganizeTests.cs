@@ -132,4 +132,27 @@ public class OrganizeTests
         Assert.Equal(2, metas.Count);
         Assert.All(metas, m => Assert.Equal(("lr study", "lr"), (m.Label, m.Tags["study"])));
     }
+
+    [Fact]
+    public void A_sweep_says_which_trials_runs_were_deleted_and_trains_them_again_only_when_asked()
+    {
+        using var dir = new TempDir();
+        string config = dir.Write("org.yaml", Xor + "\nsweep: { grid: { training.learning_rate: [0.1, 0.5] } }\n");
+        var r = InProcess.Run("sweep", config, "--runs", dir.File("runs"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var store = new ExpRunner.Sweeps.SweepStore(dir.File("runs"));
+        var sweep = store.Read("latest");
+        string gone = sweep.Trials[1].RunId!;
+        Assert.Equal(0, InProcess.Run("rm", gone, "--runs", dir.File("runs")).ExitCode);
+        var status = InProcess.Run("sweep", "--status", sweep.Id, "--runs", dir.File("runs"));
+        Assert.Contains("(run deleted)", status.Stdout);
+        var resumed = InProcess.Run("sweep", "--resume", sweep.Id, "--runs", dir.File("runs"));
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains("trial 1 was deleted", resumed.Stderr.ReplaceLineEndings(" "));
+        Assert.Single(Directory.GetDirectories(dir.File("runs/org"))); // not trained again
+        var again = InProcess.Run("sweep", "--resume", sweep.Id, "--runs", dir.File("runs"), "--retrain-deleted");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(2, Directory.GetDirectories(dir.File("runs/org")).Length);
+        Assert.NotEqual(gone, store.Read(sweep.Id).Trials[1].RunId);
+    }
 }
