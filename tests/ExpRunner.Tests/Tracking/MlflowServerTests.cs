@@ -183,4 +183,31 @@ public class MlflowServerTests
             Assert.DoesNotContain("wrong-pw-123", text);
         }
     }
+
+    [Fact]
+    public void A_runs_label_tags_and_note_reach_mlflow_and_a_push_keeps_them_in_step()
+    {
+        using var server = RealMlflow.Plain();
+        using var dir = new TempDir();
+        string exp = Experiment();
+        var r = ExpRunnerProcess.Run(dir.Path, "run", dir.Write("x.yaml", Xor), "-q", "--mlflow", server.Uri, "--mlflow-experiment", exp,
+            "--label", "first try", "--tag", "stage=baseline", "--tag", "owner=ana");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var folder = OnlyRun(dir.File("runs"));
+        string runId = MlflowState.Read(folder)!.RunId!;
+        var tags = RealMlflow.Pairs(server.Run(runId)["data"]!["tags"]);
+        Assert.Equal(("baseline", "ana", "first try", "first try"), (tags["stage"], tags["owner"], tags["mlflow.runName"], tags["exprunner.label"]));
+        // Changed afterwards: a tag removed, one changed, a note written, the label cleared; a push brings the server in step.
+        Assert.Equal(0, ExpRunnerProcess.Run(dir.Path, "tag", folder.Id, "stage=candidate", "--remove", "owner").ExitCode);
+        Assert.Equal(0, ExpRunnerProcess.Run(dir.Path, "note", folder.Id, "lr *too* high?").ExitCode);
+        Assert.Equal(0, ExpRunnerProcess.Run(dir.Path, "label", folder.Id, "--clear").ExitCode);
+        var push = ExpRunnerProcess.Run(dir.Path, "mlflow", "push", folder.Dir, "--mlflow", server.Uri);
+        Assert.True(push.ExitCode == 0, push.ToString());
+        tags = RealMlflow.Pairs(server.Run(runId)["data"]!["tags"]);
+        Assert.Equal("candidate", tags["stage"]);
+        Assert.False(tags.ContainsKey("owner"), string.Join(", ", tags.Keys));
+        Assert.Equal("lr *too* high?", tags["mlflow.note.content"]);
+        Assert.False(tags.ContainsKey("exprunner.label"));
+        Assert.Equal(folder.Id, tags["mlflow.runName"]);
+    }
 }

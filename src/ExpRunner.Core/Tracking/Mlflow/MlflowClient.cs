@@ -183,6 +183,10 @@ public sealed class MlflowClient : IDisposable
         }
     }
 
+    /// <summary>Removes a tag from a run (runs/delete-tag).</summary>
+    public Task DeleteTagAsync(string runId, string key, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, "api/2.0/mlflow/runs/delete-tag", new JsonObject { ["run_id"] = runId, ["key"] = key }, ct);
+
     /// <summary>Sets a run's status, and its end time when it has ended (null: a run going on again).</summary>
     public Task UpdateRunAsync(string runId, string status, long? endTimeMs, CancellationToken ct)
     {

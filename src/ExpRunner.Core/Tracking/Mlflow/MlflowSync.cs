@@ -46,6 +46,26 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
     private static readonly string[] Splits = ["train", "validation", "test"];
     private bool _warnedArtifacts;
 
+    /// <summary>The tag listing which MLflow tags came from the run's own tags (so a push can remove those removed locally).</summary>
+    public const string UserTagsTag = "exprunner.tags";
+
+    /// <summary>
+    /// What a person said of the run (meta.json) as MLflow tags: each tag as it is, the label as the run's name
+    /// (mlflow.runName) and exprunner.label, the note as mlflow.note.content (the description MLflow's UI shows),
+    /// and exprunner.tags listing the tag keys.
+    /// </summary>
+    public static List<KeyValuePair<string, string>> MetaTags(RunFolder folder)
+    {
+        RunMeta meta;
+        try { meta = RunMeta.Read(folder); }
+        catch (InvalidDataException) { return []; }
+        var tags = meta.Tags.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value)).ToList();
+        if (meta.Label is { } label) { tags.Add(new("mlflow.runName", label)); tags.Add(new("exprunner.label", label)); }
+        if (meta.Note is { } note) tags.Add(new("mlflow.note.content", note));
+        tags.Add(new(UserTagsTag, string.Join(",", meta.Tags.Keys)));
+        return tags;
+    }
+
     public static IEnumerable<KeyValuePair<string, string>> Tags(RunRecord record, string? parentRunId = null)
     {
         yield return new("mlflow.runName", record.Id);
@@ -142,7 +162,21 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
             var (_, haveParams, haveTags) = await client.GetRunAsync(info.RunId, ct);
 
             string status = RunFolder.EffectiveStatus(record);
-            var tags = Tags(record, previous?.ParentRunId).Append(new("exprunner.status", status)).Where(t => !haveTags.TryGetValue(t.Key, out var v) || v != t.Value).ToList();
+            // The record's tags, then what a person said of the run (a label names the run); tags removed locally go from the server too.
+            var meta = MetaTags(folder);
+            var desired = Tags(record, previous?.ParentRunId).Append(new("exprunner.status", status))
+                .Where(t => !(t.Key == "mlflow.runName" && meta.Any(m => m.Key == "mlflow.runName"))).Concat(meta).ToList();
+            var tags = desired.Where(t => !haveTags.TryGetValue(t.Key, out var v) || v != t.Value).ToList();
+            var current = meta.First(t => t.Key == UserTagsTag).Value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in (haveTags.GetValueOrDefault(UserTagsTag) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Where(k => !current.Contains(k)))
+                await client.DeleteTagAsync(info.RunId, gone, ct);
+            if (haveTags.ContainsKey("mlflow.note.content") && !meta.Any(m => m.Key == "mlflow.note.content"))
+                await client.DeleteTagAsync(info.RunId, "mlflow.note.content", ct);
+            if (haveTags.ContainsKey("exprunner.label") && !meta.Any(m => m.Key == "exprunner.label"))
+            {
+                await client.DeleteTagAsync(info.RunId, "exprunner.label", ct);
+                tags.Add(new("mlflow.runName", record.Id));
+            }
             var parameters = new List<KeyValuePair<string, string>>();
             foreach (var p in Params(folder))
             {

@@ -124,12 +124,13 @@ public sealed class MlflowTracker : IRunTracker, IDisposable
                 _folder = s.Folder;
                 _experimentId = await _client.GetOrCreateExperimentAsync(_experiment, _stop.Token);
                 _run = (await _sync.EnsureRunAsync(s.Record, _experimentId, null, _stop.Token, _options.ParentRunId)).Info;
-                await _client.LogBatchAsync(_run.RunId, [], MlflowSync.Params(s.Folder), [], _stop.Token);
+                await _client.LogBatchAsync(_run.RunId, [], MlflowSync.Params(s.Folder), MlflowSync.MetaTags(s.Folder), _stop.Token);
                 State(complete: false, ["the run is still training"]);
                 _log.Information("Mirroring to MLflow {Uri}, experiment {Experiment}, run {MlflowRun}", _client.Display, _experiment, _run.RunId);
                 break;
             case RunEnded ended when _folder is not null && _run is not null:
-                await _client.LogBatchAsync(_run.RunId, [], [], [new("exprunner.status", ended.Record.Status)], _stop.Token);
+                // The label, tags and note as they are at the end (a run may be tagged while it trains).
+                await _client.LogBatchAsync(_run.RunId, [], [], [new("exprunner.status", ended.Record.Status), .. MlflowSync.MetaTags(_folder)], _stop.Token);
                 var (_, proxied, _) = await _sync.FinishAsync(_folder, ended.Record, _run, _stop.Token);
                 _ended = true;
                 State(complete: proxied, proxied ? [] : ["artifacts (the server does not proxy them)"]);
