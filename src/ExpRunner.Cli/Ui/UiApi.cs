@@ -107,7 +107,7 @@ public sealed class UiApi(UiData data)
             config = Readable(RunFolder.ConfigFile) ? Tail(folder.PathOf(RunFolder.ConfigFile), 256 << 10) : null,
             log = Readable(RunFolder.LogFile) ? Tail(folder.PathOf(RunFolder.LogFile), 256 << 10) : null,
             metrics = metrics.Select(m => new { epoch = m.Epoch, split = m.Split, step = m.Step, loss = m.Loss, accuracy = m.Accuracy, learning_rate = m.LearningRate, seconds = m.Seconds }),
-            files = Files(folder),
+            files = Files(folder), meta = Meta(folder),
         };
     }
 
@@ -161,6 +161,69 @@ public sealed class UiApi(UiData data)
         if (row is null) throw new UiRequestException(404, $"no run '{id}' under {data.RunsRoot}");
         if (!Served(row.Dir)) throw new UiRequestException(404, $"run {id} links outside the runs directory: not served");
         return RunFolder.Open(row.Dir);
+    }
+
+    // ---- writes: what a person says of a run, and the trash (the folder first, then the page) ---------
+
+    /// <summary>Sets a run's label, tags and note from {"label": …, "tags": {…}, "note": …} (each optional; null clears it).</summary>
+    public object WriteMeta(string id, System.Text.Json.Nodes.JsonObject body)
+    {
+        var folder = FolderOf(id);
+        string? Text(string key) => body[key] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out string? t) ? t : body[key] is null ? null
+            : throw new UiRequestException(400, $"{key}: a string (or null) is expected");
+        Dictionary<string, string>? tags = null;
+        if (body.ContainsKey("tags"))
+        {
+            if (body["tags"] is not System.Text.Json.Nodes.JsonObject t) throw new UiRequestException(400, "tags: an object of key: value strings is expected");
+            tags = [];
+            foreach (var (k, v) in t)
+            {
+                if (!RunMeta.ValidKey(k)) throw new UiRequestException(400, $"tag '{k}': letters, digits, '_', '-', '.', '/' and spaces (at most 250)");
+                tags[k] = v is System.Text.Json.Nodes.JsonValue s && s.TryGetValue(out string? value) && value.Length <= 5000 ? value : throw new UiRequestException(400, $"tag '{k}': a string of at most 5,000 characters");
+            }
+        }
+        string? label = body.ContainsKey("label") ? Text("label")?.Trim() : null;
+        if (label is { Length: > 250 } || (label?.Any(char.IsControl) ?? false)) throw new UiRequestException(400, "label: one line of at most 250 characters");
+        string? note = body.ContainsKey("note") ? Text("note") : null;
+        if (note is { Length: > 64 << 10 }) throw new UiRequestException(400, "note: at most 65,536 characters");
+        var meta = RunMeta.Update(folder, m => m with
+        {
+            Label = body.ContainsKey("label") ? (string.IsNullOrEmpty(label) ? null : label) : m.Label,
+            Tags = tags ?? m.Tags,
+            Note = body.ContainsKey("note") ? (string.IsNullOrWhiteSpace(note) ? null : note) : m.Note,
+        });
+        data.Fresh();
+        return new { id = folder.Id, label = meta.Label, tags = meta.Tags, note = meta.Note };
+    }
+
+    public object TrashRun(string id)
+    {
+        var folder = FolderOf(id);
+        try { Commands.Organize.Trash(data.RunsRoot, folder, DateTimeOffset.UtcNow); }
+        catch (InputException e) { throw new UiRequestException(409, e.Message); }
+        catch (RunBusyException e) { throw new UiRequestException(409, e.Message); }
+        data.Fresh();
+        return new { id = folder.Id, trashed = true };
+    }
+
+    public object Trash() => Commands.Organize.Trashed(data.RunsRoot).Select(x => new
+    {
+        id = x.Folder.Id, experiment = x.Experiment, status = x.Status, trashed = x.At,
+    }).ToList();
+
+    public object RestoreRun(string id)
+    {
+        var x = Commands.Organize.Trashed(data.RunsRoot).FirstOrDefault(t => t.Folder.Id == id) ?? throw new UiRequestException(404, $"no run '{id}' in the trash");
+        try { Commands.Organize.Restore(data.RunsRoot, x); }
+        catch (InputException e) { throw new UiRequestException(409, e.Message); }
+        data.Fresh();
+        return new { id, restored = true };
+    }
+
+    public object Meta(RunFolder folder)
+    {
+        try { var m = RunMeta.Read(folder); return new { label = m.Label, tags = m.Tags, note = m.Note }; }
+        catch (InvalidDataException e) { return new { label = (string?)null, tags = new Dictionary<string, string>(), note = (string?)null, problem = e.Message }; }
     }
 
     // ---- evaluation: confusion matrix and misclassified examples ------------------------------

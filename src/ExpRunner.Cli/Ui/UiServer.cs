@@ -10,10 +10,14 @@ using Microsoft.Extensions.Logging;
 namespace ExpRunner.Cli.Ui;
 
 /// <summary>
-/// The web server of `exprunner ui`: the embedded pages and the read-only JSON API, on 127.0.0.1 unless
-/// told otherwise. Another address needs a token (printed with the address): a request without it
-/// is refused. On the loopback address, a request naming another host is refused too (a web page
-/// elsewhere cannot reach the UI through a name that points here).
+/// The web server of `exprunner ui`: the embedded pages and the JSON API, on 127.0.0.1 unless told
+/// otherwise. Another address needs a token (printed with the address): a request without it is
+/// refused. On the loopback address, a request naming another host is refused too (a web page
+/// elsewhere cannot reach the UI through a name that points here). It reads, except for what a person
+/// says of a run (label, tags, note) and moving runs to and from the trash: those writes are POSTs that
+/// must come from the UI's own page — the same origin (Origin, else Sec-Fetch-Site), JSON, and the
+/// anti-forgery token the page reads from /api/info (a page of another site cannot read it) — and
+/// change the run folder first, then the page.
 /// </summary>
 public sealed partial class UiServer : IAsyncDisposable
 {
@@ -29,6 +33,7 @@ public sealed partial class UiServer : IAsyncDisposable
     {
         bool loopback = IPAddress.IsLoopback(host);
         string? token = loopback ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        string forgery = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)); // the anti-forgery token of this server's pages
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "exprunner", ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(host, port));
@@ -45,9 +50,10 @@ public sealed partial class UiServer : IAsyncDisposable
             h["X-Frame-Options"] = "DENY";
             h["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
             h["Cache-Control"] = "no-store";
-            if (!HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method))
+            bool write = HttpMethods.IsPost(ctx.Request.Method) && ctx.Request.Path.StartsWithSegments("/api/write", StringComparison.Ordinal);
+            if (!HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method) && !write)
             {
-                await Plain(ctx, 405, "this UI only reads: GET and HEAD");
+                await Plain(ctx, 405, "this UI reads with GET and HEAD, and writes only with POST to /api/write/…");
                 return;
             }
             if (loopback && !LocalHost(ctx.Request.Host.Host))
@@ -70,6 +76,11 @@ public sealed partial class UiServer : IAsyncDisposable
                     return;
                 }
             }
+            if (write && Forged(ctx, forgery) is { } why)
+            {
+                await Plain(ctx, 403, why);
+                return;
+            }
             await next(ctx);
         });
 
@@ -80,7 +91,18 @@ public sealed partial class UiServer : IAsyncDisposable
         {
             runs_root = hide is null ? data.RunsRoot : Path.GetFileName(data.RunsRoot), runs = data.Count,
             broken = hide is null ? data.Broken : data.Broken.Select(b => Redact(b, hide)).ToList(), version = Tracking.Provenance.Version,
+            write_token = forgery,
         }));
+        app.MapPost("/api/write/run/{id}/meta", async (string id, HttpContext ctx) =>
+        {
+            System.Text.Json.Nodes.JsonObject body;
+            try { body = await ReadJsonAsync(ctx); }
+            catch (UiRequestException e) { return Json(new { error = e.Message }, e.Status); }
+            return Answer(() => api.WriteMeta(id, body));
+        });
+        app.MapPost("/api/write/run/{id}/trash", (string id) => Answer(() => api.TrashRun(id)));
+        app.MapPost("/api/write/restore/{id}", (string id) => Answer(() => api.RestoreRun(id)));
+        Get(app, "/api/trash", () => Answer(api.Trash));
         Get(app, "/api/runs", (HttpContext ctx) => Answer(() => api.Runs(ctx.Request.Query)));
         Get(app, "/api/run/{id}", (string id) => Answer(() => api.Run(id)));
         Get(app, "/api/run/{id}/evaluation", (string id) => Answer(() => api.Evaluation(id)));
@@ -104,6 +126,32 @@ public sealed partial class UiServer : IAsyncDisposable
     }
 
     private static readonly string[] Reading = ["GET", "HEAD"];
+
+    /// <summary>Why a write request is refused (null: it comes from the UI's own page): same origin, JSON, the anti-forgery token.</summary>
+    private static string? Forged(HttpContext ctx, string forgery)
+    {
+        var headers = ctx.Request.Headers;
+        string self = $"{ctx.Request.Scheme}://{ctx.Request.Host}";
+        if (headers.Origin is { Count: > 0 } origin ? !string.Equals(origin.ToString(), self, StringComparison.OrdinalIgnoreCase)
+            : headers["Sec-Fetch-Site"].ToString() is var site && site.Length > 0 && site != "same-origin")
+            return "a write must come from this UI's own page (another origin is refused)";
+        if (!(ctx.Request.ContentType ?? "").StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            return "a write is a JSON request";
+        if (headers["X-ExpRunner-Write"].ToString() is not { Length: > 0 } given || !Same(given, forgery))
+            return "a write needs the page's anti-forgery token";
+        return null;
+    }
+
+    /// <summary>A write's JSON body (at most 256 KiB).</summary>
+    private static async Task<System.Text.Json.Nodes.JsonObject> ReadJsonAsync(HttpContext ctx)
+    {
+        using var reader = new StreamReader(ctx.Request.Body);
+        var buffer = new char[256 << 10];
+        int n = await reader.ReadBlockAsync(buffer, ctx.RequestAborted);
+        if (n == buffer.Length) throw new UiRequestException(413, "the request is larger than 256 KiB");
+        try { return System.Text.Json.Nodes.JsonNode.Parse(new string(buffer, 0, n)) as System.Text.Json.Nodes.JsonObject ?? throw new UiRequestException(400, "a JSON object is expected"); }
+        catch (System.Text.Json.JsonException e) { throw new UiRequestException(400, $"not JSON: {e.Message}"); }
+    }
 
     private static void Get(WebApplication app, string pattern, Delegate handler) => app.MapMethods(pattern, Reading, handler);
 

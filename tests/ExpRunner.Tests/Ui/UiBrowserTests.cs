@@ -1,3 +1,4 @@
+using ExpRunner.Tracking;
 using ExpRunner.Tests.Support;
 using System.Text.Json;
 using Microsoft.Playwright;
@@ -37,9 +38,8 @@ public class UiBrowserTests(UiFixture ui)
     public async Task The_runs_page_lists_every_run_scrolls_virtually_and_filters_with_a_caret_under_a_mistake()
     {
         var (page, errors) = await ui.Open("/runs");
-        // generated, hostile, mnist, probed, the two sweeps' trials (and the live run and the watched sweep, when their tests ran first)
-        int total = UiFixture.Generated + 1 + 1 + 1 + 6 + 4 + (Directory.Exists(Path.Combine(ui.Runs, "xor-live")) ? 1 : 0)
-            + (Directory.Exists(Path.Combine(ui.Runs, "xor-watched")) ? Directory.GetDirectories(Path.Combine(ui.Runs, "xor-watched")).Length : 0);
+        // Every run folder there is (the fixture's, and those other tests of the page added before this one).
+        int total = RunFolder.FindAll(ui.Runs).Count();
         await Until(page, async () => (await Text(page, "#count")).StartsWith($"{total:N0} runs", StringComparison.Ordinal), $"{total} runs");
         // Only what is on screen is in the page: a few dozen rows for thousands of runs.
         int rows = await page.Locator(".trow").CountAsync();
@@ -167,6 +167,37 @@ public class UiBrowserTests(UiFixture ui)
         Assert.Equal("2", watchedSeries); // two learning rates, their repeats as mean and band
         Assert.Empty(errors);
         Assert.Empty(freshErrors);
+    }
+
+    [Fact]
+    public async Task A_runs_label_tags_and_note_are_edited_on_its_page_and_it_goes_to_the_trash_and_back()
+    {
+        var r = InProcess.Run("run", Path.Combine(ui.Runs, "..", "probed.yaml"), "--runs", ui.Runs, "--set", "name=xor-organize", "-q");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var folder = RunFolder.Open(r.Stdout.Split(' ')[1]);
+        var (page, errors) = await ui.Open($"/run/{folder.Id}");
+        await page.Locator("#meta-label").WaitForAsync(Shown);
+        await page.Locator("#meta-label").FillAsync("first try with adam");
+        await page.Locator("#meta-tags").FillAsync("stage=baseline, owner=ana");
+        await page.Locator("#meta-note").FillAsync("lr *too* high?");
+        await page.Locator("#meta-save").ClickAsync();
+        await Until(page, async () => (await Text(page, "#meta-status")).StartsWith("saved", StringComparison.Ordinal), "the saved note");
+        var meta = RunMeta.Read(folder); // in the folder first
+        Assert.Equal(("first try with adam", "baseline", "ana", "lr *too* high?"), (meta.Label, meta.Tags["stage"], meta.Tags["owner"], meta.Note));
+        await UiFixture.Shot(page, "run-meta");
+        // The runs page finds it by its tag.
+        var (runs, _) = await ui.Open("/runs?filter=" + Uri.EscapeDataString("tags.stage = 'baseline'"));
+        await runs.Locator($".trow[data-id='{folder.Id}']").WaitForAsync(Shown);
+        // To the trash (confirmed) and back.
+        page.Dialog += async (_, d) => await d.AcceptAsync();
+        await page.Locator("#run-trash").ClickAsync();
+        await page.Locator("#trash-table").WaitForAsync(Shown);
+        Assert.False(Directory.Exists(folder.Dir));
+        await UiFixture.Shot(page, "trash");
+        await page.Locator($"button[data-restore='{folder.Id}']").ClickAsync();
+        await Until(page, async () => Directory.Exists(folder.Dir), "the run back in its folder");
+        Assert.Equal("first try with adam", RunMeta.Read(folder).Label);
+        Assert.Empty(errors);
     }
 
     [Fact]

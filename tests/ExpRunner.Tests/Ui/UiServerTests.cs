@@ -1,3 +1,4 @@
+using ExpRunner.Tracking;
 using System.Net;
 using System.Text.Json;
 using ExpRunner.Cli.Ui;
@@ -119,11 +120,42 @@ public class UiServerTests(UiFixture ui)
     public async Task It_only_reads_and_only_answers_requests_for_this_machine()
     {
         using var post = await Http.PostAsync(new Uri(ui.Server.Address, "/api/runs"), new StringContent(""), TestContext.Current.CancellationToken);
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode); // only /api/write/… takes a POST
         var (status, body) = await Get("/api/runs", host: "attacker.example:80");
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Contains("attacker.example", body);
         Assert.Equal(HttpStatusCode.OK, (await Get("/api/info", host: $"localhost:{ui.Server.Address.Port}")).Status);
+    }
+
+    [Fact]
+    public async Task A_write_from_another_site_is_refused_and_one_from_the_page_reaches_the_folder()
+    {
+        string token = JsonDocument.Parse((await Get("/api/info")).Body).RootElement.GetProperty("write_token").GetString()!;
+        var folder = RunFolder.Open(Path.Combine(ui.Runs, "mnist-sgd", ui.MnistRun));
+        async Task<(HttpStatusCode, string)> Post(string? origin, string? write, string type = "application/json", string? site = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(ui.Server.Address, $"/api/write/run/{ui.MnistRun}/meta"))
+            {
+                Content = new StringContent("{\"tags\": {\"forged\": \"yes\"}}", System.Text.Encoding.UTF8, type),
+            };
+            if (origin is not null) request.Headers.Add("Origin", origin);
+            if (site is not null) request.Headers.Add("Sec-Fetch-Site", site);
+            if (write is not null) request.Headers.Add("X-ExpRunner-Write", write);
+            using var response = await Http.SendAsync(request, TestContext.Current.CancellationToken);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+        string self = ui.Server.Address.GetLeftPart(UriPartial.Authority);
+        // A page of another site (a form or fetch it makes the browser send), even one that guessed the token, is refused.
+        Assert.Equal(HttpStatusCode.Forbidden, (await Post("http://attacker.example", token)).Item1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Post(null, token, site: "cross-site")).Item1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Post(self, null)).Item1);                     // no anti-forgery token
+        Assert.Equal(HttpStatusCode.Forbidden, (await Post(self, "0123456789abcdef0123456789abcdef")).Item1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Post(self, token, "text/plain")).Item1);      // a simple (form-like) request
+        Assert.DoesNotContain("forged", RunMeta.Read(folder).Tags.Keys);
+        var (ok, body) = await Post(self, token);
+        Assert.True(ok == HttpStatusCode.OK, body);
+        Assert.Equal("yes", RunMeta.Read(folder).Tags["forged"]);                                 // the folder first
+        RunMeta.Update(folder, m => m with { Tags = new Dictionary<string, string>() });
     }
 
     [Fact]

@@ -52,6 +52,17 @@ async function api(path) {
   return body;
 }
 
+/** A write (label, tags, note; trash): a same-origin JSON POST carrying the page's anti-forgery token. */
+let writeToken = null;
+async function write(path, body) {
+  if (!writeToken) writeToken = (await api("/api/info")).write_token;
+  const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", "X-ExpRunner-Write": writeToken, Accept: "application/json" }, body: JSON.stringify(body || {}) });
+  let answer = null;
+  try { answer = await r.json(); } catch { answer = { error: `${r.status} ${r.statusText}` }; }
+  if (!r.ok) throw new Error(answer.error || r.statusText);
+  return answer;
+}
+
 // ---- routing: the page and its state live in the address (#/runs?filter=...) ------------------
 
 function route() {
@@ -74,7 +85,7 @@ function onRoute() {
   const page = parts[0] || "runs";
   for (const a of document.querySelectorAll(".top nav a")) a.classList.toggle("on", a.dataset.page === (page === "run" ? "runs" : page === "sweep" ? "sweeps" : page));
   main().replaceChildren();
-  const pages = { runs: RunsPage, run: RunPage, compare: ComparePage, sweeps: SweepsPage, sweep: SweepPage };
+  const pages = { runs: RunsPage, run: RunPage, compare: ComparePage, sweeps: SweepsPage, sweep: SweepPage, trash: TrashPage };
   (pages[page] || NotFound)(parts.slice(1), q);
 }
 
@@ -564,6 +575,36 @@ function RunPage([id], q) {
     if (r.metrics.length) metricsCard.append(chartControls(["accuracy", "loss", "learning_rate"], chartState, redraw), chartBox, h("div", { class: "scrollbox", style: { marginTop: "10px" } }, mtable));
     else metricsCard.append(h("div", { class: "muted" }, r.status === "RUNNING" ? "No epoch has ended yet." : "No metrics were written."));
 
+    // What a person says of the run: label, tags, note — written to its folder first (meta.json), then shown.
+    const meta = r.meta || { tags: {} };
+    const labelIn = h("input", { type: "text", id: "meta-label", value: meta.label || "", placeholder: "a label for this run", "aria-label": "label" });
+    const tagsIn = h("input", { type: "text", id: "meta-tags", value: Object.entries(meta.tags || {}).map(([k, v]) => `${k}=${v}`).join(", "), placeholder: "key=value, key=value", "aria-label": "tags" });
+    const noteIn = h("textarea", { id: "meta-note", rows: 4, placeholder: "a note (Markdown)", "aria-label": "note" }, meta.note || "");
+    const metaStatus = h("span", { class: "small muted", id: "meta-status" });
+    const saveMeta = h("button", { class: "primary", id: "meta-save" }, "Save");
+    saveMeta.addEventListener("click", async () => {
+      const tags = {};
+      for (const part of tagsIn.value.split(",").map(x => x.trim()).filter(Boolean)) {
+        const eq = part.indexOf("=");
+        if (eq <= 0) { metaStatus.textContent = `'${part}': key=value`; metaStatus.className = "small error"; return; }
+        tags[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+      }
+      try {
+        const saved = await write(`/api/write/run/${encodeURIComponent(r.id)}/meta`, { label: labelIn.value, tags, note: noteIn.value });
+        metaStatus.textContent = `saved (${Object.keys(saved.tags).length} tags)`; metaStatus.className = "small muted";
+        last = null; // the next look reads the folder again
+      } catch (e) { metaStatus.textContent = e.message; metaStatus.className = "small error"; }
+    });
+    const trashButton = h("button", { id: "run-trash" }, "Move to the trash");
+    trashButton.addEventListener("click", async () => {
+      if (!confirm(`Move run ${r.id} to the trash? (the Trash page restores it)`)) return;
+      try { await write(`/api/write/run/${encodeURIComponent(r.id)}/trash`); go("/trash"); }
+      catch (e) { metaStatus.textContent = e.message; metaStatus.className = "small error"; }
+    });
+    const metaCard = h("div", { class: "card", id: "meta" }, h("h2", {}, "Label, tags and note"),
+      h("div", { class: "meta-form" }, h("label", {}, "label", labelIn), h("label", {}, "tags", tagsIn), h("label", {}, "note", noteIn)),
+      h("div", { class: "bar" }, saveMeta, metaStatus, h("span", { class: "grow" }), r.status === "RUNNING" ? null : trashButton));
+
     const files = h("ul", { id: "files", class: "mono", style: { margin: 0, paddingLeft: "18px" } }, ...r.files.map(f => h("li", {}, h("a", { href: `/api/run/${encodeURIComponent(r.id)}/file/${encodeURIComponent(f.name)}`, target: "_blank" }, f.name), h("span", { class: "muted" }, `  ${fmtInt(f.bytes)} bytes`))));
     const evalCard = h("div", { class: "card", id: "evaluation" }, h("h2", {}, "Confusion matrix and misclassified test examples"), h("div", { class: "muted" }, "…"));
     put(body, 
@@ -575,6 +616,7 @@ function RunPage([id], q) {
         h("div", { class: "card" }, h("h2", {}, "Config"), r.config ? h("pre", { class: "text", id: "config" }, r.config.text) : h("div", { class: "muted" }, "no config.yaml")),
         h("div", { class: "card" }, h("h2", {}, "Log"), r.log ? h("pre", { class: "text", id: "log" }, (r.log.cut ? "… (the start is left out)\n" : "") + r.log.text) : h("div", { class: "muted" }, "no log.txt"))),
       h("div", { style: { height: "14px" } }),
+      metaCard,
       h("div", { class: "card" }, h("h2", {}, "Files"), files));
     if (r.metrics.length) redraw();
     const logPane = body.querySelector("#log");
@@ -724,6 +766,28 @@ function ComparePage(_, q) {
     }
     if (p.get("sweep")) SweepViews(body, p.get("sweep"));
   })();
+}
+
+// ---- trash --------------------------------------------------------------------------------------
+
+function TrashPage() {
+  const box = h("div", {});
+  main().append(h("h1", {}, "Trash"), box);
+  async function load() {
+    const list = await api("/api/trash");
+    if (!list.length) { box.replaceChildren(h("div", { class: "empty", id: "trash-empty" }, "The trash is empty.")); return; }
+    box.replaceChildren(h("div", { class: "table", style: { overflowX: "auto" } }, h("table", { class: "plain", id: "trash-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, "run"), h("th", {}, "experiment"), h("th", {}, "status"), h("th", {}, "trashed (UTC)"), h("th", {}, ""))),
+      h("tbody", {}, ...list.map(t => {
+        const restore = h("button", { "data-restore": t.id }, "Restore");
+        restore.addEventListener("click", async () => {
+          try { await write(`/api/write/restore/${encodeURIComponent(t.id)}`); await load(); }
+          catch (e) { restore.replaceWith(h("span", { class: "error" }, e.message)); }
+        });
+        return h("tr", {}, h("td", { class: "mono" }, t.id), h("td", {}, t.experiment), h("td", {}, pill(t.status)), h("td", { class: "mono" }, time(t.trashed)), h("td", {}, restore));
+      })))));
+  }
+  load();
 }
 
 // ---- sweeps -------------------------------------------------------------------------------------
