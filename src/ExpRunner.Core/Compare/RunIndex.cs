@@ -32,7 +32,7 @@ public sealed record IndexRefresh(int Runs, int Added, int Updated, int Removed,
 /// </summary>
 public sealed class RunIndex : IDisposable
 {
-    private const int Schema = 5; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json; 5: and of meta.json (label, tags)
+    private const int Schema = 6; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json; 5: and of meta.json (label, tags); 6: fingerprints the same in every process
     private readonly SqliteConnection _db;
     public string RunsRoot { get; }
     public string Path { get; }
@@ -387,8 +387,9 @@ public sealed class RunIndex : IDisposable
             var meta = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunMeta.File));
             long recordTicks = record.LastWriteTimeUtc.Ticks, summaryTicks = summary.Exists ? summary.LastWriteTimeUtc.Ticks : 0, metaTicks = meta.Exists ? meta.LastWriteTimeUtc.Ticks : 0;
             if (dirTicks > recent || recordTicks > recent || summaryTicks > recent || metaTicks > recent) return (rel, 0);
-            long print = HashCode.Combine(dirTicks, recordTicks, record.Length, summaryTicks, summary.Exists ? summary.Length : -1, metaTicks, meta.Exists ? meta.Length : -1);
-            return (rel, print == 0 ? 1 : (print << 32) ^ (dirTicks & 0xFFFFFFFF));
+            // A fixed mix (not HashCode, whose seed differs in every process: the next process would find every folder "changed").
+            long print = Mix(dirTicks, recordTicks, record.Length, summaryTicks, summary.Exists ? summary.Length : -1, metaTicks, meta.Exists ? meta.Length : -1);
+            return (rel, print == 0 ? 1 : print);
         }
         if (listed.Root is long root) return Fingerprint(".", root) is { } self ? [self] : [];
         var children = listed.Children.AsParallel().AsOrdered().Select(c => (c.Rel, Print: Fingerprint(c.Rel, c.Mtime))).ToList();
@@ -396,6 +397,16 @@ public sealed class RunIndex : IDisposable
         var grandchildren = listed.Grandchildren.Where(g => !runNames.Contains(g.Rel[..g.Rel.IndexOf('/')])).AsParallel().AsOrdered()
             .Select(g => Fingerprint(g.Rel, g.Mtime));
         return children.Select(c => c.Print).Concat(grandchildren).OfType<(string, long)>().ToList();
+    }
+
+    /// <summary>A deterministic 64-bit mix of the values (FNV-1a over their bytes, then a final avalanche).</summary>
+    internal static long Mix(params long[] values)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (long v in values)
+            for (int b = 0; b < 64; b += 8) { h ^= (byte)((ulong)v >> b); h *= 1099511628211UL; }
+        h ^= h >> 33; h *= 0xff51afd7ed558ccdUL; h ^= h >> 33;
+        return (long)h;
     }
 
     private static IEnumerable<(string Rel, long Mtime)> Listing(string dir, string prefix)

@@ -242,4 +242,14 @@ public class RunIndexTests
         Assert.Equal(Path.Combine(Path.GetTempPath(), "exprunner-ann", "index"),
             RunIndex.CacheDir(k => env.GetValueOrDefault(k), "/dev/sda1 / ext4 rw 0 0\nsrv:/c /local nfs rw 0 0"));
     }
+
+    [Fact]
+    public void A_folders_fingerprint_is_the_same_in_every_process()
+    {
+        // Fingerprints are stored in the index and compared by the next process: a per-process seed (HashCode) would
+        // make every folder look changed to it. The mix is fixed: these values are what any process computes.
+        Assert.Equal(RunIndex.Mix(1, 2, 3), RunIndex.Mix(1, 2, 3));
+        Assert.NotEqual(RunIndex.Mix(1, 2, 3), RunIndex.Mix(1, 2, 4));
+        Assert.Equal(-6276207672628822631L, RunIndex.Mix(638_000_000_000_000_000L, 1234, 5678, -1));
+    }
 }
