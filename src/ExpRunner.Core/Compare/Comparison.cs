@@ -53,6 +53,9 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
     /// <summary>Derived columns: lr/B for mean, lr for sum (<see cref="Equivalence.EffectiveLr"/>); rows that are one configuration share a mark (≡a, ≡b, …).</summary>
     public const string EffectiveLrColumn = "effective_lr", SameConfigColumn = "same_config";
 
+    /// <summary>At most this many runs get same_config marks (a comparison of more leaves them out).</summary>
+    public const int MarkedRuns = 5000;
+
     /// <summary>Whether rows are marked as one configuration (see <see cref="Equivalence"/>).</summary>
     public bool Equivalences => Columns.Any(c => c.Name == SameConfigColumn);
 
@@ -126,20 +129,36 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
             && runs.Any(r => Equivalence.EffectiveText(r.Params) is not null))
         {
             derived.Add(new Column(EffectiveLrColumn, ColumnKind.Param));
+            // Few runs differ in what it depends on: each combination is worked out once (100,000 rows stay cheap).
+            var memo = new Dictionary<(string?, string?, string?, string?, string?), string?>();
+            string? Effective(RunRow x)
+            {
+                var p = x.Params;
+                var key = (p.GetValueOrDefault("training.learning_rate"), p.GetValueOrDefault("training.batch_size"), p.GetValueOrDefault("training.gradient_reduction"),
+                    p.GetValueOrDefault("training.gradient_reduction.weights"), p.GetValueOrDefault("training.gradient_reduction.biases"));
+                if (!memo.TryGetValue(key, out var text)) memo[key] = text = Equivalence.EffectiveText(p);
+                return text;
+            }
             rows = [.. rows.Select(r =>
             {
-                var texts = r.Runs.Select(x => Equivalence.EffectiveText(x.Params)).Distinct().ToList();
+                var texts = r.Runs.Select(Effective).Distinct().ToList();
                 var cells = new Dictionary<string, Cell>(r.Cells) { ["params." + EffectiveLrColumn] = new Cell(texts is [var one] ? one ?? "-" : "mixed") };
                 return r with { Cells = cells };
             })];
         }
-        if (options.TrainCount is { } count && rows.Count > 1)
+        // Marks are for the runs a person compares: beyond MarkedRuns runs they are left out (a key per run costs time).
+        if (options.TrainCount is { } count && rows.Count > 1 && rows.Sum(r => r.Runs.Count) <= MarkedRuns)
         {
-            var keys = rows.Select(r =>
+            // First without the training sets' sizes (no file read): only rows that could be one configuration with another
+            // have their runs' sizes read (run.json), so a comparison of 100,000 runs reads none of them or a few.
+            string? KeyOf(ComparisonRow r, Func<RunRow, int?> size)
             {
-                var memberKeys = r.Runs.Select(x => Equivalence.PlainSgd(x.Params) ? Equivalence.Key(x.Params, count(x)) : null).ToList();
+                var memberKeys = r.Runs.Select(x => Equivalence.PlainSgd(x.Params) ? Equivalence.Key(x.Params, size(x)) : null).ToList();
                 return memberKeys.Count > 0 && memberKeys.All(k => k is not null) ? string.Join("\u0002", memberKeys.Distinct().Order(StringComparer.Ordinal)) : null;
-            }).ToList();
+            }
+            var loose = rows.Select(r => KeyOf(r, x => int.TryParse(x.Params.GetValueOrDefault("training.batch_size"), NumberStyles.None, CultureInfo.InvariantCulture, out int b) ? b : 1)).ToList();
+            var candidates = loose.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1).SelectMany(g => g.Select(x => x.i)).ToHashSet();
+            var keys = rows.Select((r, i) => candidates.Contains(i) ? KeyOf(r, count) : null).ToList();
             var classes = keys.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1).Select(g => g.Select(x => x.i).ToList()).ToList();
             if (classes.Count > 0)
             {
