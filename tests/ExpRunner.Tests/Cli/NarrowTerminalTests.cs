@@ -68,6 +68,13 @@ public class NarrowTerminalTests
             Assert.True(r.ExitCode == 0, $"--baseline {baseline}: {r}");
             Assert.Contains("(baseline)", r.Stdout);
         }
+        // Piped: every run and column, plain and aligned (what a script or a file takes), written as it is made.
+        var piped = InProcess.Run("list", "--runs", runs);
+        var pipedLines = piped.Stdout.TrimEnd().Split('\n');
+        Assert.StartsWith("run ", pipedLines[0]);
+        Assert.Equal(8 + 1, pipedLines.Length);                  // the header and the sweep's eight runs
+        Assert.DoesNotContain("│", piped.Stdout);
+        Assert.All(pipedLines.Skip(1), l => Assert.Equal(pipedLines[0].IndexOf("experiment", StringComparison.Ordinal), l.IndexOf("narrow", StringComparison.Ordinal)));
         var list = At(80, "list", "--runs", runs);
         Assert.True(list.ExitCode == 0, list.ToString());
         Assert.Contains("narrow", list.Stdout);           // the experiment stays at 80 columns
