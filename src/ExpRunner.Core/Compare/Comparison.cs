@@ -112,7 +112,9 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         else
         {
             paramColumns = paramKeys
-                .Where(k => options.AllParams || runs.Any(r => r.Params.GetValueOrDefault(k) != runs[0].Params.GetValueOrDefault(k)))
+                // Does any run differ from the first? (The first's value once per key; the keys on both cores.)
+                .AsParallel().AsOrdered()
+                .Where(k => options.AllParams || runs.Count == 0 || (runs[0].Params.GetValueOrDefault(k) is var first && runs.Any(r => r.Params.GetValueOrDefault(k) != first)))
                 .Select(k => new Column(k, ColumnKind.Param)).ToList();
             foreach (var r in runs)
             {
