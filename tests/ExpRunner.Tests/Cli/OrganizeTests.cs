@@ -155,4 +155,24 @@ public class OrganizeTests
         Assert.Equal(2, Directory.GetDirectories(dir.File("runs/org")).Length);
         Assert.NotEqual(gone, store.Read(sweep.Id).Trials[1].RunId);
     }
+
+    [Fact, System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void A_note_is_written_in_the_editor_and_an_editor_that_fails_changes_nothing()
+    {
+        using var dir = new TempDir();
+        string id = Run(dir);
+        Assert.Equal(0, InProcess.Run("note", id, "first words", "--runs", dir.File("runs")).ExitCode);
+        string editor = dir.Write("ed.sh", "#!/bin/sh\n{ cat \"$1\"; echo ' and more'; } > \"$1.new\" && mv \"$1.new\" \"$1\"\n");
+        File.SetUnixFileMode(editor, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var edited = InProcess.Run(new Dictionary<string, string> { ["EDITOR"] = editor }, "note", id, "--edit", "--runs", dir.File("runs"));
+        Assert.True(edited.ExitCode == 0, edited.ToString());
+        var folder = RunFolder.Open(Path.Combine(dir.File("runs"), "org", id));
+        Assert.Equal("first words and more\n", RunMeta.Read(folder).Note); // the editor saw the note as it was
+        string failing = dir.Write("fail.sh", "#!/bin/sh\necho gone > \"$1\"; exit 3\n");
+        File.SetUnixFileMode(failing, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var failed = InProcess.Run(new Dictionary<string, string> { ["EDITOR"] = failing }, "note", id, "--edit", "--runs", dir.File("runs"));
+        Assert.Equal(2, failed.ExitCode);
+        Assert.Contains("exited with 3: the note is unchanged", failed.Stderr);
+        Assert.Equal("first words and more\n", RunMeta.Read(folder).Note);
+    }
 }
