@@ -154,6 +154,11 @@ public class OrganizeTests
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Equal(2, Directory.GetDirectories(dir.File("runs/org")).Length);
         Assert.NotEqual(gone, store.Read(sweep.Id).Trials[1].RunId);
+        // The whole sweep to the trash at once.
+        var all = InProcess.Run("rm", "--sweep", sweep.Id, "--yes", "--runs", dir.File("runs"));
+        Assert.True(all.ExitCode == 0, all.ToString());
+        Assert.Empty(Directory.GetDirectories(dir.File("runs/org")));
+        Assert.Equal(3, Directory.GetDirectories(Path.Combine(dir.File("runs"), ".trash", "org")).Length); // and the first deleted one
     }
 
     [Fact, System.Runtime.Versioning.SupportedOSPlatform("linux")]
