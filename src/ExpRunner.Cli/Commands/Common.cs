@@ -68,6 +68,14 @@ internal static class Common
 /// <summary>Finds run folders under a runs directory: by path, by id, or all of them.</summary>
 internal static class RunLocator
 {
+    /// <summary>The items whose id starts with <paramref name="reference"/>, else (none) those whose id ends with its tail ("…eaa742", four characters or more).</summary>
+    public static List<T> Matching<T>(string reference, IReadOnlyList<T> items, Func<T, string> id)
+    {
+        var matches = items.Where(x => id(x).StartsWith(reference, StringComparison.Ordinal)).ToList();
+        string tail = reference.TrimStart('…');
+        return matches.Count == 0 && tail.Length >= 4 ? [.. items.Where(x => id(x).EndsWith(tail, StringComparison.Ordinal))] : matches;
+    }
+
     /// <summary>
     /// A run folder path, or a run id (or unique prefix) looked up under the runs directory — or the id's tail as a
     /// narrow table shows it ("…eaa742" or "eaa742": its last characters, when no id starts with them).
@@ -76,10 +84,7 @@ internal static class RunLocator
     {
         if (Directory.Exists(reference) && File.Exists(Path.Combine(reference, RunFolder.RecordFile)))
             return RunFolder.Open(reference);
-        var all = RunFolder.FindAll(root).ToList();
-        var matches = all.Where(r => r.Id.StartsWith(reference, StringComparison.Ordinal)).ToList();
-        string tail = reference.TrimStart('…');
-        if (matches.Count == 0 && tail.Length >= 4) matches = all.Where(r => r.Id.EndsWith(tail, StringComparison.Ordinal)).ToList();
+        var matches = Matching(reference, RunFolder.FindAll(root).ToList(), r => r.Id);
         return matches.Count switch
         {
             1 => matches[0],

@@ -187,17 +187,12 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
     {
         string ext = Path.GetExtension(file).ToLowerInvariant();
         if (ext is not (".svg" or ".html")) throw new InputException($"--plot {file}: the file must end in .svg or .html");
-        var shortKeys = Keys.Short(c.Columns.Where(x => x.Kind == ColumnKind.Param).Select(x => x.Name));
-        var entries = c.Rows.Select(r =>
+        var entries = Entries(c).Select(e =>
         {
-            // A run is labelled by its id and the parameters that set it apart; a group by its values; keys in their short names.
-            var values = c.Columns.Where(col => col.Kind == ColumnKind.Param && r.Cells.ContainsKey(col.Key))
-                .Select(col => $"{shortKeys[col.Name]}={r.Cells[col.Key].Text}");
-            string label = c.Grouped ? string.Join(" ", values) + $" (n={r.Runs.Count})" : string.Join(" ", values.Prepend(r.Label[^6..]));
-            var metrics = (IReadOnlyList<IReadOnlyList<MetricRow>>)r.Runs.Select(x => RunFolder.Open(x.Dir).ReadMetrics()).ToList();
+            var metrics = (IReadOnlyList<IReadOnlyList<MetricRow>>)e.Runs.Select(x => RunFolder.Open(x.Dir).ReadMetrics()).ToList();
             // A pruned trial's curve stops where its sweep stopped it: said in its label and marked with an ×.
-            bool pruned = !c.Grouped && r.Runs.Count == 1 && r.Runs[0].Status == RunStatus.Pruned;
-            if (pruned) label += $" (pruned at epoch {metrics[0].Select(m => m.Epoch).DefaultIfEmpty(0).Max()})";
+            bool pruned = !c.Grouped && e.Runs.Count == 1 && e.Runs[0].Status == RunStatus.Pruned;
+            string label = pruned ? e.Label + $" (pruned at epoch {metrics[0].Select(m => m.Epoch).DefaultIfEmpty(0).Max()})" : e.Label;
             return (label, metrics, pruned);
         }).ToList();
         var marks = entries.Select((e, i) => (e, i)).Where(x => x.e.pruned).ToDictionary(x => x.i, _ => RunStatus.Pruned);

@@ -71,22 +71,27 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
         }
         string M(RunRow r, string k, string format = "0.0000") => r.Metrics.TryGetValue(k, out var v) ? Common.F(v, format) : "-";
         var shown = rows.Take(settings.Limit ?? int.MaxValue).ToList();
+        // The columns, once: their text (a pipe, a file) and, on a terminal, their markup and how readily they give way.
+        var columns = new List<(string Header, string Short, Func<RunRow, string> Text, Func<RunRow, string>? Markup, int Drop, bool Right, bool NoWrap)>
+        {
+            ("run", "run", r => r.Id, null, 0, false, true),
+            ("experiment", "experiment", r => r.Experiment, null, 6, false, false),
+            ("status", "status", r => r.Status + (r.Superseded ? " (superseded)" : ""), r => Common.StatusMarkup(r.Status) + (r.Superseded ? " [grey](superseded)[/]" : ""), 0, false, true),
+            ("started (UTC)", "started", r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-", null, 2, false, true),
+            ("epochs", "ep", r => M(r, "epochs_run", "0"), null, 4, true, false),
+            ("test acc", "acc", r => M(r, "test_accuracy"), null, 0, true, false),
+            ("test loss", "loss", r => r.Metrics.TryGetValue("test_loss", out var l) ? Compare.Render.Number(l, "test_loss") : "-", null, 5, true, false),
+            ("seconds", "s", r => M(r, "duration", "0.0"), null, 1, true, false),
+        };
+        if (shown.Any(r => r.Params.ContainsKey(RunMeta.LabelKey))) columns.Insert(2, ("label", "label", r => r.Params.GetValueOrDefault(RunMeta.LabelKey) ?? "", null, 3, false, false));
         if (!cli.OutTerminal)
         {
             // For a pipe or a file: every column, plain and aligned, written as it is made (100,000 runs in well under a second).
-            var plain = new List<(string Header, Func<RunRow, string> Cell, bool Right)>
-            {
-                ("run", r => r.Id, false), ("experiment", r => r.Experiment, false), ("status", r => r.Status + (r.Superseded ? " (superseded)" : ""), false),
-                ("started (UTC)", r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-", false),
-                ("epochs", r => M(r, "epochs_run", "0"), true), ("test acc", r => M(r, "test_accuracy"), true),
-                ("test loss", r => r.Metrics.TryGetValue("test_loss", out var l) ? Compare.Render.Number(l, "test_loss") : "-", true), ("seconds", r => M(r, "duration", "0.0"), true),
-            };
-            if (shown.Any(r => r.Params.ContainsKey(RunMeta.LabelKey))) plain.Insert(2, ("label", r => r.Params.GetValueOrDefault(RunMeta.LabelKey) ?? "", false));
-            var cells = shown.Select(r => plain.Select(c => c.Cell(r)).ToArray()).ToList();
-            var widths = plain.Select((c, i) => Math.Max(c.Header.Length, cells.Count == 0 ? 0 : cells.Max(row => row[i].Length))).ToArray();
-            string Line(IReadOnlyList<string> values) => string.Join("  ", values.Select((v, i) => plain[i].Right ? v.PadLeft(widths[i]) : v.PadRight(widths[i]))).TrimEnd();
+            var cells = shown.Select(r => columns.Select(c => c.Text(r)).ToArray()).ToList();
+            var widths = columns.Select((c, i) => Math.Max(c.Header.Length, cells.Count == 0 ? 0 : cells.Max(row => row[i].Length))).ToArray();
+            string Line(IReadOnlyList<string> values) => string.Join("  ", values.Select((v, i) => columns[i].Right ? v.PadLeft(widths[i]) : v.PadRight(widths[i]))).TrimEnd();
             var text = new System.Text.StringBuilder();
-            text.Append(Line(plain.Select(c => c.Header).ToList())).Append('\n');
+            text.Append(Line(columns.Select(c => c.Header).ToList())).Append('\n');
             foreach (var row in cells)
             {
                 text.Append(Line(row)).Append('\n');
@@ -96,20 +101,12 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
             if (shown.Count < total) cli.Note($"the newest {shown.Count} of {total} runs (--limit N shows more)");
             return ExitCodes.Ok;
         }
-        var (table, dropped) = TableFit.Build(
-        [
-            new FitColumn("run", "run", shown.Select(r => Markup.Escape(r.Id)).ToList(), NoWrap: true)
-                { ShortCells = shown.Select(r => Markup.Escape(r.Id.Length > 8 ? "…" + r.Id[^6..] : r.Id)).ToList() },
-            new FitColumn("experiment", "experiment", shown.Select(r => Markup.Escape(r.Experiment)).ToList(), Drop: 6),
-            .. shown.Any(r => r.Params.ContainsKey(RunMeta.LabelKey))
-                ? new[] { new FitColumn("label", "label", shown.Select(r => Markup.Escape(r.Params.GetValueOrDefault(RunMeta.LabelKey) ?? "")).ToList(), Drop: 3) } : [],
-            new FitColumn("status", "status", shown.Select(r => Common.StatusMarkup(r.Status) + (r.Superseded ? " [grey](superseded)[/]" : "")).ToList(), NoWrap: true),
-            new FitColumn("started (UTC)", "started", shown.Select(r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-").ToList(), Drop: 2, NoWrap: true),
-            new FitColumn("epochs", "ep", shown.Select(r => M(r, "epochs_run", "0")).ToList(), Drop: 4, Right: true),
-            new FitColumn("test acc", "acc", shown.Select(r => M(r, "test_accuracy")).ToList(), Right: true),
-            new FitColumn("test loss", "loss", shown.Select(r => r.Metrics.TryGetValue("test_loss", out var l) ? Markup.Escape(Compare.Render.Number(l, "test_loss")) : "-").ToList(), Drop: 5, Right: true),
-            new FitColumn("seconds", "s", shown.Select(r => M(r, "duration", "0.0")).ToList(), Drop: 1, Right: true),
-        ], cli.Out.Profile.Width, cli.OutTerminal);
+        var (table, dropped) = TableFit.Build([.. columns.Select(c => new FitColumn(c.Header, c.Short,
+                shown.Select(r => c.Markup?.Invoke(r) ?? Markup.Escape(c.Text(r))).ToList(), c.Drop, c.Right, c.NoWrap)
+            {
+                // The run id gives way to its tail first.
+                ShortCells = c.Header == "run" ? shown.Select(r => Markup.Escape(r.Id.Length > 8 ? "…" + r.Id[^6..] : r.Id)).ToList() : null,
+            })], cli.Out.Profile.Width, cli.OutTerminal);
         cli.Out.Write(table);
         if (shown.Count < total) cli.Out.MarkupLine(Markup.Escape($"the newest {shown.Count} of {total} runs (--limit N shows more)"));
         if (dropped.Count > 0) cli.Out.MarkupLine(Markup.Escape($"left out to fit {cli.Out.Profile.Width} columns: {string.Join(", ", dropped)}"));

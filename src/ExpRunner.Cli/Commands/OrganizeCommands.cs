@@ -242,8 +242,7 @@ public sealed class RestoreCommand(CliContext cli) : Command<RestoreSettings>
         var trashed = Organize.Trashed(root).ToList();
         foreach (var reference in settings.Runs_)
         {
-            string tail = reference.TrimStart('…');
-            var matches = trashed.Where(x => x.Folder.Id.StartsWith(reference, StringComparison.Ordinal) || (tail.Length >= 4 && x.Folder.Id.EndsWith(tail, StringComparison.Ordinal))).ToList();
+            var matches = RunLocator.Matching(reference, trashed, x => x.Folder.Id);
             if (matches.Count != 1)
                 throw new InputException(matches.Count == 0 ? $"no run '{reference}' in the trash{Config.DidYouMean.Suggest(reference, trashed.Select(x => x.Folder.Id))} (exprunner trash lists it)"
                     : $"'{reference}' matches {matches.Count} runs in the trash: {string.Join(", ", matches.Take(5).Select(m => m.Folder.Id))}");
@@ -295,7 +294,8 @@ internal static class Organize
             string target = Path.Combine(root, TrashDir, experiment, folder.Id);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             if (Directory.Exists(target)) throw new InputException($"{target} exists already: empty the trash of it first (exprunner trash empty)");
-            File.WriteAllText(Path.Combine(folder.Dir, Marker), $"{{\"trashed\": \"{now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}\", \"from\": \"{experiment}\"}}\n");
+            File.WriteAllText(Path.Combine(folder.Dir, Marker), new System.Text.Json.Nodes.JsonObject
+                { ["trashed"] = now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), ["from"] = experiment }.ToJsonString() + "\n");
             Directory.Move(folder.Dir, target);
             return target;
         }

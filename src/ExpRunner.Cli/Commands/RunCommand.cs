@@ -242,7 +242,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             if (m.Epoch > 3 && m.Epoch != epochs && since.ElapsedMilliseconds < 1000) return;
             string skipped = m.Epoch - lastShown > 1 && lastShown > 0 ? $" (epochs {lastShown + 1}–{m.Epoch})" : "";
             cli.Note(EpochLine(m) + skipped);
-            (lastShown, _) = (m.Epoch, 0);
+            lastShown = m.Epoch;
             since.Restart();
         };
     }
@@ -302,6 +302,11 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         cli.Out.MarkupLine($"{s.EpochsRun} epochs, {s.Steps} steps, {Common.F(s.DurationSeconds, "0.0")} s — run folder: {Markup.Escape(r.Folder.Dir)}");
         // An interrupted run goes on from its last whole epoch, as a sweep's does.
         if (s.Status is RunStatus.Killed && File.Exists(r.Folder.PathOf(RunFolder.CheckpointFile)))
-            cli.Out.MarkupLine(Markup.Escape($"resume with: exprunner run --resume {r.Folder.Id}" + (cli.RunsRoot(null) is var root && Path.GetFullPath(root) != Path.GetFullPath(Path.GetDirectoryName(Path.GetDirectoryName(r.Folder.Dir)!)!) ? $" --runs {Path.GetDirectoryName(Path.GetDirectoryName(r.Folder.Dir))}" : "")));
+        {
+            // The runs directory is named when it is not the one the command would find by itself.
+            string runs = Path.GetDirectoryName(Path.GetDirectoryName(r.Folder.Dir))!;
+            string where = Path.GetFullPath(runs) == Path.GetFullPath(cli.RunsRoot(null)) ? "" : $" --runs {runs}";
+            cli.Out.MarkupLine(Markup.Escape($"resume with: exprunner run --resume {r.Folder.Id}{where}"));
+        }
     }
 }

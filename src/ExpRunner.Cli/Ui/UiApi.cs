@@ -311,23 +311,9 @@ public sealed class UiApi(UiData data)
         return new { group_by = groupBy, groups, differing = differing.Except(groupBy), runs = runs.Count, rule = Equivalence.Rule };
     }
 
-    /// <summary>Rows (runs, or groups of runs) that are one configuration, marked ≡a, ≡b, … (see <see cref="Equivalence"/>; only plain-SGD runs' run.json is read).</summary>
-    private static Dictionary<int, string> Marks(IReadOnlyList<IReadOnlyList<RunRow>> rows)
-    {
-        var keys = rows.Select(members =>
-        {
-            var k = members.Select(x => Equivalence.PlainSgd(x.Params) ? Equivalence.Key(x.Params, Commands.CompareCommand.TrainCount(x)) : null).ToList();
-            return k.Count > 0 && k.All(x => x is not null) ? string.Join("\u0002", k.Distinct().Order(StringComparer.Ordinal)) : null;
-        }).ToList();
-        var marks = new Dictionary<int, string>();
-        int c = 0;
-        foreach (var cls in keys.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1))
-        {
-            foreach (var (_, i) in cls) marks[i] = "≡" + (char)('a' + c % 26);
-            c++;
-        }
-        return marks;
-    }
+    /// <summary>Rows (runs, or groups of runs) that are one configuration, marked ≡a, ≡b, … as compare marks them.</summary>
+    private static Dictionary<int, string> Marks(IReadOnlyList<IReadOnlyList<RunRow>> rows) =>
+        ExpRunner.Compare.Comparison.SameConfigMarks(rows, Commands.CompareCommand.TrainCount);
 
     /// <summary>The runs a compare request names (runs=…, or a filter) and what it groups them by, each checked.</summary>
     private (List<RunRow> Runs, List<string> GroupBy) Selected(IQueryCollection q)
@@ -428,13 +414,7 @@ public sealed class UiApi(UiData data)
         {
             string path = Path.Combine(r.Dir, StepLog.File);
             if (!System.IO.File.Exists(path)) continue;
-            try
-            {
-                using var reader = new StreamReader(new System.IO.Compression.GZipStream(System.IO.File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress));
-                string? header = reader.ReadLine();
-                if (header is not null && header.StartsWith(StepLog.Header + ",", StringComparison.Ordinal))
-                    foreach (var c in header[(StepLog.Header.Length + 1)..].Split(',')) if (!names.Contains(c)) names.Add(c);
-            }
+            try { foreach (var c in StepLog.ProbeColumnsOf(path)) if (!names.Contains(c)) names.Add(c); }
             catch (Exception e) when (e is IOException or InvalidDataException) { }
         }
         return names;

@@ -59,6 +59,31 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
     /// <summary>Whether rows are marked as one configuration (see <see cref="Equivalence"/>).</summary>
     public bool Equivalences => Columns.Any(c => c.Name == SameConfigColumn);
 
+    /// <summary>
+    /// Rows (each a run, or a group's runs) that are one configuration (<see cref="Equivalence"/>), marked ≡a, ≡b, … by
+    /// their index; none beyond <see cref="MarkedRuns"/> runs (a key per run costs time). Keys are first made without the
+    /// training sets' sizes (no file read): only rows that could be one configuration with another have their runs'
+    /// sizes read (<paramref name="trainCount"/>: run.json), so a comparison of many runs reads none or a few.
+    /// </summary>
+    public static Dictionary<int, string> SameConfigMarks(IReadOnlyList<IReadOnlyList<RunRow>> rows, Func<RunRow, int?> trainCount)
+    {
+        var mark = new Dictionary<int, string>();
+        if (rows.Count < 2 || rows.Sum(r => r.Count) > MarkedRuns) return mark;
+        static string? KeyOf(IReadOnlyList<RunRow> runs, Func<RunRow, int?> size)
+        {
+            var memberKeys = runs.Select(x => Equivalence.PlainSgd(x.Params) ? Equivalence.Key(x.Params, size(x)) : null).ToList();
+            return memberKeys.Count > 0 && memberKeys.All(k => k is not null) ? string.Join("\u0002", memberKeys.Distinct().Order(StringComparer.Ordinal)) : null;
+        }
+        static IEnumerable<List<int>> Classes(IEnumerable<string?> keys) =>
+            keys.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1).Select(g => g.Select(x => x.i).ToList());
+        var loose = rows.Select(r => KeyOf(r, x => int.TryParse(x.Params.GetValueOrDefault("training.batch_size"), NumberStyles.None, CultureInfo.InvariantCulture, out int b) ? b : 1));
+        var candidates = Classes(loose).SelectMany(c => c).ToHashSet();
+        var classes = Classes(rows.Select((r, i) => candidates.Contains(i) ? KeyOf(r, trainCount) : null)).ToList();
+        for (int c = 0; c < classes.Count; c++)
+            foreach (int i in classes[c]) mark[i] = "≡" + (char)('a' + c % 26) + (c >= 26 ? (c / 26).ToString(CultureInfo.InvariantCulture) : "");
+        return mark;
+    }
+
     public static Comparison Build(IEnumerable<RunRow> allRuns, ComparisonOptions options)
     {
         var all = allRuns.ToList();
@@ -148,28 +173,10 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
                 return r with { Cells = cells };
             })];
         }
-        // Marks are for the runs a person compares: beyond MarkedRuns runs they are left out (a key per run costs time).
-        if (options.TrainCount is { } count && rows.Count > 1 && rows.Sum(r => r.Runs.Count) <= MarkedRuns)
+        if (options.TrainCount is { } count && SameConfigMarks([.. rows.Select(r => r.Runs)], count) is { Count: > 0 } mark)
         {
-            // First without the training sets' sizes (no file read): only rows that could be one configuration with another
-            // have their runs' sizes read (run.json), so a comparison of 100,000 runs reads none of them or a few.
-            string? KeyOf(ComparisonRow r, Func<RunRow, int?> size)
-            {
-                var memberKeys = r.Runs.Select(x => Equivalence.PlainSgd(x.Params) ? Equivalence.Key(x.Params, size(x)) : null).ToList();
-                return memberKeys.Count > 0 && memberKeys.All(k => k is not null) ? string.Join("\u0002", memberKeys.Distinct().Order(StringComparer.Ordinal)) : null;
-            }
-            var loose = rows.Select(r => KeyOf(r, x => int.TryParse(x.Params.GetValueOrDefault("training.batch_size"), NumberStyles.None, CultureInfo.InvariantCulture, out int b) ? b : 1)).ToList();
-            var candidates = loose.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1).SelectMany(g => g.Select(x => x.i)).ToHashSet();
-            var keys = rows.Select((r, i) => candidates.Contains(i) ? KeyOf(r, count) : null).ToList();
-            var classes = keys.Select((k, i) => (k, i)).Where(x => x.k is not null).GroupBy(x => x.k!).Where(g => g.Count() > 1).Select(g => g.Select(x => x.i).ToList()).ToList();
-            if (classes.Count > 0)
-            {
-                derived.Add(new Column(SameConfigColumn, ColumnKind.Param));
-                var mark = new Dictionary<int, string>();
-                for (int c = 0; c < classes.Count; c++)
-                    foreach (int i in classes[c]) mark[i] = "≡" + (char)('a' + c % 26) + (c >= 26 ? (c / 26).ToString(CultureInfo.InvariantCulture) : "");
-                rows = [.. rows.Select((r, i) => r with { Cells = new Dictionary<string, Cell>(r.Cells) { ["params." + SameConfigColumn] = new Cell(mark.GetValueOrDefault(i, "")) } })];
-            }
+            derived.Add(new Column(SameConfigColumn, ColumnKind.Param));
+            rows = [.. rows.Select((r, i) => r with { Cells = new Dictionary<string, Cell>(r.Cells) { ["params." + SameConfigColumn] = new Cell(mark.GetValueOrDefault(i, "")) } })];
         }
         var columns = paramColumns.Concat(derived).Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
         rows = Sort(rows, options, columns);

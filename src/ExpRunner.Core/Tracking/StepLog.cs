@@ -173,6 +173,18 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
         JsonLines.Append(Path.Combine(Path.GetDirectoryName(path) ?? ".", HistogramsFile), text.ToString());
     }
 
+    /// <summary>A steps file's probe columns, from its header alone (nothing else is read).</summary>
+    public static IReadOnlyList<string> ProbeColumnsOf(string path)
+    {
+        using var reader = new StreamReader(new GZipStream(System.IO.File.OpenRead(path), CompressionMode.Decompress));
+        return HeaderColumns(reader.ReadLine(), path);
+    }
+
+    /// <summary>The probe columns a header names; <see cref="InvalidDataException"/> when it is not a steps record's.</summary>
+    private static string[] HeaderColumns(string? header, string path) =>
+        header is null || !(header == Header || header.StartsWith(Header + ",", StringComparison.Ordinal)) ? throw new InvalidDataException($"{path}: not a steps record")
+        : header.Length > Header.Length ? header[(Header.Length + 1)..].Split(',') : [];
+
     /// <summary>The rows of a steps file (for tests and readers in this tool).</summary>
     public static IReadOnlyList<StepMetrics> Read(string path) => ReadRecord(path).Steps;
 
@@ -182,9 +194,7 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
         var rows = new List<StepMetrics>();
         using var reader = new StreamReader(new GZipStream(BoundedFile.KindOf(path) == BoundedFile.Kind.Regular
             ? System.IO.File.OpenRead(path) : throw new FileNotFoundException($"{path}: no such file", path), CompressionMode.Decompress));
-        string? header = reader.ReadLine();
-        if (header is null || !(header == Header || header.StartsWith(Header + ",", StringComparison.Ordinal))) throw new InvalidDataException($"{path}: not a steps record");
-        string[] probes = header.Length > Header.Length ? header[(Header.Length + 1)..].Split(',') : [];
+        string[] probes = HeaderColumns(reader.ReadLine(), path);
         var inv = CultureInfo.InvariantCulture;
         int number = 1;
         for (string? line; (line = reader.ReadLine()) is not null;)

@@ -70,7 +70,6 @@ public sealed class Probes<T> where T : unmanaged, IFloatingPointIeee754<T>
     private double _wScale = 1, _bScale = 1;
 
     public IReadOnlyList<string> Columns { get; }
-    public int Every => _config.EverySteps;
     public bool Histograms => _config.Histograms;
 
     public Probes(Network<T> net, Optimizer<T> optimizer, ProbesConfig config)
