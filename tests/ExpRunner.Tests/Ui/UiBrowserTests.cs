@@ -320,7 +320,7 @@ public class UiBrowserTests(UiFixture ui)
         Assert.Contains(ui.SweepId, await Text(page, "#sweeps-table"));
         await UiFixture.Shot(page, "sweeps");
         Assert.Equal("auto", await page.Locator("#sweeps-table").EvaluateAsync<string>("t => getComputedStyle(t.parentElement).overflowX")); // a narrow window scrolls it sideways
-        await page.Locator("#sweeps-table a").First.ClickAsync();
+        await page.Locator($"#sweeps-table a[href='#/sweep/{ui.SweepId}']").ClickAsync(); // other tests start sweeps of their own
         await page.Locator("#trials-table").WaitForAsync(Shown);
         Assert.Equal(6, await page.Locator("#trials-table tbody tr").CountAsync());
         await page.Locator("#parallel polyline").First.WaitForAsync(Shown);
