@@ -60,6 +60,18 @@ internal static class Common
         return newest;
     }
 
+    /// <summary>
+    /// Every run under a runs directory (of one experiment, when given), newest first, as a listing shows
+    /// them (<see cref="Compare.RunIndex.Listing"/>: of the params only the label), the index brought up to date first.
+    /// </summary>
+    public static List<Compare.RunRow> Listing(CliContext cli, string root, bool strict, string? experiment)
+    {
+        if (!Directory.Exists(root)) return [];
+        var (rows, refresh) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index => index.Listing(experiment), cli.Warn);
+        foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
+        return rows;
+    }
+
     /// <summary>A whole number option within bounds, or a usage error naming it.</summary>
     public static int? Check(int? value, string option, int min, int max) =>
         value is int v && (v < min || v > max) ? throw new InputException($"{option} {v}: must be between {min} and {max}") : value;

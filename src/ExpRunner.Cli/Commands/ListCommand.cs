@@ -33,6 +33,43 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
         string root = cli.RunsRoot(settings.Runs);
         Common.Check(settings.Limit, "--limit", 1, int.MaxValue);
         var filter = settings.Filter is null ? null : Filter.Parse(settings.Filter);
+        string M(RunRow r, string k, string format = "0.0000") => r.Metrics.TryGetValue(k, out var v) ? Common.F(v, format) : "-";
+        // The columns, once: their text (a pipe, a file) and, on a terminal, their markup and how readily they give way.
+        var columns = new List<(string Header, string Short, Func<RunRow, string> Text, Func<RunRow, string>? Markup, int Drop, bool Right, bool NoWrap)>
+        {
+            ("run", "run", r => r.Id, null, 0, false, true),
+            ("experiment", "experiment", r => r.Experiment, null, 6, false, false),
+            ("label", "label", r => r.Params.GetValueOrDefault(RunMeta.LabelKey) ?? "", null, 3, false, false),
+            ("status", "status", r => r.Status + (r.Superseded ? " (superseded)" : ""), r => Common.StatusMarkup(r.Status) + (r.Superseded ? " [grey](superseded)[/]" : ""), 0, false, true),
+            ("started (UTC)", "started", r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-", null, 2, false, true),
+            ("epochs", "ep", r => M(r, "epochs_run", "0"), null, 4, true, false),
+            ("test acc", "acc", r => M(r, "test_accuracy"), null, 0, true, false),
+            ("test loss", "loss", r => r.Metrics.TryGetValue("test_loss", out var l) ? Compare.Render.Number(l, "test_loss") : "-", null, 5, true, false),
+            ("seconds", "s", r => M(r, "duration", "0.0"), null, 1, true, false),
+        };
+        const int LabelColumn = 2;
+        if (filter is null && !settings.Json && settings.Limit is null && !cli.OutTerminal)
+        {
+            // Every run to a pipe or a file: of each run only what the listing shows is read, and its cells are made once.
+            var listed = Common.Listing(cli, root, settings.Strict, settings.Experiment);
+            // Each row's cells on both cores (formatting numbers and times is most of the work).
+            var cells = listed.AsParallel().AsOrdered().Select(r =>
+            {
+                var row = new string[columns.Count];
+                for (int i = 0; i < row.Length; i++) row[i] = columns[i].Text(r);
+                return row;
+            }).ToList();
+            int count = listed.Count;
+            listed.Clear();
+            if (count == 0) return NoRuns(root, settings.Experiment, 0);
+            if (cells.All(c => c[LabelColumn].Length == 0))
+            {
+                columns.RemoveAt(LabelColumn);
+                for (int i = 0; i < cells.Count; i++) cells[i] = [.. cells[i][..LabelColumn], .. cells[i][(LabelColumn + 1)..]];
+            }
+            Aligned(columns.Select(c => (c.Header, c.Right)).ToList(), cells);
+            return ExitCodes.Ok;
+        }
         List<RunRow> rows;
         int total, all;
         if (filter is null && !settings.Json && settings.Limit is int limit)
@@ -62,42 +99,12 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
             })));
             return ExitCodes.Ok;
         }
-        if (rows.Count == 0)
-        {
-            cli.Out.MarkupLine(all == 0
-                ? $"No runs under [bold]{Markup.Escape(root)}[/]{(settings.Experiment is null ? "" : $" of experiment {Markup.Escape(settings.Experiment)}")}. Start one with [bold]exprunner run experiments/xor.yaml[/]."
-                : $"None of the {all} run{(all == 1 ? "" : "s")} under [bold]{Markup.Escape(root)}[/] match{(all == 1 ? "es" : "")} the filter.");
-            return ExitCodes.Ok;
-        }
-        string M(RunRow r, string k, string format = "0.0000") => r.Metrics.TryGetValue(k, out var v) ? Common.F(v, format) : "-";
+        if (rows.Count == 0) return NoRuns(root, settings.Experiment, all);
         var shown = rows.Take(settings.Limit ?? int.MaxValue).ToList();
-        // The columns, once: their text (a pipe, a file) and, on a terminal, their markup and how readily they give way.
-        var columns = new List<(string Header, string Short, Func<RunRow, string> Text, Func<RunRow, string>? Markup, int Drop, bool Right, bool NoWrap)>
-        {
-            ("run", "run", r => r.Id, null, 0, false, true),
-            ("experiment", "experiment", r => r.Experiment, null, 6, false, false),
-            ("status", "status", r => r.Status + (r.Superseded ? " (superseded)" : ""), r => Common.StatusMarkup(r.Status) + (r.Superseded ? " [grey](superseded)[/]" : ""), 0, false, true),
-            ("started (UTC)", "started", r => r.Started?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Common.Inv) ?? "-", null, 2, false, true),
-            ("epochs", "ep", r => M(r, "epochs_run", "0"), null, 4, true, false),
-            ("test acc", "acc", r => M(r, "test_accuracy"), null, 0, true, false),
-            ("test loss", "loss", r => r.Metrics.TryGetValue("test_loss", out var l) ? Compare.Render.Number(l, "test_loss") : "-", null, 5, true, false),
-            ("seconds", "s", r => M(r, "duration", "0.0"), null, 1, true, false),
-        };
-        if (shown.Any(r => r.Params.ContainsKey(RunMeta.LabelKey))) columns.Insert(2, ("label", "label", r => r.Params.GetValueOrDefault(RunMeta.LabelKey) ?? "", null, 3, false, false));
+        if (!shown.Any(r => r.Params.ContainsKey(RunMeta.LabelKey))) columns.RemoveAt(LabelColumn);
         if (!cli.OutTerminal)
         {
-            // For a pipe or a file: every column, plain and aligned, written as it is made (100,000 runs in well under a second).
-            var cells = shown.Select(r => columns.Select(c => c.Text(r)).ToArray()).ToList();
-            var widths = columns.Select((c, i) => Math.Max(c.Header.Length, cells.Count == 0 ? 0 : cells.Max(row => row[i].Length))).ToArray();
-            string Line(IReadOnlyList<string> values) => string.Join("  ", values.Select((v, i) => columns[i].Right ? v.PadLeft(widths[i]) : v.PadRight(widths[i]))).TrimEnd();
-            var text = new System.Text.StringBuilder();
-            text.Append(Line(columns.Select(c => c.Header).ToList())).Append('\n');
-            foreach (var row in cells)
-            {
-                text.Append(Line(row)).Append('\n');
-                if (text.Length > 1 << 16) { cli.Print(text.ToString()); text.Clear(); }
-            }
-            cli.Print(text.ToString());
+            Aligned(columns.Select(c => (c.Header, c.Right)).ToList(), [.. shown.Select(r => columns.Select(c => c.Text(r)).ToArray())]);
             if (shown.Count < total) cli.Note($"the newest {shown.Count} of {total} runs (--limit N shows more)");
             return ExitCodes.Ok;
         }
@@ -111,5 +118,48 @@ public sealed class ListCommand(CliContext cli) : Command<ListSettings>
         if (shown.Count < total) cli.Out.MarkupLine(Markup.Escape($"the newest {shown.Count} of {total} runs (--limit N shows more)"));
         if (dropped.Count > 0) cli.Out.MarkupLine(Markup.Escape($"left out to fit {cli.Out.Profile.Width} columns: {string.Join(", ", dropped)}"));
         return ExitCodes.Ok;
+    }
+
+    private int NoRuns(string root, string? experiment, int all)
+    {
+        cli.Out.MarkupLine(all == 0
+            ? $"No runs under [bold]{Markup.Escape(root)}[/]{(experiment is null ? "" : $" of experiment {Markup.Escape(experiment)}")}. Start one with [bold]exprunner run experiments/xor.yaml[/]."
+            : $"None of the {all} run{(all == 1 ? "" : "s")} under [bold]{Markup.Escape(root)}[/] match{(all == 1 ? "es" : "")} the filter.");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>For a pipe or a file: every column, plain and aligned, written in pieces as it is made.</summary>
+    /// <summary>For a pipe or a file: every column, plain and aligned; the lines made on both cores in blocks, written in order.</summary>
+    private void Aligned(IReadOnlyList<(string Header, bool Right)> columns, List<string[]> cells)
+    {
+        var widths = new int[columns.Count];
+        for (int i = 0; i < widths.Length; i++) widths[i] = columns[i].Header.Length;
+        foreach (var row in cells)
+            for (int i = 0; i < widths.Length; i++) widths[i] = Math.Max(widths[i], row[i].Length);
+        void Line(System.Text.StringBuilder text, IReadOnlyList<string> values)
+        {
+            int start = text.Length;
+            for (int i = 0; i < values.Count; i++)
+            {
+                if (i > 0) text.Append("  ");
+                if (columns[i].Right) text.Append(' ', widths[i] - values[i].Length).Append(values[i]);
+                else text.Append(values[i]).Append(' ', widths[i] - values[i].Length);
+            }
+            int end = text.Length;
+            while (end > start && text[end - 1] == ' ') end--;
+            text.Length = end;
+            text.Append('\n');
+        }
+        var header = new System.Text.StringBuilder();
+        Line(header, [.. columns.Select(c => c.Header)]);
+        cli.Print(header.ToString());
+        const int Block = 2000;
+        var blocks = Enumerable.Range(0, (cells.Count + Block - 1) / Block).AsParallel().AsOrdered().Select(b =>
+        {
+            var text = new System.Text.StringBuilder(Block * 100);
+            for (int i = b * Block; i < Math.Min(cells.Count, (b + 1) * Block); i++) Line(text, cells[i]);
+            return text.ToString();
+        });
+        foreach (var block in blocks) cli.Print(block);
     }
 }

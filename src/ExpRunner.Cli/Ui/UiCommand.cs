@@ -49,9 +49,9 @@ public sealed class UiCommand(CliContext cli) : Command<UiSettings>
                     "To reach a remote UI privately, keep the default address and use an SSH tunnel (see the README).");
             cli.Out.MarkupLine($"ExpRunner UI: [bold link]{Markup.Escape(url)}[/]  [grey](Ctrl-C stops it)[/]");
             var clock = Stopwatch.StartNew();
-            int runs = data.Count;
-            cli.Out.MarkupLine($"[grey]{runs:N0} run{(runs == 1 ? "" : "s")} under {Markup.Escape(data.RunsRoot)} (read in {clock.Elapsed.TotalSeconds:0.0} s)[/]".Replace(",", ",", StringComparison.Ordinal));
-            foreach (var problem in data.Broken.Take(5)) cli.Warn($"skipped a broken run folder: {problem}");
+            var (runs, broken) = data.Open();
+            cli.Out.MarkupLine($"[grey]{runs.ToString("N0", Common.Inv)} run{(runs == 1 ? "" : "s")} under {Markup.Escape(data.RunsRoot)} (newest shown after {clock.Elapsed.TotalSeconds:0.0} s; the rest are read in the background)[/]");
+            foreach (var problem in broken.Take(5)) cli.Warn($"skipped a broken run folder: {problem}");
             if (settings.Open) OpenBrowser(url);
             try { Task.Delay(Timeout.Infinite, cancellation).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { }

@@ -103,6 +103,85 @@ public sealed class UiData(string runsRoot, string cacheDir, TimeProvider clock,
         }
     }
 
+    private sealed record OpeningRows(DateTimeOffset At, List<RunRow> Rows, int Total, List<string> Params, List<string> Metrics, IReadOnlyList<string> Broken);
+    private OpeningRows? _opening;
+
+    /// <summary>
+    /// Starts the UI's reading of the runs: the index brought up to date and its newest page read (what
+    /// the runs page shows as it opens), then every run read in the background. Returns how many runs
+    /// there are and the broken folders found.
+    /// </summary>
+    public (int Runs, IReadOnlyList<string> Broken) Open()
+    {
+        try
+        {
+            var opening = ReadOpening();
+            return (opening.Total, opening.Broken);
+        }
+        finally
+        {
+            lock (_gate) _refreshing ??= Task.Run(Load);
+        }
+    }
+
+    private Task<OpeningRows>? _openingRead;
+
+    /// <summary>The opening page read anew — or, while a reading is under way, that reading's answer (one at a time).</summary>
+    private OpeningRows ReadOpening()
+    {
+        Task<OpeningRows> read;
+        lock (_gate) read = _openingRead ??= Task.Run(ReadOpeningNow);
+        try { return read.GetAwaiter().GetResult(); }
+        finally { lock (_gate) if (_openingRead == read) _openingRead = null; }
+    }
+
+    private OpeningRows ReadOpeningNow()
+    {
+        var at = clock.GetUtcNow();
+        if (!Directory.Exists(RunsRoot)) return new OpeningRows(at, [], 0, [], [], []);
+        var opening = RunIndex.Use(RunsRoot, cacheDir, index =>
+        {
+            var refresh = index.Refresh();
+            var (newest, total) = index.Newest(UiApi.MaxPage);
+            var (names, metrics) = index.KeyNames();
+            return new OpeningRows(at, newest, total, names.Order(StringComparer.Ordinal).ToList(), metrics, refresh.Broken);
+        }, WarnOnce);
+        lock (_gate) _opening = opening;
+        return opening;
+    }
+
+    /// <summary>
+    /// The runs page as it opens (no filter, no grouping, newest first, within the first
+    /// <see cref="UiApi.MaxPage"/> rows) while every run is still being read: from the index's newest
+    /// rows, read again when older than <see cref="MaxAge"/>. Null once every run is in memory, and for
+    /// any other query (those wait for them).
+    /// </summary>
+    public (IReadOnlyList<RunRow> Rows, int Total, IReadOnlyList<string> Params, IReadOnlyList<string> Metrics, int Broken)? Opening(RunsQuery query, int window)
+    {
+        bool newestFirst = query.Filter is null && query.GroupBy.Count == 0 && (query.Sort is null || (query.Sort is "attributes.started" or "started" && query.Descending));
+        OpeningRows? opening;
+        lock (_gate)
+        {
+            if (_snapshot is not null || !newestFirst || window > UiApi.MaxPage) return null;
+            opening = _opening;
+        }
+        if (opening is null || clock.GetUtcNow() - opening.At > MaxAge) opening = ReadOpening();
+        lock (_gate) _refreshing ??= _snapshot is null ? Task.Run(Load) : null;
+        return (opening.Rows, opening.Total, opening.Params, opening.Metrics, opening.Broken.Count);
+    }
+
+    /// <summary>How many runs there are and the broken folders, as known now: from every run once in memory, else from the opening page's reading.</summary>
+    public (int Runs, IReadOnlyList<string> Broken) Known()
+    {
+        lock (_gate)
+        {
+            if (_snapshot is { } s) return (s.Rows.Count, s.Broken);
+            if (_opening is { } o) return (o.Total, o.Broken);
+        }
+        var c = Current();
+        return (c.Rows.Count, c.Broken);
+    }
+
     public int Count => Current().Rows.Count;
     public IReadOnlyList<string> Broken => Current().Broken;
     public RunRow? Find(string id) => Current().ById.GetValueOrDefault(id);

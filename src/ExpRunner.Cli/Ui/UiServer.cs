@@ -32,6 +32,10 @@ public sealed partial class UiServer : IAsyncDisposable
     public static async Task<UiServer> StartAsync(UiData data, IPAddress host, int port, CancellationToken cancel)
     {
         bool loopback = IPAddress.IsLoopback(host);
+        // Requests wait on reading the runs, which spreads its own work over the pool's threads: with the pool at its
+        // default of a thread a core, that work would queue behind the waiting requests for seconds.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), io);
         string? token = loopback ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         string forgery = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)); // the anti-forgery token of this server's pages
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "exprunner", ContentRootPath = AppContext.BaseDirectory });
@@ -87,12 +91,16 @@ public sealed partial class UiServer : IAsyncDisposable
         // A client on another machine (token mode) is told no absolute paths of this one.
         string? hide = token is null ? null : data.RunsRoot;
         IResult Answer(Func<object> make) => Reply(make, hide);
-        Get(app, "/api/info", () => Json(new
+        Get(app, "/api/info", () =>
         {
-            runs_root = hide is null ? data.RunsRoot : Path.GetFileName(data.RunsRoot), runs = data.Count,
-            broken = hide is null ? data.Broken : data.Broken.Select(b => Redact(b, hide)).ToList(), version = Tracking.Provenance.Version,
-            write_token = forgery,
-        }));
+            var (runs, broken) = data.Known();
+            return Json(new
+            {
+                runs_root = hide is null ? data.RunsRoot : Path.GetFileName(data.RunsRoot), runs,
+                broken = hide is null ? broken : broken.Select(b => Redact(b, hide)).ToList(), version = Tracking.Provenance.Version,
+                write_token = forgery,
+            });
+        });
         app.MapPost("/api/write/run/{id}/meta", async (string id, HttpContext ctx) =>
         {
             System.Text.Json.Nodes.JsonObject body;

@@ -68,17 +68,46 @@ public sealed class PackedMap(KeySet keys, string packed, ValuePool pool) : IRea
         return true;
     }
 
+    /// <summary>Where each value starts (the separators' places, found on the first look; a race between two first looks makes the same array twice).</summary>
+    private int[]? _starts;
+
     private string At(int slot)
     {
-        int start = 0;
-        for (int i = 0; i < slot; i++)
+        var starts = _starts ??= Starts();
+        int start = starts[slot], end = slot + 1 < starts.Length ? starts[slot + 1] - 1 : packed.Length;
+        return pool.Get(packed.AsSpan(start, end - start));
+    }
+
+    private int[] Starts()
+    {
+        var starts = new int[keys.Names.Length];
+        int at = 0;
+        for (int i = 0; i < starts.Length; i++)
         {
-            int next = packed.IndexOf(Separator, start);
-            if (next < 0) throw new InvalidDataException($"packed values hold fewer than {keys.Names.Length} fields");
-            start = next + 1;
+            starts[i] = at;
+            int next = packed.IndexOf(Separator, at);
+            if (next < 0)
+            {
+                if (i != starts.Length - 1) throw new InvalidDataException($"packed values hold fewer than {keys.Names.Length} fields");
+                break;
+            }
+            at = next + 1;
         }
-        int end = packed.IndexOf(Separator, start);
-        return pool.Get(packed.AsSpan(start, (end < 0 ? packed.Length : end) - start));
+        return starts;
+    }
+
+    /// <summary>Adds to <paramref name="differing"/> each key whose value here is not the one in <paramref name="values"/> (absent there counts as different).</summary>
+    public void Differing(IReadOnlyDictionary<string, string> values, HashSet<string> differing)
+    {
+        int start = 0;
+        for (int i = 0; i < keys.Names.Length; i++)
+        {
+            int end = packed.IndexOf(Separator, start);
+            if (end < 0) end = packed.Length;
+            string key = keys.Names[i];
+            if (!differing.Contains(key) && (!values.TryGetValue(key, out var v) || !packed.AsSpan(start, end - start).SequenceEqual(v))) differing.Add(key);
+            start = end + 1;
+        }
     }
 
     public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
@@ -103,6 +132,15 @@ public sealed class ValuePool
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
 
     public ValuePool() => _bySpan = _values.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>The one string of these UTF-8 bytes (decoded on the stack when short: no string made for a value already held).</summary>
+    public string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > 256) return Get(System.Text.Encoding.UTF8.GetString(utf8).AsSpan());
+        Span<char> chars = stackalloc char[256];
+        int n = System.Text.Encoding.UTF8.GetChars(utf8, chars);
+        return Get(chars[..n]);
+    }
 
     public string Get(ReadOnlySpan<char> text)
     {

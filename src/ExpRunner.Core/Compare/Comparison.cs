@@ -33,7 +33,101 @@ public sealed record Column(string Name, ColumnKind Kind, bool? HigherIsBetter =
 public sealed record Cell(string? Text = null, double? Value = null, double? Std = null, int N = 1, bool Best = false, double? Delta = null,
     double? Low = null, double? High = null, double? P = null, bool IsBaseline = false);
 
-public sealed record ComparisonRow(string Label, IReadOnlyDictionary<string, Cell> Cells, IReadOnlyList<RunRow> Runs);
+public sealed record ComparisonRow(string Label, IReadOnlyDictionary<string, Cell> Cells, IReadOnlyList<RunRow> Runs)
+{
+    /// <summary>The row with one cell put in or replaced (a run's cells stay made on demand; a group's are copied).</summary>
+    public ComparisonRow With(string key, Cell cell) => this with
+    {
+        Cells = Cells is RunCells lazy ? lazy.With(key, cell) : new Dictionary<string, Cell>(Cells) { [key] = cell },
+    };
+}
+
+/// <summary>
+/// The cells of a run's row, made when asked for from the run itself (its params and metrics, under
+/// the comparison's columns), with the few cells put in afterwards (derived columns, best marks,
+/// deltas) held beside them: 100,000 compared runs hold no dictionary each.
+/// </summary>
+internal sealed class RunCells(RunRow run, RunCells.Layout columns, Dictionary<string, Cell>? extra = null, string[]? best = null) : IReadOnlyDictionary<string, Cell>
+{
+    /// <summary>The columns a run's cells are made for (shared by every run of a comparison).</summary>
+    public sealed class Layout(IReadOnlyList<Column> columns)
+    {
+        public IReadOnlyList<Column> Columns { get; set; } = columns;
+        /// <summary>Cells worked out from the run (a derived column), by key.</summary>
+        public Dictionary<string, Func<RunRow, Cell>> Derived { get; } = new(StringComparer.Ordinal);
+        /// <summary>Each cell's key: what it is and the param's or metric's name.</summary>
+        public Dictionary<string, (ColumnKind Kind, string Name)> Cells { get; } = columns.Where(c => c.Kind != ColumnKind.Status)
+            .Append(new Column("status", ColumnKind.Status)).ToDictionary(c => c.Key, c => (c.Kind, c.Name), StringComparer.Ordinal);
+    }
+
+    public RunCells With(string key, Cell cell) => new(run, columns, new Dictionary<string, Cell>(extra ?? []) { [key] = cell }, best);
+
+    /// <summary>The row with its cell of <paramref name="key"/> marked the best of its column (ties can mark many rows: no dictionary each).</summary>
+    public RunCells Best(string key) => new(run, columns, extra, [.. best ?? [], key]);
+
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out Cell value)
+    {
+        if (extra is null || !extra.TryGetValue(key, out value)) value = Made(key);
+        if (value is not null && best is not null && best.Contains(key)) value = value with { Best = true };
+        return value is not null;
+    }
+
+    private Cell? Made(string key)
+    {
+        if (columns.Derived.Count > 0 && columns.Derived.TryGetValue(key, out var derive)) return derive(run);
+        if (!columns.Cells.TryGetValue(key, out var cell)) return null;
+        return cell.Kind switch
+        {
+            ColumnKind.Status => new Cell(run.Status),
+            ColumnKind.Param => new Cell(run.Params.GetValueOrDefault(cell.Name, "-")),
+            _ => run.Metrics.TryGetValue(cell.Name, out double v) ? new Cell(Value: v) : null,
+        };
+    }
+
+    /// <summary>A cell's text or value as <see cref="TryGetValue"/> would make it, without making the cell (renderers of many rows).</summary>
+    public bool Peek(string key, out string? text, out double? value)
+    {
+        (text, value) = (null, null);
+        if ((extra is not null && extra.ContainsKey(key)) || columns.Derived.ContainsKey(key))
+        {
+            if (!TryGetValue(key, out var made)) return false;
+            (text, value) = (made.Text, made.Value);
+            return true;
+        }
+        if (!columns.Cells.TryGetValue(key, out var cell)) return false;
+        switch (cell.Kind)
+        {
+            case ColumnKind.Status: text = run.Status; return true;
+            case ColumnKind.Param: text = run.Params.GetValueOrDefault(cell.Name, "-"); return true;
+            default:
+                if (!run.Metrics.TryGetValue(cell.Name, out double v)) return false;
+                value = v;
+                return true;
+        }
+    }
+
+    /// <summary>A metric's value in this row (as its cell has it), without making the cell.</summary>
+    public double? Metric(string key) =>
+        extra is not null && extra.TryGetValue(key, out var c) ? c.Value
+        : columns.Cells.TryGetValue(key, out var cell) && cell.Kind == ColumnKind.Metric && run.Metrics.TryGetValue(cell.Name, out double v) ? v : null;
+
+    public Cell this[string key] => TryGetValue(key, out var c) ? c : throw new KeyNotFoundException(key);
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
+    public IEnumerable<string> Keys => this.Select(p => p.Key);
+    public IEnumerable<Cell> Values => this.Select(p => p.Value);
+    public int Count => this.Count();
+
+    public IEnumerator<KeyValuePair<string, Cell>> GetEnumerator()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in columns.Columns)
+            if (TryGetValue(c.Key, out var cell) && seen.Add(c.Key)) yield return new(c.Key, cell);
+        if (TryGetValue("attributes.status", out var status) && seen.Add("attributes.status")) yield return new("attributes.status", status);
+        if (extra is not null) foreach (var (k, v) in extra) if (seen.Add(k)) yield return new(k, v);
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
 
 /// <summary>
 /// The comparison as data: which columns, which rows, each cell's value, the best per metric column
@@ -41,6 +135,9 @@ public sealed record ComparisonRow(string Label, IReadOnlyDictionary<string, Cel
 /// </summary>
 public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<ComparisonRow> Rows, bool Grouped)
 {
+    /// <summary>Whether the rows have differences to a baseline (--baseline).</summary>
+    public bool HasDeltas { get; init; }
+
     public static readonly Column[] MetricColumns =
     [
         new("test_accuracy", ColumnKind.Metric, true), new("test_loss", ColumnKind.Metric, false),
@@ -93,9 +190,11 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         foreach (var k in options.GroupBy)
             if (all.Count > 0 && !known.Contains(k)) throw new CompareException($"cannot group by '{k}': no run has that param{Keys.Suggest(k, known)}");
         var runs = all.Where(r => options.Filter?.Matches(r) ?? true).ToList();
-        var metrics = MetricColumns.Where(c => runs.Any(r => r.Metrics.ContainsKey(c.Name))).ToList();
+        var metricNames = Keys.Of(runs, metrics: true).ToHashSet(StringComparer.Ordinal); // once per set of keys, not per run
+        var metrics = MetricColumns.Where(c => metricNames.Contains(c.Name)).ToList();
         var paramKeys = Keys.Of(runs);
         var rows = new List<ComparisonRow>();
+        RunCells.Layout? layout = null; // the runs' rows' columns (not grouped)
         List<Column> paramColumns;
         if (options.GroupBy.Count > 0)
         {
@@ -136,19 +235,11 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         }
         else
         {
-            paramColumns = paramKeys
-                // Does any run differ from the first? (The first's value once per key; the keys on both cores.)
-                .AsParallel().AsOrdered()
-                .Where(k => options.AllParams || runs.Count == 0 || (runs[0].Params.GetValueOrDefault(k) is var first && runs.Any(r => r.Params.GetValueOrDefault(k) != first)))
-                .Select(k => new Column(k, ColumnKind.Param)).ToList();
-            foreach (var r in runs)
-            {
-                var cells = new Dictionary<string, Cell>();
-                foreach (var p in paramColumns) cells[p.Key] = new Cell(r.Params.GetValueOrDefault(p.Name, "-"));
-                foreach (var m in metrics) if (r.Metrics.TryGetValue(m.Name, out double v)) cells[m.Key] = new Cell(Value: v);
-                cells["attributes.status"] = new Cell(r.Status);
-                rows.Add(new ComparisonRow(r.Id, cells, [r]));
-            }
+            var varying = options.AllParams ? null : Varying(runs);
+            paramColumns = paramKeys.Where(k => varying?.Contains(k) != false).Select(k => new Column(k, ColumnKind.Param)).ToList();
+            // A run's cells are made from it when asked for (under these columns).
+            layout = new RunCells.Layout([.. paramColumns, .. metrics]);
+            foreach (var r in runs) rows.Add(new ComparisonRow(r.Id, new RunCells(r, layout), [r]));
         }
         // The effective learning rate beside a learning rate or reduction that is shown, and which rows are one configuration.
         var derived = new List<Column>();
@@ -157,28 +248,31 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         {
             derived.Add(new Column(EffectiveLrColumn, ColumnKind.Param));
             // Few runs differ in what it depends on: each combination is worked out once (100,000 rows stay cheap).
-            var memo = new Dictionary<(string?, string?, string?, string?, string?), string?>();
+            var memo = new System.Collections.Concurrent.ConcurrentDictionary<(string?, string?, string?, string?, string?), string?>();
             string? Effective(RunRow x)
             {
                 var p = x.Params;
                 var key = (p.GetValueOrDefault("training.learning_rate"), p.GetValueOrDefault("training.batch_size"), p.GetValueOrDefault("training.gradient_reduction"),
                     p.GetValueOrDefault("training.gradient_reduction.weights"), p.GetValueOrDefault("training.gradient_reduction.biases"));
-                if (!memo.TryGetValue(key, out var text)) memo[key] = text = Equivalence.EffectiveText(p);
-                return text;
+                return memo.GetOrAdd(key, _ => Equivalence.EffectiveText(p));
             }
-            rows = [.. rows.Select(r =>
-            {
-                var texts = r.Runs.Select(Effective).Distinct().ToList();
-                var cells = new Dictionary<string, Cell>(r.Cells) { ["params." + EffectiveLrColumn] = new Cell(texts is [var one] ? one ?? "-" : "mixed") };
-                return r with { Cells = cells };
-            })];
+            const string effectiveKey = "params." + EffectiveLrColumn;
+            if (layout is not null) layout.Derived[effectiveKey] = run => new Cell(Effective(run) ?? "-"); // a run's row: made when asked for
+            else
+                rows = [.. rows.Select(r =>
+                {
+                    string? text = Effective(r.Runs[0]);
+                    for (int i = 1; i < r.Runs.Count; i++) if (Effective(r.Runs[i]) != text) { text = "mixed"; break; }
+                    return r.With(effectiveKey, new Cell(text ?? "-"));
+                })];
         }
         if (options.TrainCount is { } count && SameConfigMarks([.. rows.Select(r => r.Runs)], count) is { Count: > 0 } mark)
         {
             derived.Add(new Column(SameConfigColumn, ColumnKind.Param));
-            rows = [.. rows.Select((r, i) => r with { Cells = new Dictionary<string, Cell>(r.Cells) { ["params." + SameConfigColumn] = new Cell(mark.GetValueOrDefault(i, "")) } })];
+            rows = [.. rows.Select((r, i) => r.With("params." + SameConfigColumn, new Cell(mark.GetValueOrDefault(i, ""))))];
         }
         var columns = paramColumns.Concat(derived).Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
+        if (layout is not null) layout.Columns = columns;
         rows = Sort(rows, options, columns);
         rows = MarkBest(rows, metrics);
         if (options.BaselineGroup is { } label)
@@ -195,7 +289,38 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
             rows = Deltas(rows, metrics, group.Runs);
         }
         else if (options.Baseline is { } baseline) rows = Deltas(rows, metrics, [baseline]);
-        return new Comparison(columns, rows, options.GroupBy.Count > 0);
+        return new Comparison(columns, rows, options.GroupBy.Count > 0) { HasDeltas = (options.BaselineGroup is not null || options.Baseline is not null) && rows.Any(r => r.Cells.Values.Any(x => x.Delta is not null || x.IsBaseline)) };
+    }
+
+    /// <summary>
+    /// The params whose value is not the same in every run (absent counts as a value): each run's params
+    /// looked at once, on both cores; runs of one set of keys share it (read from the index), so which
+    /// keys a run lacks is worked out once per set.
+    /// </summary>
+    private static HashSet<string> Varying(List<RunRow> runs)
+    {
+        var varying = new HashSet<string>(StringComparer.Ordinal);
+        if (runs.Count < 2) return varying;
+        var first = runs[0].Params.ToDictionary(StringComparer.Ordinal);
+        var firstKeys = first.Keys.ToHashSet(StringComparer.Ordinal);
+        foreach (var keys in runs.Select(r => r.Params.Keys).Distinct(ReferenceEqualityComparer.Instance).Cast<IEnumerable<string>>())
+        {
+            var set = keys.ToHashSet(StringComparer.Ordinal);
+            varying.UnionWith(set.Where(k => !firstKeys.Contains(k)));
+            varying.UnionWith(firstKeys.Where(k => !set.Contains(k)));
+        }
+        var lockTaken = new Lock();
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(1, runs.Count, Math.Max(1000, runs.Count / 16)), range =>
+        {
+            var local = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = range.Item1; i < range.Item2; i++)
+                if (runs[i].Params is PackedMap packed) packed.Differing(first, local); // values compared where they lie, none made
+                else
+                    foreach (var (k, v) in runs[i].Params)
+                        if (!local.Contains(k) && (!first.TryGetValue(k, out var f) || !string.Equals(f, v, StringComparison.Ordinal))) local.Add(k);
+            lock (lockTaken) varying.UnionWith(local);
+        });
+        return varying;
     }
 
     private static List<ComparisonRow> Sort(List<ComparisonRow> rows, ComparisonOptions options, List<Column> columns)
@@ -220,21 +345,20 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
 
     private static List<ComparisonRow> MarkBest(List<ComparisonRow> rows, List<Column> metrics)
     {
-        // Only rows holding a best value are copied (the others keep their cells).
-        var marked = new Dictionary<int, Dictionary<string, Cell>>();
+        // Only rows holding a best value change (the others keep their cells).
+        var marked = rows.ToArray();
         foreach (var m in metrics.Where(m => m.HigherIsBetter is not null))
         {
-            var values = rows.Select(r => r.Cells.TryGetValue(m.Key, out var cell) ? cell.Value : null).Where(v => v is not null && double.IsFinite(v.Value)).ToList();
-            if (values.Count < 2) continue;
-            double best = m.HigherIsBetter == true ? values.Max()!.Value : values.Min()!.Value;
+            var values = new double?[rows.Count];
+            for (int i = 0; i < rows.Count; i++) values[i] = rows[i].Cells is RunCells run ? run.Metric(m.Key) : rows[i].Cells.TryGetValue(m.Key, out var cell) ? cell.Value : null;
+            var finite = values.Where(v => v is not null && double.IsFinite(v.Value)).Select(v => v!.Value).ToList();
+            if (finite.Count < 2) continue;
+            double best = m.HigherIsBetter == true ? finite.Max() : finite.Min();
             for (int i = 0; i < rows.Count; i++)
-                if (rows[i].Cells.TryGetValue(m.Key, out var cell) && cell.Value == best)
-                {
-                    if (!marked.TryGetValue(i, out var cells)) marked[i] = cells = new Dictionary<string, Cell>(rows[i].Cells);
-                    cells[m.Key] = cell with { Best = true };
-                }
+                if (values[i] == best && marked[i].Cells.TryGetValue(m.Key, out var cell))
+                    marked[i] = marked[i].Cells is RunCells run ? marked[i] with { Cells = run.Best(m.Key) } : marked[i].With(m.Key, cell with { Best = true });
         }
-        return rows.Select((r, i) => marked.TryGetValue(i, out var cells) ? r with { Cells = cells } : r).ToList();
+        return [.. marked];
     }
 
     /// <summary>Each metric's difference of means to the baseline (a run, or a group's runs), and whether it is real (a t-test's p-value).</summary>

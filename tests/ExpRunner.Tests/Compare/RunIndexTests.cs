@@ -188,6 +188,54 @@ public class RunIndexTests
     }
 
     [Fact]
+    public void A_file_overwritten_in_place_is_seen_within_a_round_of_checks_when_there_are_more_runs_than_one_use_checks()
+    {
+        // Above the budget of file checks a use, folders whose own time did not move have their files compared a slice per use.
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        var runs = Enumerable.Range(0, 12).Select(i => MakeRun(root, "a", i)).ToList();
+        foreach (var r in runs) { Age(r.PathOf(RunFolder.RecordFile)); Age(r.PathOf(RunFolder.SummaryFile)); }
+        Assert.Equal(12, FromIndex(root, cache, out _).Count);
+        // Edited in place a while ago, and the folder's time put back as it was: only its files can tell.
+        string summary = runs[5].PathOf(RunFolder.SummaryFile);
+        var folderTime = Directory.GetLastWriteTimeUtc(runs[5].Dir);
+        File.WriteAllText(summary, File.ReadAllText(summary).Replace("\"test_accuracy\": 0.505", "\"test_accuracy\": 0.999"));
+        File.SetLastWriteTimeUtc(summary, DateTime.UtcNow - TimeSpan.FromMinutes(4));
+        Directory.SetLastWriteTimeUtc(runs[5].Dir, folderTime);
+        int uses = 0;
+        bool seen = false;
+        while (!seen && uses < 3) // 12 runs, 4 a use: three slices, each use the next
+        {
+            using var index = RunIndex.Open(root, cache);
+            index.VerifyBudget = 4;
+            seen = index.Load().Rows.Any(r => r.Metrics["test_accuracy"] == 0.999);
+            uses++;
+        }
+        Assert.True(seen, "the edit was not seen within a round of slices");
+        Assert.Equal(FromFolders(root), FromIndex(root, cache, out _));
+    }
+
+    [Fact]
+    public void Runs_read_in_parts_on_several_connections_are_exactly_the_folders_runs()
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        var runs = Enumerable.Range(0, 40).Select(i => MakeRun(root, i % 3 == 0 ? "b" : "a", i)).ToList();
+        FromIndex(root, cache, out _);
+        // Gaps and rows stored again (new row ids) across the parts.
+        foreach (var r in runs.Where((_, i) => i % 7 == 0)) Directory.Delete(r.Dir, recursive: true);
+        foreach (var r in runs.Where((_, i) => i % 5 == 1 && i % 7 != 0)) r.WriteSummary(r.ReadSummary()! with { Status = RunStatus.Diverged });
+        MakeRun(root, "c", 100);
+        using var index = RunIndex.Open(root, cache);
+        (index.Parts, index.PartRows) = (3, 5);
+        var (rows, _) = index.Load();
+        Assert.Equal(FromFolders(root), rows.Select(Show).Order(StringComparer.Ordinal).ToList());
+        var (listed, _) = index.Listing();
+        Assert.Equal(rows.Select(r => r.Id).Reverse(), listed.Select(r => r.Id)); // newest first
+        Assert.Equal(rows.Select(r => r.Metrics["test_accuracy"]).Reverse(), listed.Select(r => r.Metrics["test_accuracy"]));
+    }
+
+    [Fact]
     public async Task Runs_written_while_others_read_never_break_a_reader_and_all_arrive()
     {
         using var dir = new TempDir();

@@ -196,6 +196,24 @@ public class UiServerTests(UiFixture ui)
     }
 
     [Fact]
+    public void The_runs_page_opens_with_the_newest_runs_before_every_run_is_read_and_they_are_what_reading_all_of_them_shows()
+    {
+        using var cache = new TempDir(); // a cold start
+        var data = new UiData(ui.Runs, cache.Path, TimeProvider.System);
+        var opening = new RunsQuery(null, null, false, []);
+        var first = data.Opening(opening, 200) ?? throw new InvalidOperationException("no opening page");
+        Assert.Null(data.Opening(new RunsQuery("metrics.test_accuracy > 0.5", null, false, []), 200)); // anything else waits for every run
+        data.Fresh();
+        Assert.Null(data.Opening(opening, 200)); // every run in memory: answered from them
+        var (rows, total) = data.Runs(opening);
+        Assert.Equal(total, first.Total);
+        Assert.Equal(rows.Take(200).Select(r => r.Id), first.Rows.Take(200).Select(r => r.Id));
+        Assert.Equal(data.Columns().Params, first.Params);
+        Assert.Equal(data.Columns().Metrics.Order(StringComparer.Ordinal), first.Metrics.Order(StringComparer.Ordinal));
+        Assert.Equal(data.Known().Runs, total);
+    }
+
+    [Fact]
     public async Task The_runs_answer_follows_the_folders_a_new_run_and_a_deleted_one()
     {
         var before = JsonDocument.Parse((await Get("/api/runs?limit=1")).Body).RootElement.GetProperty("total").GetInt32();
