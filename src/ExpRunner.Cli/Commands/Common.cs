@@ -72,6 +72,27 @@ internal static class Common
         return rows;
     }
 
+    /// <summary>
+    /// Every run under a runs directory grouped by params and added up in the index (<see cref="Compare.RunIndex.Groups"/>),
+    /// the index brought up to date first — or null when there are at most <see cref="Compare.Comparison.MarkedRuns"/>
+    /// runs (their rows are read: few, and their same_config marks need them). A key no run has is an error, with a did-you-mean.
+    /// </summary>
+    public static (List<Compare.IndexGroup> Groups, int Runs, int Superseded)? IndexedGroups(CliContext cli, string root, bool strict, IReadOnlyList<string> groupBy, bool allAttempts)
+    {
+        if (!Directory.Exists(root)) return null;
+        var (refresh, answer) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index =>
+        {
+            var refreshed = index.Refresh();
+            if (index.Count(allAttempts) <= Compare.Comparison.MarkedRuns) return (refreshed, ((List<Compare.IndexGroup>, int, int)?)null);
+            var known = index.KeyNames().Params;
+            foreach (var k in groupBy)
+                if (!known.Contains(k)) throw new Compare.CompareException($"cannot group by '{k}': no run has that param{Compare.Keys.Suggest(k, known)}");
+            return (refreshed, index.Groups(groupBy, [.. Compare.Comparison.MetricColumns.Select(c => c.Name)], allAttempts, effective: true));
+        }, cli.Warn);
+        foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
+        return answer;
+    }
+
     /// <summary>A whole number option within bounds, or a usage error naming it.</summary>
     public static int? Check(int? value, string option, int min, int max) =>
         value is int v && (v < min || v > max) ? throw new InputException($"{option} {v}: must be between {min} and {max}") : value;

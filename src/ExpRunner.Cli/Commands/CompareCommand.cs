@@ -89,6 +89,15 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             if (Directory.Exists(plotFile)) throw new InputException($"--plot {plotFile}: is a folder; give a file name ending in .svg or .html");
         }
 
+        var groupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        // Every run grouped, nothing that needs each run's row (a filter, a baseline, a plot, their ids in json): added up where the index holds them.
+        if (groupBy.Length > 0 && settings.Sweep is null && inputs.Count == 0 && filter is null && settings.Baseline is null && settings.Plot is null && settings.Format != "json"
+            && Common.IndexedGroups(cli, root, settings.Strict, groupBy, settings.AllAttempts) is var (groups, runs, left))
+        {
+            if (left > 0) cli.Note($"note: {left} earlier attempt{(left == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
+            Show(Comparison.FromGroups(groups, new ComparisonOptions { GroupBy = groupBy, Sort = sort, Descending = descending }), runs);
+            return ExitCodes.Ok;
+        }
         var rows = Load(inputs, settings.Sweep, root, settings.Strict).ToList();
         int superseded = rows.Count(r => r.Superseded);
         if (!settings.AllAttempts && superseded > 0)
@@ -96,7 +105,6 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             rows = rows.Where(r => !r.Superseded).ToList();
             cli.Note($"note: {superseded} earlier attempt{(superseded == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
         }
-        var groupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
         // --baseline: a group's label when grouping (unless it names a run), else a run.
         RunRow? baseline = null;
         string? baselineGroup = null;
@@ -114,14 +122,19 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         if (settings.Plot is { } plot)
             if (settings.Steps) WriteStepPlot(plot, comparison, settings.Probes);
             else WritePlot(plot, comparison);
-        switch (settings.Format)
-        {
-            case "markdown": cli.Print(Render.Markdown(comparison)); break;
-            case "csv": cli.Print(Render.Csv(comparison)); break;
-            case "json": cli.Print(Render.Json(comparison)); break;
-            default: Table(comparison, rows.Count, [.. groupBy, .. sort is null ? [] : new[] { sort }, .. filter?.Keys ?? [], .. SweptKeys(settings.Sweep, root)]); break;
-        }
+        Show(comparison, rows.Count);
         return ExitCodes.Ok;
+
+        void Show(Comparison comparison, int loaded)
+        {
+            switch (settings.Format)
+            {
+                case "markdown": cli.Print(Render.Markdown(comparison)); break;
+                case "csv": cli.Print(Render.Csv(comparison)); break;
+                case "json": cli.Print(Render.Json(comparison)); break;
+                default: Table(comparison, loaded, [.. groupBy, .. sort is null ? [] : new[] { sort }, .. filter?.Keys ?? [], .. SweptKeys(settings.Sweep, root)]); break;
+            }
+        }
     }
 
     /// <summary>The runs to compare: of a sweep, of folders or ids given, else every run under the runs directory (through its index).</summary>
@@ -160,7 +173,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         {
             var values = c.Columns.Where(col => col.Kind == ColumnKind.Param && r.Cells.ContainsKey(col.Key))
                 .Select(col => $"{shortKeys[col.Name]}={r.Cells[col.Key].Text}");
-            string label = c.Grouped ? string.Join(" ", values) + $" (n={r.Runs.Count})" : string.Join(" ", values.Prepend(r.Label[^6..]));
+            string label = c.Grouped ? string.Join(" ", values) + $" (n={r.Size})" : string.Join(" ", values.Prepend(r.Label[^6..]));
             return (label, (IReadOnlyList<RunRow>)r.Runs);
         })];
     }
@@ -218,7 +231,7 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             { ShortCells = c.Rows.Select(r => Markup.Escape(r.Label.Length > 8 ? "…" + r.Label[^6..] : r.Label)).ToList() });
         var shortKeys = Keys.Short(c.Columns.Where(x => x.Kind == ColumnKind.Param).Select(x => x.Name));
         if (c.Grouped) // runs per group, once per row rather than in every cell
-            columns.Add(new FitColumn("n", "n", c.Rows.Select(r => r.Runs.Count.ToString(Common.Inv)).ToList(), Right: true));
+            columns.Add(new FitColumn("n", "n", c.Rows.Select(r => r.Size.ToString(Common.Inv)).ToList(), Right: true));
         int paramDrop = 100;
         foreach (var col in c.Columns)
         {

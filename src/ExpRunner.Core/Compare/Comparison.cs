@@ -35,6 +35,9 @@ public sealed record Cell(string? Text = null, double? Value = null, double? Std
 
 public sealed record ComparisonRow(string Label, IReadOnlyDictionary<string, Cell> Cells, IReadOnlyList<RunRow> Runs)
 {
+    /// <summary>How many runs the row stands for (a group added up by the index holds no rows: <see cref="Runs"/> is empty).</summary>
+    public int Size { get; init; } = Runs.Count;
+
     /// <summary>The row with one cell put in or replaced (a run's cells stay made on demand; a group's are copied).</summary>
     public ComparisonRow With(string key, Cell cell) => this with
     {
@@ -226,8 +229,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
                     var values = new List<double>(members.Count);
                     foreach (var r in members) if (r.Metrics.TryGetValue(m.Name, out double v)) values.Add(v);
                     if (values.Count == 0) continue;
-                    var ci = Statistics.Ci95(values);
-                    cells[m.Key] = new Cell(Value: Statistics.Mean(values), Std: Statistics.StdDev(values), N: values.Count, Low: ci?.Low, High: ci?.High);
+                    cells[m.Key] = GroupCell(values);
                 }
                 cells["attributes.status"] = new Cell(string.Join(", ", members.GroupBy(r => r.Status).Select(s => $"{s.Count()} {s.Key}")));
                 return new ComparisonRow(string.Join(", ", options.GroupBy.Select(k => members[0].Params.GetValueOrDefault(k, "-"))), cells, members);
@@ -293,6 +295,44 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
     }
 
     /// <summary>
+    /// A grouped comparison of groups the index added up (<see cref="RunIndex.Groups"/>): the table
+    /// <see cref="Build"/> makes of the same runs' rows (more than <see cref="MarkedRuns"/> runs: no
+    /// same_config marks either way). No filter or baseline: those need the rows.
+    /// </summary>
+    public static Comparison FromGroups(IReadOnlyList<IndexGroup> groups, ComparisonOptions options)
+    {
+        if (options.Filter is not null || options.Baseline is not null || options.BaselineGroup is not null)
+            throw new ArgumentException("a filter or a baseline needs the runs' rows");
+        var groupBy = options.GroupBy;
+        var metrics = MetricColumns.Where(c => groups.Any(g => g.Metrics.ContainsKey(c.Name))).ToList();
+        var paramColumns = groupBy.Select(k => new Column(k, ColumnKind.Param)).ToList();
+        bool effective = paramColumns.Any(c => c.Name is "training.learning_rate" or "training.batch_size" || c.Name.StartsWith("training.gradient_reduction", StringComparison.Ordinal))
+            && groups.Any(g => g.Effective.Any(e => e is not null));
+        var rows = groups.Select(g =>
+        {
+            var cells = new Dictionary<string, Cell>(StringComparer.Ordinal);
+            for (int i = 0; i < groupBy.Count; i++) cells["params." + groupBy[i]] = new Cell(g.Shown[i]);
+            foreach (var m in metrics) if (g.Metrics.TryGetValue(m.Name, out var values)) cells[m.Key] = GroupCell(values);
+            cells["attributes.status"] = new Cell(g.StatusText());
+            if (effective) cells["params." + EffectiveLrColumn] = new Cell(g.Effective.Count == 1 ? g.Effective.First() ?? "-" : "mixed");
+            return new ComparisonRow(string.Join(", ", g.Shown), cells, []) { Size = g.N };
+        }).ToList();
+        var columns = paramColumns.Concat(effective ? [new Column(EffectiveLrColumn, ColumnKind.Param)] : []).Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
+        return new Comparison(columns, MarkBest(Sort(rows, options, columns), metrics), Grouped: true);
+    }
+
+    /// <summary>
+    /// A group's cell of a metric: mean, spread, count and 95% interval of its values — taken in
+    /// ascending order, so the last digits do not depend on the order the runs were read in.
+    /// </summary>
+    internal static Cell GroupCell(List<double> values)
+    {
+        values.Sort();
+        var ci = Statistics.Ci95(values);
+        return new Cell(Value: Statistics.Mean(values), Std: Statistics.StdDev(values), N: values.Count, Low: ci?.Low, High: ci?.High);
+    }
+
+    /// <summary>
     /// The params whose value is not the same in every run (absent counts as a value): each run's params
     /// looked at once, on both cores; runs of one set of keys share it (read from the index), so which
     /// keys a run lacks is worked out once per set.
@@ -302,6 +342,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var varying = new HashSet<string>(StringComparer.Ordinal);
         if (runs.Count < 2) return varying;
         var first = runs[0].Params.ToDictionary(StringComparer.Ordinal);
+        var firstUtf8 = first.ToDictionary(p => p.Key, p => System.Text.Encoding.UTF8.GetBytes(p.Value), StringComparer.Ordinal);
         var firstKeys = first.Keys.ToHashSet(StringComparer.Ordinal);
         foreach (var keys in runs.Select(r => r.Params.Keys).Distinct(ReferenceEqualityComparer.Instance).Cast<IEnumerable<string>>())
         {
@@ -314,7 +355,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         {
             var local = new HashSet<string>(StringComparer.Ordinal);
             for (int i = range.Item1; i < range.Item2; i++)
-                if (runs[i].Params is PackedMap packed) packed.Differing(first, local); // values compared where they lie, none made
+                if (runs[i].Params is PackedMap packed) packed.Differing(firstUtf8, local); // values compared where they lie, none made
                 else
                     foreach (var (k, v) in runs[i].Params)
                         if (!local.Contains(k) && (!first.TryGetValue(k, out var f) || !string.Equals(f, v, StringComparison.Ordinal))) local.Add(k);

@@ -39,7 +39,7 @@ public sealed record IndexRefresh(int Runs, int Added, int Updated, int Removed,
 /// (not beside the runs, which are often on NFS where SQLite's locks are unreliable), one file per
 /// runs directory; SQLite's own locking (WAL) keeps concurrent readers and writers consistent there.
 /// </summary>
-public sealed class RunIndex : IDisposable
+public sealed partial class RunIndex : IDisposable
 {
     private const int Schema = 7; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json; 5: and of meta.json (label, tags); 6: fingerprints the same in every process; 7: a folder's fingerprint is its own time (files are renamed into place)
     private readonly SqliteConnection _db;
@@ -187,7 +187,7 @@ public sealed class RunIndex : IDisposable
     }
 
     /// <summary>As <see cref="Load"/>, keeping what a later <see cref="Update"/> needs.</summary>
-    public RunSet LoadSet() => LoadRows(Columns, (r, keySets, pool) => RowOf(r, keySets, pool));
+    public RunSet LoadSet() => LoadRows(Columns, (r, keySets, pool, arena) => RowOf(r, keySets, pool, arena));
 
     /// <summary>
     /// Every run held, as <paramref name="read"/> makes a row of the columns selected (the first three
@@ -195,13 +195,13 @@ public sealed class RunIndex : IDisposable
     /// thread while the index is read — in parts on several connections, each a range of rows — and
     /// only folders that are new or changed are read (whole).
     /// </summary>
-    private RunSet LoadRows(string columns, Func<StoredRow, Dictionary<long, KeySet>, ValuePool, RunRow> read)
+    private RunSet LoadRows(string columns, Func<StoredRow, Dictionary<long, KeySet>, ValuePool, Arena, RunRow> read, bool sync = true)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var listing = Task.Run(List);
+        var listing = sync ? Task.Run(List) : null;
         var keySets = KeySets();
         var pool = new ValuePool();
-        var parts = ReadParts($"SELECT {columns} FROM runs", r => (Dir: r.Text(0), Print: new FolderPrint(r.Int64(1), r.Int64(2)), Row: read(r, keySets, pool)));
+        var parts = ReadParts($"SELECT {columns} FROM runs", (r, arena) => (Dir: r.Text(0), Print: new FolderPrint(r.Int64(1), r.Int64(2)), Row: read(r, keySets, pool, arena)));
         int count = parts.Sum(p => p.Count);
         var rows = new List<RunRow>(count);
         var dirs = new List<string>(count);
@@ -209,8 +209,14 @@ public sealed class RunIndex : IDisposable
         foreach (var part in parts)
             foreach (var (dir, print, row) in part)
                 if (prints.TryAdd(dir, print)) { rows.Add(row); dirs.Add(dir); } // a row stored again while the parts were read could come twice
-        return Merge(rows, dirs, prints, Sync(listing, prints, clock));
+        return Merge(rows, dirs, prints, listing is null ? ([], [], new IndexRefresh(rows.Count, 0, 0, 0, [], 0), []) : Sync(listing, prints, clock));
     }
+
+    /// <summary>What the index holds, as it holds it, without looking at the folders (the benchmark of the index alone).</summary>
+    internal RunSet Held() => LoadRows(Columns, (r, keySets, pool, arena) => RowOf(r, keySets, pool, arena), sync: false);
+
+    /// <summary>Stores rows as if their folders had been read (the benchmark of the index alone: no folders behind them).</summary>
+    internal void Put(IReadOnlyList<(string Dir, RunRow Row)> rows) => Store([.. rows.Select(r => (r.Dir, new FolderPrint(1, 1), r.Row))], []);
 
     /// <summary>
     /// The rows a query gives, read in parts of the table (by rowid) on as many connections as there
@@ -218,28 +224,35 @@ public sealed class RunIndex : IDisposable
     /// what another process stores meanwhile may be missing or seen twice — callers bring what they
     /// read up to date with the folders afterwards, which settles both.
     /// </summary>
-    private List<T>[] ReadParts<T>(string select, Func<StoredRow, T> map)
+    private List<T>[] ReadParts<T>(string select, Func<StoredRow, Arena, T> map) =>
+        ScanParts(select, _ => (List: new List<T>(), Arena: new Arena()), (part, r) => part.List.Add(map(r, part.Arena))).Select(p => p.List).ToArray();
+
+    /// <summary>
+    /// As <see cref="ReadParts{T}"/>, each part's rows handed to <paramref name="row"/> with that part's own state
+    /// (made by <paramref name="start"/> from the part's number): the parts' states, in the table's order.
+    /// </summary>
+    private TState[] ScanParts<TState>(string select, Func<int, TState> start, Action<TState, StoredRow> row)
     {
         long low, high;
         using (var bounds = _db.CreateCommand())
         {
-            bounds.CommandText = "SELECT min(rowid), max(rowid), count(*) FROM runs";
+            bounds.CommandText = "SELECT min(rowid), max(rowid) FROM runs";
             using var b = bounds.ExecuteReader();
             b.Read();
-            if (b.IsDBNull(0)) return [[]];
+            if (b.IsDBNull(0)) return [start(0)];
             (low, high) = (b.GetInt64(0), b.GetInt64(1));
         }
         int n = Path == ":memory:" || high - low < PartRows ? 1 : Parts;
         long span = (high - low) / n + 1;
-        var parts = new List<T>[n];
+        var states = new TState[n];
         var tasks = Enumerable.Range(0, n).Select(p => Task.Factory.StartNew(() =>
         {
             var db = p == 0 ? _db : ReaderConnection();
             try
             {
-                var list = new List<T>((int)Math.Min(span, 1 << 20));
-                StoredRow.Each(db, $"{select} WHERE rowid BETWEEN ?1 AND ?2", [low + p * span, Math.Min(high, low + (p + 1) * span - 1)], r => list.Add(map(r)));
-                parts[p] = list;
+                var state = start(p);
+                StoredRow.Each(db, $"{select} WHERE rowid BETWEEN ?1 AND ?2", [low + p * span, Math.Min(high, low + (p + 1) * span - 1)], r => row(state, r));
+                states[p] = state;
             }
             finally
             {
@@ -247,7 +260,7 @@ public sealed class RunIndex : IDisposable
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         foreach (var t in tasks) t.GetAwaiter().GetResult(); // the first failure as it was thrown (a damaged index, an unreadable file)
-        return parts;
+        return states;
     }
 
     /// <summary>Another connection to the index file, for reading beside the first.</summary>
@@ -282,9 +295,10 @@ public sealed class RunIndex : IDisposable
         foreach (var (dir, row) in synced.Rows) entries.Add((row.Started?.UtcTicks ?? long.MinValue, dir, row));
         foreach (var dir in synced.Gone) prints.Remove(dir);
         foreach (var (dir, m) in synced.Prints) prints[dir] = m;
-        // Oldest first, as the runs were made (ids begin with their start time).
+        // Oldest first, as the runs were made (ids begin with their start time); runs started at one moment by id.
         var sorted = entries.ToArray();
-        Array.Sort(sorted, (a, b) => a.Started != b.Started ? a.Started.CompareTo(b.Started) : string.CompareOrdinal(a.Dir, b.Dir));
+        Array.Sort(sorted, (a, b) => a.Started != b.Started ? a.Started.CompareTo(b.Started)
+            : string.CompareOrdinal(a.Row.Id, b.Row.Id) is int byId && byId != 0 ? byId : string.CompareOrdinal(a.Dir, b.Dir));
         return new RunSet(sorted.Select(e => e.Row).ToList(), sorted.Select(e => e.Dir).ToList(), prints, synced.Refresh);
     }
 
@@ -304,9 +318,10 @@ public sealed class RunIndex : IDisposable
         var keySets = KeySets();
         var pool = new ValuePool();
         var rows = new List<RunRow>();
+        var arena = new Arena();
         string where = experiment is null ? "" : " WHERE experiment = ?2";
         object[] args = experiment is null ? [(long)limit] : [(long)limit, experiment];
-        StoredRow.Each(_db, $"SELECT {Columns} FROM runs{where} ORDER BY started DESC, id DESC LIMIT ?1", args, r => rows.Add(RowOf(r, keySets, pool)));
+        StoredRow.Each(_db, $"SELECT {Columns} FROM runs{where} ORDER BY started DESC, id DESC LIMIT ?1", args, r => rows.Add(RowOf(r, keySets, pool, arena)));
         int total = 0;
         StoredRow.Each(_db, $"SELECT count(*) FROM runs{where.Replace("?2", "?1", StringComparison.Ordinal)}", experiment is null ? [] : [experiment], r => total = (int)r.Int64(0));
         return (rows, total);
@@ -324,16 +339,16 @@ public sealed class RunIndex : IDisposable
         var labelSlot = keySets.Where(k => k.Value.TryGetSlot(RunMeta.LabelKey, out _)).ToDictionary(k => k.Key, k => { k.Value.TryGetSlot(RunMeta.LabelKey, out int slot); return slot; });
         string labelled = labelSlot.Count == 0 ? "0" : $"pkeys IN ({string.Join(",", labelSlot.Keys)})";
         var none = new Dictionary<string, string>();
-        var set = LoadRows($"dir, mtime, files, id, experiment, status, host, pid, pstart, started, superseded, mkeys, mvals, pkeys, CASE WHEN {labelled} THEN pvals END", (r, sets, pool) =>
+        var set = LoadRows($"dir, mtime, files, id, experiment, status, host, pid, pstart, started, superseded, mkeys, mvals, pkeys, CASE WHEN {labelled} THEN pvals END", (r, sets, pool, arena) =>
         {
             try
             {
                 var mkeys = sets[r.Int64(11)];
-                var mvals = r.Doubles(12);
+                var mvals = r.Doubles(12, arena);
                 if (mvals.Length != mkeys.Names.Length) throw new IndexDamagedException($"{Path}: a row is stored inconsistently");
                 IReadOnlyDictionary<string, string> label = none;
                 if (!r.IsNull(14) && labelSlot.ContainsKey(r.Int64(13)))
-                    label = new Dictionary<string, string> { [RunMeta.LabelKey] = new PackedMap(sets[r.Int64(13)], r.Text(14), pool)[RunMeta.LabelKey] };
+                    label = new Dictionary<string, string> { [RunMeta.LabelKey] = new PackedMap(sets[r.Int64(13)], r.Bytes(14).ToArray(), pool)[RunMeta.LabelKey] };
                 var owner = new ProcessRef(r.Pooled(6, pool), (int)r.Int64(7), r.IsNull(8) ? null : new DateTimeOffset(r.Int64(8), TimeSpan.Zero));
                 return new RunRow(r.Text(3), r.Pooled(4, pool), r.Pooled(5, pool), "", new DateTimeOffset(r.Int64(9), TimeSpan.Zero), label,
                     new CompactMap<double>(mkeys, mvals)) { Superseded = r.Int64(10) != 0, Owner = owner }.Shown();
@@ -371,17 +386,17 @@ public sealed class RunIndex : IDisposable
 
     private const string Columns = "dir, mtime, files, id, experiment, status, host, pid, pstart, started, superseded, pkeys, pvals, mkeys, mvals";
 
-    private RunRow RowOf(StoredRow r, Dictionary<long, KeySet> keySets, ValuePool pool)
+    private RunRow RowOf(StoredRow r, Dictionary<long, KeySet> keySets, ValuePool pool, Arena arena)
     {
         try
         {
             var owner = new ProcessRef(r.Pooled(6, pool), (int)r.Int64(7), r.IsNull(8) ? null : new DateTimeOffset(r.Int64(8), TimeSpan.Zero));
             var mkeys = keySets[r.Int64(13)];
-            var mvals = r.Doubles(14);
+            var mvals = r.Doubles(14, arena);
             string dir = r.Text(0);
             if (mvals.Length != mkeys.Names.Length) throw new IndexDamagedException($"{Path}: run {dir} is stored inconsistently");
             return new RunRow(r.Text(3), r.Pooled(4, pool), r.Pooled(5, pool), System.IO.Path.Combine(RunsRoot, dir),
-                new DateTimeOffset(r.Int64(9), TimeSpan.Zero), new PackedMap(keySets[r.Int64(11)], r.Text(12), pool), new CompactMap<double>(mkeys, mvals))
+                new DateTimeOffset(r.Int64(9), TimeSpan.Zero), new PackedMap(keySets[r.Int64(11)], arena.Add(r.Bytes(12)), pool), new CompactMap<double>(mkeys, mvals))
                 { Superseded = r.Int64(10) != 0, Owner = owner }.Shown();
         }
         catch (Exception e) when (e is InvalidCastException or KeyNotFoundException or FormatException or ArgumentException or IndexOutOfRangeException)
@@ -623,12 +638,12 @@ internal readonly struct StoredRow(SQLitePCL.sqlite3_stmt statement)
     public string Text(int column) => Encoding.UTF8.GetString(Bytes(column));
     public string Pooled(int column, ValuePool pool) => pool.Get(Bytes(column));
 
-    /// <summary>A blob of doubles (the metrics' values as stored); one that is not whole doubles is a damaged row.</summary>
-    public double[] Doubles(int column)
+    /// <summary>A blob of doubles (the metrics' values as stored), copied into the arena; one that is not whole doubles is a damaged row.</summary>
+    public ReadOnlyMemory<double> Doubles(int column, Arena arena)
     {
         var bytes = Bytes(column);
         if (bytes.Length % sizeof(double) != 0) throw new ArgumentException($"a metrics blob of {bytes.Length} bytes");
-        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(bytes).ToArray();
+        return arena.AddDoubles(bytes);
     }
 
     /// <summary>Runs <paramref name="sql"/> on the connection with its arguments (?1, ?2, …: whole numbers or text), each row handed to <paramref name="row"/>.</summary>

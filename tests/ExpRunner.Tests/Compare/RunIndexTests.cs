@@ -235,6 +235,45 @@ public class RunIndexTests
         Assert.Equal(rows.Select(r => r.Metrics["test_accuracy"]).Reverse(), listed.Select(r => r.Metrics["test_accuracy"]));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Groups_added_up_in_the_index_are_the_grouped_comparison_of_the_runs_rows(bool allAttempts)
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        Directory.CreateDirectory(root);
+        var rng = new Random(7);
+        string[] statuses = [RunStatus.Finished, RunStatus.Finished, RunStatus.Diverged, RunStatus.Failed, RunStatus.Running];
+        var rows = new List<(string, RunRow)>();
+        for (int i = 0; i < 3000; i++)
+        {
+            var p = new Dictionary<string, string> { ["seed"] = i.ToString(CultureInfo.InvariantCulture), ["training.batch_size"] = "20" };
+            // Some runs lack a grouped param, some have it empty, one set of keys has more; reductions mixed in a group.
+            if (i % 13 != 0) p["training.learning_rate"] = i % 17 == 0 ? "" : new[] { "0.01", "0.1", "1.0" }[rng.Next(3)];
+            p["training.gradient_reduction"] = rng.Next(2) == 0 ? "mean" : "sum";
+            if (i % 5 == 0) p["tags.stage"] = "b";
+            var m = new Dictionary<string, double> { ["test_accuracy"] = Math.Round(rng.NextDouble(), 3), ["epochs_run"] = rng.Next(1, 4) };
+            if (i % 3 == 0) m["test_loss"] = i % 99 == 0 ? double.NaN : rng.NextDouble();
+            string id = $"20260101-{i / 10:000000}-{i:x4}"; // ten runs a second: ties on the start broken by id
+            var row = new RunRow(id, "e" + (i % 4), statuses[rng.Next(statuses.Length)], Path.Combine(root, "e", id), T0.AddSeconds(i / 10), p, m)
+                { Superseded = i % 11 == 0, Owner = new ProcessRef(Environment.MachineName, 999_999, null) }; // a RUNNING run's process long gone: CRASHED
+            rows.Add(($"e{i % 4}/{id}", row));
+        }
+        using var index = RunIndex.Open(root, cache);
+        (index.Parts, index.PartRows) = (3, 100);
+        index.Put(rows);
+        string[] by = ["training.learning_rate", "training.gradient_reduction"];
+        var options = new ComparisonOptions { GroupBy = by, Sort = "metrics.test_accuracy", Descending = true };
+        var (groups, runs, superseded) = index.Groups(by, [.. Comparison.MetricColumns.Select(c => c.Name)], allAttempts, effective: true);
+        var held = index.Held().Rows.Where(r => allAttempts || !r.Superseded).ToList();
+        Assert.Equal((held.Count, allAttempts ? 0 : rows.Count(r => r.Item2.Superseded)), (runs, superseded));
+        string fromGroups = Render.Csv(Comparison.FromGroups(groups, options)), fromRows = Render.Csv(Comparison.Build(held, options));
+        Assert.Equal(fromRows, fromGroups);
+        Assert.Contains("CRASHED", fromGroups);
+        Assert.Contains("mixed", Render.Csv(Comparison.FromGroups(index.Groups(["training.learning_rate"], ["test_accuracy"], allAttempts, effective: true).Groups, new ComparisonOptions { GroupBy = ["training.learning_rate"] })));
+    }
+
     [Fact]
     public async Task Runs_written_while_others_read_never_break_a_reader_and_all_arrive()
     {

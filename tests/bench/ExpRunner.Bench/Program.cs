@@ -46,7 +46,91 @@ if (args.Length >= 1 && args[0] == "config")
     Console.WriteLine($"config load cold {cold:0.0} ms (after the YAML above), warm {sw.Elapsed.TotalMilliseconds:0.00} ms");
     return;
 }
+if (args.Length >= 3 && args[0] == "index")
+{
+    IndexScale.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 0);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Profile).Assembly).Run(args);
+
+/// <summary>
+/// `index make DIR N`: an index of N generated runs (the shape of index_ui.sh's: 29 params, 7 metrics, 20
+/// experiments) with no folders behind it; prints its bytes a run. `index newest DIR` / `index grouped DIR`:
+/// from this process's start, the newest 20 runs, and a compare grouped by two params of every run, added up
+/// in the index (`index grouped-rows DIR`: the same from every run's row, the baseline) —
+/// what the index engine costs at that size (the folders' listing is measured at 100,000 runs by index_ui.sh).
+/// </summary>
+static class IndexScale
+{
+    public static void Run(string mode, string dir, int n)
+    {
+        string root = Path.Combine(dir, "runs"), cache = Path.Combine(dir, "cache");
+        Directory.CreateDirectory(root);
+        double Since() => (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
+        var inv = CultureInfo.InvariantCulture;
+        switch (mode)
+        {
+            case "make":
+            {
+                using var index = ExpRunner.Compare.RunIndex.Open(root, cache);
+                var rng = new Random(1);
+                var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+                var batch = new List<(string, ExpRunner.Compare.RunRow)>(50_000);
+                for (int i = 0; i < n; i++)
+                {
+                    string id = $"{t0.AddSeconds(i):yyyyMMdd-HHmmss}-{i:x6}", exp = $"exp{i % 20}";
+                    var p = new Dictionary<string, string>
+                    {
+                        ["name"] = exp, ["seed"] = i.ToString(inv), ["precision"] = "float32", ["dataset.name"] = "xor", ["dataset.noise"] = "0.05",
+                        ["dataset.samples"] = "1000", ["dataset.test_split"] = "0.2", ["dataset.validation_split"] = "0", ["dataset.train_limit"] = "0",
+                        ["dataset.test_limit"] = "0", ["model.layers.0.units"] = "8", ["model.layers.0.activation"] = "tanh", ["model.layers.1.units"] = "1",
+                        ["model.layers.1.activation"] = "sigmoid", ["model.init.scheme"] = "xavier_uniform", ["model.bias_init.scheme"] = "zeros", ["loss"] = "bce",
+                        ["training.optimizer"] = "sgd", ["training.optimizer.momentum"] = "0", ["training.optimizer.dampening"] = "0", ["training.optimizer.nesterov"] = "false",
+                        ["training.optimizer.weight_decay"] = "0", ["training.optimizer.decoupled"] = "false",
+                        ["training.learning_rate"] = new[] { "0.001", "0.01", "0.1", "1.0" }[rng.Next(4)], ["training.batch_size"] = "32", ["training.epochs"] = "2",
+                        ["training.gradient_reduction"] = rng.Next(2) == 0 ? "mean" : "sum", ["training.shuffle"] = "true", ["training.threads"] = "1",
+                    };
+                    var m = new Dictionary<string, double>
+                    {
+                        ["train_loss"] = rng.NextDouble(), ["train_accuracy"] = rng.NextDouble(), ["test_loss"] = rng.NextDouble(), ["test_accuracy"] = rng.NextDouble(),
+                        ["epochs_run"] = 2, ["duration"] = 0.167, ["best_epoch"] = 2,
+                    };
+                    batch.Add(($"{exp}/{id}", new ExpRunner.Compare.RunRow(id, exp, "FINISHED", Path.Combine(root, exp, id), t0.AddSeconds(i), p, m)
+                        { Owner = new ExpRunner.Tracking.ProcessRef("host", 1, null) }));
+                    if (batch.Count == batch.Capacity || i == n - 1) { index.Put(batch); batch.Clear(); }
+                }
+                long bytes = Directory.GetFiles(cache).Sum(f => new FileInfo(f).Length);
+                Console.WriteLine(string.Create(inv, $"runs={n} bytes_per_run={bytes / Math.Max(1, n)}"));
+                break;
+            }
+            case "newest":
+            {
+                using var index = ExpRunner.Compare.RunIndex.Open(root, cache);
+                var (rows, total) = index.Newest(20);
+                Console.WriteLine(string.Create(inv, $"seconds={Since():0.000} rows={rows.Count} total={total}"));
+                break;
+            }
+            case "grouped": // as compare --group-by does it: added up where the index holds the runs
+            {
+                using var index = ExpRunner.Compare.RunIndex.Open(root, cache);
+                string[] by = ["training.gradient_reduction", "training.learning_rate"];
+                var (groups, runs, _) = index.Groups(by, [.. ExpRunner.Compare.Comparison.MetricColumns.Select(c => c.Name)], allAttempts: false, effective: true);
+                var c = ExpRunner.Compare.Comparison.FromGroups(groups, new ExpRunner.Compare.ComparisonOptions { GroupBy = by });
+                Console.WriteLine(string.Create(inv, $"seconds={Since():0.000} runs={runs} groups={c.Rows.Count}"));
+                break;
+            }
+            case "grouped-rows": // the baseline: every run's row made, then grouped
+            {
+                using var index = ExpRunner.Compare.RunIndex.Open(root, cache);
+                var set = index.Held();
+                var c = ExpRunner.Compare.Comparison.Build(set.Rows, new ExpRunner.Compare.ComparisonOptions { GroupBy = ["training.gradient_reduction", "training.learning_rate"] });
+                Console.WriteLine(string.Create(inv, $"seconds={Since():0.000} runs={set.Rows.Count} groups={c.Rows.Count}"));
+                break;
+            }
+            default: throw new ArgumentException($"index {mode}: make, newest or grouped");
+        }
+    }
+}
 
 static class Profile
 {
