@@ -93,6 +93,26 @@ internal static class Common
         return answer;
     }
 
+    /// <summary>
+    /// Every run under a runs directory as compare's CSV, written from the index (<see cref="Compare.RunIndex.Csv"/>),
+    /// the index brought up to date first — or null when there are at most <see cref="Compare.Comparison.MarkedRuns"/>
+    /// runs (their rows are read: few, and their same_config marks need them).
+    /// </summary>
+    public static (string Csv, int Superseded)? IndexedCsv(CliContext cli, string root, bool strict, bool allAttempts)
+    {
+        if (!Directory.Exists(root)) return null;
+        var (refresh, answer) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index =>
+        {
+            var refreshed = index.Refresh();
+            if (index.Count(allAttempts) <= Compare.Comparison.MarkedRuns) return (refreshed, ((string, int)?)null);
+            using var text = new MemoryStream();
+            var (_, left) = index.Csv(text, allAttempts);
+            return (refreshed, (System.Text.Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length), left));
+        }, cli.Warn);
+        foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
+        return answer;
+    }
+
     /// <summary>A whole number option within bounds, or a usage error naming it.</summary>
     public static int? Check(int? value, string option, int min, int max) =>
         value is int v && (v < min || v > max) ? throw new InputException($"{option} {v}: must be between {min} and {max}") : value;

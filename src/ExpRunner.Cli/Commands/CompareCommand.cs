@@ -98,6 +98,14 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
             Show(Comparison.FromGroups(groups, new ComparisonOptions { GroupBy = groupBy, Sort = sort, Descending = descending }), runs);
             return ExitCodes.Ok;
         }
+        // Every run as CSV, nothing that needs each run's row (a filter, a sort, a baseline, every param, a plot): written from where the index holds them.
+        if (settings.Format == "csv" && groupBy.Length == 0 && settings.Sweep is null && inputs.Count == 0 && filter is null && sort is null && settings.Baseline is null
+            && !settings.AllParams && settings.Plot is null && Common.IndexedCsv(cli, root, settings.Strict, settings.AllAttempts) is var (csv, left2))
+        {
+            if (left2 > 0) cli.Note($"note: {left2} earlier attempt{(left2 == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
+            cli.Print(csv);
+            return ExitCodes.Ok;
+        }
         var rows = Load(inputs, settings.Sweep, root, settings.Strict).ToList();
         int superseded = rows.Count(r => r.Superseded);
         if (!settings.AllAttempts && superseded > 0)

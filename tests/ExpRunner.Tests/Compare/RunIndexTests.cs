@@ -274,6 +274,44 @@ public class RunIndexTests
         Assert.Contains("mixed", Render.Csv(Comparison.FromGroups(index.Groups(["training.learning_rate"], ["test_accuracy"], allAttempts, effective: true).Groups, new ComparisonOptions { GroupBy = ["training.learning_rate"] })));
     }
 
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public void The_csv_written_from_the_index_is_the_csv_of_the_runs_rows(bool allAttempts, bool withRates)
+    {
+        using var dir = new TempDir();
+        string root = dir.File("runs"), cache = dir.File("cache");
+        Directory.CreateDirectory(root);
+        var rng = new Random(11);
+        string[] statuses = [RunStatus.Finished, RunStatus.Diverged, RunStatus.Running];
+        var rows = new List<(string, RunRow)>();
+        for (int i = 0; i < 2000; i++)
+        {
+            var p = new Dictionary<string, string> { ["seed"] = i.ToString(CultureInfo.InvariantCulture), ["name"] = "same", ["training.batch_size"] = "20" };
+            if (withRates && i % 13 != 0) p["training.learning_rate"] = new[] { "0.01", "0.1", "1.0" }[rng.Next(3)];
+            if (withRates) p["training.gradient_reduction"] = rng.Next(2) == 0 ? "mean" : "sum";
+            if (i % 7 == 0) p["label"] = i % 14 == 0 ? "a, \"quoted\" label" : "";
+            var m = new Dictionary<string, double> { ["test_accuracy"] = rng.NextDouble(), ["epochs_run"] = rng.Next(1, 4) };
+            if (i % 3 == 0) m["test_loss"] = i % 9 == 0 ? double.NaN : rng.NextDouble() * 1e-7;
+            string id = $"20260101-{i / 10:000000}-{i:x4}";
+            rows.Add(($"e{i % 3}/{id}", new RunRow(id, "e" + (i % 3), statuses[rng.Next(statuses.Length)], Path.Combine(root, "e", id), T0.AddSeconds(i / 10), p, m)
+                { Superseded = i % 11 == 0, Owner = new ProcessRef(Environment.MachineName, 999_999, null) }));
+        }
+        using var index = RunIndex.Open(root, cache);
+        (index.Parts, index.PartRows) = (3, 100);
+        index.Put(rows);
+        using var written = new MemoryStream();
+        var (runs, superseded) = index.Csv(written, allAttempts);
+        var held = index.Held().Rows.Where(r => allAttempts || !r.Superseded).ToList();
+        Assert.Equal((held.Count, allAttempts ? 0 : rows.Count(r => r.Item2.Superseded)), (runs, superseded));
+        string fromIndex = System.Text.Encoding.UTF8.GetString(written.ToArray()), fromRows = Render.Csv(Comparison.Build(held, new ComparisonOptions()));
+        Assert.Equal(fromRows, fromIndex);
+        Assert.Contains("\"a, \"\"quoted\"\" label\"", fromIndex);
+        Assert.Contains("CRASHED", fromIndex);
+        Assert.Equal(withRates, fromIndex.Split('\n')[0].Contains("effective_lr"));
+    }
+
     [Fact]
     public async Task Runs_written_while_others_read_never_break_a_reader_and_all_arrive()
     {
