@@ -424,8 +424,16 @@ public sealed partial class RunIndex : IDisposable
             try { return (p.Dir, Print: print, Row: RunRow.Read(folder), Problem: (string?)null); }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (p.Dir, Print: print, Row: (RunRow?)null, Problem: e.Message); }
         }).ToList();
-        var presentDirs = present.Select(p => p.Dir).ToHashSet(StringComparer.Ordinal);
-        var gone = held.Keys.Where(d => !presentDirs.Contains(d)).ToHashSet(StringComparer.Ordinal);
+        // Every folder held is still there when as many of the present ones are held as the index holds (the usual case: no set of 100,000 names made).
+        int heldPresent = 0;
+        foreach (var p in present) if (held.ContainsKey(p.Dir)) heldPresent++;
+        HashSet<string> gone;
+        if (heldPresent == held.Count) gone = new HashSet<string>(StringComparer.Ordinal);
+        else
+        {
+            var presentDirs = present.Select(p => p.Dir).ToHashSet(StringComparer.Ordinal);
+            gone = held.Keys.Where(d => !presentDirs.Contains(d)).ToHashSet(StringComparer.Ordinal);
+        }
         // Broken folders and folders being created are not runs to show: whatever the index held of them goes.
         foreach (var r in read) if (r.Row is null) gone.Add(r.Dir);
         var broken = read.Where(r => r.Problem is not null).Select(r => r.Problem!).ToList();
@@ -531,8 +539,8 @@ public sealed partial class RunIndex : IDisposable
         if (listed.Root is long root) return Fingerprint(".", root) is { } self ? [self] : [];
         var children = listed.Children.Select(c => (c.Rel, Print: Fingerprint(c.Rel, c.Mtime))).ToList();
         var runNames = children.Where(c => c.Print is not null).Select(c => c.Rel).ToHashSet(StringComparer.Ordinal);
-        var grandchildren = listed.Grandchildren.Where(g => !runNames.Contains(g.Rel[..g.Rel.IndexOf('/')])).AsParallel().AsOrdered()
-            .Select(g => Fingerprint(g.Rel, g.Mtime));
+        var grandchildren = (runNames.Count == 0 ? listed.Grandchildren : listed.Grandchildren.Where(g => !runNames.Contains(g.Rel[..g.Rel.IndexOf('/')])))
+            .AsParallel().AsOrdered().Select(g => Fingerprint(g.Rel, g.Mtime));
         return children.Select(c => c.Print).Concat(grandchildren).OfType<(string, FolderPrint, bool)>().ToList();
     }
 
