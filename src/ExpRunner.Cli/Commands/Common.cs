@@ -73,44 +73,22 @@ internal static class Common
     }
 
     /// <summary>
-    /// Every run under a runs directory grouped by params and added up in the index (<see cref="Compare.RunIndex.Groups"/>),
-    /// the index brought up to date first — or null when there are at most <see cref="Compare.Comparison.MarkedRuns"/>
-    /// runs (their rows are read: few, and their same_config marks need them). A key no run has is an error, with a did-you-mean.
+    /// One use of a runs directory's index, brought up to date first: above <see cref="Compare.Comparison.MarkedRuns"/>
+    /// runs, what <paramref name="fast"/> answers from the index; at or below, every run's row (few; their same_config
+    /// marks need them) — so a command reads the index once whichever it is.
     /// </summary>
-    public static (List<Compare.IndexGroup> Groups, int Runs, int Superseded)? IndexedGroups(CliContext cli, string root, bool strict, IReadOnlyList<string> groupBy, bool allAttempts)
+    public static (T? Fast, List<Compare.RunRow> Rows) IndexedOrRows<T>(CliContext cli, string root, bool strict, bool allAttempts, Func<Compare.RunIndex, T> fast) where T : struct
     {
-        if (!Directory.Exists(root)) return null;
-        var (refresh, answer) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index =>
+        if (!Directory.Exists(root)) return (null, []);
+        var (broken, answer, rows) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index =>
         {
             var refreshed = index.Refresh();
-            if (index.Count(allAttempts) <= Compare.Comparison.MarkedRuns) return (refreshed, ((List<Compare.IndexGroup>, int, int)?)null);
-            var known = index.KeyNames().Params;
-            foreach (var k in groupBy)
-                if (!known.Contains(k)) throw new Compare.CompareException($"cannot group by '{k}': no run has that param{Compare.Keys.Suggest(k, known)}");
-            return (refreshed, index.Groups(groupBy, [.. Compare.Comparison.MetricColumns.Select(c => c.Name)], allAttempts, effective: true));
+            if (index.Count(allAttempts) > Compare.Comparison.MarkedRuns) return (refreshed.Broken, (T?)fast(index), new List<Compare.RunRow>());
+            var (loaded, again) = index.Load();
+            return (again.Broken, null, loaded);
         }, cli.Warn);
-        foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
-        return answer;
-    }
-
-    /// <summary>
-    /// Every run under a runs directory as compare's CSV, written from the index (<see cref="Compare.RunIndex.Csv"/>),
-    /// the index brought up to date first — or null when there are at most <see cref="Compare.Comparison.MarkedRuns"/>
-    /// runs (their rows are read: few, and their same_config marks need them).
-    /// </summary>
-    public static (string Csv, int Superseded)? IndexedCsv(CliContext cli, string root, bool strict, bool allAttempts)
-    {
-        if (!Directory.Exists(root)) return null;
-        var (refresh, answer) = Compare.RunIndex.Use(root, Compare.RunIndex.CacheDir(cli.Env), index =>
-        {
-            var refreshed = index.Refresh();
-            if (index.Count(allAttempts) <= Compare.Comparison.MarkedRuns) return (refreshed, ((string, int)?)null);
-            using var text = new MemoryStream();
-            var (_, left) = index.Csv(text, allAttempts);
-            return (refreshed, (System.Text.Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length), left));
-        }, cli.Warn);
-        foreach (var problem in refresh.Broken) Broken(cli, strict, new InvalidDataException(problem));
-        return answer;
+        foreach (var problem in broken) Broken(cli, strict, new InvalidDataException(problem));
+        return (answer, rows);
     }
 
     /// <summary>A whole number option within bounds, or a usage error naming it.</summary>

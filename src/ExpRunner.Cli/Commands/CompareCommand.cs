@@ -90,23 +90,45 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         }
 
         var groupBy = settings.GroupBy?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-        // Every run grouped, nothing that needs each run's row (a filter, a baseline, a plot, their ids in json): added up where the index holds them.
-        if (groupBy.Length > 0 && settings.Sweep is null && inputs.Count == 0 && filter is null && settings.Baseline is null && settings.Plot is null && settings.Format != "json"
-            && Common.IndexedGroups(cli, root, settings.Strict, groupBy, settings.AllAttempts) is var (groups, runs, left))
+        // Every run, and nothing that needs each run's row (a filter, a baseline, a plot; for csv a sort or every param; for groups their ids in json):
+        // answered where the index holds the runs — above MarkedRuns runs; fewer are read as rows (their same_config marks need them).
+        bool everyRun = settings.Sweep is null && inputs.Count == 0 && filter is null && settings.Baseline is null && settings.Plot is null;
+        List<RunRow>? read = null;
+        if (everyRun && groupBy.Length > 0 && settings.Format != "json")
         {
-            if (left > 0) cli.Note($"note: {left} earlier attempt{(left == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
-            Show(Comparison.FromGroups(groups, new ComparisonOptions { GroupBy = groupBy, Sort = sort, Descending = descending }), runs);
-            return ExitCodes.Ok;
+            var (fast, rowsRead) = Common.IndexedOrRows(cli, root, settings.Strict, settings.AllAttempts, index =>
+            {
+                var known = index.KeyNames().Params;
+                foreach (var k in groupBy)
+                    if (!known.Contains(k)) throw new CompareException($"cannot group by '{k}': no run has that param{Keys.Suggest(k, known)}");
+                var (groups, runs, left) = index.Groups(groupBy, [.. Comparison.MetricColumns.Select(c => c.Name)], settings.AllAttempts, effective: true);
+                return (Comparison: Comparison.FromGroups(groups, new ComparisonOptions { GroupBy = groupBy, Sort = sort, Descending = descending }), Runs: runs, Left: left);
+            });
+            if (fast is var (added, runs, left))
+            {
+                if (left > 0) cli.Note($"note: {left} earlier attempt{(left == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
+                Show(added, runs);
+                return ExitCodes.Ok;
+            }
+            read = rowsRead;
         }
-        // Every run as CSV, nothing that needs each run's row (a filter, a sort, a baseline, every param, a plot): written from where the index holds them.
-        if (settings.Format == "csv" && groupBy.Length == 0 && settings.Sweep is null && inputs.Count == 0 && filter is null && sort is null && settings.Baseline is null
-            && !settings.AllParams && settings.Plot is null && Common.IndexedCsv(cli, root, settings.Strict, settings.AllAttempts) is var (csv, left2))
+        else if (everyRun && settings.Format == "csv" && groupBy.Length == 0 && sort is null && !settings.AllParams)
         {
-            if (left2 > 0) cli.Note($"note: {left2} earlier attempt{(left2 == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
-            cli.Print(csv);
-            return ExitCodes.Ok;
+            var (fast, rowsRead) = Common.IndexedOrRows(cli, root, settings.Strict, settings.AllAttempts, index =>
+            {
+                using var text = new MemoryStream();
+                var (_, left) = index.Csv(text, settings.AllAttempts);
+                return (Text: System.Text.Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length), Left: left);
+            });
+            if (fast is var (csv, left))
+            {
+                if (left > 0) cli.Note($"note: {left} earlier attempt{(left == 1 ? "" : "s")} of sweep trials run again left out (--all-attempts shows them)");
+                cli.Print(csv);
+                return ExitCodes.Ok;
+            }
+            read = rowsRead;
         }
-        var rows = Load(inputs, settings.Sweep, root, settings.Strict).ToList();
+        var rows = read ?? Load(inputs, settings.Sweep, root, settings.Strict).ToList();
         int superseded = rows.Count(r => r.Superseded);
         if (!settings.AllAttempts && superseded > 0)
         {

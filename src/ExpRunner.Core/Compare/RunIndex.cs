@@ -7,10 +7,11 @@ using Microsoft.Data.Sqlite;
 namespace ExpRunner.Compare;
 
 /// <summary>
-/// Runs read through the index: the rows (oldest first), each by its folder relative to the runs
-/// directory with the modification time it was read at, and what bringing the index up to date did.
+/// Runs read through the index: the rows (oldest first), each by its folder (the hash of its path
+/// relative to the runs directory, <see cref="RunIndex.FolderKey(string)"/>) with the fingerprint it was
+/// read at, and what bringing the index up to date did.
 /// </summary>
-public sealed record RunSet(List<RunRow> Rows, List<string> Dirs, Dictionary<string, FolderPrint> Prints, IndexRefresh Refresh)
+public sealed record RunSet(List<RunRow> Rows, List<long> Folders, Dictionary<long, FolderPrint> Prints, IndexRefresh Refresh)
 {
     /// <summary>False when an update found nothing new (the rows are the previous ones).</summary>
     public bool Changed { get; init; } = true;
@@ -41,7 +42,7 @@ public sealed record IndexRefresh(int Runs, int Added, int Updated, int Removed,
 /// </summary>
 public sealed partial class RunIndex : IDisposable
 {
-    private const int Schema = 7; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json; 5: and of meta.json (label, tags); 6: fingerprints the same in every process; 7: a folder's fingerprint is its own time (files are renamed into place)
+    private const int Schema = 8; // 4: rows read as RunRow.Read reads a folder, fingerprints of run.json and summary.json; 5: and of meta.json (label, tags); 6: fingerprints the same in every process; 7: a folder's fingerprint is its own time (files are renamed into place); 8: folders known by the hash of their path
     private readonly SqliteConnection _db;
     public string RunsRoot { get; }
     public string Path { get; }
@@ -158,7 +159,7 @@ public sealed partial class RunIndex : IDisposable
             Exec(db, $"""
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
                 CREATE TABLE IF NOT EXISTS runs (dir TEXT PRIMARY KEY, mtime INTEGER, id TEXT, experiment TEXT, status TEXT, host TEXT, pid INTEGER,
-                    pstart INTEGER, started INTEGER, superseded INTEGER, pkeys INTEGER, pvals TEXT, mkeys INTEGER, mvals BLOB, files INTEGER);
+                    pstart INTEGER, started INTEGER, superseded INTEGER, pkeys INTEGER, pvals TEXT, mkeys INTEGER, mvals BLOB, files INTEGER, dirhash INTEGER);
                 CREATE INDEX IF NOT EXISTS runs_started ON runs (started, id);
                 CREATE TABLE IF NOT EXISTS keysets (id INTEGER PRIMARY KEY, names TEXT UNIQUE);
                 INSERT OR IGNORE INTO meta VALUES ('schema', '{Schema}'), ('root', '{root.Replace("'", "''")}');
@@ -191,7 +192,7 @@ public sealed partial class RunIndex : IDisposable
 
     /// <summary>
     /// Every run held, as <paramref name="read"/> makes a row of the columns selected (the first three
-    /// are dir, mtime, files), brought up to date with the folders: they are listed on another
+    /// are dirhash, mtime, files), brought up to date with the folders: they are listed on another
     /// thread while the index is read — in parts on several connections, each a range of rows — and
     /// only folders that are new or changed are read (whole).
     /// </summary>
@@ -201,15 +202,15 @@ public sealed partial class RunIndex : IDisposable
         var listing = sync ? Task.Run(List) : null;
         var keySets = KeySets();
         var pool = new ValuePool();
-        var parts = ReadParts($"SELECT {columns} FROM runs", (r, arena) => (Dir: r.Text(0), Print: new FolderPrint(r.Int64(1), r.Int64(2)), Row: read(r, keySets, pool, arena)));
+        var parts = ReadParts($"SELECT {columns} FROM runs", (r, arena) => (Folder: r.Int64(0), Print: new FolderPrint(r.Int64(1), r.Int64(2)), Row: read(r, keySets, pool, arena)));
         int count = parts.Sum(p => p.Count);
         var rows = new List<RunRow>(count);
-        var dirs = new List<string>(count);
-        var prints = new Dictionary<string, FolderPrint>(count, StringComparer.Ordinal);
+        var folders = new List<long>(count);
+        var prints = new Dictionary<long, FolderPrint>(count);
         foreach (var part in parts)
-            foreach (var (dir, print, row) in part)
-                if (prints.TryAdd(dir, print)) { rows.Add(row); dirs.Add(dir); } // a row stored again while the parts were read could come twice
-        return Merge(rows, dirs, prints, listing is null ? ([], [], new IndexRefresh(rows.Count, 0, 0, 0, [], 0), []) : Sync(listing, prints, clock));
+            foreach (var (folder, print, row) in part)
+                if (prints.TryAdd(folder, print)) { rows.Add(row); folders.Add(folder); } // a row stored again while the parts were read could come twice
+        return Merge(rows, folders, prints, listing is null ? ([], [], new IndexRefresh(rows.Count, 0, 0, 0, [], 0), []) : Sync(listing, prints, clock));
     }
 
     /// <summary>What the index holds, as it holds it, without looking at the folders (the benchmark of the index alone).</summary>
@@ -283,23 +284,24 @@ public sealed partial class RunIndex : IDisposable
         var synced = Sync(listing, previous.Prints, clock);
         if (synced.Rows.Count == 0 && synced.Gone.Count == 0 && synced.Refresh.Broken.Count == previous.Refresh.Broken.Count)
             return previous with { Refresh = synced.Refresh, Changed = false };
-        return Merge([.. previous.Rows], [.. previous.Dirs], new Dictionary<string, FolderPrint>(previous.Prints), synced);
+        return Merge([.. previous.Rows], [.. previous.Folders], new Dictionary<long, FolderPrint>(previous.Prints), synced);
     }
 
-    private static RunSet Merge(List<RunRow> rows, List<string> dirs, Dictionary<string, FolderPrint> prints,
-        (Dictionary<string, RunRow> Rows, HashSet<string> Gone, IndexRefresh Refresh, Dictionary<string, FolderPrint> Prints) synced)
+    private static RunSet Merge(List<RunRow> rows, List<long> folders, Dictionary<long, FolderPrint> prints,
+        (Dictionary<long, RunRow> Rows, HashSet<long> Gone, IndexRefresh Refresh, Dictionary<long, FolderPrint> Prints) synced)
     {
-        var entries = new List<(long Started, string Dir, RunRow Row)>(rows.Count + synced.Rows.Count);
+        var entries = new List<(long Started, long Folder, RunRow Row)>(rows.Count + synced.Rows.Count);
+        bool changed = synced.Rows.Count > 0 || synced.Gone.Count > 0;
         for (int i = 0; i < rows.Count; i++)
-            if (!synced.Rows.ContainsKey(dirs[i]) && !synced.Gone.Contains(dirs[i])) entries.Add((rows[i].Started?.UtcTicks ?? long.MinValue, dirs[i], rows[i]));
-        foreach (var (dir, row) in synced.Rows) entries.Add((row.Started?.UtcTicks ?? long.MinValue, dir, row));
-        foreach (var dir in synced.Gone) prints.Remove(dir);
-        foreach (var (dir, m) in synced.Prints) prints[dir] = m;
-        // Oldest first, as the runs were made (ids begin with their start time); runs started at one moment by id.
+            if (!changed || (!synced.Rows.ContainsKey(folders[i]) && !synced.Gone.Contains(folders[i]))) entries.Add((rows[i].Started?.UtcTicks ?? long.MinValue, folders[i], rows[i]));
+        foreach (var (folder, row) in synced.Rows) entries.Add((row.Started?.UtcTicks ?? long.MinValue, folder, row));
+        foreach (var folder in synced.Gone) prints.Remove(folder);
+        foreach (var (folder, m) in synced.Prints) prints[folder] = m;
+        // Oldest first, as the runs were made (ids begin with their start time); runs started at one moment by id, then folder.
         var sorted = entries.ToArray();
         Array.Sort(sorted, (a, b) => a.Started != b.Started ? a.Started.CompareTo(b.Started)
-            : string.CompareOrdinal(a.Row.Id, b.Row.Id) is int byId && byId != 0 ? byId : string.CompareOrdinal(a.Dir, b.Dir));
-        return new RunSet(sorted.Select(e => e.Row).ToList(), sorted.Select(e => e.Dir).ToList(), prints, synced.Refresh);
+            : string.CompareOrdinal(a.Row.Id, b.Row.Id) is int byId && byId != 0 ? byId : string.CompareOrdinal(a.Row.Dir, b.Row.Dir));
+        return new RunSet(sorted.Select(e => e.Row).ToList(), sorted.Select(e => e.Folder).ToList(), prints, synced.Refresh);
     }
 
     /// <summary>Brings the index up to date with the run folders without reading what it holds.</summary>
@@ -307,8 +309,8 @@ public sealed partial class RunIndex : IDisposable
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var listing = Task.Run(List);
-        var held = new Dictionary<string, FolderPrint>(StringComparer.Ordinal);
-        StoredRow.Each(_db, "SELECT dir, mtime, files FROM runs", [], r => held[r.Text(0)] = new FolderPrint(r.Int64(1), r.Int64(2)));
+        var held = new Dictionary<long, FolderPrint>();
+        StoredRow.Each(_db, "SELECT dirhash, mtime, files FROM runs", [], r => held[r.Int64(0)] = new FolderPrint(r.Int64(1), r.Int64(2)));
         return Sync(listing, held, clock).Refresh;
     }
 
@@ -339,7 +341,7 @@ public sealed partial class RunIndex : IDisposable
         var labelSlot = keySets.Where(k => k.Value.TryGetSlot(RunMeta.LabelKey, out _)).ToDictionary(k => k.Key, k => { k.Value.TryGetSlot(RunMeta.LabelKey, out int slot); return slot; });
         string labelled = labelSlot.Count == 0 ? "0" : $"pkeys IN ({string.Join(",", labelSlot.Keys)})";
         var none = new Dictionary<string, string>();
-        var set = LoadRows($"dir, mtime, files, id, experiment, status, host, pid, pstart, started, superseded, mkeys, mvals, pkeys, CASE WHEN {labelled} THEN pvals END", (r, sets, pool, arena) =>
+        var set = LoadRows($"dirhash, mtime, files, id, experiment, status, host, pid, pstart, started, superseded, mkeys, mvals, pkeys, CASE WHEN {labelled} THEN pvals END", (r, sets, pool, arena) =>
         {
             try
             {
@@ -384,20 +386,20 @@ public sealed partial class RunIndex : IDisposable
         return (Names("pkeys"), Names("mkeys"));
     }
 
-    private const string Columns = "dir, mtime, files, id, experiment, status, host, pid, pstart, started, superseded, pkeys, pvals, mkeys, mvals";
+    private const string Columns = "dirhash, mtime, files, dir, id, experiment, status, host, pid, pstart, started, superseded, pkeys, pvals, mkeys, mvals";
 
     private RunRow RowOf(StoredRow r, Dictionary<long, KeySet> keySets, ValuePool pool, Arena arena)
     {
         try
         {
-            var owner = new ProcessRef(r.Pooled(6, pool), (int)r.Int64(7), r.IsNull(8) ? null : new DateTimeOffset(r.Int64(8), TimeSpan.Zero));
-            var mkeys = keySets[r.Int64(13)];
-            var mvals = r.Doubles(14, arena);
-            string dir = r.Text(0);
+            var owner = new ProcessRef(r.Pooled(7, pool), (int)r.Int64(8), r.IsNull(9) ? null : new DateTimeOffset(r.Int64(9), TimeSpan.Zero));
+            var mkeys = keySets[r.Int64(14)];
+            var mvals = r.Doubles(15, arena);
+            string dir = r.Text(3);
             if (mvals.Length != mkeys.Names.Length) throw new IndexDamagedException($"{Path}: run {dir} is stored inconsistently");
-            return new RunRow(r.Text(3), r.Pooled(4, pool), r.Pooled(5, pool), System.IO.Path.Combine(RunsRoot, dir),
-                new DateTimeOffset(r.Int64(9), TimeSpan.Zero), new PackedMap(keySets[r.Int64(11)], arena.Add(r.Bytes(12)), pool), new CompactMap<double>(mkeys, mvals))
-                { Superseded = r.Int64(10) != 0, Owner = owner }.Shown();
+            return new RunRow(r.Text(4), r.Pooled(5, pool), r.Pooled(6, pool), System.IO.Path.Combine(RunsRoot, dir),
+                new DateTimeOffset(r.Int64(10), TimeSpan.Zero), new PackedMap(keySets[r.Int64(12)], arena.Add(r.Bytes(13)), pool), new CompactMap<double>(mkeys, mvals))
+                { Superseded = r.Int64(11) != 0, Owner = owner }.Shown();
         }
         catch (Exception e) when (e is InvalidCastException or KeyNotFoundException or FormatException or ArgumentException or IndexOutOfRangeException)
         {
@@ -411,41 +413,41 @@ public sealed partial class RunIndex : IDisposable
     /// holds a run.json, is broken or is still being created — so the index answers exactly what
     /// reading the folders answers, broken folders named every time as they are there.
     /// </summary>
-    private (Dictionary<string, RunRow> Rows, HashSet<string> Gone, IndexRefresh Refresh, Dictionary<string, FolderPrint> Prints) Sync(Task<(List<(string Rel, long Mtime)>, List<(string Rel, long Mtime)>, long?)> listing,
-        Dictionary<string, FolderPrint> held, System.Diagnostics.Stopwatch clock)
+    private (Dictionary<long, RunRow> Rows, HashSet<long> Gone, IndexRefresh Refresh, Dictionary<long, FolderPrint> Prints) Sync(Task<Listed> listing,
+        Dictionary<long, FolderPrint> held, System.Diagnostics.Stopwatch clock)
     {
         var present = Runs(listing.GetAwaiter().GetResult(), held);
         var changed = present.Where(p => !p.Unchanged).ToList();
         var read = changed.AsParallel().Select(p =>
         {
-            var folder = RunFolder.Open(System.IO.Path.Combine(RunsRoot, p.Dir));
+            var folder = RunFolder.Open(System.IO.Path.Combine(RunsRoot, p.Rel!));
             // The files' fingerprint is taken before they are read: a change while reading is seen next time.
-            var print = p.Print with { Files = FilesPrint(p.Dir) };
-            try { return (p.Dir, Print: print, Row: RunRow.Read(folder), Problem: (string?)null); }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (p.Dir, Print: print, Row: (RunRow?)null, Problem: e.Message); }
+            var print = p.Print with { Files = FilesPrint(p.Rel!) };
+            try { return (p.Folder, Dir: p.Rel!, Print: print, Row: RunRow.Read(folder), Problem: (string?)null); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return (p.Folder, Dir: p.Rel!, Print: print, Row: (RunRow?)null, Problem: e.Message); }
         }).ToList();
-        // Every folder held is still there when as many of the present ones are held as the index holds (the usual case: no set of 100,000 names made).
+        // Every folder held is still there when as many of the present ones are held as the index holds (the usual case: no set of every folder made).
         int heldPresent = 0;
-        foreach (var p in present) if (held.ContainsKey(p.Dir)) heldPresent++;
-        HashSet<string> gone;
-        if (heldPresent == held.Count) gone = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in present) if (held.ContainsKey(p.Folder)) heldPresent++;
+        HashSet<long> gone;
+        if (heldPresent == held.Count) gone = [];
         else
         {
-            var presentDirs = present.Select(p => p.Dir).ToHashSet(StringComparer.Ordinal);
-            gone = held.Keys.Where(d => !presentDirs.Contains(d)).ToHashSet(StringComparer.Ordinal);
+            var presentFolders = present.Select(p => p.Folder).ToHashSet();
+            gone = held.Keys.Where(d => !presentFolders.Contains(d)).ToHashSet();
         }
         // Broken folders and folders being created are not runs to show: whatever the index held of them goes.
-        foreach (var r in read) if (r.Row is null) gone.Add(r.Dir);
+        foreach (var r in read) if (r.Row is null) gone.Add(r.Folder);
         var broken = read.Where(r => r.Problem is not null).Select(r => r.Problem!).ToList();
-        var rows = read.Where(r => r.Row is not null).ToDictionary(r => r.Dir, r => r.Row!, StringComparer.Ordinal);
+        var rows = read.Where(r => r.Row is not null).ToDictionary(r => r.Folder, r => r.Row!);
         if (rows.Count > 0 || gone.Count > 0) Store(read.Where(r => r.Row is not null).Select(r => (r.Dir, r.Print, r.Row!)).ToList(), gone);
         int added = rows.Keys.Count(d => !held.ContainsKey(d));
-        var stored = read.Where(c => c.Row is not null).ToDictionary(c => c.Dir, c => c.Print, StringComparer.Ordinal);
-        var shown = rows.ToDictionary(r => r.Key, r => r.Value.Shown(), StringComparer.Ordinal);
+        var stored = read.Where(c => c.Row is not null).ToDictionary(c => c.Folder, c => c.Print);
+        var shown = rows.ToDictionary(r => r.Key, r => r.Value.Shown());
         return (shown, gone, new IndexRefresh(present.Count, added, rows.Count - added, gone.Count(held.ContainsKey), broken, clock.Elapsed.TotalSeconds), stored);
     }
 
-    private void Store(List<(string Dir, FolderPrint Print, RunRow Row)> read, HashSet<string> gone)
+    private void Store(List<(string Dir, FolderPrint Print, RunRow Row)> read, HashSet<long> gone)
     {
         using var tx = _db.BeginTransaction();
         var keySets = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -466,8 +468,8 @@ public sealed partial class RunIndex : IDisposable
             return keySets[text] = (long)addKeys.ExecuteScalar()!;
         }
         using var upsert = _db.CreateCommand();
-        upsert.CommandText = "INSERT OR REPLACE INTO runs VALUES ($dir, $mtime, $id, $experiment, $status, $host, $pid, $pstart, $started, $superseded, $pkeys, $pvals, $mkeys, $mvals, $files)";
-        var ps = new[] { "$dir", "$mtime", "$id", "$experiment", "$status", "$host", "$pid", "$pstart", "$started", "$superseded", "$pkeys", "$pvals", "$mkeys", "$mvals", "$files" }
+        upsert.CommandText = "INSERT OR REPLACE INTO runs VALUES ($dir, $mtime, $id, $experiment, $status, $host, $pid, $pstart, $started, $superseded, $pkeys, $pvals, $mkeys, $mvals, $files, $dirhash)";
+        var ps = new[] { "$dir", "$mtime", "$id", "$experiment", "$status", "$host", "$pid", "$pstart", "$started", "$superseded", "$pkeys", "$pvals", "$mkeys", "$mvals", "$files", "$dirhash" }
             .Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
         foreach (var (dir, print, row) in read)
         {
@@ -477,26 +479,60 @@ public sealed partial class RunIndex : IDisposable
                 row.Started?.UtcTicks ?? 0, row.Superseded ? 1 : 0,
                 KeySetId(row.Params.Keys), string.Join(PackedMap.Separator, row.Params.Values.Select(v => v.Replace(PackedMap.Separator, '\uFFFD'))),
                 KeySetId(row.Metrics.Keys), System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.Metrics.Values.ToArray().AsSpan()).ToArray(),
-                print.Files,
+                print.Files, FolderKey(dir),
             ];
             for (int i = 0; i < ps.Length; i++) ps[i].Value = values[i] ?? DBNull.Value;
             upsert.ExecuteNonQuery();
         }
         using var delete = _db.CreateCommand();
-        delete.CommandText = "DELETE FROM runs WHERE dir = $dir";
-        var d = delete.Parameters.Add(new SqliteParameter("$dir", ""));
-        foreach (var dir in gone) { d.Value = dir; delete.ExecuteNonQuery(); }
+        delete.CommandText = "DELETE FROM runs WHERE dirhash = $h";
+        var d = delete.Parameters.Add(new SqliteParameter("$h", SqliteType.Integer));
+        foreach (var folder in gone) { d.Value = folder; delete.ExecuteNonQuery(); }
         tx.Commit();
     }
 
-    /// <summary>The runs directory's folders two levels deep (where run folders are: see <see cref="RunFolder.FindAll"/>) with their modification times.</summary>
-    private (List<(string Rel, long Mtime)> Children, List<(string Rel, long Mtime)> Grandchildren, long? Root) List()
+    /// <summary>A folder listed: its parent's path relative to the runs directory ("" at the top), its name, its key (<see cref="FolderKey(string)"/>) and time.</summary>
+    private readonly record struct Entry(string Parent, string Name, long Folder, long Mtime)
     {
-        if (File.Exists(System.IO.Path.Combine(RunsRoot, RunFolder.RecordFile))) return ([], [], Directory.GetLastWriteTimeUtc(RunsRoot).Ticks);
+        public string Rel => Parent.Length == 0 ? Name : Parent + "/" + Name;
+    }
+
+    /// <summary>What a listing found: the runs directory's children and their children, or the runs directory itself being a run (its time).</summary>
+    private sealed record Listed(List<Entry> Children, List<Entry> Grandchildren, long? Root);
+
+    /// <summary>The runs directory's folders two levels deep (where run folders are: see <see cref="RunFolder.FindAll"/>) with their modification times.</summary>
+    private Listed List()
+    {
+        if (File.Exists(System.IO.Path.Combine(RunsRoot, RunFolder.RecordFile))) return new([], [], Directory.GetLastWriteTimeUtc(RunsRoot).Ticks);
         var children = Listing(RunsRoot, "").ToList();
         // The experiments' folders listed on both cores (a listing is a stat a folder).
-        var grandchildren = children.AsParallel().AsOrdered().SelectMany(c => Listing(System.IO.Path.Combine(RunsRoot, c.Rel), c.Rel)).ToList();
-        return (children, grandchildren, null);
+        var grandchildren = children.AsParallel().AsOrdered().SelectMany(c => Listing(System.IO.Path.Combine(RunsRoot, c.Name), c.Name)).ToList();
+        return new(children, grandchildren, null);
+    }
+
+    /// <summary>
+    /// A folder's key in the index: a 64-bit hash of its path relative to the runs directory (FNV-1a
+    /// over its characters, then mixed), the same in every process — so that following 100,000
+    /// folders compares numbers, not names. Two folders of one runs directory sharing a key is a
+    /// chance of about 1 in 10¹⁰ at a million runs.
+    /// </summary>
+    public static long FolderKey(string rel) => Finish(Fnv(Basis, rel));
+
+    private static long FolderKey(string parent, ReadOnlySpan<char> name) =>
+        parent.Length == 0 ? Finish(Fnv(Basis, name)) : Finish(Fnv(Fnv(Fnv(Basis, parent), "/"), name));
+
+    private const ulong Basis = 14695981039346656037UL;
+
+    private static ulong Fnv(ulong h, ReadOnlySpan<char> text)
+    {
+        foreach (char c in text) { h ^= c; h *= 1099511628211UL; }
+        return h;
+    }
+
+    private static long Finish(ulong h)
+    {
+        h ^= h >> 33; h *= 0xff51afd7ed558ccdUL; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53UL; h ^= h >> 33;
+        return (long)h;
     }
 
     /// <summary>At most this many folders a use have their files looked at although their folder's time has not moved (all of them below it).</summary>
@@ -518,30 +554,32 @@ public sealed partial class RunIndex : IDisposable
     /// above (100,000 runs: 20). 0, "read again next time", while the folder changed within the last two seconds: a change
     /// within the filesystem's time resolution could go unseen.
     /// </summary>
-    private List<(string Dir, FolderPrint Print, bool Unchanged)> Runs((List<(string Rel, long Mtime)> Children, List<(string Rel, long Mtime)> Grandchildren, long? Root) listed,
-        Dictionary<string, FolderPrint> held)
+    private List<(long Folder, string? Rel, FolderPrint Print, bool Unchanged)> Runs(Listed listed, Dictionary<long, FolderPrint> held)
     {
         long recent = (DateTime.UtcNow - TimeSpan.FromSeconds(2)).Ticks;
         int slices = Math.Max(1, (held.Count + VerifyBudget - 1) / VerifyBudget);
         long slice = slices == 1 ? 0 : NextSlice() % slices;
-        (string Dir, FolderPrint Print, bool Unchanged)? Fingerprint(string rel, long dirTicks)
+        // Unchanged folders are known by their key alone; a folder's path is made when it must be looked into.
+        (long, string?, FolderPrint, bool)? Fingerprint(Entry e)
         {
-            long folder = dirTicks > recent ? 0 : Math.Max(1, dirTicks);
-            if (folder != 0 && held.TryGetValue(rel, out var known) && known.Settled && known.Folder == folder)
+            long folder = e.Mtime > recent ? 0 : Math.Max(1, e.Mtime);
+            string? rel = null;
+            if (folder != 0 && held.TryGetValue(e.Folder, out var known) && known.Settled && known.Folder == folder)
             {
-                if (slices > 1 && StableHash(rel) % (ulong)slices != (ulong)slice) return (rel, known, true);
-                long files = FilesPrint(rel);
-                if (files == known.Files) return (rel, known, true);
+                if (slices > 1 && (ulong)e.Folder % (ulong)slices != (ulong)slice) return (e.Folder, null, known, true);
+                long files = FilesPrint(rel = e.Rel);
+                if (files == known.Files) return (e.Folder, null, known, true);
                 if (files == -1) return null; // run.json gone
             }
-            return File.Exists(System.IO.Path.Combine(RunsRoot, rel, RunFolder.RecordFile)) ? (rel, new FolderPrint(folder, 0), false) : null;
+            rel ??= e.Rel;
+            return File.Exists(System.IO.Path.Combine(RunsRoot, rel, RunFolder.RecordFile)) ? (e.Folder, rel, new FolderPrint(folder, 0), false) : null;
         }
-        if (listed.Root is long root) return Fingerprint(".", root) is { } self ? [self] : [];
-        var children = listed.Children.Select(c => (c.Rel, Print: Fingerprint(c.Rel, c.Mtime))).ToList();
-        var runNames = children.Where(c => c.Print is not null).Select(c => c.Rel).ToHashSet(StringComparer.Ordinal);
-        var grandchildren = (runNames.Count == 0 ? listed.Grandchildren : listed.Grandchildren.Where(g => !runNames.Contains(g.Rel[..g.Rel.IndexOf('/')])))
-            .AsParallel().AsOrdered().Select(g => Fingerprint(g.Rel, g.Mtime));
-        return children.Select(c => c.Print).Concat(grandchildren).OfType<(string, FolderPrint, bool)>().ToList();
+        if (listed.Root is long root) return Fingerprint(new Entry("", ".", FolderKey("."), root)) is { } self ? [self] : [];
+        var children = listed.Children.Select(c => (c.Name, Print: Fingerprint(c))).ToList();
+        var runNames = children.Where(c => c.Print is not null).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var grandchildren = (runNames.Count == 0 ? listed.Grandchildren : listed.Grandchildren.Where(g => !runNames.Contains(g.Parent)))
+            .AsParallel().AsOrdered().Select(Fingerprint);
+        return children.Select(c => c.Print).Concat(grandchildren).OfType<(long, string?, FolderPrint, bool)>().ToList();
     }
 
     /// <summary>
@@ -574,14 +612,6 @@ public sealed partial class RunIndex : IDisposable
         catch (SqliteException) { return Environment.TickCount64 / 1000; } // a read-only index: any slice
     }
 
-    /// <summary>A hash of a folder's name that every process computes alike (FNV-1a).</summary>
-    internal static ulong StableHash(string text)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (char c in text) { h ^= c; h *= 1099511628211UL; }
-        return h;
-    }
-
     /// <summary>A deterministic 64-bit mix of the values (FNV-1a over their bytes, then a final avalanche).</summary>
     internal static long Mix(params long[] values)
     {
@@ -592,13 +622,13 @@ public sealed partial class RunIndex : IDisposable
         return (long)h;
     }
 
-    private static IEnumerable<(string Rel, long Mtime)> Listing(string dir, string prefix)
+    private static IEnumerable<Entry> Listing(string dir, string parent)
     {
         var options = new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = FileAttributes.None };
         try
         {
-            return new System.IO.Enumeration.FileSystemEnumerable<(string, long)>(dir,
-                (ref System.IO.Enumeration.FileSystemEntry e) => (prefix.Length == 0 ? e.FileName.ToString() : prefix + "/" + e.FileName.ToString(), e.LastWriteTimeUtc.UtcTicks), options)
+            return new System.IO.Enumeration.FileSystemEnumerable<Entry>(dir,
+                (ref System.IO.Enumeration.FileSystemEntry e) => new Entry(parent, e.FileName.ToString(), FolderKey(parent, e.FileName), e.LastWriteTimeUtc.UtcTicks), options)
             { ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => e.IsDirectory }.ToList();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; } // vanished meanwhile
