@@ -98,10 +98,9 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
         {
             var (fast, rowsRead) = Common.IndexedOrRows(cli, root, settings.Strict, settings.AllAttempts, index =>
             {
-                var known = index.KeyNames().Params;
+                var (groups, runs, left, known) = index.Groups(groupBy, [.. Comparison.MetricColumns.Select(c => c.Name)], settings.AllAttempts, effective: true);
                 foreach (var k in groupBy)
-                    if (!known.Contains(k)) throw new CompareException($"cannot group by '{k}': no run has that param{Keys.Suggest(k, known)}");
-                var (groups, runs, left) = index.Groups(groupBy, [.. Comparison.MetricColumns.Select(c => c.Name)], settings.AllAttempts, effective: true);
+                    if (!known.Contains(k)) throw new CompareException($"cannot group by '{k}': no run has that param{Keys.Suggest(k, known.Order(StringComparer.Ordinal))}");
                 return (Comparison: Comparison.FromGroups(groups, new ComparisonOptions { GroupBy = groupBy, Sort = sort, Descending = descending }), Runs: runs, Left: left);
             });
             if (fast is var (added, runs, left))

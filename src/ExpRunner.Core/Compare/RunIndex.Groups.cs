@@ -80,9 +80,10 @@ public sealed partial class RunIndex
     /// comparison of 1,000,000 runs without a row made for each. Earlier attempts of sweep trials are
     /// left out unless <paramref name="allAttempts"/> (how many is said); a RUNNING run whose process is
     /// gone counts as CRASHED; with <paramref name="effective"/>, each group's effective learning rates.
+    /// Also the names of the params its runs have (a group-by key none has is a mistake to say).
     /// Read as held: bring the index up to date (<see cref="Refresh"/>) first.
     /// </summary>
-    public (List<IndexGroup> Groups, int Runs, int Superseded) Groups(IReadOnlyList<string> groupBy, IReadOnlyList<string> metrics, bool allAttempts, bool effective)
+    public (List<IndexGroup> Groups, int Runs, int Superseded, HashSet<string> Params) Groups(IReadOnlyList<string> groupBy, IReadOnlyList<string> metrics, bool allAttempts, bool effective)
     {
         var keySets = KeySets();
         var pool = new ValuePool();
@@ -105,6 +106,7 @@ public sealed partial class RunIndex
                 }
                 if (!paramSlots.TryGetValue(r.Int64(4), out var slots) || !metricSlots.TryGetValue(r.Int64(6), out var mslots))
                     throw new IndexDamagedException($"{Path}: a row names a set of keys that is not there");
+                part.KeySets.Add(r.Int64(4));
                 // The grouped fields' bytes, one after another (a missing one marked by a byte UTF-8 never has), looked up as they are.
                 var combo = part.Combo(r.Bytes(5), slots, values =>
                 {
@@ -135,14 +137,16 @@ public sealed partial class RunIndex
             });
         var merged = new Dictionary<string[], IndexGroup>(KeyComparer.Instance);
         int runs = 0, superseded = 0;
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var part in parts)
         {
             (runs, superseded) = (runs + part.Runs, superseded + part.Superseded);
+            foreach (long id in part.KeySets) names.UnionWith(keySets[id].Names);
             foreach (var (key, g) in part.Groups)
                 if (merged.TryGetValue(key, out var mine)) mine.Add(g); else merged[key] = g;
         }
         foreach (var g in merged.Values) g.Finish(metrics);
-        return ([.. merged.Values.OrderBy(g => g.First.Started).ThenBy(g => g.First.Id, StringComparer.Ordinal)], runs, superseded);
+        return ([.. merged.Values.OrderBy(g => g.First.Started).ThenBy(g => g.First.Id, StringComparer.Ordinal)], runs, superseded, names);
     }
 
     /// <summary>One part's groups and counts, and the combinations of grouped values it has met (by their bytes).</summary>
@@ -153,6 +157,8 @@ public sealed partial class RunIndex
         public Dictionary<string[], IndexGroup> Groups { get; } = new(KeyComparer.Instance);
         public int Runs { get; set; }
         public int Superseded { get; set; }
+        /// <summary>The sets of param keys its runs have.</summary>
+        public HashSet<long> KeySets { get; } = [];
         private readonly Dictionary<BytesKey, Found> _combos = [];
         private readonly List<(byte[] Bytes, string Text)> _statuses = [];
         private byte[] _buffer = new byte[256];

@@ -265,7 +265,7 @@ public class RunIndexTests
         index.Put(rows);
         string[] by = ["training.learning_rate", "training.gradient_reduction"];
         var options = new ComparisonOptions { GroupBy = by, Sort = "metrics.test_accuracy", Descending = true };
-        var (groups, runs, superseded) = index.Groups(by, [.. Comparison.MetricColumns.Select(c => c.Name)], allAttempts, effective: true);
+        var (groups, runs, superseded, _) = index.Groups(by, [.. Comparison.MetricColumns.Select(c => c.Name)], allAttempts, effective: true);
         var held = index.Held().Rows.Where(r => allAttempts || !r.Superseded).ToList();
         Assert.Equal((held.Count, allAttempts ? 0 : rows.Count(r => r.Item2.Superseded)), (runs, superseded));
         string fromGroups = Render.Csv(Comparison.FromGroups(groups, options)), fromRows = Render.Csv(Comparison.Build(held, options));

@@ -114,7 +114,7 @@ static class IndexScale
             {
                 using var index = ExpRunner.Compare.RunIndex.Open(root, cache);
                 string[] by = ["training.gradient_reduction", "training.learning_rate"];
-                var (groups, runs, _) = index.Groups(by, [.. ExpRunner.Compare.Comparison.MetricColumns.Select(c => c.Name)], allAttempts: false, effective: true);
+                var (groups, runs, _, _) = index.Groups(by, [.. ExpRunner.Compare.Comparison.MetricColumns.Select(c => c.Name)], allAttempts: false, effective: true);
                 var c = ExpRunner.Compare.Comparison.FromGroups(groups, new ExpRunner.Compare.ComparisonOptions { GroupBy = by });
                 Console.WriteLine(string.Create(inv, $"seconds={Since():0.000} runs={runs} groups={c.Rows.Count}"));
                 break;
