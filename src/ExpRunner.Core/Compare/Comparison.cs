@@ -323,11 +323,11 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
 
     /// <summary>
     /// A group's cell of a metric: mean, spread, count and 95% interval of its values — taken in
-    /// ascending order, so the last digits do not depend on the order the runs were read in.
+    /// ascending order (IEEE total order: -0 before 0), so not a digit depends on the order the runs were read in.
     /// </summary>
     internal static Cell GroupCell(List<double> values)
     {
-        values.Sort();
+        Statistics.SortTotal(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values));
         var ci = Statistics.Ci95(values);
         return new Cell(Value: Statistics.Mean(values), Std: Statistics.StdDev(values), N: values.Count, Low: ci?.Low, High: ci?.High);
     }

@@ -8,6 +8,76 @@ namespace ExpRunner.Compare;
 /// </summary>
 public static class Statistics
 {
+    /// <summary>
+    /// Sorts values ascending in IEEE 754's total order (−NaN, −∞ … −0, +0 … +∞, NaN): values that
+    /// sort equal have the same bits, so the order is the same whatever order they came in. An
+    /// introsort of its own, compiled optimised from its first call (the framework's generic sort of
+    /// doubles starts in unoptimised code: 100,000 values sorted once by a command cost several times more).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void SortTotal(Span<double> values) => Sort(values, 2 * (int)Math.Log2(values.Length + 1) + 2);
+
+    private static long Key(double v)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(v);
+        return bits ^ ((bits >> 63) & long.MaxValue);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Sort(Span<double> v, int depth)
+    {
+        while (v.Length > 16)
+        {
+            if (depth-- == 0) { HeapSort(v); return; }
+            // Median of three as the pivot, then Hoare's partition.
+            int mid = v.Length / 2, last = v.Length - 1;
+            if (Key(v[mid]) < Key(v[0])) (v[mid], v[0]) = (v[0], v[mid]);
+            if (Key(v[last]) < Key(v[0])) (v[last], v[0]) = (v[0], v[last]);
+            if (Key(v[last]) < Key(v[mid])) (v[last], v[mid]) = (v[mid], v[last]);
+            long pivot = Key(v[mid]);
+            int i = -1, j = v.Length;
+            while (true)
+            {
+                do i++; while (Key(v[i]) < pivot);
+                do j--; while (Key(v[j]) > pivot);
+                if (i >= j) break;
+                (v[i], v[j]) = (v[j], v[i]);
+            }
+            // The smaller side by recursion, the larger by the loop (depth of recursion stays logarithmic).
+            if (j + 1 < v.Length - j - 1) { Sort(v[..(j + 1)], depth); v = v[(j + 1)..]; }
+            else { Sort(v[(j + 1)..], depth); v = v[..(j + 1)]; }
+        }
+        for (int a = 1; a < v.Length; a++)
+        {
+            double x = v[a];
+            long k = Key(x);
+            int b = a - 1;
+            while (b >= 0 && Key(v[b]) > k) { v[b + 1] = v[b]; b--; }
+            v[b + 1] = x;
+        }
+    }
+
+    private static void HeapSort(Span<double> v)
+    {
+        for (int i = v.Length / 2 - 1; i >= 0; i--) Down(v, i, v.Length);
+        for (int end = v.Length - 1; end > 0; end--)
+        {
+            (v[0], v[end]) = (v[end], v[0]);
+            Down(v, 0, end);
+        }
+        static void Down(Span<double> v, int i, int n)
+        {
+            while (2 * i + 1 < n)
+            {
+                int c = 2 * i + 1;
+                if (c + 1 < n && Key(v[c + 1]) > Key(v[c])) c++;
+                if (Key(v[i]) >= Key(v[c])) return;
+                (v[i], v[c]) = (v[c], v[i]);
+                i = c;
+            }
+        }
+    }
+
     // Both work on differences to the first value, so that equal values have exactly that mean and a
     // standard deviation of exactly 0 (not a rounding residue like 1e-16 shown as a spread).
     public static double Mean(IReadOnlyList<double> x)

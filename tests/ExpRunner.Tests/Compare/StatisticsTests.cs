@@ -62,4 +62,29 @@ public class StatisticsTests
         var one = Statistics.OneSample(a, 0.9)!.Value;
         Assert.Equal(2 * (1 - Cdf(Math.Abs(one.T), 2)), one.P, 8);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(17)]
+    [InlineData(1000)]
+    [InlineData(20000)]
+    public void Values_sort_in_total_order_whatever_order_they_come_in(int n)
+    {
+        var rng = new Random(n);
+        double[] special = [double.NaN, -double.NaN, 0.0, -0.0, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, -double.Epsilon, 1.0, 1.0];
+        var values = Enumerable.Range(0, n).Select(i => i % 7 == 0 ? special[rng.Next(special.Length)] : Math.Round(rng.NextDouble() * 20 - 10, i % 3)).ToArray();
+        static long Bits(double v) { long b = BitConverter.DoubleToInt64Bits(v); return b ^ ((b >> 63) & long.MaxValue); }
+        var expected = values.Select(Bits).Order().ToArray();
+        foreach (var shuffled in new[] { values, values.Reverse().ToArray(), values.OrderBy(_ => rng.Next()).ToArray(), values.OrderBy(Bits).ToArray() })
+        {
+            var copy = shuffled.Select(v => v).ToArray();
+            Statistics.SortTotal(copy);
+            Assert.Equal(expected, copy.Select(Bits));
+        }
+        // Sorted already and in reverse (the quicksort's worst shapes for a poor pivot) stay fast and right.
+        var ramp = Enumerable.Range(0, n).Select(i => (double)(i / 3)).Reverse().ToArray();
+        Statistics.SortTotal(ramp);
+        Assert.True(ramp.Zip(ramp.Skip(1)).All(p => p.First <= p.Second));
+    }
 }
