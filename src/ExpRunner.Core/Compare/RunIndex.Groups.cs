@@ -106,7 +106,7 @@ public sealed partial class RunIndex
                 }
                 if (!paramSlots.TryGetValue(r.Int64(4), out var slots) || !metricSlots.TryGetValue(r.Int64(6), out var mslots))
                     throw new IndexDamagedException($"{Path}: a row names a set of keys that is not there");
-                part.KeySets.Add(r.Int64(4));
+                if (r.Int64(4) != part.LastKeySet) part.KeySets.Add(part.LastKeySet = r.Int64(4)); // runs in a row mostly share one
                 // The grouped fields' bytes, one after another (a missing one marked by a byte UTF-8 never has), looked up as they are.
                 var combo = part.Combo(r.Bytes(5), slots, values =>
                 {
@@ -159,6 +159,7 @@ public sealed partial class RunIndex
         public int Superseded { get; set; }
         /// <summary>The sets of param keys its runs have.</summary>
         public HashSet<long> KeySets { get; } = [];
+        public long LastKeySet { get; set; } = long.MinValue;
         private readonly Dictionary<BytesKey, Found> _combos = [];
         private readonly List<(byte[] Bytes, string Text)> _statuses = [];
         private byte[] _buffer = new byte[256];

@@ -15,31 +15,39 @@ public static class Statistics
     /// doubles starts in unoptimised code: 100,000 values sorted once by a command cost several times more).
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void SortTotal(Span<double> values) => Sort(values, 2 * (int)Math.Log2(values.Length + 1) + 2);
-
-    private static long Key(double v)
+    public static void SortTotal(Span<double> values)
     {
-        long bits = BitConverter.DoubleToInt64Bits(v);
-        return bits ^ ((bits >> 63) & long.MaxValue);
+        // Each value's bits made a whole number that orders as the total order does (negative values have
+        // their other bits flipped; done twice it undoes itself), the numbers sorted, the bits put back.
+        var keys = System.Runtime.InteropServices.MemoryMarshal.Cast<double, long>(values);
+        Flip(keys);
+        Sort(keys, 2 * (int)Math.Log2(keys.Length + 1) + 2);
+        Flip(keys);
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Sort(Span<double> v, int depth)
+    private static void Flip(Span<long> keys)
+    {
+        for (int i = 0; i < keys.Length; i++) keys[i] ^= (keys[i] >> 63) & long.MaxValue;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Sort(Span<long> v, int depth)
     {
         while (v.Length > 16)
         {
             if (depth-- == 0) { HeapSort(v); return; }
             // Median of three as the pivot, then Hoare's partition.
             int mid = v.Length / 2, last = v.Length - 1;
-            if (Key(v[mid]) < Key(v[0])) (v[mid], v[0]) = (v[0], v[mid]);
-            if (Key(v[last]) < Key(v[0])) (v[last], v[0]) = (v[0], v[last]);
-            if (Key(v[last]) < Key(v[mid])) (v[last], v[mid]) = (v[mid], v[last]);
-            long pivot = Key(v[mid]);
+            if (v[mid] < v[0]) (v[mid], v[0]) = (v[0], v[mid]);
+            if (v[last] < v[0]) (v[last], v[0]) = (v[0], v[last]);
+            if (v[last] < v[mid]) (v[last], v[mid]) = (v[mid], v[last]);
+            long pivot = v[mid];
             int i = -1, j = v.Length;
             while (true)
             {
-                do i++; while (Key(v[i]) < pivot);
-                do j--; while (Key(v[j]) > pivot);
+                do i++; while (v[i] < pivot);
+                do j--; while (v[j] > pivot);
                 if (i >= j) break;
                 (v[i], v[j]) = (v[j], v[i]);
             }
@@ -49,15 +57,14 @@ public static class Statistics
         }
         for (int a = 1; a < v.Length; a++)
         {
-            double x = v[a];
-            long k = Key(x);
+            long x = v[a];
             int b = a - 1;
-            while (b >= 0 && Key(v[b]) > k) { v[b + 1] = v[b]; b--; }
+            while (b >= 0 && v[b] > x) { v[b + 1] = v[b]; b--; }
             v[b + 1] = x;
         }
     }
 
-    private static void HeapSort(Span<double> v)
+    private static void HeapSort(Span<long> v)
     {
         for (int i = v.Length / 2 - 1; i >= 0; i--) Down(v, i, v.Length);
         for (int end = v.Length - 1; end > 0; end--)
@@ -65,13 +72,13 @@ public static class Statistics
             (v[0], v[end]) = (v[end], v[0]);
             Down(v, 0, end);
         }
-        static void Down(Span<double> v, int i, int n)
+        static void Down(Span<long> v, int i, int n)
         {
             while (2 * i + 1 < n)
             {
                 int c = 2 * i + 1;
-                if (c + 1 < n && Key(v[c + 1]) > Key(v[c])) c++;
-                if (Key(v[i]) >= Key(v[c])) return;
+                if (c + 1 < n && v[c + 1] > v[c]) c++;
+                if (v[i] >= v[c]) return;
                 (v[i], v[c]) = (v[c], v[i]);
                 i = c;
             }
