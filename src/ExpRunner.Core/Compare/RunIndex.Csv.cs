@@ -19,7 +19,7 @@ public sealed partial class RunIndex
     {
         var keySets = KeySets();
         var metricNames = Comparison.MetricColumns.Select(c => c.Name).ToArray();
-        const string select = "SELECT status, superseded, started, id, pkeys, pvals, mkeys, mvals, host, pid, pstart FROM runs";
+        const string select = ScanSelect;
 
         // Pass 1: per key, the one value every run has (or that some run differs or lacks it); the sets of
         // keys in the order their oldest run comes (the columns' order); which metrics there are; the
@@ -61,29 +61,18 @@ public sealed partial class RunIndex
         var metricsShown = metricNames.Where(m => metricSets.Any(id => keySets.TryGetValue(id, out var set) && set.TryGetSlot(m, out _))).ToArray();
         string[] effectiveKeys = EffectiveKeys;
         bool effectiveWanted = varying.Any(c => c is "training.learning_rate" or "training.batch_size" || c.StartsWith("training.gradient_reduction", StringComparison.Ordinal));
-        var effectiveText = new System.Collections.Concurrent.ConcurrentDictionary<string, string?>(StringComparer.Ordinal);
-        string? Effective(string?[] fields)
-        {
-            var p = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (int i = 0; i < effectiveKeys.Length; i++) if (fields[i] is { } v) p[effectiveKeys[i]] = v;
-            return effectiveText.GetOrAdd(string.Join('\u001f', p.Select(kv => kv.Key + "=" + kv.Value)), _ => Config.Equivalence.EffectiveText(p));
-        }
+        var rates = new EffectiveRates();
 
         // Pass 2: each run's line. The places of the shown params and the effective rate's inputs in each set of keys.
         string[] wanted = [.. varying, .. effectiveKeys];
         var slots = keySets.ToDictionary(k => k.Key, k => wanted.Select(w => k.Value.TryGetSlot(w, out int s) ? s : -1).ToArray());
         var metricSlots = keySets.ToDictionary(k => k.Key, k => metricsShown.Select(m => k.Value.TryGetSlot(m, out int s) ? s : -1).ToArray());
-        var alive = new System.Collections.Concurrent.ConcurrentDictionary<ProcessRef, bool>();
+        var liveness = new Liveness();
         var pool = new ValuePool();
         var parts = ScanParts(select, _ => new Lines(), (part, r) =>
         {
             if (r.Int64(1) != 0 && !allAttempts) { part.Superseded++; return; }
-            string status = r.Pooled(0, pool);
-            if (status == RunStatus.Running)
-            {
-                var owner = new ProcessRef(r.Pooled(8, pool), (int)r.Int64(9), r.IsNull(10) ? null : new DateTimeOffset(r.Int64(10), TimeSpan.Zero));
-                if (!alive.GetOrAdd(owner, o => o.IsAlive() != false)) status = RunStatus.Crashed;
-            }
+            string status = liveness.Shown(r.Pooled(0, pool), r, pool);
             var packed = r.Bytes(5);
             var at = slots[r.Int64(4)];
             var line = part.Begin(r.Int64(2), r.Text(3));
@@ -103,7 +92,7 @@ public sealed partial class RunIndex
                     int slot = at[varying.Count + i];
                     input[i] = slot >= 0 && slot < fields.Count ? pool.Get(packed.Slice(fields[slot].Start, fields[slot].Length)) : null;
                 }
-                string? e = Effective(input);
+                string? e = rates.Of(input);
                 part.AnyEffective |= e is not null;
                 line.Effective(System.Text.Encoding.UTF8.GetBytes(e ?? "-"));
             }

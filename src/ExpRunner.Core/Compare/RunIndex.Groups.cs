@@ -91,19 +91,13 @@ public sealed partial class RunIndex
         string[] wanted = effective ? [.. groupBy, .. EffectiveKeys] : [.. groupBy];
         var paramSlots = keySets.ToDictionary(k => k.Key, k => wanted.Select(w => k.Value.TryGetSlot(w, out int s) ? s : -1).ToArray());
         var metricSlots = keySets.ToDictionary(k => k.Key, k => metrics.Select(m => k.Value.TryGetSlot(m, out int s) ? s : -1).ToArray());
-        var effectiveText = new System.Collections.Concurrent.ConcurrentDictionary<string, string?>(StringComparer.Ordinal);
-        var alive = new System.Collections.Concurrent.ConcurrentDictionary<ProcessRef, bool>();
-        var parts = ScanParts("SELECT status, superseded, started, id, pkeys, pvals, mkeys, mvals, host, pid, pstart FROM runs",
-            _ => new Part(), (part, r) =>
+        var rates = new EffectiveRates();
+        var liveness = new Liveness();
+        var parts = ScanParts(ScanSelect, _ => new Part(), (part, r) =>
             {
                 if (r.Int64(1) != 0 && !allAttempts) { part.Superseded++; return; }
                 part.Runs++;
-                string status = part.StatusOf(r.Bytes(0));
-                if (status == RunStatus.Running)
-                {
-                    var owner = new ProcessRef(r.Pooled(8, pool), (int)r.Int64(9), r.IsNull(10) ? null : new DateTimeOffset(r.Int64(10), TimeSpan.Zero));
-                    if (!alive.GetOrAdd(owner, o => o.IsAlive() != false)) status = RunStatus.Crashed;
-                }
+                string status = liveness.Shown(part.StatusOf(r.Bytes(0)), r, pool);
                 if (!paramSlots.TryGetValue(r.Int64(4), out var slots) || !metricSlots.TryGetValue(r.Int64(6), out var mslots))
                     throw new IndexDamagedException($"{Path}: a row names a set of keys that is not there");
                 if (r.Int64(4) != part.LastKeySet) part.KeySets.Add(part.LastKeySet = r.Int64(4)); // runs in a row mostly share one
@@ -115,9 +109,7 @@ public sealed partial class RunIndex
                     string? rate = null;
                     if (effective)
                     {
-                        var p = new Dictionary<string, string>(StringComparer.Ordinal);
-                        for (int i = 0; i < EffectiveKeys.Length; i++) if (values[groupBy.Count + i] is { } v) p[EffectiveKeys[i]] = v;
-                        rate = effectiveText.GetOrAdd(string.Join('\u001f', p.Select(kv => kv.Key + "=" + kv.Value)), _ => Config.Equivalence.EffectiveText(p));
+                        rate = rates.Of(values.AsSpan(groupBy.Count));
                         group.Effective.Add(rate);
                     }
                     return new Part.Found(group, [.. values.Take(groupBy.Count).Select(v => v ?? "-")]);
@@ -147,6 +139,35 @@ public sealed partial class RunIndex
         }
         foreach (var g in merged.Values) g.Finish(metrics);
         return ([.. merged.Values.OrderBy(g => g.First.Started).ThenBy(g => g.First.Id, StringComparer.Ordinal)], runs, superseded, names);
+    }
+
+    /// <summary>What a scan of every run reads (<see cref="Groups"/>, <see cref="Csv"/>): the columns' places are theirs.</summary>
+    private const string ScanSelect = "SELECT status, superseded, started, id, pkeys, pvals, mkeys, mvals, host, pid, pstart FROM runs";
+
+    /// <summary>A scanned run's status as shown: a RUNNING run whose process is gone is CRASHED (each process looked at once).</summary>
+    private sealed class Liveness
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<ProcessRef, bool> _alive = new();
+
+        public string Shown(string status, StoredRow r, ValuePool pool)
+        {
+            if (status != RunStatus.Running) return status;
+            var owner = new ProcessRef(r.Pooled(8, pool), (int)r.Int64(9), r.IsNull(10) ? null : new DateTimeOffset(r.Int64(10), TimeSpan.Zero));
+            return _alive.GetOrAdd(owner, o => o.IsAlive() != false) ? status : RunStatus.Crashed;
+        }
+    }
+
+    /// <summary>The effective learning rate of the values of <see cref="EffectiveKeys"/> (null: missing), worked out once per combination.</summary>
+    private sealed class EffectiveRates
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> _memo = new(StringComparer.Ordinal);
+
+        public string? Of(ReadOnlySpan<string?> fields)
+        {
+            var p = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (int i = 0; i < EffectiveKeys.Length; i++) if (fields[i] is { } v) p[EffectiveKeys[i]] = v;
+            return _memo.GetOrAdd(string.Join('\u001f', p.Select(kv => kv.Key + "=" + kv.Value)), _ => Config.Equivalence.EffectiveText(p));
+        }
     }
 
     /// <summary>One part's groups and counts, and the combinations of grouped values it has met (by their bytes).</summary>
