@@ -195,7 +195,6 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var runs = all.Where(r => options.Filter?.Matches(r) ?? true).ToList();
         var metricNames = Keys.Of(runs, metrics: true).ToHashSet(StringComparer.Ordinal); // once per set of keys, not per run
         var metrics = MetricColumns.Where(c => metricNames.Contains(c.Name)).ToList();
-        var paramKeys = Keys.Of(runs);
         var rows = new List<ComparisonRow>();
         RunCells.Layout? layout = null; // the runs' rows' columns (not grouped)
         List<Column> paramColumns;
@@ -237,6 +236,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         }
         else
         {
+            var paramKeys = Keys.Of(runs);
             var varying = options.AllParams ? null : Varying(runs);
             paramColumns = paramKeys.Where(k => varying?.Contains(k) != false).Select(k => new Column(k, ColumnKind.Param)).ToList();
             // A run's cells are made from it when asked for (under these columns).
