@@ -27,20 +27,26 @@ public sealed partial class RunIndex
         var firsts = ScanParts(select, _ => new Survey(), (s, r) =>
         {
             if (r.Int64(1) != 0 && !allAttempts) return;
-            long pkeys = r.Int64(4);
-            var self = (r.Int64(2), r.Text(3));
-            if (!s.Oldest.TryGetValue(pkeys, out var o) || IndexGroup.Before(self.Item1, self.Item2, o)) s.Oldest[pkeys] = self;
-            s.Metrics.Add(r.Int64(6));
+            long pkeys = r.Int64(4), started = r.Int64(2);
+            // The run's id is read only when it could be its set's oldest.
+            if (!s.Oldest.TryGetValue(pkeys, out var o) || (started <= o.Item1 && IndexGroup.Before(started, r.Text(3), o))) s.Oldest[pkeys] = (started, r.Text(3));
+            if (r.Int64(6) != s.LastMetrics) s.Metrics.Add(s.LastMetrics = r.Int64(6));
             if (!keySets.TryGetValue(pkeys, out var set)) throw new IndexDamagedException($"{Path}: a row names a set of keys that is not there");
+            var slots = s.SlotsOf(pkeys, set.Names.Length);
             var packed = r.Bytes(5);
             int start = 0;
-            for (int i = 0; i < set.Names.Length; i++)
+            for (int i = 0; i < slots.Length; i++)
             {
                 int end = packed[start..].IndexOf((byte)0x1f) is int n and >= 0 ? start + n : packed.Length;
-                s.See(set.Names[i], packed[start..Math.Max(start, end)]);
+                ref var slot = ref slots[i];
+                if (!slot.Differs)
+                {
+                    var field = packed[start..Math.Max(start, end)];
+                    if (slot.Value is null) slot.Value = field.ToArray();
+                    else if (!field.SequenceEqual(slot.Value)) slot.Differs = true;
+                }
                 start = Math.Min(packed.Length, end + 1);
             }
-            s.Seen.Add(pkeys);
         });
         var oldest = new Dictionary<long, (long, string)>();
         var values = new Dictionary<string, byte[]?>(StringComparer.Ordinal); // null: differs somewhere
@@ -48,8 +54,14 @@ public sealed partial class RunIndex
         foreach (var s in firsts)
         {
             foreach (var (k, o) in s.Oldest) if (!oldest.TryGetValue(k, out var mine) || IndexGroup.Before(o.Item1, o.Item2, mine)) oldest[k] = o;
-            foreach (var (k, v) in s.Values)
-                values[k] = values.TryGetValue(k, out var mine) ? (mine is not null && v is not null && mine.AsSpan().SequenceEqual(v) ? mine : null) : v;
+            foreach (var (id, seen) in s.Slots)
+                for (int i = 0; i < seen.Length; i++)
+                {
+                    if (seen[i].Value is null && !seen[i].Differs) continue; // no run of this part had this set
+                    string k = keySets[id].Names[i];
+                    byte[]? v = seen[i].Differs ? null : seen[i].Value;
+                    values[k] = values.TryGetValue(k, out var mine) ? (mine is not null && v is not null && mine.AsSpan().SequenceEqual(v) ? mine : null) : v;
+                }
             metricSets.UnionWith(s.Metrics);
         }
         var setsInOrder = oldest.OrderBy(o => o.Value.Item1).ThenBy(o => o.Value.Item2, StringComparer.Ordinal).Select(o => keySets[o.Key]).ToList();
@@ -129,18 +141,28 @@ public sealed partial class RunIndex
 
     private static string CsvQuote(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    /// <summary>Pass 1's findings in one part.</summary>
+    /// <summary>Pass 1's findings in one part: per set of param keys, each slot's one value so far (or that it differs).</summary>
     private sealed class Survey
     {
-        public Dictionary<long, (long, string)> Oldest { get; } = [];
-        public Dictionary<string, byte[]?> Values { get; } = new(StringComparer.Ordinal);
-        public HashSet<long> Metrics { get; } = [];
-        public HashSet<long> Seen { get; } = [];
-
-        public void See(string key, ReadOnlySpan<byte> value)
+        public struct Slot
         {
-            if (!Values.TryGetValue(key, out var known)) Values[key] = value.ToArray();
-            else if (known is not null && !value.SequenceEqual(known)) Values[key] = null;
+            public byte[]? Value;
+            public bool Differs;
+        }
+
+        public Dictionary<long, (long, string)> Oldest { get; } = [];
+        public Dictionary<long, Slot[]> Slots { get; } = [];
+        public HashSet<long> Metrics { get; } = [];
+        public long LastMetrics { get; set; } = long.MinValue;
+        private long _lastSet = long.MinValue;
+        private Slot[] _last = [];
+
+        public Slot[] SlotsOf(long set, int count)
+        {
+            if (set == _lastSet) return _last;
+            if (!Slots.TryGetValue(set, out var slots)) Slots[set] = slots = new Slot[count];
+            (_lastSet, _last) = (set, slots);
+            return slots;
         }
     }
 
