@@ -25,6 +25,11 @@ public sealed class KeySet
 /// <summary>A read-only dictionary of a shared <see cref="KeySet"/> and this row's values (a slice of an <see cref="Arena"/> when read from the index).</summary>
 public sealed class CompactMap<T>(KeySet keys, ReadOnlyMemory<T> values) : IReadOnlyDictionary<string, T>
 {
+    /// <summary>Its set of keys (shared with every row that has the same keys).</summary>
+    internal KeySet KeySet => keys;
+    /// <summary>The value at a slot of <see cref="KeySet"/>.</summary>
+    internal T ValueAt(int slot) => values.Span[slot];
+
     public T this[string key] => TryGetValue(key, out var v) ? v : throw new KeyNotFoundException(key);
     public IEnumerable<string> Keys => keys.Names;
     public IEnumerable<T> Values { get { for (int i = 0; i < values.Length; i++) yield return values.Span[i]; } }
@@ -56,6 +61,11 @@ public sealed class PackedMap(KeySet keys, ReadOnlyMemory<byte> packed, ValuePoo
 {
     public const char Separator = '\u001f';
     private const byte SeparatorByte = 0x1f;
+
+    /// <summary>Its set of keys (shared with every row that has the same keys).</summary>
+    internal KeySet KeySet => keys;
+    /// <summary>The value at a slot of <see cref="KeySet"/>.</summary>
+    internal string ValueAt(int slot) => At(slot);
 
     public string this[string key] => TryGetValue(key, out var v) ? v : throw new KeyNotFoundException(key);
     public IEnumerable<string> Keys => keys.Names;
@@ -121,21 +131,88 @@ public sealed class PackedMap(KeySet keys, ReadOnlyMemory<byte> packed, ValuePoo
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
-/// <summary>One string per distinct value, safe to use from several threads (the UI serves requests in parallel).</summary>
+/// <summary>
+/// A few named keys read from many rows' maps: where each key sits in a set of keys is found once per
+/// set (rows read from the index share a handful), not looked up by name in every row. Maps of other
+/// kinds (rows read from folders) are asked by name. Safe to share between threads.
+/// </summary>
+public sealed class NamedSlots(IReadOnlyList<string> names)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<KeySet, int[]> _slots = new(ReferenceEqualityComparer.Instance);
+
+    public IReadOnlyList<string> Names { get; } = names;
+
+    private int[] SlotsOf(KeySet set) => _slots.GetOrAdd(set, s => [.. Names.Select(n => s.TryGetSlot(n, out int slot) ? slot : -1)]);
+
+    /// <summary>
+    /// Reads the names from one map after another on one thread: the last set of keys' places kept at
+    /// hand (rows of one experiment come together), the shared table asked only when the set changes.
+    /// </summary>
+    public Reader Read() => new(this);
+
+    public sealed class Reader(NamedSlots owner)
+    {
+        private KeySet? _set;
+        private int[] _slots = [];
+
+        private int[] Slots(KeySet set)
+        {
+            if (!ReferenceEquals(set, _set)) (_set, _slots) = (set, owner.SlotsOf(set));
+            return _slots;
+        }
+
+        /// <summary>The value of the <paramref name="i"/>th name in <paramref name="map"/>, or null.</summary>
+        public string? Get(IReadOnlyDictionary<string, string> map, int i)
+        {
+            if (map is PackedMap packed) return Slots(packed.KeySet)[i] is int slot and >= 0 ? packed.ValueAt(slot) : null;
+            return map.TryGetValue(owner.Names[i], out var v) ? v : null;
+        }
+
+        /// <summary>Each name's value in <paramref name="map"/> handed to <paramref name="found"/> with its place among the names (those it has).</summary>
+        public void Each(IReadOnlyDictionary<string, double> map, Action<int, double> found)
+        {
+            if (map is CompactMap<double> compact)
+            {
+                var slots = Slots(compact.KeySet);
+                for (int i = 0; i < slots.Length; i++) if (slots[i] >= 0) found(i, compact.ValueAt(slots[i]));
+                return;
+            }
+            for (int i = 0; i < owner.Names.Count; i++) if (map.TryGetValue(owner.Names[i], out double v)) found(i, v);
+        }
+    }
+}
+
+/// <summary>
+/// One string per distinct value, safe to use from several threads (the UI serves requests in
+/// parallel). A value asked for by its UTF-8 bytes is found by those bytes (no decoding of a value
+/// already held: grouping 100,000 runs asks for hundreds of thousands of values).
+/// </summary>
 public sealed class ValuePool
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<byte[], string> _utf8 = new(Utf8Comparer.Instance);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<byte[], string>.AlternateLookup<ReadOnlySpan<byte>> _byUtf8;
 
-    public ValuePool() => _bySpan = _values.GetAlternateLookup<ReadOnlySpan<char>>();
+    public ValuePool()
+    {
+        _bySpan = _values.GetAlternateLookup<ReadOnlySpan<char>>();
+        _byUtf8 = _utf8.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
 
-    /// <summary>The one string of these UTF-8 bytes (decoded on the stack when short: no string made for a value already held).</summary>
+    /// <summary>The one string of these UTF-8 bytes.</summary>
     public string Get(ReadOnlySpan<byte> utf8)
     {
-        if (utf8.Length > 256) return Get(System.Text.Encoding.UTF8.GetString(utf8).AsSpan());
-        Span<char> chars = stackalloc char[256];
-        int n = System.Text.Encoding.UTF8.GetChars(utf8, chars);
-        return Get(chars[..n]);
+        if (_byUtf8.TryGetValue(utf8, out var held)) return held;
+        string value;
+        if (utf8.Length > 256) value = Get(System.Text.Encoding.UTF8.GetString(utf8).AsSpan());
+        else
+        {
+            Span<char> chars = stackalloc char[256];
+            int n = System.Text.Encoding.UTF8.GetChars(utf8, chars);
+            value = Get(chars[..n]);
+        }
+        return _utf8.GetOrAdd(utf8.ToArray(), value);
     }
 
     public string Get(ReadOnlySpan<char> text)
@@ -143,6 +220,24 @@ public sealed class ValuePool
         if (_bySpan.TryGetValue(text, out var v)) return v;
         string s = text.ToString();
         return _values.GetOrAdd(s, s);
+    }
+
+    /// <summary>Bytes compared and hashed by their contents, also as spans (the lookup without a copy).</summary>
+    private sealed class Utf8Comparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly Utf8Comparer Instance = new();
+        public bool Equals(byte[]? a, byte[]? b) => a is not null && b is not null && a.AsSpan().SequenceEqual(b);
+        public int GetHashCode(byte[] bytes) => Hash(bytes);
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+        public int GetHashCode(ReadOnlySpan<byte> alternate) => Hash(alternate);
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+
+        private static int Hash(ReadOnlySpan<byte> data)
+        {
+            var h = new HashCode();
+            h.AddBytes(data);
+            return h.ToHashCode();
+        }
     }
 }
 

@@ -192,46 +192,90 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var known = Keys.Of(all).ToHashSet(StringComparer.Ordinal);
         foreach (var k in options.GroupBy)
             if (all.Count > 0 && !known.Contains(k)) throw new CompareException($"cannot group by '{k}': no run has that param{Keys.Suggest(k, known)}");
-        var runs = all.Where(r => options.Filter?.Matches(r) ?? true).ToList();
+        var runs = options.Filter is { } filter ? all.Where(filter.Matches).ToList() : all;
         var metricNames = Keys.Of(runs, metrics: true).ToHashSet(StringComparer.Ordinal); // once per set of keys, not per run
         var metrics = MetricColumns.Where(c => metricNames.Contains(c.Name)).ToList();
         var rows = new List<ComparisonRow>();
         RunCells.Layout? layout = null; // the runs' rows' columns (not grouped)
         List<Column> paramColumns;
+        // The effective learning rate: few runs differ in what it depends on, so each combination is worked out once (100,000 rows stay cheap).
+        var inputs = new NamedSlots(Equivalence.EffectiveKeys);
+        var memo = new System.Collections.Concurrent.ConcurrentDictionary<(string?, string?, string?, string?, string?), string?>();
+        string? Effective(RunRow x, NamedSlots.Reader read)
+        {
+            var p = x.Params;
+            var key = (read.Get(p, 0), read.Get(p, 1), read.Get(p, 2), read.Get(p, 3), read.Get(p, 4));
+            return memo.GetOrAdd(key, _ => Equivalence.EffectiveText(p));
+        }
+        static bool ShowsEffective(IEnumerable<string> columns) =>
+            columns.Any(c => c is "training.learning_rate" or "training.batch_size" || c.StartsWith("training.gradient_reduction", StringComparison.Ordinal));
+        string?[]? groupEffective = null; // grouped: each group's one effective rate, "mixed", or null (none)
         if (options.GroupBy.Count > 0)
         {
+            bool effective = ShowsEffective(options.GroupBy) && runs.Any(r => Equivalence.EffectiveText(r.Params) is not null);
             paramColumns = options.GroupBy.Select(k => new Column(k, ColumnKind.Param)).ToList();
-            var groupBy = options.GroupBy.ToArray();
-            string GroupKey(RunRow r)
+            var groupBy = new NamedSlots(options.GroupBy);
+            int width = options.GroupBy.Count;
+            // Each run's group found in contiguous parts on every core (each part's groups in the order their first run
+            // comes), then the parts' groups joined in order: the groups keep the order in which their first run comes.
+            int parts = Math.Clamp(runs.Count / 8_192, 1, Environment.ProcessorCount);
+            var found = new List<(string Key, GroupParts Group)>[parts];
+            Parallel.For(0, parts, part =>
             {
-                if (groupBy.Length == 1) return r.Params.GetValueOrDefault(groupBy[0], "");
-                var parts = new string[groupBy.Length];
-                for (int i = 0; i < parts.Length; i++) parts[i] = r.Params.GetValueOrDefault(groupBy[i], "");
-                return string.Join('\u0001', parts);
-            }
-            // Keys and each group's statistics are computed in parallel (100,000 runs: 0.3 s → about half); the
-            // groups keep the order in which their first run comes.
-            var keys = runs.AsParallel().AsOrdered().Select(GroupKey).ToArray();
-            var byKey = new Dictionary<string, List<RunRow>>(StringComparer.Ordinal);
-            var order = new List<List<RunRow>>();
-            for (int i = 0; i < keys.Length; i++)
+                var read = groupBy.Read();
+                var rates = inputs.Read();
+                var byKey = new Dictionary<string, GroupParts>(StringComparer.Ordinal);
+                var inOrder = new List<(string, GroupParts)>();
+                var fields = new string[width];
+                int from = (int)((long)runs.Count * part / parts), to = (int)((long)runs.Count * (part + 1) / parts);
+                for (int i = from; i < to; i++)
+                {
+                    var r = runs[i];
+                    string key;
+                    if (width == 1) key = read.Get(r.Params, 0) ?? "";
+                    else
+                    {
+                        for (int f = 0; f < width; f++) fields[f] = read.Get(r.Params, f) ?? "";
+                        key = string.Join('\u0001', fields);
+                    }
+                    if (!byKey.TryGetValue(key, out var group)) { byKey[key] = group = new GroupParts(); inOrder.Add((key, group)); }
+                    group.Members.Add(r);
+                    if (effective) group.Rate(Effective(r, rates));
+                }
+                found[part] = inOrder;
+            });
+            var joined = new Dictionary<string, GroupParts>(StringComparer.Ordinal);
+            var groups = new List<GroupParts>();
+            foreach (var inOrder in found)
+                foreach (var (key, group) in inOrder)
+                    if (joined.TryGetValue(key, out var mine)) mine.Add(group);
+                    else { joined[key] = group; groups.Add(group); }
+            var order = groups.ConvertAll(g => g.Members);
+            if (effective) groupEffective = [.. groups.Select(g => g.Mixed ? "mixed" : g.Effective)];
+            // Each group's metric values gathered in one pass over its runs, then each (group, metric) cell made — both on every core.
+            var metricSlots = new NamedSlots([.. metrics.Select(m => m.Name)]);
+            var gathered = new List<double>[order.Count, metrics.Count];
+            Parallel.For(0, order.Count, g =>
             {
-                if (!byKey.TryGetValue(keys[i], out var members)) { byKey[keys[i]] = members = []; order.Add(members); }
-                members.Add(runs[i]);
-            }
-            rows.AddRange(order.AsParallel().AsOrdered().Select(members =>
+                var read = metricSlots.Read();
+                for (int m = 0; m < metrics.Count; m++) gathered[g, m] = new List<double>(order[g].Count);
+                foreach (var r in order[g]) read.Each(r.Metrics, (m, v) => gathered[g, m].Add(v));
+            });
+            var metricCells = new Cell?[order.Count, metrics.Count];
+            Parallel.For(0, order.Count * metrics.Count, k =>
+            {
+                var (g, m) = Math.DivRem(k, metrics.Count);
+                if (gathered[g, m].Count > 0) metricCells[g, m] = GroupCell(gathered[g, m]);
+            });
+            rows.AddRange(order.Select((members, g) =>
             {
                 var cells = new Dictionary<string, Cell>();
-                foreach (var k in options.GroupBy) cells["params." + k] = new Cell(members[0].Params.GetValueOrDefault(k, "-"));
-                foreach (var m in metrics)
-                {
-                    var values = new List<double>(members.Count);
-                    foreach (var r in members) if (r.Metrics.TryGetValue(m.Name, out double v)) values.Add(v);
-                    if (values.Count == 0) continue;
-                    cells[m.Key] = GroupCell(values);
-                }
-                cells["attributes.status"] = new Cell(string.Join(", ", members.GroupBy(r => r.Status).Select(s => $"{s.Count()} {s.Key}")));
-                return new ComparisonRow(string.Join(", ", options.GroupBy.Select(k => members[0].Params.GetValueOrDefault(k, "-"))), cells, members);
+                var first = new string[width];
+                var read = groupBy.Read();
+                for (int i = 0; i < width; i++) cells["params." + options.GroupBy[i]] = new Cell(first[i] = read.Get(members[0].Params, i) ?? "-");
+                for (int m = 0; m < metrics.Count; m++) if (metricCells[g, m] is { } cell) cells[metrics[m].Key] = cell;
+                cells["attributes.status"] = new Cell(StatusCounts(members));
+                return new ComparisonRow(string.Join(", ", first), cells, members);
             }));
         }
         else
@@ -245,28 +289,16 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         }
         // The effective learning rate beside a learning rate or reduction that is shown, and which rows are one configuration.
         var derived = new List<Column>();
-        if (paramColumns.Any(c => c.Name is "training.learning_rate" or "training.batch_size" || c.Name.StartsWith("training.gradient_reduction", StringComparison.Ordinal))
-            && runs.Any(r => Equivalence.EffectiveText(r.Params) is not null))
+        const string effectiveKey = "params." + EffectiveLrColumn;
+        if (groupEffective is not null)
         {
             derived.Add(new Column(EffectiveLrColumn, ColumnKind.Param));
-            // Few runs differ in what it depends on: each combination is worked out once (100,000 rows stay cheap).
-            var memo = new System.Collections.Concurrent.ConcurrentDictionary<(string?, string?, string?, string?, string?), string?>();
-            string? Effective(RunRow x)
-            {
-                var p = x.Params;
-                var key = (p.GetValueOrDefault("training.learning_rate"), p.GetValueOrDefault("training.batch_size"), p.GetValueOrDefault("training.gradient_reduction"),
-                    p.GetValueOrDefault("training.gradient_reduction.weights"), p.GetValueOrDefault("training.gradient_reduction.biases"));
-                return memo.GetOrAdd(key, _ => Equivalence.EffectiveText(p));
-            }
-            const string effectiveKey = "params." + EffectiveLrColumn;
-            if (layout is not null) layout.Derived[effectiveKey] = run => new Cell(Effective(run) ?? "-"); // a run's row: made when asked for
-            else
-                rows = [.. rows.Select(r =>
-                {
-                    string? text = Effective(r.Runs[0]);
-                    for (int i = 1; i < r.Runs.Count; i++) if (Effective(r.Runs[i]) != text) { text = "mixed"; break; }
-                    return r.With(effectiveKey, new Cell(text ?? "-"));
-                })];
+            rows = [.. rows.Select((r, g) => r.With(effectiveKey, new Cell(groupEffective[g] ?? "-")))];
+        }
+        else if (layout is not null && ShowsEffective(paramColumns.Select(c => c.Name)) && runs.Any(r => Equivalence.EffectiveText(r.Params) is not null))
+        {
+            derived.Add(new Column(EffectiveLrColumn, ColumnKind.Param));
+            layout.Derived[effectiveKey] = run => new Cell(Effective(run, inputs.Read()) ?? "-"); // a run's row: made when asked for
         }
         if (options.TrainCount is { } count && SameConfigMarks([.. rows.Select(r => r.Runs)], count) is { Count: > 0 } mark)
         {
@@ -308,17 +340,59 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var paramColumns = groupBy.Select(k => new Column(k, ColumnKind.Param)).ToList();
         bool effective = paramColumns.Any(c => c.Name is "training.learning_rate" or "training.batch_size" || c.Name.StartsWith("training.gradient_reduction", StringComparison.Ordinal))
             && groups.Any(g => g.Effective.Any(e => e is not null));
-        var rows = groups.Select(g =>
+        // Each group's metric cells on every core (each sorts its values: a few milliseconds apiece at 10,000 runs a group).
+        var metricCells = new Cell?[groups.Count, metrics.Count];
+        Parallel.For(0, groups.Count * metrics.Count, k =>
+        {
+            var (g, m) = Math.DivRem(k, metrics.Count);
+            if (groups[g].Metrics.TryGetValue(metrics[m].Name, out var values)) metricCells[g, m] = GroupCell(values);
+        });
+        var rows = groups.Select((g, at) =>
         {
             var cells = new Dictionary<string, Cell>(StringComparer.Ordinal);
             for (int i = 0; i < groupBy.Count; i++) cells["params." + groupBy[i]] = new Cell(g.Shown[i]);
-            foreach (var m in metrics) if (g.Metrics.TryGetValue(m.Name, out var values)) cells[m.Key] = GroupCell(values);
+            for (int m = 0; m < metrics.Count; m++) if (metricCells[at, m] is { } cell) cells[metrics[m].Key] = cell;
             cells["attributes.status"] = new Cell(g.StatusText());
             if (effective) cells["params." + EffectiveLrColumn] = new Cell(g.Effective.Count == 1 ? g.Effective.First() ?? "-" : "mixed");
             return new ComparisonRow(string.Join(", ", g.Shown), cells, []) { Size = g.N };
         }).ToList();
         var columns = paramColumns.Concat(effective ? [new Column(EffectiveLrColumn, ColumnKind.Param)] : []).Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
         return new Comparison(columns, MarkBest(Sort(rows, options, columns), metrics), Grouped: true);
+    }
+
+    /// <summary>A group's runs as a part of them is gathered, with their effective rate: the first run's, or mixed.</summary>
+    private sealed class GroupParts
+    {
+        public List<RunRow> Members { get; } = [];
+        public string? Effective { get; private set; }
+        public bool Mixed { get; private set; }
+
+        public void Rate(string? rate)
+        {
+            if (Members.Count == 1) Effective = rate;
+            else if (!Mixed && rate != Effective) Mixed = true;
+        }
+
+        /// <summary>Adds the runs of a later part of the same group.</summary>
+        public void Add(GroupParts later)
+        {
+            Members.AddRange(later.Members);
+            Mixed |= later.Mixed || later.Effective != Effective;
+        }
+    }
+
+    /// <summary>A group's runs' statuses as compare shows them: "3 FINISHED, 1 FAILED", in the order the statuses first come.</summary>
+    internal static string StatusCounts(IReadOnlyList<RunRow> runs)
+    {
+        var counts = new List<(string Status, int Count)>(2);
+        foreach (var r in runs)
+        {
+            int i = 0;
+            while (i < counts.Count && !ReferenceEquals(counts[i].Status, r.Status) && counts[i].Status != r.Status) i++;
+            if (i == counts.Count) counts.Add((r.Status, 1));
+            else counts[i] = (counts[i].Status, counts[i].Count + 1);
+        }
+        return string.Join(", ", counts.Select(c => $"{c.Count} {c.Status}"));
     }
 
     /// <summary>

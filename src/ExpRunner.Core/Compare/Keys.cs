@@ -16,9 +16,12 @@ public static class Keys
         var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
         var names = new List<string>();
         var known = new HashSet<string>(StringComparer.Ordinal);
+        object? last = null;
         foreach (var r in runs)
         {
             var keys = metrics ? r.Metrics.Keys : r.Params.Keys;
+            if (ReferenceEquals(keys, last)) continue; // runs in a row mostly share one set
+            last = keys;
             if (!seen.Add(keys)) continue;
             foreach (var k in keys) if (known.Add(k)) names.Add(k);
         }

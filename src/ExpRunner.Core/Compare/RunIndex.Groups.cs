@@ -62,8 +62,7 @@ public sealed class IndexGroup
 
 public sealed partial class RunIndex
 {
-    private static readonly string[] EffectiveKeys =
-        ["training.learning_rate", "training.batch_size", "training.gradient_reduction", "training.gradient_reduction.weights", "training.gradient_reduction.biases"];
+    private static readonly string[] EffectiveKeys = Config.Equivalence.EffectiveKeys;
 
     /// <summary>How many runs are held (earlier attempts of sweep trials run again only with <paramref name="allAttempts"/>).</summary>
     public int Count(bool allAttempts)

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using ExpRunner.IO;
 using ExpRunner.Tracking;
 using Microsoft.Data.Sqlite;
 
@@ -161,6 +163,7 @@ public sealed partial class RunIndex : IDisposable
                 CREATE TABLE IF NOT EXISTS runs (dir TEXT PRIMARY KEY, mtime INTEGER, id TEXT, experiment TEXT, status TEXT, host TEXT, pid INTEGER,
                     pstart INTEGER, started INTEGER, superseded INTEGER, pkeys INTEGER, pvals TEXT, mkeys INTEGER, mvals BLOB, files INTEGER, dirhash INTEGER);
                 CREATE INDEX IF NOT EXISTS runs_started ON runs (started, id);
+                CREATE INDEX IF NOT EXISTS runs_folders ON runs (dirhash, mtime, files, superseded);
                 CREATE TABLE IF NOT EXISTS keysets (id INTEGER PRIMARY KEY, names TEXT UNIQUE);
                 INSERT OR IGNORE INTO meta VALUES ('schema', '{Schema}'), ('root', '{root.Replace("'", "''")}');
                 """);
@@ -248,29 +251,21 @@ public sealed partial class RunIndex : IDisposable
         var states = new TState[n];
         var tasks = Enumerable.Range(0, n).Select(p => Task.Factory.StartNew(() =>
         {
-            var db = p == 0 ? _db : ReaderConnection();
+            // A file's parts each on a connection of its own; an index in memory has one connection (and one part).
+            var db = Path == ":memory:" ? null : StoredRow.Reader(Path);
             try
             {
                 var state = start(p);
-                StoredRow.Each(db, $"{select} WHERE rowid BETWEEN ?1 AND ?2", [low + p * span, Math.Min(high, low + (p + 1) * span - 1)], r => row(state, r));
+                StoredRow.Each(db ?? _db.Handle!, $"{select} WHERE rowid BETWEEN ?1 AND ?2", [low + p * span, Math.Min(high, low + (p + 1) * span - 1)], r => row(state, r));
                 states[p] = state;
             }
             finally
             {
-                if (p != 0) db.Dispose();
+                db?.Dispose();
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         foreach (var t in tasks) t.GetAwaiter().GetResult(); // the first failure as it was thrown (a damaged index, an unreadable file)
         return states;
-    }
-
-    /// <summary>Another connection to the index file, for reading beside the first.</summary>
-    private SqliteConnection ReaderConnection()
-    {
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
-        db.Open();
-        Exec(db, "PRAGMA busy_timeout=10000; PRAGMA mmap_size=1073741824;");
-        return db;
     }
 
     /// <summary>
@@ -418,7 +413,7 @@ public sealed partial class RunIndex : IDisposable
     {
         var present = Runs(listing.GetAwaiter().GetResult(), held);
         var changed = present.Where(p => !p.Unchanged).ToList();
-        var read = changed.AsParallel().Select(p =>
+        var read = changed.Count == 0 ? [] : changed.AsParallel().Select(p =>
         {
             var folder = RunFolder.Open(System.IO.Path.Combine(RunsRoot, p.Rel!));
             // The files' fingerprint is taken before they are read: a change while reading is seen next time.
@@ -504,9 +499,13 @@ public sealed partial class RunIndex : IDisposable
     private Listed List()
     {
         if (File.Exists(System.IO.Path.Combine(RunsRoot, RunFolder.RecordFile))) return new([], [], Directory.GetLastWriteTimeUtc(RunsRoot).Ticks);
-        var children = Listing(RunsRoot, "").ToList();
-        // The experiments' folders listed on both cores (a listing is a stat a folder).
-        var grandchildren = children.AsParallel().AsOrdered().SelectMany(c => Listing(System.IO.Path.Combine(RunsRoot, c.Name), c.Name)).ToList();
+        var children = Listing(RunsRoot, "");
+        // The experiments' folders listed on every core (a listing is a stat a folder), each into its own place: no ordered merge.
+        var lists = new List<Entry>[children.Count];
+        Parallel.For(0, children.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 8) },
+            i => lists[i] = Listing(System.IO.Path.Combine(RunsRoot, children[i].Name), children[i].Name));
+        var grandchildren = new List<Entry>(lists.Sum(l => l.Count));
+        foreach (var list in lists) grandchildren.AddRange(list);
         return new(children, grandchildren, null);
     }
 
@@ -586,7 +585,10 @@ public sealed partial class RunIndex : IDisposable
             int from = (int)((long)candidates.Count * p / parts), to = (int)((long)candidates.Count * (p + 1) / parts);
             for (int i = from; i < to; i++) prints[i] = Fingerprint(candidates[i]);
         });
-        return children.Select(c => c.Print).Concat(prints).OfType<(long, string?, FolderPrint, bool)>().ToList();
+        var present = new List<(long, string?, FolderPrint, bool)>(children.Count + prints.Length);
+        foreach (var c in children) if (c.Print is { } print) present.Add(print);
+        foreach (var print in prints) if (print is { } p) present.Add(p);
+        return present;
     }
 
     /// <summary>
@@ -597,13 +599,13 @@ public sealed partial class RunIndex : IDisposable
     private long FilesPrint(string rel)
     {
         long recent = (DateTime.UtcNow - TimeSpan.FromSeconds(2)).Ticks;
-        var record = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunFolder.RecordFile));
-        if (!record.Exists) return -1;
-        var summary = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunFolder.SummaryFile));
-        var meta = new FileInfo(System.IO.Path.Combine(RunsRoot, rel, RunMeta.File));
-        long recordTicks = record.LastWriteTimeUtc.Ticks, summaryTicks = summary.Exists ? summary.LastWriteTimeUtc.Ticks : 0, metaTicks = meta.Exists ? meta.LastWriteTimeUtc.Ticks : 0;
+        string folder = System.IO.Path.Combine(RunsRoot, rel);
+        if (FolderListing.File(System.IO.Path.Combine(folder, RunFolder.RecordFile)) is not var (recordTicks, recordSize)) return -1;
+        var summary = FolderListing.File(System.IO.Path.Combine(folder, RunFolder.SummaryFile));
+        var meta = FolderListing.File(System.IO.Path.Combine(folder, RunMeta.File));
+        long summaryTicks = summary?.WriteTicks ?? 0, metaTicks = meta?.WriteTicks ?? 0;
         if (recordTicks > recent || summaryTicks > recent || metaTicks > recent) return 0;
-        long print = Mix(recordTicks, record.Length, summaryTicks, summary.Exists ? summary.Length : -1, metaTicks, meta.Exists ? meta.Length : -1);
+        long print = Mix(recordTicks, recordSize, summaryTicks, summary?.Size ?? -1, metaTicks, meta?.Size ?? -1);
         return print is 0 or -1 ? 1 : print;
     }
 
@@ -629,17 +631,8 @@ public sealed partial class RunIndex : IDisposable
         return (long)h;
     }
 
-    private static IEnumerable<Entry> Listing(string dir, string parent)
-    {
-        var options = new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = FileAttributes.None };
-        try
-        {
-            return new System.IO.Enumeration.FileSystemEnumerable<Entry>(dir,
-                (ref System.IO.Enumeration.FileSystemEntry e) => new Entry(parent, e.FileName.ToString(), FolderKey(parent, e.FileName), e.LastWriteTimeUtc.UtcTicks), options)
-            { ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => e.IsDirectory }.ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; } // vanished meanwhile
-    }
+    private static List<Entry> Listing(string dir, string parent) =>
+        FolderListing.Of(dir).ConvertAll(f => new Entry(parent, f.Name, FolderKey(parent, f.Name), f.WriteTicks));
 
     private Dictionary<long, KeySet> KeySets()
     {
@@ -669,17 +662,24 @@ public sealed partial class RunIndex : IDisposable
 }
 
 /// <summary>
-/// A row of a query on the index, read straight from SQLite's statement (SQLitePCL.raw, under
-/// Microsoft.Data.Sqlite): 100,000 rows of 15 columns in about a third of the time of a data reader,
-/// whose every value goes through type checks and conversions. Text is read as its UTF-8 bytes; the
-/// few distinct values (experiments, statuses, hosts) come from a <see cref="ValuePool"/> without a
-/// string made for each row.
+/// A row of a query on the index, read straight from SQLite's statement: 100,000 rows of 15 columns in
+/// about a third of the time of a data reader, whose every value goes through type checks and
+/// conversions. The columns are read by calling SQLite's library itself with the statement's pointer
+/// (not through SQLitePCL's provider, which takes a reference on the statement's handle and
+/// dispatches through an interface for every value); the statement stays alive and is finalised by
+/// <see cref="Each"/>, which alone hands rows out. Text is read as its UTF-8 bytes; the few distinct
+/// values (experiments, statuses, hosts) come from a <see cref="ValuePool"/> without a string made for each row.
 /// </summary>
-internal readonly struct StoredRow(SQLitePCL.sqlite3_stmt statement)
+internal readonly unsafe partial struct StoredRow(IntPtr statement)
 {
-    public long Int64(int column) => SQLitePCL.raw.sqlite3_column_int64(statement, column);
-    public bool IsNull(int column) => SQLitePCL.raw.sqlite3_column_type(statement, column) == SQLitePCL.raw.SQLITE_NULL;
-    public ReadOnlySpan<byte> Bytes(int column) => SQLitePCL.raw.sqlite3_column_blob(statement, column);
+    public long Int64(int column) => ColumnInt64(statement, column);
+    public bool IsNull(int column) => ColumnType(statement, column) == SQLitePCL.raw.SQLITE_NULL;
+    public ReadOnlySpan<byte> Bytes(int column)
+    {
+        byte* data = ColumnBlob(statement, column); // before its length: SQLite's rule for the pair
+        int length = ColumnBytes(statement, column);
+        return data is null ? [] : new ReadOnlySpan<byte>(data, length);
+    }
     public string Text(int column) => Encoding.UTF8.GetString(Bytes(column));
     public string Pooled(int column, ValuePool pool) => pool.Get(Bytes(column));
 
@@ -692,9 +692,12 @@ internal readonly struct StoredRow(SQLitePCL.sqlite3_stmt statement)
     }
 
     /// <summary>Runs <paramref name="sql"/> on the connection with its arguments (?1, ?2, …: whole numbers or text), each row handed to <paramref name="row"/>.</summary>
-    public static void Each(SqliteConnection db, string sql, object[] args, Action<StoredRow> row)
+    public static void Each(SqliteConnection db, string sql, object[] args, Action<StoredRow> row) =>
+        Each(db.Handle ?? throw new InvalidOperationException("the index connection is closed"), sql, args, row);
+
+    /// <summary>As above, on a connection's handle.</summary>
+    public static void Each(SQLitePCL.sqlite3 handle, string sql, object[] args, Action<StoredRow> row)
     {
-        var handle = db.Handle ?? throw new InvalidOperationException("the index connection is closed");
         Check(handle, SQLitePCL.raw.sqlite3_prepare_v2(handle, sql, out var statement));
         using (statement)
         {
@@ -705,10 +708,35 @@ internal readonly struct StoredRow(SQLitePCL.sqlite3_stmt statement)
                     string t => SQLitePCL.raw.sqlite3_bind_text(statement, i + 1, t),
                     _ => throw new ArgumentException($"an argument of type {args[i].GetType().Name}"),
                 });
-            int rc;
-            while ((rc = SQLitePCL.raw.sqlite3_step(statement)) == SQLitePCL.raw.SQLITE_ROW) row(new StoredRow(statement));
-            if (rc != SQLitePCL.raw.SQLITE_DONE) Check(handle, rc);
+            bool added = false;
+            statement.DangerousAddRef(ref added);
+            try
+            {
+                IntPtr stmt = statement.DangerousGetHandle();
+                int rc;
+                while ((rc = Step(stmt)) == SQLitePCL.raw.SQLITE_ROW) row(new StoredRow(stmt));
+                if (rc != SQLitePCL.raw.SQLITE_DONE) Check(handle, rc);
+            }
+            finally { if (added) statement.DangerousRelease(); }
         }
+    }
+
+    /// <summary>
+    /// A read-only connection to the index file for one thread's scan, opened without SQLite's lock
+    /// around every call (SQLITE_OPEN_NOMUTEX: it is used by one thread only).
+    /// </summary>
+    public static SQLitePCL.sqlite3 Reader(string path)
+    {
+        int rc = SQLitePCL.raw.sqlite3_open_v2(path, out var db, SQLitePCL.raw.SQLITE_OPEN_READONLY | SQLitePCL.raw.SQLITE_OPEN_NOMUTEX, null);
+        if (rc != SQLitePCL.raw.SQLITE_OK)
+        {
+            string message = db is null ? $"SQLite Error {rc}" : SQLitePCL.raw.sqlite3_errmsg(db).utf8_to_string();
+            db?.Dispose();
+            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
+        }
+        Check(db, SQLitePCL.raw.sqlite3_busy_timeout(db, 10_000));
+        Check(db, SQLitePCL.raw.sqlite3_exec(db, "PRAGMA mmap_size=1073741824;"));
+        return db;
     }
 
     private static void Check(SQLitePCL.sqlite3 handle, int rc)
@@ -716,4 +744,16 @@ internal readonly struct StoredRow(SQLitePCL.sqlite3_stmt statement)
         if (rc is not (SQLitePCL.raw.SQLITE_OK or SQLitePCL.raw.SQLITE_ROW or SQLitePCL.raw.SQLITE_DONE))
             throw new SqliteException($"SQLite Error {rc}: '{SQLitePCL.raw.sqlite3_errmsg(handle).utf8_to_string()}'.", rc);
     }
+
+    // SQLite's own functions, from the library SQLitePCL loads (e_sqlite3).
+    [LibraryImport("e_sqlite3", EntryPoint = "sqlite3_step")]
+    private static partial int Step(IntPtr statement);
+    [LibraryImport("e_sqlite3", EntryPoint = "sqlite3_column_int64")]
+    private static partial long ColumnInt64(IntPtr statement, int column);
+    [LibraryImport("e_sqlite3", EntryPoint = "sqlite3_column_type")]
+    private static partial int ColumnType(IntPtr statement, int column);
+    [LibraryImport("e_sqlite3", EntryPoint = "sqlite3_column_blob")]
+    private static partial byte* ColumnBlob(IntPtr statement, int column);
+    [LibraryImport("e_sqlite3", EntryPoint = "sqlite3_column_bytes")]
+    private static partial int ColumnBytes(IntPtr statement, int column);
 }

@@ -38,6 +38,10 @@ public static class Equivalence
         return Divisors(p, trainCount) is { } d ? (lr / d.W, lr / d.B) : null;
     }
 
+    /// <summary>The params <see cref="EffectiveText"/> reads (runs alike in these have one effective rate).</summary>
+    public static readonly string[] EffectiveKeys =
+        ["training.learning_rate", "training.batch_size", "training.gradient_reduction", "training.gradient_reduction.weights", "training.gradient_reduction.biases"];
+
     /// <summary>The effective learning rate as text: one number, or the weights' and the biases' when they differ.</summary>
     public static string? EffectiveText(IReadOnlyDictionary<string, string> p) => EffectiveLr(p) switch
     {
