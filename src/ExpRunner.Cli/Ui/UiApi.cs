@@ -56,7 +56,7 @@ public sealed class UiApi(UiData data)
                     groups = c.Rows.Skip(offset).Take(limit).Select(g => new
                     {
                         label = g.Label, values = query.GroupBy.ToDictionary(k => k, k => g.Runs[0].Params.GetValueOrDefault(k)), n = g.Runs.Count,
-                        status = g.Runs.GroupBy(r => r.Status).ToDictionary(s => s.Key, s => s.Count()),
+                        status = Comparison.StatusTally(g.Runs).ToDictionary(),
                         metrics = c.Columns.Where(col => col.Kind == ColumnKind.Metric && g.Cells.ContainsKey(col.Key)).ToDictionary(col => col.Name, col =>
                         {
                             var cell = g.Cells[col.Key];

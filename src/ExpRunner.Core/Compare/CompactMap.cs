@@ -67,6 +67,14 @@ public sealed class PackedMap(KeySet keys, ReadOnlyMemory<byte> packed, ValuePoo
     /// <summary>The value at a slot of <see cref="KeySet"/>.</summary>
     internal string ValueAt(int slot) => At(slot);
 
+    /// <summary>The value at a slot of <see cref="KeySet"/> as its stored UTF-8 bytes (none made).</summary>
+    internal ReadOnlySpan<byte> BytesAt(int slot)
+    {
+        var starts = _starts ??= Starts();
+        int start = starts[slot], end = slot + 1 < starts.Length ? starts[slot + 1] - 1 : packed.Length;
+        return packed.Span[start..end];
+    }
+
     public string this[string key] => TryGetValue(key, out var v) ? v : throw new KeyNotFoundException(key);
     public IEnumerable<string> Keys => keys.Names;
     public IEnumerable<string> Values => this.Select(p => p.Value);
@@ -161,6 +169,27 @@ public sealed class NamedSlots(IReadOnlyList<string> names)
             return _slots;
         }
 
+        /// <summary>
+        /// The names' values in <paramref name="map"/> as one run of bytes in <paramref name="buffer"/> (each value's
+        /// UTF-8 bytes and a separator; a missing one a byte UTF-8 never has): its length, or -1 when the map does
+        /// not hold its values as bytes. Equal runs of bytes are equal values.
+        /// </summary>
+        public int Bytes(IReadOnlyDictionary<string, string> map, ref byte[] buffer)
+        {
+            if (map is not PackedMap packed) return -1;
+            var slots = Slots(packed.KeySet);
+            int length = 0;
+            foreach (int slot in slots)
+            {
+                var field = slot >= 0 ? packed.BytesAt(slot) : [];
+                if (buffer.Length < length + field.Length + 2) Array.Resize(ref buffer, 2 * (length + field.Length + 2));
+                if (slot < 0) buffer[length++] = 0xff;
+                else { field.CopyTo(buffer.AsSpan(length)); length += field.Length; }
+                buffer[length++] = 0x1f;
+            }
+            return length;
+        }
+
         /// <summary>The value of the <paramref name="i"/>th name in <paramref name="map"/>, or null.</summary>
         public string? Get(IReadOnlyDictionary<string, string> map, int i)
         {
@@ -179,6 +208,25 @@ public sealed class NamedSlots(IReadOnlyList<string> names)
             }
             for (int i = 0; i < owner.Names.Count; i++) if (map.TryGetValue(owner.Names[i], out double v)) found(i, v);
         }
+    }
+}
+
+/// <summary>Bytes as a dictionary key (a probe shares a buffer; a stored key owns its copy).</summary>
+internal readonly struct BytesKey(byte[] bytes, int length) : IEquatable<BytesKey>
+{
+    private readonly int _hash = HashOf(bytes.AsSpan(0, length));
+    public bool Equals(BytesKey other) => _hash == other._hash && bytes.AsSpan(0, length).SequenceEqual(other.Bytes);
+    private ReadOnlySpan<byte> Bytes => bytes.AsSpan(0, length);
+    public override bool Equals(object? obj) => obj is BytesKey k && Equals(k);
+    public override int GetHashCode() => _hash;
+    /// <summary>A key of its own (a copy of the probe's bytes), to store.</summary>
+    public BytesKey Owned() => new(Bytes.ToArray(), length);
+
+    private static int HashOf(ReadOnlySpan<byte> data)
+    {
+        var h = new HashCode();
+        h.AddBytes(data);
+        return h.ToHashCode();
     }
 }
 

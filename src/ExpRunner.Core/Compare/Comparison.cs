@@ -220,17 +220,21 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
             // comes), then the parts' groups joined in order: the groups keep the order in which their first run comes.
             int parts = Math.Clamp(runs.Count / 8_192, 1, Environment.ProcessorCount);
             var found = new List<(string Key, GroupParts Group)>[parts];
+            // Rows read from the index hold their params as bytes: a run's grouped values (and the effective rate's inputs)
+            // are looked up as those bytes, and its group key and rate worked out once per distinct combination.
+            var combined = new NamedSlots(effective ? [.. options.GroupBy, .. Equivalence.EffectiveKeys] : options.GroupBy);
             Parallel.For(0, parts, part =>
             {
                 var read = groupBy.Read();
                 var rates = inputs.Read();
+                var asBytes = combined.Read();
                 var byKey = new Dictionary<string, GroupParts>(StringComparer.Ordinal);
                 var inOrder = new List<(string, GroupParts)>();
+                var combos = new Dictionary<BytesKey, (GroupParts Group, string? Rate)>();
+                var buffer = new byte[256];
                 var fields = new string[width];
-                int from = (int)((long)runs.Count * part / parts), to = (int)((long)runs.Count * (part + 1) / parts);
-                for (int i = from; i < to; i++)
+                GroupParts GroupOf(RunRow r)
                 {
-                    var r = runs[i];
                     string key;
                     if (width == 1) key = read.Get(r.Params, 0) ?? "";
                     else
@@ -239,8 +243,28 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
                         key = string.Join('\u0001', fields);
                     }
                     if (!byKey.TryGetValue(key, out var group)) { byKey[key] = group = new GroupParts(); inOrder.Add((key, group)); }
+                    return group;
+                }
+                int from = (int)((long)runs.Count * part / parts), to = (int)((long)runs.Count * (part + 1) / parts);
+                for (int i = from; i < to; i++)
+                {
+                    var r = runs[i];
+                    GroupParts group;
+                    string? rate = null;
+                    int length = asBytes.Bytes(r.Params, ref buffer);
+                    if (length < 0)
+                    {
+                        group = GroupOf(r);
+                        if (effective) rate = Effective(r, rates);
+                    }
+                    else
+                    {
+                        var probe = new BytesKey(buffer, length);
+                        if (!combos.TryGetValue(probe, out var combo)) combos[probe.Owned()] = combo = (GroupOf(r), effective ? Effective(r, rates) : null);
+                        (group, rate) = combo;
+                    }
                     group.Members.Add(r);
-                    if (effective) group.Rate(Effective(r, rates));
+                    if (effective) group.Rate(rate);
                 }
                 found[part] = inOrder;
             });
@@ -382,17 +406,20 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
     }
 
     /// <summary>A group's runs' statuses as compare shows them: "3 FINISHED, 1 FAILED", in the order the statuses first come.</summary>
-    internal static string StatusCounts(IReadOnlyList<RunRow> runs)
+    internal static string StatusCounts(IReadOnlyList<RunRow> runs) => string.Join(", ", StatusTally(runs).Select(c => $"{c.Value} {c.Key}"));
+
+    /// <summary>How many of the runs have each status, in the order the statuses first come (one pass, no grouping made).</summary>
+    public static List<KeyValuePair<string, int>> StatusTally(IReadOnlyList<RunRow> runs)
     {
-        var counts = new List<(string Status, int Count)>(2);
+        var counts = new List<KeyValuePair<string, int>>(2);
         foreach (var r in runs)
         {
             int i = 0;
-            while (i < counts.Count && !ReferenceEquals(counts[i].Status, r.Status) && counts[i].Status != r.Status) i++;
-            if (i == counts.Count) counts.Add((r.Status, 1));
-            else counts[i] = (counts[i].Status, counts[i].Count + 1);
+            while (i < counts.Count && !ReferenceEquals(counts[i].Key, r.Status) && counts[i].Key != r.Status) i++;
+            if (i == counts.Count) counts.Add(new(r.Status, 1));
+            else counts[i] = new(counts[i].Key, counts[i].Value + 1);
         }
-        return string.Join(", ", counts.Select(c => $"{c.Count} {c.Status}"));
+        return counts;
     }
 
     /// <summary>

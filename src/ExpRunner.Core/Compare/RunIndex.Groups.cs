@@ -233,23 +233,6 @@ public sealed partial class RunIndex
         }
     }
 
-    /// <summary>Bytes as a dictionary key (the probe shares a buffer; a stored key owns its copy).</summary>
-    private readonly struct BytesKey(byte[] bytes, int length) : IEquatable<BytesKey>
-    {
-        private readonly int _hash = HashOf(bytes.AsSpan(0, length));
-        public bool Equals(BytesKey other) => _hash == other._hash && bytes.AsSpan(0, length).SequenceEqual(other.Bytes);
-        private ReadOnlySpan<byte> Bytes => bytes.AsSpan(0, length);
-        public override bool Equals(object? obj) => obj is BytesKey k && Equals(k);
-        public override int GetHashCode() => _hash;
-
-        private static int HashOf(ReadOnlySpan<byte> data)
-        {
-            var h = new HashCode();
-            h.AddBytes(data);
-            return h.ToHashCode();
-        }
-    }
-
     /// <summary>Group keys compared by their values.</summary>
     private sealed class KeyComparer : IEqualityComparer<string[]>
     {
