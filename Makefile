@@ -45,7 +45,7 @@ test: data
 
 # Benchmarks print ratios against baselines measured in the same run; results go to tests/bench/results/.
 # The peers (PyTorch, NumPy with OpenBLAS) come from Debian's packages.
-BENCH_DEBS := bc python3-torch python3-numpy libopenblas0
+BENCH_DEBS := bc python3-torch python3-numpy libopenblas0 python3-optuna
 bench: data app
 	@tests/debs.sh "the benchmarks' peers" $(BENCH_DEBS)
 	/usr/bin/python3 tests/bench/train_bench.py $(CLI) tests/bench/results/train.txt

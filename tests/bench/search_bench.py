@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Pruning and model-based search against full random search, on real training.
+"""Pruning and model-based search against full random search, and against Optuna, on real training.
 
 The problem: Fashion-MNIST, 784-128-64-10 (experiments/fashion-mnist.yaml: relu, softmax,
 SGD with momentum 0.9, batch 64, 10 % validation), 10 epochs, the learning rate loguniform over
@@ -7,14 +7,23 @@ SGD with momentum 0.9, batch 64, 10 % validation), 10 epochs, the learning rate 
   random  N random draws, every trial trained 10 epochs (the baseline);
   asha    the same N draws, pruned on validation accuracy (min_epochs 1, reduction factor 3);
   tpe     N trials proposed by TPE (the first 4 random), every trial trained 10 epochs.
+  optuna-tpe  N trials proposed by Optuna's TPESampler (the first 4 random), every trial trained 10 epochs;
+  optuna-sha  N random draws (Optuna's RandomSampler) pruned by Optuna's SuccessiveHalvingPruner
+              (min_resource 1, reduction factor 3: ASHA's settings) on each epoch's validation accuracy.
+Optuna's objective launches `exprunner run` with its suggestion and reads the run's metrics.csv as
+epochs end (reporting each epoch's validation accuracy to its pruner, and stopping the run when told
+to prune), so ExpRunner trains for both sides and only the search and pruning algorithms differ.
 Reported per procedure and seed: the best validation accuracy of a trial trained to the end and
 the epochs trained. Targets: asha within 0.5 percentage points of random's best using at most 40 %
-of its epochs (on average over the seeds); tpe at least as good as random on average.
-All sweeps run with --jobs 2 (one matrix thread per trial).
+of its epochs (on average over the seeds); tpe at least as good as random on average; tpe and asha
+at least as good as Optuna's TPE and successive halving: best accuracy no lower, and asha's epochs
+no more, than Optuna's on average by more than the seeds' spread (the standard deviation of the
+per-seed differences).
+Everything runs two trials at a time (sweeps with --jobs 2; Optuna with n_jobs=2), one matrix thread per trial.
 
 usage: search_bench.py CLI OUT [TRIALS]
 """
-import json, os, subprocess, sys, tempfile, time
+import csv, json, os, signal, statistics, subprocess, sys, tempfile, threading, time
 
 cli, out = sys.argv[1], sys.argv[2]
 trials = int(sys.argv[3]) if len(sys.argv) > 3 else 16
@@ -55,23 +64,99 @@ def run(work, name, seed):
     return {"best": best, "epochs": epochs, "pruned": pruned, "diverged": diverged, "seconds": seconds}
 
 
+def optuna_run(work, name, seed):
+    """Optuna's search (TPE) or pruning (successive halving) over the same problem, each trial an `exprunner run`."""
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    config = os.path.join(work, f"{name}-{seed}.yaml")
+    with open(config, "w") as f:
+        f.write(base.replace("seed: 1", f"seed: {seed}"))
+    prune = name == "optuna-sha"
+    sampler = optuna.samplers.RandomSampler(seed=seed) if prune else optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
+    pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, min_early_stopping_rate=0) if prune else optuna.pruners.NopPruner()
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    env = dict(os.environ, EXPRUNNER_MAX_THREADS="1")
+    lock = threading.Lock()
+    tally = {"epochs": 0, "pruned": 0, "diverged": 0, "best": None}
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-4, 10, log=True)
+        runs = os.path.join(work, f"runs-{name}-{seed}", str(trial.number))
+        p = subprocess.Popen([cli, "run", config, "--runs", runs, "-q", "--set", f"training.learning_rate={lr!r}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+        seen, epochs, pruned = 0, 0, False
+        while True:
+            done = p.poll() is not None
+            rows = []
+            for path in glob_metrics(runs):
+                with open(path) as f:
+                    lines = f.read().split("\n")[:-1]  # whole lines only: the last may be being written
+                rows = list(csv.DictReader(lines))
+            epochs = sum(r["split"] == "train" for r in rows)
+            val = [float(r["accuracy"]) for r in rows if r["split"] == "validation"]
+            while seen < len(val) and not pruned:
+                trial.report(val[seen], seen + 1)
+                seen += 1
+                pruned = prune and trial.should_prune()
+            if pruned or done:
+                break
+            time.sleep(0.05)
+        if pruned:
+            p.send_signal(signal.SIGTERM)
+            p.wait()
+            epochs = seen  # the epochs whose results were reported: the next one was cut short
+        else:
+            p.wait()
+        summary_path = next(iter(glob_metrics(runs, "summary.json")), None)
+        summary = json.load(open(summary_path)) if summary_path else {}
+        with lock:
+            tally["epochs"] += epochs
+            if pruned:
+                tally["pruned"] += 1
+            elif summary.get("status") == "DIVERGED":
+                tally["diverged"] += 1
+        if pruned:
+            raise optuna.TrialPruned()
+        if summary.get("status") != "FINISHED":
+            if summary.get("status") == "DIVERGED":
+                return 0.0  # as a sweep scores a diverged trial: below every finished one
+            raise RuntimeError(f"{name} seed {seed}: a run ended {summary.get('status')}: {p.stderr.read()[-2000:]}")
+        acc = summary["final"]["validation_accuracy"]
+        with lock:
+            tally["best"] = acc if tally["best"] is None else max(tally["best"], acc)
+        return acc
+
+    t0 = time.time()
+    study.optimize(objective, n_trials=trials, n_jobs=2)
+    return {"best": tally["best"], "epochs": tally["epochs"], "pruned": tally["pruned"], "diverged": tally["diverged"], "seconds": time.time() - t0}
+
+
+def glob_metrics(runs, name="metrics.csv"):
+    import glob
+    return glob.glob(os.path.join(runs, "*", "*", name))
+
+
 def main():
-    seeds = [1, 2, 3]
-    results = {name: [] for name in procedures}
+    seeds = list(range(1, int(os.environ.get("SEEDS", "5")) + 1))
+    names = list(procedures) + ["optuna-tpe", "optuna-sha"]
+    results = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="exprunner-search-") as work:
         for seed in seeds:
-            for name in procedures:
-                r = run(work, name, seed)
+            for name in names:
+                r = optuna_run(work, name, seed) if name.startswith("optuna") else run(work, name, seed)
                 results[name].append(r)
-                print(f"  {name:6} seed {seed}: best val acc {r['best']:.4f}, {r['epochs']} epochs, "
+                print(f"  {name:10} seed {seed}: best val acc {r['best']:.4f}, {r['epochs']} epochs, "
                       f"{r['pruned']} pruned, {r['diverged']} diverged, {r['seconds']:.0f} s", file=sys.stderr, flush=True)
     mean = lambda xs: sum(xs) / len(xs)
     rnd, asha, tpe = results["random"], results["asha"], results["tpe"]
-    lines = [f"Search on Fashion-MNIST 784-128-64-10, 10 epochs, lr loguniform [1e-4, 10], {trials} trials, seeds {seeds}, --jobs 2",
-             f"{'procedure':<10}{'seed':>5}{'best val acc':>14}{'epochs':>8}{'pruned':>8}{'diverged':>10}{'seconds':>9}"]
-    for name in procedures:
+    import optuna
+    cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if l.startswith("Model name")), "?")
+    lines = [f"Search on Fashion-MNIST 784-128-64-10, 10 epochs, lr loguniform [1e-4, 10], {trials} trials, seeds {seeds}, two at a time, "
+             f"{os.cpu_count()} cores of {cpu}; Optuna {optuna.__version__}",
+             f"{'procedure':<12}{'seed':>5}{'best val acc':>14}{'epochs':>8}{'pruned':>8}{'diverged':>10}{'seconds':>9}"]
+    for name in names:
         for seed, r in zip(seeds, results[name]):
-            lines.append(f"{name:<10}{seed:>5}{r['best']:>14.4f}{r['epochs']:>8}{r['pruned']:>8}{r['diverged']:>10}{r['seconds']:>9.0f}")
+            lines.append(f"{name:<12}{seed:>5}{r['best']:>14.4f}{r['epochs']:>8}{r['pruned']:>8}{r['diverged']:>10}{r['seconds']:>9.0f}")
     gap = [100 * (r["best"] - a["best"]) for r, a in zip(rnd, asha)]
     share = sum(a["epochs"] for a in asha) / sum(r["epochs"] for r in rnd)
     tpe_gain = 100 * (mean([t["best"] for t in tpe]) - mean([r["best"] for r in rnd]))
@@ -82,6 +167,17 @@ def main():
         f"tpe vs random: {tpe_gain:+.2f} pp on average (tpe {mean([t['best'] for t in tpe]):.4f}, random {mean([r['best'] for r in rnd]):.4f})   "
         f"target: >= 0   {'MET' if tpe_gain >= 0 else 'MISSED'}",
     ]
+    sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
+    for ours, theirs, label in (("tpe", "optuna-tpe", "tpe vs Optuna's TPESampler"), ("asha", "optuna-sha", "asha vs Optuna's SuccessiveHalvingPruner")):
+        diff = [100 * (a["best"] - b["best"]) for a, b in zip(results[ours], results[theirs])]
+        ok = mean(diff) >= -sd(diff)
+        line = (f"{label}: best {mean(diff):+.2f} pp on average (per seed: {', '.join(f'{d:+.2f}' for d in diff)}; spread {sd(diff):.2f} pp)")
+        if ours == "asha":
+            extra = [a["epochs"] - b["epochs"] for a, b in zip(results[ours], results[theirs])]
+            ok = ok and mean(extra) <= sd(extra)
+            line += (f", epochs {mean([a['epochs'] for a in results[ours]]):.0f} vs {mean([b['epochs'] for b in results[theirs]]):.0f} "
+                     f"(per seed: {', '.join(f'{e:+d}' for e in extra)}; spread {sd(extra):.0f})")
+        lines.append(f"{line}   target: at least as good, within the spread   {'MET' if ok else 'MISSED'}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
