@@ -48,6 +48,7 @@ test: data
 BENCH_DEBS := bc python3-torch python3-numpy libopenblas0 python3-optuna
 bench: data app
 	@tests/debs.sh "the benchmarks' peers" $(BENCH_DEBS)
+	$(DOTNET) build tests/bench/TorchSharpPeer -c $(CONFIG) --nologo -v quiet
 	/usr/bin/python3 tests/bench/train_bench.py $(CLI) tests/bench/results/train.txt
 	CLI=$(CLI) tests/bench/sweep_compare.sh
 	CLI=$(CLI) tests/bench/index_ui.sh

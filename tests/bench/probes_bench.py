@@ -7,22 +7,12 @@ first; the figure is the median "on" time over the median "off" time, beside the
 usage: python3 probes_bench.py CLI OUT_FILE
 """
 import csv, os, shutil, statistics, subprocess, sys, tempfile, time
+from machine import cpu
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGET = {"C1": 1.25, "C4": 1.10}
 REPEATS = 3
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def epoch_seconds(cli, name, runs, probes):
@@ -40,7 +30,7 @@ def epoch_seconds(cli, name, runs, probes):
 def main():
     cli, out_file = sys.argv[1], sys.argv[2]
     runs = tempfile.mkdtemp(prefix="exprunner-bench-")
-    lines = [f"ExpRunner probes benchmark, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {cpu_name()}, {os.cpu_count()} cores, "
+    lines = [f"ExpRunner probes benchmark, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores of {cpu()}, "
              f"Fashion-MNIST 60k, float32, 1 thread, {REPEATS} runs each way, interleaved"]
     header = f"{'config':6} {'off s/epoch':>11} {'off spread':>10} {'on s/epoch':>10} {'on/off':>7} {'target':>7}"
     lines += ["", header, "-" * len(header)]

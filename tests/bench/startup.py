@@ -13,6 +13,7 @@
 usage: startup.py SHIPPED_CLI BASELINE_CLI OUT
 """
 import json, os, statistics, subprocess, sys, tempfile, time
+from machine import cpu
 
 shipped, baseline, out = sys.argv[1], sys.argv[2], sys.argv[3]
 root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -31,7 +32,7 @@ def one_run(cli, runs):
 
 
 def main():
-    lines = [f"Start-up, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores"]
+    lines = [f"Start-up, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores of {cpu()}"]
     with tempfile.TemporaryDirectory(prefix="exprunner-startup-") as work:
         results = {"shipped (composite R2R)": [], "plain build (baseline)": []}
         for cli in (shipped, baseline):  # warm the file cache once each

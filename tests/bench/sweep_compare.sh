@@ -50,7 +50,7 @@ grouped=$(seconds "$CLI" compare "$WORK/many" --group-by training.gradient_reduc
 filtered=$(seconds "$CLI" compare "$WORK/many" --filter "metrics.test_accuracy > 0.5 and params.training.gradient_reduction = 'sum'" --sort metrics.test_accuracy desc --format markdown)
 
 {
-  echo "ExpRunner sweep/compare benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores"
+  echo "ExpRunner sweep/compare benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores of $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from machine import cpu; print(cpu())' "$(dirname "$0")")"
   printf '%-52s %10s %10s\n' "measurement" "seconds" "ratio"
   printf '%-52s %10.2f %10s\n' "sweep, 8 C1 trials, --jobs 1 (baseline, median of 3)" "$one" "1.00"
   printf '%-52s %10.2f %10.2f  (target <= 0.6)\n' "sweep, 8 C1 trials, --jobs 2 (median of 3)" "$two" "$(echo "$two / $one" | bc -l)"

@@ -3,17 +3,20 @@
 the same invocation, plus the GEMM peak (OpenBLAS via NumPy) and peak memory of C4; then
 inference over the 10k test set: `exprunner eval` (one pass in a fresh process, "cold"), the same
 evaluator warmed up (median of five passes after the first, "warm"), against the peers' batched
-forward measured the same two ways.
+forward measured the same two ways. TorchSharp (the .NET peer: LibTorch from NuGet's TorchSharp-cpu,
+tests/bench/TorchSharpPeer) trains the same networks the same way, in a table of its own beside them.
 
 usage: python3 train_bench.py CLI OUT_FILE
 """
 import csv, json, os, shutil, statistics, subprocess, sys, tempfile, time
+from machine import cpu
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(ROOT, "data", "fashion-mnist")
 WIDTHS = {"C1": [784, 20, 20, 10], "C2": [784, 30, 10], "C3": [784, 128, 64, 10], "C4": [784, 512, 512, 10]}
 BENCH_DLL = os.path.join(HERE, "ExpRunner.Bench", "bin", "Release", "net10.0", "ExpRunner.Bench.dll")
+TORCHSHARP_DLL = os.path.join(HERE, "TorchSharpPeer", "bin", "Release", "net10.0", "TorchSharpPeer.dll")
 TARGET = {"C1": 2.0, "C2": 2.5, "C3": 1.5, "C4": 1.15}
 # The machine may pin OpenBLAS to older kernels (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU halves
 # its SGEMM speed). A baseline runs at its best: the peers' processes run without these settings
@@ -78,6 +81,18 @@ def peer(kind, name, threads):
     return float(fields["samples_per_second"]), (float(fields["low"]), float(fields["high"])), rss
 
 
+def torchsharp(name, threads):
+    """(rate, (low, high), library), or a string saying why LibTorch cannot run on this machine."""
+    p = subprocess.run(["dotnet", TORCHSHARP_DLL, name, str(threads), DATA], capture_output=True, text=True, env=peer_env(threads), cwd=ROOT)
+    last = (p.stdout.strip().splitlines() or [""])[-1]
+    if p.returncode == 3 and last.startswith("unavailable: "):
+        return last.split(": ", 1)[1]
+    if p.returncode != 0:
+        raise RuntimeError(f"TorchSharpPeer {name} {threads} failed: {p.stderr[-2000:]}")
+    kv = dict(x.split("=", 1) for x in last.split())
+    return float(kv["samples_per_second"]), (float(kv["low"]), float(kv["high"])), kv["library"]
+
+
 def blas_check():
     """The peers' BLAS as they will run (library, version, core) and the error of their float32 products; off the pins if that is right."""
     global HONEST
@@ -112,7 +127,7 @@ def main():
 
 
 def measure(cli, out_file, runs):
-    lines = [f"ExpRunner training benchmark, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores, Fashion-MNIST 60k, float32"]
+    lines = [f"ExpRunner training benchmark, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores of {cpu()}, Fashion-MNIST 60k, float32"]
     lines += blas_check()
     peaks = {}
     for t in (1, 2):
@@ -129,12 +144,15 @@ def measure(cli, out_file, runs):
     memory = {}
     rates = {}
     peer_best = {}
+    sharp = {}
     for name in ("C1", "C2", "C3", "C4"):
         for t in (1, 2):
             mine, mine_range, rss = ours(cli, name, t, runs)
             rates[(name, t)] = (mine, mine * flops_per_sample(WIDTHS[name]) / 1e9)
             torch_rate, torch_range, torch_rss = peer("torch", name, t)
             numpy_rate, numpy_range, _ = peer("numpy", name, t)
+            if not isinstance(sharp.get(("C1", 1)), str):  # once it cannot run here, not tried again
+                sharp[(name, t)] = torchsharp(name, t)
             # A peer at its best within the budget: with 2 threads allowed it may do better on 1 (small GEMMs).
             for kind, rate, spread_ in (("torch", torch_rate, torch_range), ("numpy", numpy_rate, numpy_range)):
                 if t == 2 and peer_best[(kind, name, 1)][0] > rate:
@@ -154,6 +172,23 @@ def measure(cli, out_file, runs):
             lines.append(line)
             print(line, flush=True)
     lines += notes
+    header = f"{'config':6} {'thr':>3} {'tsharp/s':>9} {'spread':>6} {'ours/s':>9} {'torch/s':>9} {'numpy/s':>9} {'vs tsharp':>9}  fastest peer"
+    unavailable = next((v for v in sharp.values() if isinstance(v, str)), None)
+    if unavailable:
+        lines += ["", f"TorchSharp 0.107 (the .NET peer) cannot run on this machine: {unavailable}"]
+        sharp = {}
+    else:
+        library = next(iter(sharp.values()))[2]
+        lines += ["", f"TorchSharp 0.107 ({library}), the .NET peer, same networks and epochs (samples/s; peers at their best within the threads)",
+                  header, "-" * len(header)]
+    for (name, t), (rate, low_high, _) in sharp.items():
+        if t == 2:
+            rate, low_high = max((rate, low_high), (sharp[(name, 1)][0], sharp[(name, 1)][1]), key=lambda x: x[0])
+        others = {"torch": peer_best[("torch", name, t)][0], "numpy": peer_best[("numpy", name, t)][0], "torchsharp": rate}
+        fastest = max(others, key=others.get)
+        lines.append(f"{name:6} {t:>3} {rate:>9.0f} {'±%.0f%%' % (100 * (low_high[1] - low_high[0]) / 2 / rate):>6} {rates[(name, t)][0]:>9.0f} "
+                     f"{others['torch']:>9.0f} {others['numpy']:>9.0f} {rates[(name, t)][0] / rate:>8.2f}x  {fastest}")
+    print("\n".join(lines[-12:]), flush=True)
     scaling = rates[("C4", 2)][0] / rates[("C4", 1)][0]
     share = rates[("C4", 1)][1] / peaks[1]
     lines += ["", f"C4 at {100 * share:.0f}% of the SGEMM peak on 1 thread   target >= 85%   {'ok' if share >= 0.85 else 'MISS'}",
