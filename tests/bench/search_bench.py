@@ -20,7 +20,8 @@ of its epochs (on average over the seeds); tpe at least as good as random on ave
 at least as good as Optuna's TPE and successive halving: best accuracy no lower, and asha's epochs
 no more, than Optuna's on average by more than the seeds' spread (the standard deviation of the
 per-seed differences).
-Everything runs two trials at a time (sweeps with --jobs 2; Optuna with n_jobs=2), one matrix thread per trial.
+Everything runs two trials at a time (sweeps with --jobs 2; Optuna by ask and tell from two threads,
+which keeps its seed: its optimize(n_jobs=2) reseeds the sampler every trial), one matrix thread per trial.
 
 usage: search_bench.py CLI OUT [TRIALS]
 """
@@ -78,7 +79,7 @@ def optuna_run(work, name, seed):
     pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, min_early_stopping_rate=0) if prune else optuna.pruners.NopPruner()
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     env = dict(os.environ, EXPRUNNER_MAX_THREADS="1")
-    lock = threading.Lock()
+    lock, tally_lock = threading.Lock(), threading.Lock()
     tally = {"epochs": 0, "pruned": 0, "diverged": 0, "best": None}
 
     def objective(trial):
@@ -97,9 +98,10 @@ def optuna_run(work, name, seed):
             epochs = sum(r["split"] == "train" for r in rows)
             val = [float(r["accuracy"]) for r in rows if r["split"] == "validation"]
             while seen < len(val) and not pruned:
-                trial.report(val[seen], seen + 1)
+                with lock:
+                    trial.report(val[seen], seen + 1)
+                    pruned = prune and trial.should_prune()
                 seen += 1
-                pruned = prune and trial.should_prune()
             if pruned or done:
                 break
             time.sleep(0.05)
@@ -111,7 +113,7 @@ def optuna_run(work, name, seed):
             p.wait()
         summary_path = next(iter(glob_metrics(runs, "summary.json")), None)
         summary = json.load(open(summary_path)) if summary_path else {}
-        with lock:
+        with tally_lock:
             tally["epochs"] += epochs
             if pruned:
                 tally["pruned"] += 1
@@ -124,12 +126,42 @@ def optuna_run(work, name, seed):
                 return 0.0  # as a sweep scores a diverged trial: below every finished one
             raise RuntimeError(f"{name} seed {seed}: a run ended {summary.get('status')}: {p.stderr.read()[-2000:]}")
         acc = summary["final"]["validation_accuracy"]
-        with lock:
+        with tally_lock:
             tally["best"] = acc if tally["best"] is None else max(tally["best"], acc)
         return acc
 
+    # Two trials at a time by ask and tell from two threads (study.optimize(n_jobs=2) would reseed the
+    # sampler for every trial, so its seed would not fix its draws); asked and told under one lock.
     t0 = time.time()
-    study.optimize(objective, n_trials=trials, n_jobs=2)
+    asked = [0]
+    failures = []
+
+    def worker():
+        while not failures:
+            with lock:
+                if asked[0] >= trials:
+                    return
+                asked[0] += 1
+                trial = study.ask()
+            try:
+                value = objective(trial)
+                with lock:
+                    study.tell(trial, value)
+            except optuna.TrialPruned:
+                with lock:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            except Exception as e:  # noqa: BLE001 — said once the other worker has stopped
+                failures.append(e)
+                with lock:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if failures:
+        raise failures[0]
     return {"best": tally["best"], "epochs": tally["epochs"], "pruned": tally["pruned"], "diverged": tally["diverged"], "seconds": time.time() - t0}
 
 
