@@ -150,7 +150,7 @@ def optuna_run(work, name, seed):
             except optuna.TrialPruned:
                 with lock:
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            except Exception as e:  # noqa: BLE001 — said once the other worker has stopped
+            except Exception as e:  # raised once the other worker has stopped
                 failures.append(e)
                 with lock:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)

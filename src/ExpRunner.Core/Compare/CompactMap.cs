@@ -91,12 +91,7 @@ public sealed class PackedMap(KeySet keys, ReadOnlyMemory<byte> packed, ValuePoo
     /// <summary>Where each value starts (the separators' places, found on the first look; a race between two first looks makes the same array twice).</summary>
     private int[]? _starts;
 
-    private string At(int slot)
-    {
-        var starts = _starts ??= Starts();
-        int start = starts[slot], end = slot + 1 < starts.Length ? starts[slot + 1] - 1 : packed.Length;
-        return pool.Get(packed.Span[start..end]);
-    }
+    private string At(int slot) => pool.Get(BytesAt(slot));
 
     private int[] Starts()
     {
@@ -222,7 +217,8 @@ internal readonly struct BytesKey(byte[] bytes, int length) : IEquatable<BytesKe
     /// <summary>A key of its own (a copy of the probe's bytes), to store.</summary>
     public BytesKey Owned() => new(Bytes.ToArray(), length);
 
-    private static int HashOf(ReadOnlySpan<byte> data)
+    /// <summary>The hash of bytes by their contents (the one both byte keys here use).</summary>
+    internal static int HashOf(ReadOnlySpan<byte> data)
     {
         var h = new HashCode();
         h.AddBytes(data);
@@ -275,17 +271,10 @@ public sealed class ValuePool
     {
         public static readonly Utf8Comparer Instance = new();
         public bool Equals(byte[]? a, byte[]? b) => a is not null && b is not null && a.AsSpan().SequenceEqual(b);
-        public int GetHashCode(byte[] bytes) => Hash(bytes);
+        public int GetHashCode(byte[] bytes) => BytesKey.HashOf(bytes);
         public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
-        public int GetHashCode(ReadOnlySpan<byte> alternate) => Hash(alternate);
+        public int GetHashCode(ReadOnlySpan<byte> alternate) => BytesKey.HashOf(alternate);
         public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
-
-        private static int Hash(ReadOnlySpan<byte> data)
-        {
-            var h = new HashCode();
-            h.AddBytes(data);
-            return h.ToHashCode();
-        }
     }
 }
 

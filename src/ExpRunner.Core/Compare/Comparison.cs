@@ -207,8 +207,6 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
             var key = (read.Get(p, 0), read.Get(p, 1), read.Get(p, 2), read.Get(p, 3), read.Get(p, 4));
             return memo.GetOrAdd(key, _ => Equivalence.EffectiveText(p));
         }
-        static bool ShowsEffective(IEnumerable<string> columns) =>
-            columns.Any(c => c is "training.learning_rate" or "training.batch_size" || c.StartsWith("training.gradient_reduction", StringComparison.Ordinal));
         string?[]? groupEffective = null; // grouped: each group's one effective rate, "mixed", or null (none)
         if (options.GroupBy.Count > 0)
         {
@@ -362,8 +360,7 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var groupBy = options.GroupBy;
         var metrics = MetricColumns.Where(c => groups.Any(g => g.Metrics.ContainsKey(c.Name))).ToList();
         var paramColumns = groupBy.Select(k => new Column(k, ColumnKind.Param)).ToList();
-        bool effective = paramColumns.Any(c => c.Name is "training.learning_rate" or "training.batch_size" || c.Name.StartsWith("training.gradient_reduction", StringComparison.Ordinal))
-            && groups.Any(g => g.Effective.Any(e => e is not null));
+        bool effective = ShowsEffective(groupBy) && groups.Any(g => g.Effective.Any(e => e is not null));
         // Each group's metric cells on every core (each sorts its values: a few milliseconds apiece at 10,000 runs a group).
         var metricCells = new Cell?[groups.Count, metrics.Count];
         Parallel.For(0, groups.Count * metrics.Count, k =>
@@ -383,6 +380,10 @@ public sealed record Comparison(IReadOnlyList<Column> Columns, IReadOnlyList<Com
         var columns = paramColumns.Concat(effective ? [new Column(EffectiveLrColumn, ColumnKind.Param)] : []).Concat(metrics).Append(new Column("status", ColumnKind.Status)).ToList();
         return new Comparison(columns, MarkBest(Sort(rows, options, columns), metrics), Grouped: true);
     }
+
+    /// <summary>Whether columns of these params show the effective learning rate beside them (a rate, batch size or reduction among them).</summary>
+    private static bool ShowsEffective(IEnumerable<string> columns) =>
+        columns.Any(c => c is "training.learning_rate" or "training.batch_size" || c.StartsWith("training.gradient_reduction", StringComparison.Ordinal));
 
     /// <summary>A group's runs as a part of them is gathered, with their effective rate: the first run's, or mixed.</summary>
     private sealed class GroupParts
