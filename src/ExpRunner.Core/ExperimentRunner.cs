@@ -36,6 +36,10 @@ public sealed record RunOptions
     public Sweeps.TrialPruner? Pruner { get; init; }
     /// <summary>Instead of training: the learning-rate range test (`exprunner lr-find`).</summary>
     public RangeTestSpec? RangeTest { get; init; }
+    /// <summary>The data, loaded already (trials trained together load it once).</summary>
+    public DataSplits? Data { get; init; }
+    /// <summary>The run's place in a group of trials trained together (<see cref="TrialGroup{T}"/> of the config's precision).</summary>
+    public ITrialSeat? Seat { get; init; }
 }
 
 public sealed record RunResult(string Status, RunFolder Folder, RunSummary Summary, RunRecord Record)
@@ -56,7 +60,7 @@ public static class ExperimentRunner
         // 1. Data (before any folder exists: bad data leaves nothing behind).
         // With a core to spare: the numeric code compiles while the data loads, then what the end of the run writes.
         if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Startup.Numeric(config.Precision == Precision.Float64).ContinueWith(_ => Startup.Curves(), TaskScheduler.Default);
-        var data = DatasetLoader.Load(config.Dataset, config.Seed);
+        var data = options.Data ?? DatasetLoader.Load(config.Dataset, config.Seed);
         var widthErrors = new List<ConfigError>();
         ConfigLoader.CheckOutputWidth(config, data.Classes, (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));
         Footprint.Check(config, data.Features, data.Train.Count, Footprint.Available(), (key, msg) => widthErrors.Add(new ConfigError(loaded.Locate(key), key, msg)));
@@ -225,7 +229,10 @@ public static class ExperimentRunner
         // Buffers for the largest batch that can occur (never more rows than the training set) or an evaluation batch.
         int capacity = Math.Max(Math.Min(config.Training.BatchSize, data.Train.Count), SavedModel.EvalBatch(threads));
         var net = ModelBuilder.Build<T>(config.Model, data.Features, capacity, config.Seed);
-        net.Threads = threads;
+        var seat = options.Seat as TrialGroup<T>.Seat;
+        if (options.Seat is not null && seat is null) throw new InvalidOperationException("a run trains in a group of its own precision");
+        // In a group the first layer's products are the group's, on its threads; the rest of each trial's work runs on the trial's own thread.
+        net.Threads = seat is null ? threads : 1;
         net.VectorBits = options.VectorBits;
         var meta = ModelBuilder.Metadata(net, config, recorder.Folder.Id);
         if (!resume) Safetensors.Write(recorder.Folder.PathOf(RunFolder.InitWeightsFile), ModelBuilder.ToTensors(net), meta);
@@ -261,7 +268,7 @@ public static class ExperimentRunner
                 recorder.Epoch(m);
                 options.OnEpoch?.Invoke(m);
             }, options.OnBatch, options.Cancel, new Checkpointing(recorder.Folder.PathOf(RunFolder.CheckpointFile), meta, resume, () => recorder.Steps.Pending), prune, recorder.Steps,
-                config.Probes is { } probes ? new Probes<T>(net, optimizer, probes) : null);
+                config.Probes is { } probes ? new Probes<T>(net, optimizer, probes) : null, seat);
         }
         finally
         {

@@ -24,7 +24,7 @@ public static partial class Gemm
     private const int Mr = 4;                  // rows of C per 256-bit register tile
     private const int Align = 8;               // partitions between threads start at multiples of every tile height
     private const long ParallelFlops = 1 << 21; // below this a product runs on one thread
-    private const int ShortK = 64;             // X·Wᵀ with k below this runs as an axpy product
+    internal const int ShortK = 64;            // X·Wᵀ with k below this runs as an axpy product
 
     /// <summary>
     /// The widest vectors the kernels use unless a product is given narrower ones (its vectorBits;

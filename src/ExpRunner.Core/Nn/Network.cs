@@ -24,6 +24,17 @@ public sealed class DenseLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>
+/// The first layer's two products of a network trained in a group (<c>Training.TrialGroup</c>): called
+/// where the network would make them itself, they return once the group has made them for every member —
+/// <see cref="Product"/> X·Wᵀ into the first layer's Z, <see cref="Gradient"/> δᵀ·X into its DW.
+/// </summary>
+public interface IFirstLayerShare
+{
+    void Product(int rows);
+    void Gradient(int rows);
+}
+
+/// <summary>
 /// A stack of dense layers with batch buffers sized once for the largest batch. Forward and
 /// backward run on whole batches (rows are examples); nothing is allocated per batch.
 /// </summary>
@@ -70,9 +81,13 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>How many threads the first layer's product of a batch of <paramref name="rows"/> is split across (see <see cref="Gemm.Rows"/>).</summary>
     public int InputParts(int rows) => Gemm.Parts(rows, Layers[0].Out, Inputs, Threads);
 
-    /// <summary>Forward pass of <paramref name="rows"/> examples x [rows, Inputs]; returns A of the last layer.</summary>
+    /// <summary>
+    /// Forward pass of <paramref name="rows"/> examples x [rows, Inputs]; returns A of the last layer.
+    /// With <paramref name="shared"/> the first layer's product X·Wᵀ is made by a group of networks
+    /// trained together (<see cref="IFirstLayerShare"/>); the bias and activation are still this network's.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public ReadOnlySpan<T> Forward(ReadOnlySpan<T> x, int rows)
+    public ReadOnlySpan<T> Forward(ReadOnlySpan<T> x, int rows, IFirstLayerShare? shared = null)
     {
         if (rows > Capacity) throw new ArgumentOutOfRangeException(nameof(rows), $"batch of {rows} exceeds capacity {Capacity}");
         ReadOnlySpan<T> input = x;
@@ -81,11 +96,21 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             var layer = Layers[l];
             Span<T> z = _z[l].AsSpan(0, rows * layer.Out);
             _activate.Layer = l;
-            Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads, VectorBits, then: _activate); // Z = X·Wᵀ; + b, A = f(Z)
+            if (l == 0 && shared is not null)
+            {
+                shared.Product(rows);     // Z = X·Wᵀ, written into FirstPreActivations
+                _activate.Rows(0, rows);  // + b, A = f(Z): element-wise, the same however the rows are split
+            }
+            else Gemm.MultiplyTransposedB<T>(input, layer.W, z, rows, layer.Out, layer.In, Threads, VectorBits, then: _activate); // Z = X·Wᵀ; + b, A = f(Z)
             input = _a[l].AsSpan(0, rows * layer.Out);
         }
         return Output(rows);
     }
+
+    /// <summary>The first layer's Z buffer [Capacity, Out], for a group that makes its product (<see cref="IFirstLayerShare"/>).</summary>
+    internal T[] FirstPreActivations => _z[0];
+    /// <summary>The first layer's δ = ∂loss/∂Z [Capacity, Out] after the backward pass reached it.</summary>
+    internal T[] FirstDeltas => _dz[0];
 
     /// <summary>Sum over the batch of the per-example loss, for the last <see cref="Forward"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -97,7 +122,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// the gradient summed over the batch's examples, and ∂loss/∂x when <paramref name="inputGradient"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int rows, Loss<T> loss, bool inputGradient = false)
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int rows, Loss<T> loss, bool inputGradient = false, IFirstLayerShare? shared = null)
     {
         int last = Layers.Count - 1;
         loss.Delta(Layers[last].Activation, _z[last], _a[last], y, _dA, _dz[last], rows, Outputs);
@@ -106,7 +131,8 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
             var layer = Layers[l];
             ReadOnlySpan<T> dz = _dz[l].AsSpan(0, rows * layer.Out);
             ReadOnlySpan<T> input = l == 0 ? x : _a[l - 1].AsSpan(0, rows * layer.In);
-            Gemm.MultiplyTransposedA<T>(dz, input, layer.DW, layer.Out, layer.In, rows, Threads, vectorBits: VectorBits);   // dW = δᵀ·X
+            if (l == 0 && shared is not null) shared.Gradient(rows);                              // dW = δᵀ·X, by the group
+            else Gemm.MultiplyTransposedA<T>(dz, input, layer.DW, layer.Out, layer.In, rows, Threads, vectorBits: VectorBits); // dW = δᵀ·X
             Elementwise.SumRows(dz, rows, layer.Out, layer.DB);                                    // db = Σ_rows δ
             if (l > 0)
             {

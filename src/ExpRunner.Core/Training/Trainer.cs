@@ -42,14 +42,28 @@ public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long 
 public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// With <paramref name="seat"/> the run trains in a group (<see cref="TrialGroup{T}"/>): batch for batch
+    /// in step with the others, its results bit for bit those of training alone; it leaves the group as
+    /// soon as its training ends, however it ends.
+    /// </remarks>
     public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null,
-        Func<EpochMetrics, string?>? prune = null, IStepObserver? steps = null, Probes<T>? probes = null)
+        Func<EpochMetrics, string?>? prune = null, IStepObserver? steps = null, Probes<T>? probes = null, TrialGroup<T>.Seat? seat = null)
+    {
+        try { return Loop(data, onEpoch, onBatch, cancel, checkpoints, prune, steps, probes, seat); }
+        finally { seat?.Leave(); }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private TrainingOutcome Loop(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints,
+        Func<EpochMetrics, string?>? prune, IStepObserver? steps, Probes<T>? probes, TrialGroup<T>.Seat? seat)
     {
         var evaluator = new Evaluator<T>(net, loss);
         int batch = config.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
-        var x = new T[Math.Min(batch, n) * net.Inputs];
-        var y = new T[Math.Min(batch, n) * net.Outputs];
+        // In a group trained together the batch is filled once for all, and the first layer's products are the group's.
+        var x = seat is null ? new T[Math.Min(batch, n) * net.Inputs] : [];
+        var y = seat is null ? new T[Math.Min(batch, n) * net.Outputs] : [];
+        seat?.Join(net);
         int[] order = (int[])data.Train.Indices.Clone();
         long step = 0;
         int first = 1;
@@ -71,9 +85,21 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                 if (cancel.IsCancellationRequested)
                     return new TrainingOutcome(TrainingEnd.Cancelled, epoch - 1, step, $"interrupted in epoch {epoch}, batch {b + 1}/{batches}");
                 int start = b * batch, rows = Math.Min(batch, n - start);
-                data.Train.Data.FillBatch<T>(order, start, rows, x, y, net.Outputs, net.InputParts(rows));
-                var output = net.Forward(x, rows);
-                double batchLoss = net.LossSum(loss, y, rows);
+                ReadOnlySpan<T> bx, by;
+                if (seat is null)
+                {
+                    data.Train.Data.FillBatch<T>(order, start, rows, x, y, net.Outputs, net.InputParts(rows));
+                    bx = x.AsSpan(0, rows * net.Inputs);
+                    by = y.AsSpan(0, rows * net.Outputs);
+                }
+                else
+                {
+                    seat.Batch(order, start, rows);
+                    bx = seat.Group.X(rows);
+                    by = seat.Group.Y(rows);
+                }
+                var output = net.Forward(bx, rows, seat);
+                double batchLoss = net.LossSum(loss, by, rows);
                 int batchCorrect = Correct(output, order.AsSpan(start, rows), data.Train.Data.Labels, net.Outputs);
                 lr = Schedule.At(config, epoch, b, batches);
                 if (!double.IsFinite(batchLoss))
@@ -85,7 +111,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                 }
                 lossSum += batchLoss;
                 correct += batchCorrect;
-                net.Backward(x, y, rows, loss);
+                net.Backward(bx, by, rows, loss, shared: seat);
                 bool probed = probes is not null && probes.Due(step + 1);
                 if (probed) probes!.BeforeUpdate(rows, config.GradientReduction.Weights, config.GradientReduction.Biases);
                 optimizer.Step(net, rows, lr);
