@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using ExpRunner.Config;
+using ExpRunner.Data;
 using ExpRunner.Sweeps;
 using ExpRunner.Tracking;
 using ExpRunner.Tracking.Mlflow;
@@ -42,7 +43,7 @@ public sealed class RunSettings : RunsSettings
     [CommandOption("--mlflow-experiment <NAME>"), Description("MLflow experiment (beats tracking.mlflow.experiment and $MLFLOW_EXPERIMENT_NAME; default: the config's name).")]
     public string? MlflowExperiment { get; init; }
 
-    [CommandOption("--sweep <TRIAL>", IsHidden = true), Description("Record this run as trial N of a sweep, given as SWEEP-ID:N (set by `exprunner sweep`).")]
+    [CommandOption("--sweep <TRIAL>", IsHidden = true), Description("Record this run as trial N of a sweep, given as SWEEP-ID:N; SWEEP-ID:N,M,… trains those trials together, as the sweep configured them (set by `exprunner sweep`).")]
     public string? Sweep { get; init; }
 }
 
@@ -53,12 +54,14 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     {
         if (settings.Resume is not null) return Resume(settings, cancellation);
         if (settings.Config.Length == 0) throw new InputException("give an experiment file (exprunner run experiments/xor.yaml), or --resume RUN");
+        if (settings.Sweep is { } trials && trials.Contains(',')) return Together(settings, cancellation);
         // The working tree's commit and state are looked up while the config and data load (a sweep's trial has its sweep's).
         var gitLookup = settings.Sweep is null ? Task.Factory.StartNew(() => Provenance.Git(Path.GetDirectoryName(Path.GetFullPath(settings.Config))!),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default) : null;
         var loaded = ConfigLoader.Load(settings.Config, settings.Set);
-        var givenTags = Organize.ParseTags(settings.Tags, "--tag");
-        string? givenLabel = settings.Label is { } l ? Organize.CheckLabel(l, "--label") : null;
+        // The label and tags are checked before anything starts.
+        _ = Organize.ParseTags(settings.Tags, "--tag");
+        if (settings.Label is { } l) Organize.CheckLabel(l, "--label");
         using var hold = cli.HoldOnInterrupt(); // from here an interrupted run ends as KILLED, with its folder saying so
         string runs = cli.RunsRoot(settings.Runs);
         var (sweepRef, sweep) = Trial(settings.Sweep, runs);
@@ -76,6 +79,20 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         var (live, epochLines) = Display(settings);
         using var console = ConsoleLog(settings, live);
 
+        var options = Options(settings, loaded, runs, sweepRef, sweep, console, epochLines, gitLookup, cancellation);
+        var result = live ? WithProgress(o => ExperimentRunner.Run(loaded, o), options) : ExperimentRunner.Run(loaded, options);
+
+        if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
+        else Report(result, settings.Quiet);
+        return result.ExitCode;
+    }
+
+    /// <summary>How a run started from a config (not a resume) is run and recorded: its trackers, its sweep trial's marker, label, tags and pruning.</summary>
+    private RunOptions Options(RunSettings settings, LoadedConfig loaded, string runs, SweepRef? sweepRef, SweepRecord? sweep, Serilog.ILogger console, bool epochLines,
+        Task<Provenance.GitState?>? gitLookup, CancellationToken cancellation)
+    {
+        var givenTags = Organize.ParseTags(settings.Tags, "--tag");
+        string? givenLabel = settings.Label is { } l ? Organize.CheckLabel(l, "--label") : null;
         var trackers = new List<TrackerFactory>();
         if (MlflowConnection.Resolve(settings.Mlflow, loaded.Config.Tracking.MlflowUri, cli.Env) is { } mlflow)
         {
@@ -85,7 +102,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             trackers.Add(log => new MlflowTracker(new MlflowClient(mlflow), experiment, log,
                 new MlflowTrackerOptions { Abandon = cancellation, Clock = cli.Clock, ParentRunId = parent }));
         }
-        var options = new RunOptions
+        return new RunOptions
         {
             RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock, Trackers = trackers,
             Sweep = sweepRef, SourceConfig = sweep?.SourceConfig,
@@ -103,11 +120,6 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             },
             Pruner = Pruner(runs, sweep, sweepRef),
         };
-        var result = live ? WithProgress(o => ExperimentRunner.Run(loaded, o), options) : ExperimentRunner.Run(loaded, options);
-
-        if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
-        else Report(result, settings.Quiet);
-        return result.ExitCode;
     }
 
     /// <summary>`run --resume RUN`: the run continues in its folder from its checkpoint, as it was configured.</summary>
@@ -128,23 +140,128 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         string runs = cli.RunsRoot(settings.Runs);
         var (live, epochLines) = Display(settings);
         using var console = ConsoleLog(settings, live);
+        var options = ResumeOptions(folder, runs, console, epochLines, cancellation);
+        var result = live ? WithProgress(o => ExperimentRunner.Resume(folder, o), options) : ExperimentRunner.Resume(folder, options);
+        if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
+        else Report(result, settings.Quiet);
+        return result.ExitCode;
+    }
+
+    private RunOptions ResumeOptions(RunFolder folder, string runs, Serilog.ILogger console, bool epochLines, CancellationToken cancellation)
+    {
         // A sweep trial continues under its sweep's pruning.
         var sweepRef = folder.TryReadRecord()?.Sweep;
         SweepRecord? sweep = null;
         if (sweepRef is not null)
             try { sweep = new SweepStore(runs).Read(sweepRef.Id); }
             catch (FileNotFoundException) { }
-        var options = new RunOptions
+        return new RunOptions
         {
             RunsRoot = runs, Console = console, Cancel = cancellation, Clock = cli.Clock,
             Slurm = SlurmRef.From(cli.Env), MaxThreads = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable)), VectorBits = cli.VectorBits(),
             OnEpoch = epochLines ? EpochLines(int.MaxValue) : null,
             Pruner = Pruner(runs, sweep, sweepRef),
         };
-        var result = live ? WithProgress(o => ExperimentRunner.Resume(folder, o), options) : ExperimentRunner.Resume(folder, options);
-        if (settings.Json) cli.Print(IO.Json.Serialize(result.Summary));
-        else Report(result, settings.Quiet);
-        return result.ExitCode;
+    }
+
+    /// <summary>
+    /// `run --sweep ID:N,M,…` (started by a sweep): those trials in one process, as the sweep configured
+    /// them. Trials that see the same data in the same order train together (<see cref="TrialGroup{T}"/>),
+    /// each on its own thread with its own run folder, bit for bit as alone; a trial with an earlier
+    /// attempt continues it (or its result stands), on its own. With --json each trial's summary is a
+    /// line on stdout as it ends. Exit code: 0 when every trial finished, else the first other trial's.
+    /// </summary>
+    private int Together(RunSettings settings, CancellationToken cancellation)
+    {
+        if (settings.Set.Length > 0 || settings.Label is not null || settings.Tags.Length > 0)
+            throw new InputException("--sweep SWEEP-ID:N,M,… runs a sweep's trials as the sweep configured them: give no --set, --label or --tag with it");
+        using var hold = cli.HoldOnInterrupt();
+        string runs = cli.RunsRoot(settings.Runs);
+        var store = new SweepStore(runs);
+        var (refs, sweep) = Trials(settings.Sweep!, runs);
+        using var console = ConsoleLog(settings, live: false);
+        var codes = new List<int>();
+        var gate = new Lock();
+        void Ended(RunSummary summary, string status, string dir, int trial)
+        {
+            lock (gate)
+            {
+                codes.Add(RunStatus.ExitCode(status));
+                if (settings.Json) cli.Print(IO.Json.Serialize(summary).ReplaceLineEndings(" ") + "\n");
+                else cli.Print($"trial {trial} {status} {dir}\n");
+            }
+        }
+
+        var work = new List<(int Trial, Func<RunResult> Run)>();
+        var fresh = new List<(SweepRef Ref, LoadedConfig Loaded)>();
+        foreach (var r in refs)
+            switch (TrialRuns.Find(store, r))
+            {
+                case TrialRuns.Earlier.Ended(var previous, var status, var done):
+                    Ended(done, status, previous.Dir, r.Trial);
+                    break;
+                case TrialRuns.Earlier.Resumable(var previous):
+                    work.Add((r.Trial, () => ExperimentRunner.Resume(previous, ResumeOptions(previous, runs, console, false, cancellation))));
+                    break;
+                default:
+                    fresh.Add((r, ConfigLoader.Load(settings.Config, [.. sweep.Overrides, .. sweep.Trials[r.Trial].Overrides])));
+                    break;
+            }
+        int? cap = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable));
+        foreach (var set in fresh.GroupBy(f => Fusion.Key(f.Loaded.Config)))
+        {
+            var members = set.ToList();
+            var first = members[0].Loaded.Config;
+            // Trials that train together load their data once.
+            var data = members.Count >= Fusion.MinGroup ? DatasetLoader.Load(first.Dataset, first.Seed) : null;
+            var seats = data is null ? null : TrialGroups.New(first.Precision, members.Count, data, first.Training.BatchSize, first.Model.Layers[^1].Units,
+                cap ?? ThreadBudget.Effective(first.Training.Threads, cap), cli.VectorBits());
+            for (int i = 0; i < members.Count; i++)
+            {
+                var (r, loaded) = members[i];
+                var seat = seats?[i];
+                work.Add((r.Trial, () =>
+                {
+                    try { return ExperimentRunner.Run(loaded, Options(settings, loaded, runs, r, sweep, console, false, null, cancellation) with { Data = data, Seat = seat }); }
+                    finally { seat?.Leave(); } // a trial that fails before training must not hold the others
+                }));
+            }
+        }
+
+        var threads = work.Select(w => new Thread(() =>
+        {
+            try
+            {
+                var result = w.Run();
+                Ended(result.Summary, result.Status, result.Folder.Dir, w.Trial);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // As a trial alone would end on it: said on stderr (the sweep reads the reason from there), the others go on.
+                lock (gate)
+                {
+                    codes.Add(e is InputException or ConfigException or InvalidDataException ? 2 : 1);
+                    cli.ErrorText.WriteLine($"trial {w.Trial}: {e.Message}");
+                }
+            }
+        }) { Name = $"exprunner-trial-{w.Trial}" }).ToList();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        return codes.FirstOrDefault(c => c != 0);
+    }
+
+    /// <summary>The trials of --sweep SWEEP-ID:N,M,… and their sweep.</summary>
+    private static (List<SweepRef>, SweepRecord) Trials(string value, string runs)
+    {
+        int colon = value.LastIndexOf(':');
+        var numbers = colon <= 0 ? [] : value[(colon + 1)..].Split(',');
+        var trials = new List<int>();
+        foreach (var n in numbers)
+            if (int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && !trials.Contains(t)) trials.Add(t);
+            else throw new InputException($"--sweep {value}: expected SWEEP-ID:N,M,… with distinct trial numbers, e.g. 20261125-101500-ab12cd:3,4,5");
+        var sweep = new SweepStore(runs).Read(value[..colon]);
+        if (trials.FirstOrDefault(t => t >= sweep.Trials.Count, -1) is var bad and >= 0) throw new InputException($"--sweep {value}: sweep {sweep.Id} has {sweep.Trials.Count} trials, no trial {bad}");
+        return ([.. trials.Select(t => new SweepRef(sweep.Id, t))], sweep);
     }
 
     /// <summary>A live progress bar on a terminal; else a line per epoch, unless --quiet or --json.</summary>

@@ -26,7 +26,10 @@ public sealed class SweepSettings : RunsSettings
     [CommandOption("-j|--jobs <N>"), Description("Trials run at once (default: as many as fit in the cores).")]
     public int? Jobs { get; init; }
 
-    [CommandOption("--dry-run"), Description("Print the trial table; run nothing.")]
+    [CommandOption("--no-fuse"), Description("Run every trial in its own process; by default trials that see the same data in the same order train together, in one process per group (results are the same bit for bit).")]
+    public bool NoFuse { get; init; }
+
+    [CommandOption("--dry-run"), Description("Print the trial table and which trials train together; run nothing.")]
     public bool DryRun { get; init; }
 
     [CommandOption("--fail-fast"), Description("Stop starting trials at the first failure.")]
@@ -98,7 +101,12 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
         {
             if (s.Config is null) throw new InputException("give a config file, or --resume SWEEP, or --status SWEEP");
             var draft = NewSweep.Plan(s.Config, s.Set, s.MaxTrials ?? NewSweep.DefaultMaxTrials);
-            if (s.DryRun) { view.Plan(draft); return ExitCodes.Ok; }
+            if (s.DryRun)
+            {
+                view.Plan(draft);
+                view.Together(draft, Kind(s.Executor ?? draft.Spec.Executor, s), s.NoFuse, s.Jobs ?? ThreadBudget.DefaultJobs(draft.MaxThreads, Environment.ProcessorCount));
+                return ExitCodes.Ok;
+            }
             if (s.Detach && draft.Spec.Search is not null) throw new InputException(DetachSearch);
             if (!draft.Sweeps) cli.Note("note: the config has no sweep: block and no --set KEY=a,b: the sweep has one trial");
             string kind = Kind(s.Executor ?? draft.Spec.Executor, s);
@@ -196,7 +204,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
         if (jobs * threads > cores)
             cli.Note($"note: {jobs} trials at once × {threads} threads each would exceed {cores} cores; " +
                 $"each trial's matrix products use at most {share} thread{(share == 1 ? "" : "s")}");
-        return (new LocalExecutor(store, cli.Self, jobs, share, cli.Clock), null);
+        return (new LocalExecutor(store, cli.Self, jobs, share, cli.Clock) { Fuse = !s.NoFuse }, null);
     }
 
     /// <summary>The most matrix threads a trial still to run asks for (training.threads may be swept).</summary>

@@ -7,53 +7,90 @@ using ExpRunner.Training;
 namespace ExpRunner.Sweeps;
 
 /// <summary>
-/// Runs each trial as its own `exprunner run` process on this machine, <c>jobs</c> at a time, so a
-/// crash in one trial cannot take the others with it; each gets its share of the cores
-/// (<see cref="ThreadBudget"/>). Stopping sends SIGTERM: a trial finishes its batch and records
-/// itself KILLED. Trials a previous sweep process started are followed by pid until they end.
+/// Runs trials as `exprunner run` processes on this machine, <c>jobs</c> processes at a time, each
+/// with its share of the cores (<see cref="ThreadBudget"/>). With <see cref="Fuse"/> the trials that
+/// can train together (<see cref="Fusion"/>) do, in groups — one process per group, the groups
+/// splitting the jobs — and every other trial runs alone, so a crash in one process cannot take
+/// another's trials with it. A trial of a group that ends before its group is seen ended in its run
+/// folder. Stopping sends SIGTERM: a trial finishes its batch and records itself KILLED. Trials a
+/// previous sweep process started are followed by pid until they end.
 /// </summary>
 public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string> exprunner, int jobs, int maxThreads, TimeProvider clock)
     : ISweepExecutor, IDisposable
 {
-    private sealed record Child(Process Process, Task<string> Stdout, Task<string> Stderr)
+    private sealed record Child(Process Process, Task<string> Stdout, Task<string> Stderr, bool Group)
     {
         public bool Stopped { get; set; }
     }
 
+    /// <summary>The process of each trial in flight that this executor started (a group's trials share one).</summary>
     private readonly Dictionary<int, Child> _children = [];
+    private readonly HashSet<Child> _processes = [];
     private readonly HashSet<int> _stoppedOrphans = [];
 
     /// <summary>How often trials that are not our children (and run folders of new trials) are looked at.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    public int Capacity => Math.Max(1, jobs);
+    /// <summary>Train compatible trials together (on by default in `exprunner sweep`; --no-fuse turns it off).</summary>
+    public bool Fuse { get; init; }
 
+    /// <summary>Trials one group may hold at most.</summary>
+    public const int MaxGroup = 256;
+
+    /// <summary>Fused, the engine hands over as many trials as groups on every job could take; the processes are what is limited.</summary>
+    public int Capacity => Math.Max(1, jobs) * (Fuse ? MaxGroup : 1);
+
+    /// <summary>The trials that start now: groups and lone trials on the free jobs; the rest are left for later submissions.</summary>
     public Submission Submit(SweepRecord sweep, IReadOnlyList<TrialRecord> trials)
     {
         var started = new List<TrialRecord>();
-        foreach (var trial in trials)
+        foreach (var unit in Units(store, sweep, trials, Math.Max(1, jobs) - _processes.Count, Fuse))
         {
             var psi = new ProcessStartInfo(exprunner[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-            foreach (var a in exprunner.Skip(1).Concat(TrialRuns.Arguments(store, sweep, trial))) psi.ArgumentList.Add(a);
+            foreach (var a in exprunner.Skip(1).Concat(TrialRuns.Arguments(store, sweep, unit))) psi.ArgumentList.Add(a);
             psi.Environment["NO_COLOR"] = "1";
             psi.Environment[ThreadBudget.Variable] = Math.Max(1, maxThreads).ToString(CultureInfo.InvariantCulture);
             var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exprunner[0]}");
             p.StandardInput.Close();
-            _children[trial.Index] = new Child(p, p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
-            started.Add(trial with
+            var child = new Child(p, p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync(), unit.Count > 1);
+            _processes.Add(child);
+            foreach (var trial in unit)
             {
-                Status = RunStatus.Running, Process = ProcessRef.Of(p), SchedulerId = null, Attempts = trial.Attempts + 1,
-                Started = clock.GetUtcNow(), Reason = null, RunId = null, RunDir = null, Seconds = null,
-            });
+                _children[trial.Index] = child;
+                started.Add(trial with
+                {
+                    Status = RunStatus.Running, Process = ProcessRef.Of(p), SchedulerId = null, Attempts = trial.Attempts + 1,
+                    Started = clock.GetUtcNow(), Reason = null, RunId = null, RunDir = null, Seconds = null,
+                });
+            }
         }
         return new Submission(started);
+    }
+
+    /// <summary>
+    /// How <paramref name="trials"/> start on <paramref name="slots"/> processes: with <paramref name="fuse"/>
+    /// compatible trials in groups (<see cref="Fusion.Plan"/>); a trial that continues an earlier attempt
+    /// (its marker names it), or of a search, alone. What the dry run shows too.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<TrialRecord>> Units(SweepStore store, SweepRecord sweep, IReadOnlyList<TrialRecord> trials, int slots, bool fuse)
+    {
+        if (slots <= 0) return [];
+        if (!fuse || sweep.Search is not null || trials.Count < Fusion.MinGroup) return [.. trials.Take(slots).Select(t => (IReadOnlyList<TrialRecord>)[t])];
+        string file = store.PathOf(sweep.Id, sweep.ConfigFile), text = Config.ConfigLoader.ReadText(file);
+        var keys = trials.Select(t => store.ReadMarker(sweep.Id, t.Index) is null
+            ? Fusion.Key(Config.ConfigLoader.Parse(text, file, [.. sweep.Overrides, .. t.Overrides]).Config) : null).ToList();
+        var byIndex = trials.ToDictionary(t => t.Index);
+        return [.. Fusion.Plan([.. trials.Select(t => t.Index)], keys, slots)
+            .SelectMany(u => u.Count <= MaxGroup ? [u] : u.Chunk(MaxGroup).Select(c => (IReadOnlyList<int>)c))
+            .Select(u => (IReadOnlyList<TrialRecord>)[.. u.Select(i => byIndex[i])])];
     }
 
     public async Task<IReadOnlyList<TrialRecord>> PollAsync(SweepRecord sweep, IReadOnlyList<TrialRecord> inFlight, bool wait, CancellationToken wake)
     {
         if (wait)
         {
-            var exits = inFlight.Where(t => _children.ContainsKey(t.Index)).Select(t => _children[t.Index].Process.WaitForExitAsync(CancellationToken.None)).ToList();
+            // Any of our processes ending frees a job (a group's may outlive its trials' ends by a moment).
+            var exits = _processes.Select(c => c.Process.WaitForExitAsync(CancellationToken.None)).ToList();
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(wake);
             exits.Add(Task.Delay(PollInterval, clock, timer.Token));
             await Task.WhenAny(exits);
@@ -67,8 +104,15 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
                 if (child.Process.HasExited)
                 {
                     child.Process.WaitForExit(); // and its output to the end
-                    changes.Add(TrialRuns.Ended(store, sweep, t, child.Process.ExitCode, await child.Stdout, await child.Stderr, child.Stopped, clock.GetUtcNow()));
-                    child.Process.Dispose();
+                    string stdout = await child.Stdout;
+                    // A group prints a summary line per trial: the one of this trial's run.
+                    if (child.Group) stdout = store.ReadMarker(sweep.Id, t.Index) is { } m ? SummaryLine(stdout, m.RunId) : "";
+                    changes.Add(TrialRuns.Ended(store, sweep, t, child.Process.ExitCode, stdout, await child.Stderr, child.Stopped, clock.GetUtcNow()));
+                    _children.Remove(t.Index);
+                }
+                else if (child.Group && EndedInGroup(sweep, t) is { } ended)
+                {
+                    changes.Add(ended);
                     _children.Remove(t.Index);
                 }
                 else if (Located(sweep, t) is { } located) changes.Add(located);
@@ -80,14 +124,41 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
                 case null when t.Process is not null:
                     throw new SweepBusyException($"trial {t.Index} of sweep {sweep.Id} runs on {t.Process.Host} ({t.Process}); follow or resume the sweep there");
                 case true:
-                    if (Located(sweep, t) is { } located) changes.Add(located);
+                    if (EndedInGroup(sweep, t) is { } ended) changes.Add(ended);
+                    else if (Located(sweep, t) is { } located) changes.Add(located);
                     break;
                 default:
                     changes.Add(TrialRuns.Ended(store, sweep, t, null, "", "", _stoppedOrphans.Contains(t.Index), clock.GetUtcNow()));
                     break;
             }
         }
+        foreach (var done in _processes.Where(c => c.Process.HasExited && !_children.ContainsValue(c)).ToList())
+        {
+            _processes.Remove(done);
+            done.Process.Dispose();
+        }
         return changes;
+    }
+
+    /// <summary>A trial of a group still running whose run has ended (its record says how), else null.</summary>
+    private TrialRecord? EndedInGroup(SweepRecord sweep, TrialRecord t)
+    {
+        if (store.ReadMarker(sweep.Id, t.Index) is not { } m) return null;
+        var record = RunFolder.Open(Path.Combine(store.RunsRoot, m.RunDir)).TryReadRecord();
+        return record is null || record.Status == RunStatus.Running ? null
+            : TrialRuns.Ended(store, sweep, t with { RunDir = m.RunDir, RunId = m.RunId }, null, "", "", false, clock.GetUtcNow());
+    }
+
+    /// <summary>The summary line of run <paramref name="runId"/> among a group's output lines ("" if it printed none).</summary>
+    private static string SummaryLine(string stdout, string runId)
+    {
+        foreach (var line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            try
+            {
+                if (IO.Json.Deserialize<RunSummary>(line)?.Id == runId) return line;
+            }
+            catch (System.Text.Json.JsonException) { }
+        return "";
     }
 
     /// <summary>A running trial whose run folder has just appeared (its marker names it).</summary>
@@ -100,8 +171,8 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
         {
             if (_children.TryGetValue(t.Index, out var child))
             {
+                if (!child.Stopped && !child.Process.HasExited) _ = kill(child.Process.Id, 15);
                 child.Stopped = true;
-                if (!child.Process.HasExited) _ = kill(child.Process.Id, 15);
             }
             else if (t.Process is { } p && p.IsAlive() == true)
             {
@@ -113,7 +184,8 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
 
     public void Dispose()
     {
-        foreach (var c in _children.Values) c.Process.Dispose();
+        foreach (var c in _processes) c.Process.Dispose();
+        _processes.Clear();
         _children.Clear();
     }
 

@@ -114,6 +114,9 @@ public sealed class SweepEngine(SweepStore store, ISweepExecutor executor, TimeP
                     var submitted = executor.Submit(state.Sweep, batch);
                     if (submitted.Job is { } job) state.AddJob(job, clock.GetUtcNow());
                     Record(state, submitted.Trials);
+                    // What the executor had no room for yet waits at the front of the queue.
+                    var taken = submitted.Trials.Select(t => t.Index).ToHashSet();
+                    if (batch.Any(t => !taken.Contains(t.Index))) queue = new Queue<int>(batch.Select(t => t.Index).Where(i => !taken.Contains(i)).Concat(queue));
                 }
                 if (options.Detach && queue.Count == 0 && !stopping) break;
                 var flying = state.InFlight();

@@ -9,15 +9,21 @@ namespace ExpRunner.Sweeps;
 public static class TrialRuns
 {
     /// <summary>The `exprunner run` arguments of a trial.</summary>
-    public static List<string> Arguments(SweepStore store, SweepRecord sweep, TrialRecord trial)
+    public static List<string> Arguments(SweepStore store, SweepRecord sweep, TrialRecord trial) => Arguments(store, sweep, [trial]);
+
+    /// <summary>
+    /// The `exprunner run` arguments of trials started together: one trial is given its overrides;
+    /// several (`--sweep ID:N,M,…`) are read from the sweep as it configured them.
+    /// </summary>
+    public static List<string> Arguments(SweepStore store, SweepRecord sweep, IReadOnlyList<TrialRecord> trials)
     {
         var args = new List<string>
         {
             "run", Path.GetFullPath(store.PathOf(sweep.Id, sweep.ConfigFile)), "--runs", Path.GetFullPath(store.RunsRoot), "--json",
-            "--sweep", $"{sweep.Id}:{trial.Index.ToString(CultureInfo.InvariantCulture)}",
+            "--sweep", $"{sweep.Id}:{string.Join(",", trials.Select(t => t.Index.ToString(CultureInfo.InvariantCulture)))}",
         };
         if (sweep.MlflowUri is { } uri) args.AddRange(["--mlflow", uri, "--mlflow-experiment", sweep.MlflowExperiment ?? sweep.Experiment]);
-        foreach (var o in sweep.Overrides.Concat(trial.Overrides)) { args.Add("--set"); args.Add(o); }
+        if (trials.Count == 1) foreach (var o in sweep.Overrides.Concat(trials[0].Overrides)) { args.Add("--set"); args.Add(o); }
         return args;
     }
 

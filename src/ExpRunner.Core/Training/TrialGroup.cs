@@ -5,6 +5,16 @@ using ExpRunner.Nn;
 
 namespace ExpRunner.Training;
 
+/// <summary>Groups of trials trained together, in a config's precision.</summary>
+public static class TrialGroups
+{
+    /// <summary>A group of <paramref name="count"/> trials on <paramref name="data"/>'s training split: their seats, in order.</summary>
+    public static IReadOnlyList<ITrialSeat> New(Config.Precision precision, int count, DataSplits data, int batch, int outputs, int threads, int vectorBits) =>
+        precision == Config.Precision.Float64
+            ? new TrialGroup<double>(count, data.Train.Data, data.Train.Count, batch, outputs, threads, vectorBits).Seats
+            : new TrialGroup<float>(count, data.Train.Data, data.Train.Count, batch, outputs, threads, vectorBits).Seats;
+}
+
 /// <summary>A trial's place in a group trained together, whatever its precision: what the run gives back when it ends.</summary>
 public interface ITrialSeat
 {
