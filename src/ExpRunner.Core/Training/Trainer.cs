@@ -42,107 +42,193 @@ public sealed record TrainingOutcome(TrainingEnd End, int EpochsCompleted, long 
 public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimizer, TrainingConfig config, Rng shuffleRng, TimeProvider? clock = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private readonly Network<T> _net = net;
+    private readonly Loss<T> _loss = loss;
+    private readonly Optimizer<T> _optimizer = optimizer;
+    private readonly TrainingConfig _config = config;
+    private readonly Rng _shuffleRng = shuffleRng;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     /// <remarks>
-    /// With <paramref name="seat"/> the run trains in a group (<see cref="TrialGroup{T}"/>): batch for batch
-    /// in step with the others, its results bit for bit those of training alone; it leaves the group as
-    /// soon as its training ends, however it ends.
+    /// With <paramref name="seat"/> the run trains in a group (<see cref="TrialGroup{T}"/>): the group's
+    /// driver takes its steps, batch for batch in step with the others, and this call returns when its
+    /// training has ended, however it ended; its results are bit for bit those of training alone.
     /// </remarks>
     public TrainingOutcome Train(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints = null,
         Func<EpochMetrics, string?>? prune = null, IStepObserver? steps = null, Probes<T>? probes = null, TrialGroup<T>.Seat? seat = null)
     {
-        try { return Loop(data, onEpoch, onBatch, cancel, checkpoints, prune, steps, probes, seat); }
-        finally { seat?.Leave(); }
+        if (seat is not null) return seat.Train(() => new Steps(this, data, onEpoch, onBatch, cancel, checkpoints, prune, steps, probes, alone: false));
+        var run = new Steps(this, data, onEpoch, onBatch, cancel, checkpoints, prune, steps, probes, alone: true);
+        while (run.Next(out int start, out int rows))
+        {
+            var (x, y) = run.Fill(start, rows);
+            if (!run.Forward(x, y, rows, null) || !run.Update(rows)) break;
+        }
+        return run.Outcome!;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private TrainingOutcome Loop(DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints,
-        Func<EpochMetrics, string?>? prune, IStepObserver? steps, Probes<T>? probes, TrialGroup<T>.Seat? seat)
+    /// <summary>
+    /// One training, a step at a time: <see cref="Next"/> (an epoch begins; cancellation), then for the
+    /// batch <see cref="Forward"/> (forward, loss, backward; a divergence) and <see cref="Update"/> (the
+    /// optimizer's step; at the epoch's end evaluation, pruning, early stopping, the checkpoint). Alone
+    /// they run one after the other; in a group the driver runs each for every member, making the first
+    /// layer's products in between. <see cref="Outcome"/> is set when training has ended.
+    /// </summary>
+    internal sealed class Steps
     {
-        var evaluator = new Evaluator<T>(net, loss);
-        int batch = config.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
-        // In a group trained together the batch is filled once for all, and the first layer's products are the group's.
-        var x = seat is null ? new T[Math.Min(batch, n) * net.Inputs] : [];
-        var y = seat is null ? new T[Math.Min(batch, n) * net.Outputs] : [];
-        seat?.Join(net);
-        int[] order = (int[])data.Train.Indices.Clone();
-        long step = 0;
-        int first = 1;
-        var stopper = config.EarlyStopping is { } es ? new Stopper(es, net) : null;
-        if (checkpoints is { Resume: true })
+        private readonly Trainer<T> _t;
+        private readonly DataSplits _data;
+        private readonly Action<EpochMetrics> _onEpoch;
+        private readonly Action<BatchProgress>? _onBatch;
+        private readonly CancellationToken _cancel;
+        private readonly Checkpointing? _checkpoints;
+        private readonly Func<EpochMetrics, string?>? _prune;
+        private readonly IStepObserver? _steps;
+        private readonly Probes<T>? _probes;
+        private readonly Evaluator<T> _evaluator;
+        private readonly Stopper? _stopper;
+        private readonly T[] _x, _y;
+        private readonly int _batch, _n, _batches;
+        private int[] _order;
+        private long _step;
+        private int _epoch, _b;
+        private double _lossSum, _lr, _batchLoss;
+        private int _correct, _batchCorrect;
+        private Stopwatch _watch = new();
+
+        public TrainingOutcome? Outcome { get; private set; }
+        public Network<T> Net => _t._net;
+        public int[] Order => _order;
+
+        public Steps(Trainer<T> t, DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints,
+            Func<EpochMetrics, string?>? prune, IStepObserver? steps, Probes<T>? probes, bool alone)
         {
-            var c = Checkpoint<T>.Read(checkpoints.Path, net, optimizer, n);
-            (first, step, shuffleRng.State, order) = (c.Epoch + 1, c.Step, c.Rng, c.Order);
-            stopper?.Load(c);
-        }
-        for (int epoch = first; epoch <= config.Epochs; epoch++)
-        {
-            var watch = Stopwatch.StartNew();
-            if (config.Shuffle) shuffleRng.Shuffle<int>(order);
-            double lossSum = 0, lr = config.LearningRate;
-            int correct = 0;
-            for (int b = 0; b < batches; b++)
+            (_t, _data, _onEpoch, _onBatch, _cancel, _checkpoints, _prune, _steps, _probes) = (t, data, onEpoch, onBatch, cancel, checkpoints, prune, steps, probes);
+            var config = t._config;
+            _evaluator = new Evaluator<T>(t._net, t._loss);
+            (_batch, _n) = (config.BatchSize, data.Train.Count);
+            _batches = (_n + _batch - 1) / _batch;
+            // In a group the batch is filled once for all of them.
+            _x = alone ? new T[Math.Min(_batch, _n) * t._net.Inputs] : [];
+            _y = alone ? new T[Math.Min(_batch, _n) * t._net.Outputs] : [];
+            _order = (int[])data.Train.Indices.Clone();
+            int first = 1;
+            _stopper = config.EarlyStopping is { } es ? new Stopper(es, t._net) : null;
+            if (checkpoints is { Resume: true })
             {
-                if (cancel.IsCancellationRequested)
-                    return new TrainingOutcome(TrainingEnd.Cancelled, epoch - 1, step, $"interrupted in epoch {epoch}, batch {b + 1}/{batches}");
-                int start = b * batch, rows = Math.Min(batch, n - start);
-                ReadOnlySpan<T> bx, by;
-                if (seat is null)
-                {
-                    data.Train.Data.FillBatch<T>(order, start, rows, x, y, net.Outputs, net.InputParts(rows));
-                    bx = x.AsSpan(0, rows * net.Inputs);
-                    by = y.AsSpan(0, rows * net.Outputs);
-                }
-                else
-                {
-                    seat.Batch(order, start, rows);
-                    bx = seat.Group.X(rows);
-                    by = seat.Group.Y(rows);
-                }
-                var output = net.Forward(bx, rows, seat);
-                double batchLoss = net.LossSum(loss, by, rows);
-                int batchCorrect = Correct(output, order.AsSpan(start, rows), data.Train.Data.Labels, net.Outputs);
-                lr = Schedule.At(config, epoch, b, batches);
-                if (!double.IsFinite(batchLoss))
-                {
-                    // The step that diverged is recorded too: where a loss blows up is what the record is for.
-                    steps?.Step(new StepMetrics(step + 1, epoch, b + 1, rows, batchLoss / rows, (double)batchCorrect / rows, lr));
-                    return new TrainingOutcome(TrainingEnd.Diverged, epoch - 1, step,
-                        $"loss became {batchLoss.ToString(System.Globalization.CultureInfo.InvariantCulture)} in epoch {epoch}, batch {b + 1}/{batches} (step {step + 1})");
-                }
-                lossSum += batchLoss;
-                correct += batchCorrect;
-                net.Backward(bx, by, rows, loss, shared: seat);
-                bool probed = probes is not null && probes.Due(step + 1);
-                if (probed) probes!.BeforeUpdate(rows, config.GradientReduction.Weights, config.GradientReduction.Biases);
-                optimizer.Step(net, rows, lr);
-                step++;
-                steps?.Step(new StepMetrics(step, epoch, b + 1, rows, batchLoss / rows, (double)batchCorrect / rows, lr) { Probes = probed ? probes!.AfterUpdate() : null });
-                onBatch?.Invoke(new BatchProgress(epoch, config.Epochs, b + 1, batches, lossSum / (start + rows), (double)correct / (start + rows)));
+                var c = Checkpoint<T>.Read(checkpoints.Path, t._net, t._optimizer, _n);
+                (first, _step, t._shuffleRng.State, _order) = (c.Epoch + 1, c.Step, c.Rng, c.Order);
+                _stopper?.Load(c);
             }
-            if (probes is { Histograms: true }) steps?.Histograms(epoch, step, probes.TakeHistograms());
-            var splits = new List<SplitMetrics>(3) { new("train", lossSum / n, (double)correct / n) };
-            if (data.Validation is not null) splits.Add(Measure(evaluator, data.Validation));
-            splits.Add(Measure(evaluator, data.Test));
+            _epoch = first - 1;
+            _b = _batches; // the next step begins an epoch
+        }
+
+        /// <summary>The next batch's rows of <see cref="Order"/> (an epoch begins first if one ended); false when training has ended.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public bool Next(out int start, out int rows)
+        {
+            (start, rows) = (0, 0);
+            if (Outcome is not null) return false;
+            var config = _t._config;
+            if (_b == _batches)
+            {
+                if (_epoch >= config.Epochs)
+                {
+                    Outcome = new TrainingOutcome(TrainingEnd.Finished, config.Epochs, _step, null) { WeightsEpoch = _stopper?.Restore(), BestEpoch = _stopper?.BestEpoch };
+                    return false;
+                }
+                _epoch++;
+                _b = 0;
+                _watch = Stopwatch.StartNew();
+                if (config.Shuffle) _t._shuffleRng.Shuffle<int>(_order);
+                (_lossSum, _lr, _correct) = (0, config.LearningRate, 0);
+            }
+            if (_cancel.IsCancellationRequested)
+            {
+                Outcome = new TrainingOutcome(TrainingEnd.Cancelled, _epoch - 1, _step, $"interrupted in epoch {_epoch}, batch {_b + 1}/{_batches}");
+                return false;
+            }
+            start = _b * _batch;
+            rows = Math.Min(_batch, _n - start);
+            return true;
+        }
+
+        /// <summary>The batch filled by this training itself (alone).</summary>
+        public (T[] X, T[] Y) Fill(int start, int rows)
+        {
+            _data.Train.Data.FillBatch<T>(_order, start, rows, _x, _y, _t._net.Outputs, _t._net.InputParts(rows));
+            return (_x, _y);
+        }
+
+        /// <summary>Forward, loss and backward of the batch (with <paramref name="shared"/>: the first layer's products are the group's); false if the loss diverged.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public bool Forward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int rows, IFirstLayerShare? shared)
+        {
+            var net = _t._net;
+            int start = _b * _batch;
+            var output = net.Forward(x, rows, shared);
+            _batchLoss = net.LossSum(_t._loss, y, rows);
+            _batchCorrect = Correct(output, _order.AsSpan(start, rows), _data.Train.Data.Labels, net.Outputs);
+            _lr = Schedule.At(_t._config, _epoch, _b, _batches);
+            if (!double.IsFinite(_batchLoss))
+            {
+                // The step that diverged is recorded too: where a loss blows up is what the record is for.
+                _steps?.Step(new StepMetrics(_step + 1, _epoch, _b + 1, rows, _batchLoss / rows, (double)_batchCorrect / rows, _lr));
+                Outcome = new TrainingOutcome(TrainingEnd.Diverged, _epoch - 1, _step,
+                    $"loss became {_batchLoss.ToString(System.Globalization.CultureInfo.InvariantCulture)} in epoch {_epoch}, batch {_b + 1}/{_batches} (step {_step + 1})");
+                return false;
+            }
+            _lossSum += _batchLoss;
+            _correct += _batchCorrect;
+            net.Backward(x, y, rows, _t._loss, shared: shared);
+            return true;
+        }
+
+        /// <summary>The optimizer's step on the batch's gradients; at the epoch's end what ends an epoch. False when training has ended.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public bool Update(int rows)
+        {
+            var (net, config) = (_t._net, _t._config);
+            int start = _b * _batch;
+            bool probed = _probes is not null && _probes.Due(_step + 1);
+            if (probed) _probes!.BeforeUpdate(rows, config.GradientReduction.Weights, config.GradientReduction.Biases);
+            _t._optimizer.Step(net, rows, _lr);
+            _step++;
+            _steps?.Step(new StepMetrics(_step, _epoch, _b + 1, rows, _batchLoss / rows, (double)_batchCorrect / rows, _lr) { Probes = probed ? _probes!.AfterUpdate() : null });
+            _onBatch?.Invoke(new BatchProgress(_epoch, config.Epochs, _b + 1, _batches, _lossSum / (start + rows), (double)_correct / (start + rows)));
+            if (++_b < _batches) return true;
+            Outcome = EndEpoch();
+            return Outcome is null;
+        }
+
+        private TrainingOutcome? EndEpoch()
+        {
+            var (net, config, epoch) = (_t._net, _t._config, _epoch);
+            if (_probes is { Histograms: true }) _steps?.Histograms(epoch, _step, _probes.TakeHistograms());
+            var splits = new List<SplitMetrics>(3) { new("train", _lossSum / _n, (double)_correct / _n) };
+            if (_data.Validation is not null) splits.Add(Measure(_evaluator, _data.Validation));
+            splits.Add(Measure(_evaluator, _data.Test));
             // The learning rate column: the rate of the epoch's last step.
-            var metrics = new EpochMetrics(epoch, step, lr, watch.Elapsed.TotalSeconds, splits) { Timestamp = (clock ?? TimeProvider.System).GetUtcNow() };
-            onEpoch(metrics);
+            var metrics = new EpochMetrics(epoch, _step, _lr, _watch.Elapsed.TotalSeconds, splits) { Timestamp = _t._clock.GetUtcNow() };
+            _onEpoch(metrics);
             // A sweep's pruning decides at its rungs (a non-finite metric is reported there as a divergence).
-            string? pruned = prune?.Invoke(metrics);
+            string? pruned = _prune?.Invoke(metrics);
             foreach (var s in splits)
                 if (!double.IsFinite(s.Loss))
-                    return new TrainingOutcome(TrainingEnd.Diverged, epoch, step, $"{s.Split} loss became {s.Loss} after epoch {epoch}");
+                    return new TrainingOutcome(TrainingEnd.Diverged, epoch, _step, $"{s.Split} loss became {s.Loss} after epoch {epoch}");
             if (pruned is not null)
-                return new TrainingOutcome(TrainingEnd.Pruned, epoch, step, pruned) { WeightsEpoch = stopper?.Restore() ?? epoch, BestEpoch = stopper?.BestEpoch };
-            if (stopper is not null && stopper.After(epoch, metrics) is { } reason)
-                return new TrainingOutcome(TrainingEnd.Finished, epoch, step, reason) { WeightsEpoch = stopper.Restore(), BestEpoch = stopper.BestEpoch };
-            if (checkpoints is not null && epoch < config.Epochs)
+                return new TrainingOutcome(TrainingEnd.Pruned, epoch, _step, pruned) { WeightsEpoch = _stopper?.Restore() ?? epoch, BestEpoch = _stopper?.BestEpoch };
+            if (_stopper is not null && _stopper.After(epoch, metrics) is { } reason)
+                return new TrainingOutcome(TrainingEnd.Finished, epoch, _step, reason) { WeightsEpoch = _stopper.Restore(), BestEpoch = _stopper.BestEpoch };
+            if (_checkpoints is not null && epoch < config.Epochs)
                 new Checkpoint<T>
                 {
-                    Epoch = epoch, Step = step, OptimizerSteps = optimizer.Steps, Rng = shuffleRng.State, Order = order,
-                    BestValue = stopper?.BestValue, BestEpoch = stopper?.BestEpoch ?? 0, BestWeights = stopper?.Weights,
-                }.Write(checkpoints.Path, net, optimizer, checkpoints.Network, checkpoints.Steps?.Invoke());
+                    Epoch = epoch, Step = _step, OptimizerSteps = _t._optimizer.Steps, Rng = _t._shuffleRng.State, Order = _order,
+                    BestValue = _stopper?.BestValue, BestEpoch = _stopper?.BestEpoch ?? 0, BestWeights = _stopper?.Weights,
+                }.Write(_checkpoints.Path, net, _t._optimizer, _checkpoints.Network, _checkpoints.Steps?.Invoke());
+            return null;
         }
-        return new TrainingOutcome(TrainingEnd.Finished, config.Epochs, step, null) { WeightsEpoch = stopper?.Restore(), BestEpoch = stopper?.BestEpoch };
     }
 
     /// <summary>

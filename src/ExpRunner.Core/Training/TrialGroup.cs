@@ -18,44 +18,45 @@ public static class TrialGroups
 /// <summary>A trial's place in a group trained together, whatever its precision: what the run gives back when it ends.</summary>
 public interface ITrialSeat
 {
-    /// <summary>The trial no longer takes part (its training ended, or it trains on its own); the others go on. Idempotent.</summary>
+    /// <summary>The trial will not train in the group (it failed before training, or trains on its own); the others do not wait for it. Idempotent, and nothing once it has trained.</summary>
     void Leave();
 }
 
 /// <summary>
 /// Trials of a sweep that train together in one process: the same training data in the same order and
-/// batch size, in lockstep, each on its own thread with its own network, optimizer and run folder. Each
-/// batch is filled once for all of them, and the first layer's two products — X·Wᵀ forward and δᵀ·X for
-/// the weight gradient, the bulk of a small network's work — run once over the group as one wider
-/// product (the members' weights stacked) instead of one narrow product each.
+/// batch size, each with its own network, optimizer and run folder. Each trial's run starts (and later
+/// ends) on its own thread; its training is taken step by step by the group's driver, batch for batch
+/// in step with the others: the batch is filled once for all, the first layer's two products — X·Wᵀ
+/// forward and δᵀ·X for the weight gradient, the bulk of a small network's work — run once over the
+/// group as one wider product (the members' weights stacked), and the rest of each member's step runs
+/// on the group's threads, a member per thread at a time. No thread waits on another between batches.
 /// <para>
 /// Bit for bit each trial's own: per element the wide product does what a trial's own product does —
 /// a dot product over the same k, in the same kernel, in a tile of the same shape (every member's rows
 /// start at a multiple of 4 and number a multiple of 4, the widest tile the kernels put side by side);
-/// members whose first layer is not a multiple of 4 wide get their own products, made in the same pass.
+/// members whose first layer is not a multiple of 4 wide get their own X·Wᵀ, made in the same pass.
 /// </para>
 /// A member leaves when its training ends (finished, diverged, pruned, early-stopped, stopped, failed)
-/// and the others go on without waiting for it.
+/// and the others go on.
 /// </summary>
 public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Members' first layers must be a multiple of this wide, and start at a multiple of it, to share one product.</summary>
     public const int Tile = 4;
 
-    private readonly Barrier _barrier;
     private readonly Lock _gate = new();
-    private readonly List<Seat> _members = [];
+    private readonly List<Seat> _joined = [];
     private readonly Dataset _data;
     private readonly int _outputs, _threads, _vectorBits;
     private readonly T[] _x, _y;
     private T[] _w = [], _z = [], _d = [], _g = [];
-    private int[]? _checkedOrder;
+    private int _resolved;
 
-    /// <param name="seats">How many trials will join (each must <see cref="Seat.Join"/> or <see cref="Seat.Leave"/>).</param>
+    /// <param name="seats">How many trials will join (each must train through its seat or <see cref="Seat.Leave"/> it).</param>
     /// <param name="data">The training set every member trains on; <paramref name="trainCount"/>: its training split's size.</param>
     /// <param name="batch">The members' batch size.</param>
-    /// <param name="outputs">Width of the labels' one-hot rows (the classes).</param>
-    /// <param name="threads">Threads for the group's products.</param>
+    /// <param name="outputs">Width of the labels' one-hot rows (the output layer's).</param>
+    /// <param name="threads">Threads for the group's products and its members' steps.</param>
     public TrialGroup(int seats, Dataset data, int trainCount, int batch, int outputs, int threads, int vectorBits)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(seats, 1);
@@ -63,104 +64,154 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
         int rows = Math.Min(batch, trainCount);
         _x = new T[rows * data.Features];
         _y = new T[rows * outputs];
-        _barrier = new Barrier(seats, _ => Together());
         Seats = Enumerable.Range(0, seats).Select(i => new Seat(this, i)).ToArray();
     }
 
     public IReadOnlyList<Seat> Seats { get; }
 
-    /// <summary>The batch being trained on (valid in a member between its <see cref="Seat.Product"/> and its next).</summary>
-    public ReadOnlySpan<T> X(int rows) => _x.AsSpan(0, rows * _data.Features);
-    public ReadOnlySpan<T> Y(int rows) => _y.AsSpan(0, rows * _outputs);
-
-    /// <summary>How many products the group made as one wide product, and how many member products in all (a measure for tests and logs).</summary>
+    /// <summary>How many products the group made as one wide product, and how many member products they stood for (a measure for tests and logs).</summary>
     public long WideProducts { get; private set; }
     public long MemberProducts { get; private set; }
 
-    internal enum Phase { None, Forward, Gradient }
-
-    /// <summary>One trial's place: it joins with its network when training starts and leaves when it ends.</summary>
+    /// <summary>One trial's place: its run hands its training over (<see cref="Train"/>) or leaves.</summary>
     public sealed class Seat(TrialGroup<T> group, int index) : ITrialSeat, IFirstLayerShare
     {
-        private int _left;
-        internal Network<T>? Net;
-        internal int[] Order = [];
+        private readonly ManualResetEventSlim _done = new();
+        private bool _resolved;
+        internal Trainer<T>.Steps? Steps;
+        internal System.Runtime.ExceptionServices.ExceptionDispatchInfo? Error;
         internal int Start, Rows;
-        internal Phase Arrived;
         public int Index => index;
-        public TrialGroup<T> Group => group;
 
-        /// <summary>Takes part from now on, training <paramref name="net"/>.</summary>
-        public void Join(Network<T> net)
+        /// <summary>Trains (<paramref name="steps"/>, made on the run's thread) with the group; returns when its training has ended.</summary>
+        internal TrainingOutcome Train(Func<Trainer<T>.Steps> steps)
         {
+            try { Steps = steps(); }
+            catch { Leave(); throw; }
+            var net = Steps.Net;
             if (net.Inputs != group._data.Features || net.Outputs != group._outputs)
-                throw new InvalidOperationException($"a network {net.Inputs}→{net.Outputs} cannot train in a group on data {group._data.Features}→{group._outputs}");
-            lock (group._gate)
             {
-                if (Net is not null || Volatile.Read(ref _left) != 0) throw new InvalidOperationException("a trial joins its group once");
-                Net = net;
-                group._members.Add(this);
-                group._members.Sort((a, b) => a.Index.CompareTo(b.Index));
+                Leave();
+                throw new InvalidOperationException($"a network {net.Inputs}→{net.Outputs} cannot train in a group on data {group._data.Features}→{group._outputs}");
             }
+            group.Resolve(this, joined: true);
+            _done.Wait();
+            Error?.Throw();
+            return Steps.Outcome!;
         }
 
-        /// <summary>The batch <paramref name="order"/>[start..start+rows) into the group's X and Y; returns once every member has its first layer's Z.</summary>
-        public void Batch(int[] order, int start, int rows)
+        internal void End(Exception? error = null)
         {
-            (Order, Start, Rows) = (order, start, rows);
-            Arrive(Phase.Forward);
+            if (error is not null) Error = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error);
+            _done.Set();
         }
 
         void IFirstLayerShare.Product(int rows)
         {
-            // The product was made when the batch was handed out (Batch): nothing is left to wait for.
-            if (rows != Rows || Arrived != Phase.Forward) throw new InvalidOperationException("the group's batch is not the one being trained on");
+            // The group made it before this member's forward pass.
+            if (rows != Rows) throw new InvalidOperationException("the group's batch is not the one being trained on");
         }
 
-        void IFirstLayerShare.Gradient(int rows) => Arrive(Phase.Gradient);
+        void IFirstLayerShare.Gradient(int rows) { } // the group makes it once every member's backward pass has reached the first layer
 
-        private void Arrive(Phase phase)
+        public void Leave() => group.Resolve(this, joined: false);
+
+        internal bool Resolved { get => _resolved; set => _resolved = value; }
+    }
+
+    /// <summary>A seat joined or left; once every seat has, the driver starts with those that joined.</summary>
+    private void Resolve(Seat seat, bool joined)
+    {
+        List<Seat> members;
+        lock (_gate)
         {
-            if (Net is null || Volatile.Read(ref _left) != 0) throw new InvalidOperationException("a trial that is not in its group trains as one");
-            Arrived = phase;
-            group._barrier.SignalAndWait();
+            if (seat.Resolved) return;
+            seat.Resolved = true;
+            if (joined) _joined.Add(seat);
+            if (++_resolved < Seats.Count || _joined.Count == 0) return;
+            members = [.. _joined.OrderBy(m => m.Index)];
         }
+        new Thread(() => Drive(members)) { IsBackground = true, Name = "exprunner-group" }.Start();
+    }
 
-        public void Leave()
+    /// <summary>The members' training, batch by batch, until every one has ended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Drive(List<Seat> members)
+    {
+        var work = new MemberWork(members);
+        try
         {
-            if (Interlocked.Exchange(ref _left, 1) != 0) return;
-            lock (group._gate) group._members.Remove(this);
-            group._barrier.RemoveParticipant();
+            while (members.Count > 0)
+            {
+                // An epoch begins, or a member is stopped: each says where its next batch is.
+                Each(work, members, m => m.Steps!.Next(out m.Start, out m.Rows));
+                if (members.Count == 0) break;
+                var first = members[0];
+                foreach (var m in members)
+                    if (m.Start != first.Start || m.Rows != first.Rows)
+                        throw new InvalidOperationException($"trials of a group out of step: trial {m.Index} at row {m.Start}, trial {first.Index} at row {first.Start}");
+                int rows = first.Rows, k = _data.Features;
+                var order = first.Steps!.Order;
+                if (first.Start == 0)
+                    foreach (var m in members) // each trial keeps its own order (its shuffle is its own): they must agree, or the group is not one
+                        if (!m.Steps!.Order.AsSpan().SequenceEqual(order))
+                            throw new InvalidOperationException($"trial {m.Index} trains on its data in another order than trial {first.Index}: they cannot train together");
+                _data.FillBatch<T>(order, first.Start, rows, _x, _y, _outputs, Gemm.Parts(rows, Width(members), k, _threads));
+                Forward(members, rows, k);
+                Each(work, members, m => m.Steps!.Forward(_x.AsSpan(0, rows * k), _y.AsSpan(0, rows * _outputs), rows, m));
+                if (members.Count == 0) break;
+                Gradient(members, rows, k);
+                Each(work, members, m => m.Steps!.Update(rows));
+            }
+        }
+        catch (Exception e)
+        {
+            // The group itself failed: every member still training fails with it, as a run alone would.
+            foreach (var m in members) m.End(e);
         }
     }
 
-    /// <summary>Every member has arrived: make the products of the phase they arrived for (on the last one's thread).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Together()
+    /// <summary>A step of every member, on the group's threads; a member whose training ends (or fails) leaves.</summary>
+    private void Each(MemberWork work, List<Seat> members, Func<Seat, bool> step)
     {
-        Seat[] members;
-        lock (_gate) members = [.. _members];
-        if (members.Length == 0) return;
-        var phase = members[0].Arrived;
-        foreach (var m in members)
-            if (m.Arrived != phase || m.Start != members[0].Start || m.Rows != members[0].Rows)
-                throw new InvalidOperationException($"trials of a group out of step: trial {m.Index} is at row {m.Start} ({m.Arrived}), trial {members[0].Index} at {members[0].Start} ({phase})");
-        int rows = members[0].Rows, k = _data.Features;
-        if (phase == Phase.Forward)
+        work.Step = step;
+        work.Parts = Math.Min(_threads, members.Count);
+        WorkerPool.Run(work, work.Parts);
+        members.RemoveAll(m => work.Ended(m));
+    }
+
+    /// <summary>Members split across threads (member i on part i mod parts); each one's step is its own.</summary>
+    private sealed class MemberWork(List<Seat> members) : PartitionedWork
+    {
+        private readonly HashSet<Seat> _ended = [];
+        public Func<Seat, bool> Step = _ => true;
+        public int Parts = 1;
+
+        public override void Run(int part)
         {
-            var order = members[0].Order;
-            if (members[0].Start == 0 || !ReferenceEquals(order, _checkedOrder))
+            for (int i = part; i < members.Count; i += Parts)
             {
-                // Each trial keeps its own order (its shuffle is its own): they must agree, or the group is not one.
-                foreach (var m in members)
-                    if (!m.Order.AsSpan().SequenceEqual(order))
-                        throw new InvalidOperationException($"trial {m.Index} trains on its data in another order than trial {members[0].Index}: they cannot train together");
-                _checkedOrder = order;
+                var m = members[i];
+                bool goes;
+                Exception? error = null;
+                try { goes = Step(m); }
+                catch (Exception e) { goes = false; error = e; }
+                if (!goes)
+                {
+                    lock (_ended) _ended.Add(m);
+                    m.End(error);
+                }
             }
-            _data.FillBatch<T>(order, members[0].Start, rows, _x, _y, _outputs, Gemm.Parts(rows, Width(members), k, _threads));
         }
-        if (phase == Phase.Forward) Forward(members, rows, k);
-        else Gradient(members, rows, k);
+
+        public bool Ended(Seat m) => _ended.Remove(m);
+    }
+
+    private static int Width(List<Seat> members)
+    {
+        int n = 0;
+        foreach (var m in members) n += m.Steps!.Net.Layers[0].Out;
+        return n;
     }
 
     /// <summary>
@@ -170,21 +221,14 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// δᵀ·X always is: its rows are the members' units, and each element of a row is the same lane of
     /// the same kernel whatever row it is.
     /// </summary>
-    private static bool SharesForward(Seat m, int k) => k >= Gemm.ShortK && m.Net!.Layers[0].Out % Tile == 0;
-
-    private static int Width(Seat[] members)
-    {
-        int n = 0;
-        foreach (var m in members) n += m.Net!.Layers[0].Out;
-        return n;
-    }
+    private static bool SharesForward(Seat m, int k) => k >= Gemm.ShortK && m.Steps!.Net.Layers[0].Out % Tile == 0;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Forward(Seat[] members, int rows, int k)
+    private void Forward(List<Seat> members, int rows, int k)
     {
-        var x = X(rows);
+        var x = _x.AsSpan(0, rows * k);
         int wide = 0;
-        foreach (var m in members) if (SharesForward(m, k)) wide += m.Net!.Layers[0].Out;
+        foreach (var m in members) if (SharesForward(m, k)) wide += m.Steps!.Net.Layers[0].Out;
         if (wide > 0)
         {
             Grow(ref _w, wide * k);
@@ -192,8 +236,8 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
             int at = 0;
             foreach (var m in members)
             {
-                var l0 = m.Net!.Layers[0];
                 if (!SharesForward(m, k)) continue;
+                var l0 = m.Steps!.Net.Layers[0];
                 l0.W.AsSpan(0, l0.Out * k).CopyTo(_w.AsSpan(at * k));
                 at += l0.Out;
             }
@@ -202,44 +246,44 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
             at = 0;
             foreach (var m in members)
             {
-                var l0 = m.Net!.Layers[0];
                 if (!SharesForward(m, k)) continue;
-                var z = m.Net.FirstPreActivations;
+                var l0 = m.Steps!.Net.Layers[0];
+                var z = m.Steps.Net.FirstPreActivations;
                 for (int r = 0; r < rows; r++) _z.AsSpan(r * wide + at, l0.Out).CopyTo(z.AsSpan(r * l0.Out));
                 at += l0.Out;
             }
         }
         foreach (var m in members)
         {
-            var l0 = m.Net!.Layers[0];
             if (SharesForward(m, k)) continue;
-            Gemm.MultiplyTransposedB<T>(x, l0.W, m.Net.FirstPreActivations, rows, l0.Out, k, _threads, _vectorBits);
+            var l0 = m.Steps!.Net.Layers[0];
+            Gemm.MultiplyTransposedB<T>(x, l0.W, m.Steps.Net.FirstPreActivations, rows, l0.Out, k, _threads, _vectorBits);
         }
-        MemberProducts += members.Length;
+        MemberProducts += members.Count;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Gradient(Seat[] members, int rows, int k)
+    private void Gradient(List<Seat> members, int rows, int k)
     {
-        var x = X(rows);
+        var x = _x.AsSpan(0, rows * k);
         int wide = Width(members);
         Grow(ref _d, rows * wide);
         Grow(ref _g, wide * k);
         int at = 0;
         foreach (var m in members)
         {
-            int units = m.Net!.Layers[0].Out;
-            var d = m.Net.FirstDeltas;
+            int units = m.Steps!.Net.Layers[0].Out;
+            var d = m.Steps.Net.FirstDeltas;
             for (int r = 0; r < rows; r++) d.AsSpan(r * units, units).CopyTo(_d.AsSpan(r * wide + at));
             at += units;
         }
         Gemm.MultiplyTransposedA<T>(_d, x, _g, wide, k, rows, _threads, vectorBits: _vectorBits);
         WideProducts++;
-        MemberProducts += members.Length;
+        MemberProducts += members.Count;
         at = 0;
         foreach (var m in members)
         {
-            var l0 = m.Net!.Layers[0];
+            var l0 = m.Steps!.Net.Layers[0];
             _g.AsSpan(at * k, l0.Out * k).CopyTo(l0.DW);
             at += l0.Out;
         }
