@@ -131,7 +131,7 @@ public class SweepCommandTests
     {
         using var dir = new TempDir();
         string config = dir.Write("long.yaml", Endless);
-        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1");
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1", "--no-fuse"); // one trial in flight, the other waiting
         Training(dir.File("runs"), 0);
         Signal(p.Id, signal);
         var r = ExpRunnerProcess.Wait(p, TimeSpan.FromSeconds(60));
@@ -196,7 +196,7 @@ public class SweepCommandTests
     {
         using var dir = new TempDir();
         string config = dir.Write("long.yaml", Endless);
-        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1");
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1", "--no-fuse");
         Training(dir.File("runs"), 0);
         var twice = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", "latest");
         Assert.True(twice.ExitCode == 2, twice.ToString());
@@ -212,7 +212,7 @@ public class SweepCommandTests
         using var dir = new TempDir();
         string config = dir.Write("long.yaml", Endless);
         string runs = dir.File("runs");
-        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1");
+        using var p = ExpRunnerProcess.Start(dir.Path, null, "sweep", config, "--jobs", "1", "--no-fuse");
         var orphan = Training(runs, 0).Process;
         try
         {
@@ -225,7 +225,7 @@ public class SweepCommandTests
             Assert.Equal([RunStatus.Running, TrialStatus.Pending], Latest(runs).Trials.Select(t => t.Status));
 
             // A resume follows the orphan (it fills the one job slot) instead of starting trial 0 again.
-            using var resume = ExpRunnerProcess.Start(dir.Path, null, "sweep", "--resume", "latest", "--jobs", "1");
+            using var resume = ExpRunnerProcess.Start(dir.Path, null, "sweep", "--resume", "latest", "--jobs", "1", "--no-fuse");
             var store = new SweepStore(runs);
             Eventually.Reach(() => File.Exists(store.PathOf(store.Latest()!, SweepLock.HolderFile))
                 && File.ReadAllText(store.PathOf(store.Latest()!, SweepLock.HolderFile)).Contains($"\"pid\": {resume.Id},"), "the resume holding the sweep");
