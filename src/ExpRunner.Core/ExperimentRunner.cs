@@ -156,7 +156,7 @@ public static class ExperimentRunner
         var loaded = ConfigLoader.Load(configFile);
         var config = loaded.Config;
         if (ThreadBudget.SpareCore(options.MaxThreads)) _ = Startup.Numeric(config.Precision == Precision.Float64);
-        var data = DatasetLoader.Load(config.Dataset, config.Seed);
+        var data = options.Data ?? DatasetLoader.Load(config.Dataset, config.Seed);
         var changed = (record.Dataset?.Sha256 ?? new Dictionary<string, string>()).Where(r => data.Fingerprint.Sha256.TryGetValue(r.Key, out var now) && now != r.Value).Select(r => r.Key).ToList();
         if (changed.Count > 0) throw new InvalidDataException($"the data changed since {folder.Id} trained ({string.Join(", ", changed)}): resuming would not continue the same run");
 

@@ -192,8 +192,9 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
             }
         }
 
+        // Each trial starts, or continues its earlier attempt's checkpoint; those that see the same data from the same point train together.
         var work = new List<(int Trial, Func<RunResult> Run)>();
-        var fresh = new List<(SweepRef Ref, LoadedConfig Loaded)>();
+        var starts = new List<(SweepRef Ref, LoadedConfig? Loaded, RunFolder? Resumes, string? Key)>();
         foreach (var r in refs)
             switch (TrialRuns.Find(store, r))
             {
@@ -201,28 +202,36 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
                     Ended(done, status, previous.Dir, r.Trial);
                     break;
                 case TrialRuns.Earlier.Resumable(var previous):
-                    work.Add((r.Trial, () => ExperimentRunner.Resume(previous, ResumeOptions(previous, runs, console, false, cancellation))));
+                    // A folder whose checkpoint or config cannot be read resumes alone, and says why there.
+                    string? key = Fusion.ResumeKey(previous.Dir);
+                    starts.Add((r, key is null ? null : ConfigLoader.Load(previous.PathOf(RunFolder.ConfigFile)), previous, key));
                     break;
                 default:
-                    fresh.Add((r, ConfigLoader.Load(settings.Config, [.. sweep.Overrides, .. sweep.Trials[r.Trial].Overrides])));
+                    var loaded = ConfigLoader.Load(settings.Config, [.. sweep.Overrides, .. sweep.Trials[r.Trial].Overrides]);
+                    starts.Add((r, loaded, null, Fusion.Key(loaded.Config)));
                     break;
             }
         int? cap = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable));
-        foreach (var set in fresh.GroupBy(f => Fusion.Key(f.Loaded.Config)))
+        foreach (var set in starts.GroupBy(f => f.Key ?? $"alone {f.Ref.Trial}"))
         {
             var members = set.ToList();
-            var first = members[0].Loaded.Config;
             // Trials that train together load their data once.
-            var data = members.Count >= Fusion.MinGroup ? DatasetLoader.Load(first.Dataset, first.Seed) : null;
-            var seats = data is null ? null : TrialGroups.New(first.Precision, members.Count, data, first.Training.BatchSize, first.Model.Layers[^1].Units,
+            var first = members.Count >= Fusion.MinGroup ? members[0].Loaded!.Config : null;
+            var data = first is null ? null : DatasetLoader.Load(first.Dataset, first.Seed);
+            var seats = first is null ? null : TrialGroups.New(first.Precision, members.Count, data!, first.Training.BatchSize, first.Model.Layers[^1].Units,
                 cap ?? ThreadBudget.Effective(first.Training.Threads, cap), cli.VectorBits());
             for (int i = 0; i < members.Count; i++)
             {
-                var (r, loaded) = members[i];
+                var (r, loaded, resumes, _) = members[i];
                 var seat = seats?[i];
                 work.Add((r.Trial, () =>
                 {
-                    try { return ExperimentRunner.Run(loaded, Options(settings, loaded, runs, r, sweep, console, false, null, cancellation) with { Data = data, Seat = seat }); }
+                    try
+                    {
+                        return resumes is null
+                            ? ExperimentRunner.Run(loaded!, Options(settings, loaded!, runs, r, sweep, console, false, null, cancellation) with { Data = data, Seat = seat })
+                            : ExperimentRunner.Resume(resumes, ResumeOptions(resumes, runs, console, false, cancellation) with { Data = data, Seat = seat });
+                    }
                     finally { seat?.Leave(); } // a trial that fails before training must not hold the others
                 }));
             }

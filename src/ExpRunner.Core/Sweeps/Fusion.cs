@@ -31,6 +31,25 @@ public static class Fusion
     }
 
     /// <summary>
+    /// The key of a trial continuing from the checkpoint in <paramref name="runDir"/> (its own config,
+    /// and the epoch it continues after: trials continue together only from the same point); null when
+    /// the folder has no readable checkpoint or config.
+    /// </summary>
+    public static string? ResumeKey(string runDir)
+    {
+        try
+        {
+            string checkpoint = Path.Combine(runDir, Tracking.RunFolder.CheckpointFile);
+            if (!File.Exists(checkpoint) || !IO.Safetensors.ReadHeader(checkpoint).Metadata.TryGetValue("epoch", out var epoch)) return null;
+            return Key(ConfigLoader.Load(Path.Combine(runDir, Tracking.RunFolder.ConfigFile)).Config) + $"\n# continues after epoch {epoch}";
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ConfigException or UnauthorizedAccessException)
+        {
+            return null; // the resume itself says what is wrong, alone
+        }
+    }
+
+    /// <summary>
     /// How trials are started on <paramref name="slots"/> processes: compatible trials (equal
     /// <paramref name="keys"/>; null: a trial that must run alone) in groups, a key's trials split into
     /// as many groups as the slots allow (contiguous, balanced, at least <see cref="MinGroup"/> each);

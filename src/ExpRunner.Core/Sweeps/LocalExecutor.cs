@@ -69,16 +69,18 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
 
     /// <summary>
     /// How <paramref name="trials"/> start on <paramref name="slots"/> processes: with <paramref name="fuse"/>
-    /// compatible trials in groups (<see cref="Fusion.Plan"/>); a trial that continues an earlier attempt
-    /// (its marker names it), or of a search, alone. What the dry run shows too.
+    /// compatible trials in groups (<see cref="Fusion.Plan"/>), trials that continue earlier attempts with
+    /// those that continue from the same point; a search's trials alone.
     /// </summary>
     public static IReadOnlyList<IReadOnlyList<TrialRecord>> Units(SweepStore store, SweepRecord sweep, IReadOnlyList<TrialRecord> trials, int slots, bool fuse)
     {
         if (slots <= 0) return [];
         if (!fuse || sweep.Search is not null || trials.Count < Fusion.MinGroup) return [.. trials.Take(slots).Select(t => (IReadOnlyList<TrialRecord>)[t])];
         string file = store.PathOf(sweep.Id, sweep.ConfigFile), text = Config.ConfigLoader.ReadText(file);
-        var keys = trials.Select(t => store.ReadMarker(sweep.Id, t.Index) is null
-            ? Fusion.Key(Config.ConfigLoader.Parse(text, file, [.. sweep.Overrides, .. t.Overrides]).Config) : null).ToList();
+        // A trial that continues an earlier attempt (its marker names the folder) goes with those continuing from the same point.
+        var keys = trials.Select(t => store.ReadMarker(sweep.Id, t.Index) is { } m
+            ? Fusion.ResumeKey(Path.Combine(store.RunsRoot, m.RunDir))
+            : Fusion.Key(Config.ConfigLoader.Parse(text, file, [.. sweep.Overrides, .. t.Overrides]).Config)).ToList();
         var byIndex = trials.ToDictionary(t => t.Index);
         return [.. Fusion.Plan([.. trials.Select(t => t.Index)], keys, slots)
             .SelectMany(u => u.Count <= MaxGroup ? [u] : u.Chunk(MaxGroup).Select(c => (IReadOnlyList<int>)c))
