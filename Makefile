@@ -51,6 +51,7 @@ bench: data app
 	$(DOTNET) build tests/bench/TorchSharpPeer -c $(CONFIG) --nologo -v quiet
 	/usr/bin/python3 tests/bench/train_bench.py $(CLI) tests/bench/results/train.txt
 	CLI=$(CLI) tests/bench/sweep_compare.sh
+	CLI=$(CLI) tests/bench/fused_bench.sh
 	CLI=$(CLI) tests/bench/index_ui.sh
 	/usr/bin/python3 tests/bench/startup.py $(CLI) $(CLI_BUILD) tests/bench/results/startup.txt
 	/usr/bin/python3 tests/bench/search_bench.py $(CLI) tests/bench/results/search.txt

@@ -20,8 +20,8 @@ sweep="--set training.learning_rate=0.001,0.003,0.01,0.03,0.1,0.3,1.0,3.0"
 median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 ones=(); twos=()
 for round in 1 2 3; do
-  ones+=("$(seconds "$CLI" sweep tests/bench/configs/c1.yaml $sweep --jobs 1 --runs "$WORK/j1-$round")")
-  twos+=("$(seconds "$CLI" sweep tests/bench/configs/c1.yaml $sweep --jobs 2 --runs "$WORK/j2-$round")")
+  ones+=("$(seconds "$CLI" sweep tests/bench/configs/c1.yaml $sweep --jobs 1 --no-fuse --runs "$WORK/j1-$round")")
+  twos+=("$(seconds "$CLI" sweep tests/bench/configs/c1.yaml $sweep --jobs 2 --no-fuse --runs "$WORK/j2-$round")")
 done
 one=$(median "${ones[@]}")
 two=$(median "${twos[@]}")

@@ -104,7 +104,9 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             if (s.DryRun)
             {
                 view.Plan(draft);
-                view.Together(draft, Kind(s.Executor ?? draft.Spec.Executor, s), s.NoFuse, s.Jobs ?? ThreadBudget.DefaultJobs(draft.MaxThreads, Environment.ProcessorCount));
+                string planned = Kind(s.Executor ?? draft.Spec.Executor, s);
+                view.Together(draft, planned, s.NoFuse, planned == "local" ? s.Jobs ?? ThreadBudget.DefaultJobs(draft.MaxThreads, Environment.ProcessorCount)
+                    : s.MaxParallel ?? draft.Spec.Slurm.MaxParallel ?? (draft.Trials.Count + SlurmExecutor.GroupSize - 1) / SlurmExecutor.GroupSize);
                 return ExitCodes.Ok;
             }
             if (s.Detach && draft.Spec.Search is not null) throw new InputException(DetachSearch);
@@ -196,7 +198,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
                 Partition = s.Partition ?? config.Partition, Time = s.Time ?? config.Time, CpusPerTask = s.CpusPerTask ?? config.CpusPerTask,
                 Mem = s.Mem ?? config.Mem, MaxParallel = s.MaxParallel ?? config.MaxParallel, SbatchArgs = s.SbatchArgs.Length > 0 ? s.SbatchArgs : config.SbatchArgs,
             };
-            return (SlurmExecutor.Connect(store, cli.Self, slurm, cli.Clock), slurm);
+            return (SlurmExecutor.Connect(store, cli.Self, slurm, cli.Clock, fuse: !s.NoFuse), slurm);
         }
         int cores = Environment.ProcessorCount;
         int jobs = s.Jobs ?? ThreadBudget.DefaultJobs(threads, cores);

@@ -32,19 +32,23 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
         if (draft.Plain.Count > 0) cli.Note($"every trial also: {string.Join(" ", draft.Plain.Select(p => "--set " + p))}");
     }
 
-    /// <summary>Which trials will train together, in how many processes (the dry run's last word).</summary>
-    public void Together(NewSweep draft, string executor, bool noFuse, int jobs)
+    /// <summary>
+    /// Which trials will train together (the dry run's last word): on <paramref name="slots"/> local jobs
+    /// (the first groups; later ones as jobs free up), or on Slurm every trial in a task of its own or of its group's.
+    /// </summary>
+    public void Together(NewSweep draft, string executor, bool noFuse, int slots)
     {
         if (draft.Trials.Count < Fusion.MinGroup) return;
-        string why = noFuse ? "--no-fuse" : executor != "local" ? $"the {executor} executor" : draft.Spec.Search is not null ? "a search proposes each trial from the results before it" : "";
-        if (why.Length > 0) { cli.Note($"each trial trains alone, in its own process ({why})"); return; }
+        string why = noFuse ? "--no-fuse" : draft.Spec.Search is not null ? "a search proposes each trial from the results before it" : "";
+        string where = executor == "local" ? "process" : "Slurm array task";
+        if (why.Length > 0) { cli.Note($"each trial trains alone, in its own {where} ({why})"); return; }
         var keys = draft.Trials.Select(t => (string?)Fusion.Key(Config.ConfigLoader.Parse(draft.ConfigText, draft.ConfigFile, [.. draft.Plain, .. t.Overrides]).Config)).ToList();
-        var units = Fusion.Plan([.. draft.Trials.Select(t => t.Index)], keys, jobs);
+        var units = Fusion.Plan([.. draft.Trials.Select(t => t.Index)], keys, executor == "local" ? slots : Math.Max(slots, Fusion.Sets(keys)));
         var groups = units.Where(u => u.Count >= Fusion.MinGroup).ToList();
         int placed = units.Sum(u => u.Count);
-        if (groups.Count == 0) { cli.Note("each trial trains alone: no two see the same data in the same order (dataset, batch size, shuffle seed)"); return; }
-        cli.Note($"trains together ({jobs} job{(jobs == 1 ? "" : "s")}; --no-fuse: each alone, same results):");
-        foreach (var g in groups) cli.Note($"  trials {Fusion.Numbers(g)} in one process");
+        if (groups.Count == 0) { cli.Note($"each trial trains alone, in its own {where}: no two see the same data in the same order (dataset, batch size, shuffle seed)"); return; }
+        cli.Note($"trains together ({(executor == "local" ? $"{slots} job{(slots == 1 ? "" : "s")}" : "Slurm")}; --no-fuse: each alone, same results):");
+        foreach (var g in groups) cli.Note($"  trials {Fusion.Numbers(g)} in one {where}");
         var alone = units.Where(u => u.Count == 1).SelectMany(u => u).ToList();
         if (alone.Count > 0) cli.Note($"  trial{(alone.Count == 1 ? "" : "s")} {Fusion.Numbers(alone)} alone");
         if (placed < draft.Trials.Count) cli.Note($"  the other {draft.Trials.Count - placed} as jobs free up, grouped the same way");

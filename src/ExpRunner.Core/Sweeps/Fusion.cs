@@ -31,6 +31,21 @@ public static class Fusion
     }
 
     /// <summary>
+    /// The keys of a sweep's trials about to start: a trial that continues an earlier attempt (its
+    /// marker names the folder) goes with those continuing from the same point.
+    /// </summary>
+    public static List<string?> Keys(SweepStore store, SweepRecord sweep, IReadOnlyList<TrialRecord> trials)
+    {
+        string file = store.PathOf(sweep.Id, sweep.ConfigFile), text = ConfigLoader.ReadText(file);
+        return [.. trials.Select(t => store.ReadMarker(sweep.Id, t.Index) is { } m
+            ? ResumeKey(Path.Combine(store.RunsRoot, m.RunDir))
+            : Key(ConfigLoader.Parse(text, file, [.. sweep.Overrides, .. t.Overrides]).Config))];
+    }
+
+    /// <summary>How many sets of compatible trials (and trials alone) <paramref name="keys"/> make.</summary>
+    public static int Sets(IReadOnlyList<string?> keys) => keys.Count(k => k is null) + keys.Where(k => k is not null).Distinct(StringComparer.Ordinal).Count();
+
+    /// <summary>
     /// The key of a trial continuing from the checkpoint in <paramref name="runDir"/> (its own config,
     /// and the epoch it continues after: trials continue together only from the same point); null when
     /// the folder has no readable checkpoint or config.

@@ -76,11 +76,7 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
     {
         if (slots <= 0) return [];
         if (!fuse || sweep.Search is not null || trials.Count < Fusion.MinGroup) return [.. trials.Take(slots).Select(t => (IReadOnlyList<TrialRecord>)[t])];
-        string file = store.PathOf(sweep.Id, sweep.ConfigFile), text = Config.ConfigLoader.ReadText(file);
-        // A trial that continues an earlier attempt (its marker names the folder) goes with those continuing from the same point.
-        var keys = trials.Select(t => store.ReadMarker(sweep.Id, t.Index) is { } m
-            ? Fusion.ResumeKey(Path.Combine(store.RunsRoot, m.RunDir))
-            : Fusion.Key(Config.ConfigLoader.Parse(text, file, [.. sweep.Overrides, .. t.Overrides]).Config)).ToList();
+        var keys = Fusion.Keys(store, sweep, trials);
         var byIndex = trials.ToDictionary(t => t.Index);
         return [.. Fusion.Plan([.. trials.Select(t => t.Index)], keys, slots)
             .SelectMany(u => u.Count <= MaxGroup ? [u] : u.Chunk(MaxGroup).Select(c => (IReadOnlyList<int>)c))
@@ -108,11 +104,11 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
                     child.Process.WaitForExit(); // and its output to the end
                     string stdout = await child.Stdout;
                     // A group prints a summary line per trial: the one of this trial's run.
-                    if (child.Group) stdout = store.ReadMarker(sweep.Id, t.Index) is { } m ? SummaryLine(stdout, m.RunId) : "";
+                    if (child.Group) stdout = store.ReadMarker(sweep.Id, t.Index) is { } m ? TrialRuns.SummaryLine(stdout, m.RunId) : "";
                     changes.Add(TrialRuns.Ended(store, sweep, t, child.Process.ExitCode, stdout, await child.Stderr, child.Stopped, clock.GetUtcNow()));
                     _children.Remove(t.Index);
                 }
-                else if (child.Group && EndedInGroup(sweep, t) is { } ended)
+                else if (child.Group && TrialRuns.EndedInGroup(store, sweep, t, clock.GetUtcNow()) is { } ended)
                 {
                     changes.Add(ended);
                     _children.Remove(t.Index);
@@ -126,7 +122,7 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
                 case null when t.Process is not null:
                     throw new SweepBusyException($"trial {t.Index} of sweep {sweep.Id} runs on {t.Process.Host} ({t.Process}); follow or resume the sweep there");
                 case true:
-                    if (EndedInGroup(sweep, t) is { } ended) changes.Add(ended);
+                    if (TrialRuns.EndedInGroup(store, sweep, t, clock.GetUtcNow()) is { } ended) changes.Add(ended);
                     else if (Located(sweep, t) is { } located) changes.Add(located);
                     break;
                 default:
@@ -140,27 +136,6 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
             done.Process.Dispose();
         }
         return changes;
-    }
-
-    /// <summary>A trial of a group still running whose run has ended (its record says how), else null.</summary>
-    private TrialRecord? EndedInGroup(SweepRecord sweep, TrialRecord t)
-    {
-        if (store.ReadMarker(sweep.Id, t.Index) is not { } m) return null;
-        var record = RunFolder.Open(Path.Combine(store.RunsRoot, m.RunDir)).TryReadRecord();
-        return record is null || record.Status == RunStatus.Running ? null
-            : TrialRuns.Ended(store, sweep, t with { RunDir = m.RunDir, RunId = m.RunId }, null, "", "", false, clock.GetUtcNow());
-    }
-
-    /// <summary>The summary line of run <paramref name="runId"/> among a group's output lines ("" if it printed none).</summary>
-    private static string SummaryLine(string stdout, string runId)
-    {
-        foreach (var line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            try
-            {
-                if (IO.Json.Deserialize<RunSummary>(line)?.Id == runId) return line;
-            }
-            catch (System.Text.Json.JsonException) { }
-        return "";
     }
 
     /// <summary>A running trial whose run folder has just appeared (its marker names it).</summary>

@@ -13,8 +13,10 @@ public sealed class SlurmException(string message) : Exception(message);
 /// <summary>
 /// Runs a sweep's trials as Slurm job arrays (one per submission) and follows what Slurm reports
 /// through `scontrol`, which works without accounting. Each array task runs `exprunner run` for
-/// its trial into the same runs directory; the batch script and task outputs stay in the sweep
-/// folder. Slurm queues and limits the tasks itself, so every trial is submitted at once.
+/// its trial — or, with <see cref="Fuse"/>, for a group of compatible trials trained together
+/// (<see cref="Fusion"/>; about <see cref="GroupSize"/> to a task, or as many groups as
+/// --max-parallel) — into the same runs directory; the batch script and task outputs stay in the
+/// sweep folder. Slurm queues and limits the tasks itself, so every trial is submitted at once.
 /// </summary>
 public sealed class SlurmExecutor : ISweepExecutor
 {
@@ -26,13 +28,19 @@ public sealed class SlurmExecutor : ISweepExecutor
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     public int Capacity => int.MaxValue;
 
+    /// <summary>Train compatible trials together, a group to an array task (on by default; --no-fuse: a trial to a task).</summary>
+    public bool Fuse { get; init; }
+
+    /// <summary>Trials to a task when grouping (unless --max-parallel asks for fewer, larger groups).</summary>
+    public const int GroupSize = 8;
+
     private SlurmExecutor(SweepStore store, IReadOnlyList<string> exprunner, SlurmOptions options, TimeProvider clock)
     {
         _store = store; _exprunner = exprunner; _options = options; _clock = clock;
     }
 
     /// <summary>Checks what can be checked before anything is submitted: the tools, the partition, a writable runs directory.</summary>
-    public static SlurmExecutor Connect(SweepStore store, IReadOnlyList<string> exprunner, SlurmOptions options, TimeProvider clock)
+    public static SlurmExecutor Connect(SweepStore store, IReadOnlyList<string> exprunner, SlurmOptions options, TimeProvider clock, bool fuse = false)
     {
         var (code, stdout, stderr) = Run("sinfo", "-h", "-o", "%R");
         if (code != 0) throw new SlurmException($"Slurm does not answer (sinfo: {stderr.Trim()})");
@@ -50,7 +58,7 @@ public sealed class SlurmExecutor : ISweepExecutor
         {
             throw new SlurmException($"the runs directory '{store.RunsRoot}' is not writable ({e.Message}); Slurm tasks write their run folders there");
         }
-        return new SlurmExecutor(store, exprunner, options, clock);
+        return new SlurmExecutor(store, exprunner, options, clock) { Fuse = fuse };
     }
 
     public Submission Submit(SweepRecord sweep, IReadOnlyList<TrialRecord> trials)
@@ -58,19 +66,31 @@ public sealed class SlurmExecutor : ISweepExecutor
         string dir = Path.GetFullPath(_store.DirOf(sweep.Id));
         int n = (sweep.SlurmJobs?.Count ?? 0) + 1;
         string script = $"slurm-{n.ToString(CultureInfo.InvariantCulture)}.sh";
-        Atomic.WriteText(Path.Combine(dir, script), Script(sweep, trials, dir));
+        var units = Units(sweep, trials);
+        Atomic.WriteText(Path.Combine(dir, script), Script(sweep, units, dir));
         var (exit, output, error) = Run("sbatch", "--parsable", Path.Combine(dir, script));
         if (exit != 0) throw new SlurmException($"sbatch rejected the sweep: {error.Trim()}{(output.Trim().Length > 0 ? " " + output.Trim() : "")}");
         string jobId = output.Trim().Split(';')[0];
-        var submitted = trials.Select((t, task) => t with
+        var submitted = units.SelectMany((unit, task) => unit.Select(t => t with
         {
             Status = TrialStatus.Pending, Reason = null, RunId = null, RunDir = null, Seconds = null, Started = null, Process = null,
             SchedulerId = $"{jobId}_{task.ToString(CultureInfo.InvariantCulture)}", Attempts = t.Attempts + 1,
-        }).ToList();
+        })).ToList();
         return new Submission(submitted, new SlurmJob(jobId, script, trials.Select(t => t.Index).ToList()));
     }
 
-    private string Script(SweepRecord sweep, IReadOnlyList<TrialRecord> trials, string dir)
+    /// <summary>The array's tasks: every trial alone, or compatible trials in groups (every trial is in one).</summary>
+    private IReadOnlyList<IReadOnlyList<TrialRecord>> Units(SweepRecord sweep, IReadOnlyList<TrialRecord> trials)
+    {
+        if (!Fuse || sweep.Search is not null || trials.Count < Fusion.MinGroup) return [.. trials.Select(t => (IReadOnlyList<TrialRecord>)[t])];
+        var keys = Fusion.Keys(_store, sweep, trials);
+        int groups = _options.MaxParallel ?? (trials.Count + GroupSize - 1) / GroupSize;
+        var byIndex = trials.ToDictionary(t => t.Index);
+        return [.. Fusion.Plan([.. trials.Select(t => t.Index)], keys, Math.Max(groups, Fusion.Sets(keys)))
+            .Select(u => (IReadOnlyList<TrialRecord>)[.. u.Select(i => byIndex[i])])];
+    }
+
+    private string Script(SweepRecord sweep, IReadOnlyList<IReadOnlyList<TrialRecord>> trials, string dir)
     {
         var sb = new StringBuilder("#!/bin/bash\n");
         sb.Append($"#SBATCH --job-name=exprunner-{sweep.Id}\n");
@@ -83,7 +103,7 @@ public sealed class SlurmExecutor : ISweepExecutor
         if (_options.Time is { } time) sb.Append($"#SBATCH --time={time}\n");
         if (_options.Mem is { } mem) sb.Append($"#SBATCH --mem={mem}\n");
         foreach (var a in _options.SbatchArgs) sb.Append($"#SBATCH {a}\n");
-        sb.Append($"# exprunner sweep {sweep.Id} ({sweep.Experiment}): array task -> trial\n");
+        sb.Append($"# exprunner sweep {sweep.Id} ({sweep.Experiment}): array task -> trial (or trials trained together)\n");
         sb.Append("case \"$SLURM_ARRAY_TASK_ID\" in\n");
         for (int i = 0; i < trials.Count; i++)
         {
@@ -110,21 +130,24 @@ public sealed class SlurmExecutor : ISweepExecutor
             var states = States(job.Key);
             foreach (var trial in job)
             {
+                // A task that trains a group: a trial that ended before the others is seen in its folder, and its summary is its line of the output.
+                bool group = sweep.Trials.Count(t => t.SchedulerId == trial.SchedulerId) > 1;
                 int task = int.Parse(trial.SchedulerId!.Split('_')[1], CultureInfo.InvariantCulture);
                 string outFile = Path.Combine(dir, $"slurm-{trial.SchedulerId}.out"), errFile = Path.Combine(dir, $"slurm-{trial.SchedulerId}.err");
                 var now = _clock.GetUtcNow();
                 TrialRecord next;
                 if (!states.TryGetValue(task, out var s))
                     // Slurm has forgotten the job (or never saw this task): judge by what it left behind.
-                    next = File.Exists(outFile) ? Ended(sweep, trial, 0, outFile, errFile, null, null)
+                    next = File.Exists(outFile) ? Ended(sweep, trial, group, 0, outFile, errFile, null, null)
                         : trial with { Status = RunStatus.Failed, Reason = "Slurm no longer knows this task and it left no output (it never started?)" };
                 else next = s.State switch
                 {
                     "PENDING" or "REQUEUED" or "SUSPENDED" or "RESV_DEL_HOLD" => trial with { Status = TrialStatus.Pending, Reason = s.Reason is "None" ? null : $"Slurm: {s.Reason}" },
-                    "RUNNING" or "CONFIGURING" or "COMPLETING" or "RESIZING" or "SIGNALING" or "STAGE_OUT" => Running(sweep, trial, now),
-                    "COMPLETED" or "FAILED" => Ended(sweep, trial, s.ExitCode, outFile, errFile, null, null),
-                    "TIMEOUT" or "CANCELLED" or "PREEMPTED" or "DEADLINE" => Ended(sweep, trial, s.ExitCode, outFile, errFile, RunStatus.Killed, $"Slurm {s.State}"),
-                    _ => Ended(sweep, trial, s.ExitCode, outFile, errFile, RunStatus.Failed, $"Slurm {s.State}"),
+                    "RUNNING" or "CONFIGURING" or "COMPLETING" or "RESIZING" or "SIGNALING" or "STAGE_OUT" =>
+                        (group ? TrialRuns.EndedInGroup(_store, sweep, trial, now) : null) ?? Running(sweep, trial, now),
+                    "COMPLETED" or "FAILED" => Ended(sweep, trial, group, s.ExitCode, outFile, errFile, null, null),
+                    "TIMEOUT" or "CANCELLED" or "PREEMPTED" or "DEADLINE" => Ended(sweep, trial, group, s.ExitCode, outFile, errFile, RunStatus.Killed, $"Slurm {s.State}"),
+                    _ => Ended(sweep, trial, group, s.ExitCode, outFile, errFile, RunStatus.Failed, $"Slurm {s.State}"),
                 };
                 if (next != trial) changes.Add(next);
             }
@@ -139,9 +162,10 @@ public sealed class SlurmExecutor : ISweepExecutor
     }
 
     /// <summary>A task Slurm reports ended: the run's own account of it, unless Slurm ended it (then Slurm's state is the reason).</summary>
-    private TrialRecord Ended(SweepRecord sweep, TrialRecord trial, int exitCode, string outFile, string errFile, string? forced, string? reason)
+    private TrialRecord Ended(SweepRecord sweep, TrialRecord trial, bool group, int exitCode, string outFile, string errFile, string? forced, string? reason)
     {
         string stdout = ReadOrEmpty(outFile), stderr = ReadOrEmpty(errFile);
+        if (group) stdout = _store.ReadMarker(sweep.Id, trial.Index) is { } m ? TrialRuns.SummaryLine(stdout, m.RunId) : "";
         var now = _clock.GetUtcNow();
         return TrialRuns.Ended(_store, sweep, trial, exitCode, stdout, stderr, stopped: false, now, forced is null ? null : (forced, reason!));
     }

@@ -95,6 +95,27 @@ public static class TrialRuns
         };
     }
 
+    /// <summary>The summary line of run <paramref name="runId"/> among a group's output lines ("" if it printed none).</summary>
+    public static string SummaryLine(string stdout, string runId)
+    {
+        foreach (var line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            try
+            {
+                if (Json.Deserialize<RunSummary>(line)?.Id == runId) return line;
+            }
+            catch (JsonException) { }
+        return "";
+    }
+
+    /// <summary>A trial of a group still running whose run has ended (its record says how), else null.</summary>
+    public static TrialRecord? EndedInGroup(SweepStore store, SweepRecord sweep, TrialRecord t, DateTimeOffset now)
+    {
+        if (store.ReadMarker(sweep.Id, t.Index) is not { } m) return null;
+        var record = RunFolder.Open(Path.Combine(store.RunsRoot, m.RunDir)).TryReadRecord();
+        return record is null || record.Status == RunStatus.Running ? null
+            : Ended(store, sweep, t with { RunDir = m.RunDir, RunId = m.RunId }, null, "", "", false, now);
+    }
+
     /// <summary>
     /// A run ended without being able to say so itself (killed by a scheduler, crashed): if its
     /// run.json still says RUNNING, record how it ended, as the sweep learned it.

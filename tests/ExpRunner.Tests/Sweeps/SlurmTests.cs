@@ -57,7 +57,7 @@ public class SlurmTests
     }
 
     [Fact]
-    public void A_sweep_runs_as_one_job_array_and_leaves_the_same_runs_as_the_local_executor()
+    public void A_sweep_runs_as_one_job_array_of_groups_and_leaves_the_same_runs_as_the_local_executor()
     {
         RequireSlurm();
         using var dir = new TempDir();
@@ -70,7 +70,11 @@ public class SlurmTests
         Assert.Equal("slurm", s.Executor);
         var job = Assert.Single(s.SlurmJobs!);
         string script = File.ReadAllText(store.PathOf(s.Id, job.Script));
-        Assert.Contains("#SBATCH --array=0-3%2", script);
+        // Trials that see the same data in the same order (batch size 16; 32) train together: a group to a task.
+        Assert.Contains("#SBATCH --array=0-1%2", script);
+        Assert.Contains($"{s.Id}:0,2'", script);
+        Assert.Contains($"{s.Id}:1,3'", script);
+        Assert.Equal(2, s.Trials.Select(t => t.SchedulerId).Distinct().Count());
         Assert.Contains("#SBATCH --partition=cpu", script);
         Assert.All(s.Trials, t => Assert.Equal(RunStatus.Finished, t.Status));
         foreach (var t in s.Trials)
