@@ -244,6 +244,9 @@ public static class ExperimentRunner
             Describe.Optimizer(t), t.LearningRate, Describe.Schedule(t), t.BatchSize, t.GradientReduction.ToString(), Describe.Settings(t), t.Epochs, t.Shuffle ? "true" : "false",
             t.EarlyStopping is { } e ? $", early stopping on {e.Metric} (patience {e.Patience}, min delta {e.MinDelta.ToString(System.Globalization.CultureInfo.InvariantCulture)}{(e.RestoreBest ? ", best weights kept" : "")})" : "");
 
+        if (seat is not null)
+            recorder.Log.Information("Trains together with {Others} other trial(s) of its sweep in this process: each batch read once, the first layer's products made as one (results as alone)",
+                seat.Group.Seats.Count - 1);
         var optimizer = Optimizer<T>.Create(t, net);
         if (options.RangeTest is { } range)
         {

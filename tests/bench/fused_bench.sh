@@ -19,6 +19,14 @@ seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "fail
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 lrs() { python3 -c "import sys; n=int(sys.argv[1]); print(','.join(f'{10 ** (-4 + 4 * i / (n - 1)):.6g}' for i in range(n)))" "$1"; }
 
+# The median of the --no-fuse runs' own durations (start to end inside their process), in milliseconds.
+alone_ms() {
+  python3 - "$1" <<'PY'
+import glob, json, os, statistics, sys
+print(1000 * statistics.median(json.load(open(f))["duration_seconds"] for f in glob.glob(os.path.join(sys.argv[1], "*", "*", "summary.json"))))
+PY
+}
+
 rows=()
 bench() { # name, then the sweep's arguments
   local name=$1; shift
@@ -31,8 +39,12 @@ bench() { # name, then the sweep's arguments
   same=$(python3 tests/bench/same_runs.py "$WORK/$name-alone-1" "$WORK/$name-fused-1") || { echo "$name: fused and --no-fuse results differ: $same" >&2; exit 1; }
   local a f
   a=$(median "${alone[@]}"); f=$(median "${fused[@]}")
-  rows+=("$(printf '%-44s %9.2f %9.2f %7.2f  %s  (%s)' "$name" "$a" "$f" "$(echo "$f / $a" | bc -l)" \
-    "$(awk -v r="$(echo "$f / $a" | bc -l)" 'BEGIN { print (r <= 0.5 ? "ok  " : "MISS") }')" "$same")")
+  # What a trial costs beyond its own run: machine time per trial (2 jobs x wall / trials) minus a run's own duration alone.
+  local n own oa of
+  n=$(python3 -c "import sys; print(sys.argv[1].split()[0])" "$same"); own=$(alone_ms "$WORK/$name-alone-1")
+  oa=$(echo "2000 * $a / $n - $own" | bc -l); of=$(echo "2000 * $f / $n - $own" | bc -l)
+  rows+=("$(printf '%-40s %8.2f %8.2f %6.2f  %s %8.0f %8.0f  (%s)' "$name" "$a" "$f" "$(echo "$f / $a" | bc -l)" \
+    "$(awk -v r="$(echo "$f / $a" | bc -l)" 'BEGIN { print (r <= 0.5 ? "ok  " : "MISS") }')" "$oa" "$of" "$same")")
   rm -rf "$WORK"/"$name"-*
 }
 
@@ -42,7 +54,8 @@ bench "xor, 64 learning rates" experiments/xor.yaml --set "training.learning_rat
 
 {
   echo "ExpRunner fused sweeps, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores of $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from machine import cpu; print(cpu())' tests/bench)"
-  echo "wall seconds of the whole sweep, --jobs 2, median of $ROUNDS alternating rounds; ratio = fused / --no-fuse, target <= 0.5"
-  printf '%-44s %9s %9s %7s\n' "sweep" "no-fuse" "fused" "ratio"
+  echo "wall seconds of the whole sweep, --jobs 2, median of $ROUNDS alternating rounds; ratio = fused / --no-fuse, target <= 0.5;"
+  echo "overhead: milliseconds of machine time a trial costs beyond its own run (2 jobs x wall / trials - a run's duration alone, median); target for tiny trials <= 50 ms"
+  printf '%-40s %8s %8s %6s  %4s %8s %8s\n' "sweep" "no-fuse" "fused" "ratio" "" "ovh/alone" "ovh/fused"
   printf '%s\n' "${rows[@]}"
 } | tee "$OUT"

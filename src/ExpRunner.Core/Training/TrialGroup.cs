@@ -82,6 +82,7 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
         internal System.Runtime.ExceptionServices.ExceptionDispatchInfo? Error;
         internal int Start, Rows;
         public int Index => index;
+        public TrialGroup<T> Group => group;
 
         /// <summary>Trains (<paramref name="steps"/>, made on the run's thread) with the group; returns when its training has ended.</summary>
         internal TrainingOutcome Train(Func<Trainer<T>.Steps> steps)

@@ -13,17 +13,8 @@ namespace ExpRunner.Tests.Cli;
 /// </summary>
 public class FusedSweepTests
 {
-    private const string Config = """
-        name: fused
-        seed: 5
-        dataset: { name: gaussian_quantiles, samples: 400, features: 70, classes: 3, validation_split: 0.25 }
-        model:
-          layers:
-            - { units: 8, activation: tanh }
-            - { units: 3, activation: softmax }
-          init: { scheme: xavier_uniform }
-        loss: cross_entropy
-        training: { learning_rate: 0.05, batch_size: 25, epochs: 3 }
+    /// <summary>The network and data of <see cref="TrialGroupRunTests"/>, 3 epochs, over every optimizer × both reductions (10 trials).</summary>
+    private static readonly string Config = TrialGroupRunTests.Yaml.Replace("epochs: 4", "epochs: 3") + "\n" + """
         sweep:
           grid:
             training.optimizer: [{name: sgd, momentum: 0.9}, adam, adamw, rmsprop, adagrad]
@@ -117,7 +108,7 @@ public class FusedSweepTests
         Assert.Equal(dirs, after.Trials.Select(t => t.RunDir).ToList()); // continued, never started over
         Assert.All(after.Trials, t => Assert.Equal((RunStatus.Killed, 2), (t.Status, t.Attempts)));
         Assert.Single(after.Trials.Select(t => t.Process!.Pid).Distinct()); // continued as one group
-        Assert.Equal(10, Directory.GetDirectories(Path.Combine(runs, "fused")).Length);
+        Assert.Equal(10, Directory.GetDirectories(Path.Combine(runs, "grouped")).Length);
     }
 
     [Fact]
@@ -143,7 +134,7 @@ public class FusedSweepTests
             Eventually.Reach(() => group.IsAlive() == false, "the group ending");
             var sweep = Latest(runs);
             Assert.All(sweep.Trials, t => Assert.Equal((RunStatus.Killed, 1), (t.Status, t.Attempts)));
-            Assert.Equal(10, Directory.GetDirectories(Path.Combine(runs, "fused")).Length); // no twins
+            Assert.Equal(10, Directory.GetDirectories(Path.Combine(runs, "grouped")).Length); // no twins
         }
         finally
         {

@@ -17,7 +17,7 @@ namespace ExpRunner.Tests.Training;
 public class TrialGroupRunTests
 {
     // 70 features: the first layer's product runs on the dot-product kernel the wide product shares.
-    private const string Yaml = """
+    internal const string Yaml = """
         name: grouped
         seed: 3
         dataset: { name: gaussian_quantiles, samples: 500, features: 70, classes: 3, validation_split: 0.2 }
