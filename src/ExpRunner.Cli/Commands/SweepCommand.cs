@@ -101,12 +101,13 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
         {
             if (s.Config is null) throw new InputException("give a config file, or --resume SWEEP, or --status SWEEP");
             var draft = NewSweep.Plan(s.Config, s.Set, s.MaxTrials ?? NewSweep.DefaultMaxTrials);
+            string planned = Kind(s.Executor ?? draft.Spec.Executor, s);
+            int slots = planned == "local" ? s.Jobs ?? ThreadBudget.DefaultJobs(draft.MaxThreads, Environment.ProcessorCount)
+                : s.MaxParallel ?? draft.Spec.Slurm.MaxParallel ?? (draft.Trials.Count + SlurmExecutor.GroupSize - 1) / SlurmExecutor.GroupSize;
             if (s.DryRun)
             {
                 view.Plan(draft);
-                string planned = Kind(s.Executor ?? draft.Spec.Executor, s);
-                view.Together(draft, planned, s.NoFuse, planned == "local" ? s.Jobs ?? ThreadBudget.DefaultJobs(draft.MaxThreads, Environment.ProcessorCount)
-                    : s.MaxParallel ?? draft.Spec.Slurm.MaxParallel ?? (draft.Trials.Count + SlurmExecutor.GroupSize - 1) / SlurmExecutor.GroupSize);
+                view.Together(draft, planned, s.NoFuse, slots);
                 return ExitCodes.Ok;
             }
             if (s.Detach && draft.Spec.Search is not null) throw new InputException(DetachSearch);
@@ -116,6 +117,7 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             sweep = draft.Create(store, kind, connected.Slurm, cli.Clock.GetUtcNow(), s.Label is { } label ? Organize.CheckLabel(label, "--label") : null, Organize.ParseTags(s.Tags, "--tag"));
             cli.Note($"sweep {sweep.Id}: {sweep.Trials.Count} trial{(sweep.Trials.Count == 1 ? "" : "s")} of {sweep.Experiment} ({store.DirOf(sweep.Id)})");
             view.Equivalences(draft);
+            if (!s.NoFuse) view.Together(draft, kind, s.NoFuse, slots, quiet: true);
             return await Run(view, store, sweep, draft.Loaded.Config, connected, s, cancellation);
         }
         if (s.Detach && sweep.Search is not null) throw new InputException(DetachSearch);

@@ -36,17 +36,22 @@ internal sealed class SweepView(CliContext cli, SweepStore store)
     /// Which trials will train together (the dry run's last word): on <paramref name="slots"/> local jobs
     /// (the first groups; later ones as jobs free up), or on Slurm every trial in a task of its own or of its group's.
     /// </summary>
-    public void Together(NewSweep draft, string executor, bool noFuse, int slots)
+    /// <param name="quiet">Only when some trials do train together (a sweep starting, not a dry run).</param>
+    public void Together(NewSweep draft, string executor, bool noFuse, int slots, bool quiet = false)
     {
         if (draft.Trials.Count < Fusion.MinGroup) return;
         string why = noFuse ? "--no-fuse" : draft.Spec.Search is not null ? "a search proposes each trial from the results before it" : "";
         string where = executor == "local" ? "process" : "Slurm array task";
-        if (why.Length > 0) { cli.Note($"each trial trains alone, in its own {where} ({why})"); return; }
+        if (why.Length > 0) { if (!quiet) cli.Note($"each trial trains alone, in its own {where} ({why})"); return; }
         var keys = draft.Trials.Select(t => (string?)Fusion.Key(Config.ConfigLoader.Parse(draft.ConfigText, draft.ConfigFile, [.. draft.Plain, .. t.Overrides]).Config)).ToList();
         var units = Fusion.Plan([.. draft.Trials.Select(t => t.Index)], keys, executor == "local" ? slots : Math.Max(slots, Fusion.Sets(keys)));
         var groups = units.Where(u => u.Count >= Fusion.MinGroup).ToList();
         int placed = units.Sum(u => u.Count);
-        if (groups.Count == 0) { cli.Note($"each trial trains alone, in its own {where}: no two see the same data in the same order (dataset, batch size, shuffle seed)"); return; }
+        if (groups.Count == 0)
+        {
+            if (!quiet) cli.Note($"each trial trains alone, in its own {where}: no two see the same data in the same order (dataset, batch size, shuffle seed)");
+            return;
+        }
         cli.Note($"trains together ({(executor == "local" ? $"{slots} job{(slots == 1 ? "" : "s")}" : "Slurm")}; --no-fuse: each alone, same results):");
         foreach (var g in groups) cli.Note($"  trials {Fusion.Numbers(g)} in one {where}");
         var alone = units.Where(u => u.Count == 1).SelectMany(u => u).ToList();
