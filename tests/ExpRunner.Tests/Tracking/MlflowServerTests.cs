@@ -117,6 +117,35 @@ public class MlflowServerTests
     }
 
     [Fact]
+    public void Trials_trained_together_are_each_their_own_child_run_with_their_own_params_and_every_epoch()
+    {
+        using var server = RealMlflow.Plain();
+        using var dir = new TempDir();
+        string exp = Experiment();
+        string config = dir.Write("x.yaml", Xor);
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--set", "training.learning_rate=0.1,0.3,0.5", "--jobs", "1", "--mlflow", server.Uri, "--mlflow-experiment", exp);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var sweep = new SweepStore(dir.File("runs")).Read("latest");
+        Assert.Single(sweep.Trials.Select(t => t.Process!.Pid).Distinct()); // one group, one process
+        string experimentId = server.ExperimentId(exp);
+        var runs = server.Runs(experimentId);
+        string parentId = Assert.Single(runs, x => !RealMlflow.Pairs(x["data"]!["tags"]).ContainsKey("mlflow.parentRunId"))["info"]!["run_id"]!.GetValue<string>();
+        var children = runs.Where(x => RealMlflow.Pairs(x["data"]!["tags"]).GetValueOrDefault("mlflow.parentRunId") == parentId).ToList();
+        Assert.Equal(3, children.Count);
+        foreach (var t in sweep.Trials)
+        {
+            var child = Assert.Single(children, c => RealMlflow.Pairs(c["data"]!["tags"])["exprunner.run_id"] == t.RunId);
+            Assert.Equal("FINISHED", child["info"]!["status"]!.GetValue<string>());
+            Assert.Equal(t.Overrides.Single(o => o.StartsWith("training.learning_rate=", StringComparison.Ordinal)).Split('=')[1],
+                RealMlflow.Pairs(child["data"]!["params"])["training.learning_rate"]);
+            // Every epoch's metric, as its run folder has it.
+            var folder = RunFolder.Open(Path.Combine(dir.File("runs"), t.RunDir!));
+            var local = folder.ReadMetrics().Where(m => m.Split == "test").Select(m => (long)m.Epoch).ToList();
+            Assert.Equal(local, server.History(child["info"]!["run_id"]!.GetValue<string>(), "test_accuracy").Select(h => h.Step).Order());
+        }
+    }
+
+    [Fact]
     public void An_outage_mid_run_then_push_twice_completes_the_run_without_duplicates()
     {
         using var own = new RealMlflow.Own("outage-" + Guid.NewGuid().ToString("N")[..6]);
