@@ -212,51 +212,78 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
                     break;
             }
         int? cap = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable));
+        // What trains at once must fit in memory: a set too large for it trains as groups one after another (waves).
+        long available = Footprint.Available();
+        var waves = new List<List<(int Trial, Func<RunResult> Run)>> { work };
         foreach (var set in starts.GroupBy(f => f.Key ?? $"alone {f.Ref.Trial}"))
         {
-            var members = set.ToList();
+            var all = set.ToList();
+            var first = all.Count >= Fusion.MinGroup ? all[0].Loaded!.Config : null;
             // Trials that train together load their data once.
-            var first = members.Count >= Fusion.MinGroup ? members[0].Loaded!.Config : null;
             var data = first is null ? null : DatasetLoader.Load(first.Dataset, first.Seed);
-            var seats = first is null ? null : TrialGroups.New(first.Precision, members.Count, data!, first.Training.BatchSize, first.Model.Layers[^1].Units,
-                cap ?? ThreadBudget.Effective(first.Training.Threads, cap), cli.VectorBits());
-            for (int i = 0; i < members.Count; i++)
+            var chunks = data is null ? [all] : Waves(all, m => Footprint.Bytes(m.Loaded!.Config, data.Features, data.Train.Count), available);
+            for (int wave = 0; wave < chunks.Count; wave++)
             {
-                var (r, loaded, resumes, _) = members[i];
-                var seat = seats?[i];
-                work.Add((r.Trial, () =>
+                var members = chunks[wave];
+                while (waves.Count <= wave) waves.Add([]);
+                var seats = data is null || members.Count < Fusion.MinGroup ? null : TrialGroups.New(first!.Precision, members.Count, data, first.Training.BatchSize,
+                    first.Model.Layers[^1].Units, cap ?? ThreadBudget.Effective(first.Training.Threads, cap), cli.VectorBits());
+                for (int i = 0; i < members.Count; i++)
                 {
-                    try
+                    var (r, loaded, resumes, _) = members[i];
+                    var seat = seats?[i];
+                    waves[wave].Add((r.Trial, () =>
                     {
-                        return resumes is null
-                            ? ExperimentRunner.Run(loaded!, Options(settings, loaded!, runs, r, sweep, console, false, null, cancellation) with { Data = data, Seat = seat })
-                            : ExperimentRunner.Resume(resumes, ResumeOptions(resumes, runs, console, false, cancellation) with { Data = data, Seat = seat });
-                    }
-                    finally { seat?.Leave(); } // a trial that fails before training must not hold the others
-                }));
+                        try
+                        {
+                            return resumes is null
+                                ? ExperimentRunner.Run(loaded!, Options(settings, loaded!, runs, r, sweep, console, false, null, cancellation) with { Data = data, Seat = seat })
+                                : ExperimentRunner.Resume(resumes, ResumeOptions(resumes, runs, console, false, cancellation) with { Data = data, Seat = seat });
+                        }
+                        finally { seat?.Leave(); } // a trial that fails before training must not hold the others
+                    }));
+                }
             }
         }
 
-        var threads = work.Select(w => new Thread(() =>
+        foreach (var wave in waves)
         {
-            try
+            var threads = wave.Select(w => new Thread(() =>
             {
-                var result = w.Run();
-                Ended(result.Summary, result.Status, result.Folder.Dir, w.Trial);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // As a trial alone would end on it: said on stderr (the sweep reads the reason from there), the others go on.
-                lock (gate)
+                try
                 {
-                    codes.Add(e is InputException or ConfigException or InvalidDataException ? 2 : 1);
-                    cli.ErrorText.WriteLine($"trial {w.Trial}: {e.Message}");
+                    var result = w.Run();
+                    Ended(result.Summary, result.Status, result.Folder.Dir, w.Trial);
                 }
-            }
-        }) { Name = $"exprunner-trial-{w.Trial}" }).ToList();
-        foreach (var t in threads) t.Start();
-        foreach (var t in threads) t.Join();
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // As a trial alone would end on it: said on stderr (the sweep reads the reason from there), the others go on.
+                    lock (gate)
+                    {
+                        codes.Add(e is InputException or ConfigException or InvalidDataException ? 2 : 1);
+                        cli.ErrorText.WriteLine($"trial {w.Trial}: {e.Message}");
+                    }
+                }
+            }) { Name = $"exprunner-trial-{w.Trial}" }).ToList();
+            foreach (var t in threads) t.Start();
+            foreach (var t in threads) t.Join();
+        }
         return codes.FirstOrDefault(c => c != 0);
+    }
+
+    /// <summary>Members in order, cut into groups whose memory together stays within <paramref name="available"/> (one member at least to a group).</summary>
+    private static List<List<T>> Waves<T>(List<T> members, Func<T, long> bytes, long available)
+    {
+        var waves = new List<List<T>> { new() };
+        long total = 0;
+        foreach (var m in members)
+        {
+            long b = bytes(m);
+            if (waves[^1].Count > 0 && total + b > available) { waves.Add([]); total = 0; }
+            waves[^1].Add(m);
+            total += b;
+        }
+        return waves;
     }
 
     /// <summary>The trials of --sweep SWEEP-ID:N,M,… and their sweep.</summary>

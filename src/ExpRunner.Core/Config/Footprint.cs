@@ -22,8 +22,7 @@ public static class Footprint
     {
         var layers = c.Model.Layers;
         if (layers.Count == 0 || inputs <= 0) return;
-        int element = c.Precision == Precision.Float64 ? 8 : 4;
-        long parameters = 0, units = 0, fanIn = inputs;
+        long fanIn = inputs;
         for (int i = 0; i < layers.Count; i++)
         {
             long w = fanIn * layers[i].Units;
@@ -32,8 +31,6 @@ public static class Footprint
                 error($"model.layers.{i}.units", $"a layer of {layers[i].Units} units on {fanIn} inputs has {w.ToString("N0", CultureInfo.InvariantCulture)} weights; at most {MaxArray.ToString("N0", CultureInfo.InvariantCulture)} fit in one array");
                 return;
             }
-            parameters += w + layers[i].Units;
-            units += layers[i].Units;
             fanIn = layers[i].Units;
         }
         long rows = Math.Max(Math.Min(c.Training.BatchSize, Math.Max(1, examples)), 1024); // evaluation runs up to 1024 rows at once
@@ -43,8 +40,7 @@ public static class Footprint
             error("training.batch_size", $"a batch of {rows} examples of width {largestBatchArray / rows} is {largestBatchArray.ToString("N0", CultureInfo.InvariantCulture)} values; at most {MaxArray.ToString("N0", CultureInfo.InvariantCulture)} fit in one array");
             return;
         }
-        long parameterBytes = parameters * element * (3 + c.Training.Optimizer.StateArrays);
-        long batchBytes = rows * element * (2L * inputs + 2 * layers[^1].Units + 3 * units);
+        var (parameterBytes, batchBytes) = Parts(c, inputs, examples);
         if (parameterBytes + batchBytes > available)
         {
             bool batchHeavy = batchBytes > parameterBytes;
@@ -53,6 +49,31 @@ public static class Footprint
                 $"the network needs {Size(parameterBytes)} for its parameters and {Size(batchBytes)} for batches of {rows}, " +
                 $"more than the {Size(available)} of memory available");
         }
+    }
+
+    /// <summary>
+    /// The bytes a run's network and batch buffers take (as <see cref="Check"/> counts them); a config
+    /// <see cref="Check"/> refuses may give any large number.
+    /// </summary>
+    public static long Bytes(ExperimentConfig c, int inputs, long examples)
+    {
+        var (parameterBytes, batchBytes) = Parts(c, inputs, examples);
+        return parameterBytes + batchBytes;
+    }
+
+    private static (long Parameters, long Batches) Parts(ExperimentConfig c, int inputs, long examples)
+    {
+        var layers = c.Model.Layers;
+        int element = c.Precision == Precision.Float64 ? 8 : 4;
+        long parameters = 0, units = 0, fanIn = inputs;
+        foreach (var layer in layers)
+        {
+            parameters += fanIn * layer.Units + layer.Units;
+            units += layer.Units;
+            fanIn = layer.Units;
+        }
+        long rows = Math.Max(Math.Min(c.Training.BatchSize, Math.Max(1, examples)), 1024); // evaluation runs up to 1024 rows at once
+        return (parameters * element * (3 + c.Training.Optimizer.StateArrays), rows * element * (2L * inputs + 2 * layers[^1].Units + 3 * units));
     }
 
     /// <summary>A synthetic dataset of samples × features as doubles.</summary>
