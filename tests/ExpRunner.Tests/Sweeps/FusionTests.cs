@@ -78,6 +78,20 @@ public class FusionTests
     }
 
     [Fact]
+    public void A_trials_memory_is_counted_as_the_check_before_a_run_counts_it()
+    {
+        // Groups are cut so that their trials' memory together fits: the same count the check before every run refuses on.
+        var c = ConfigLoader.Parse(Yaml, "k.yaml", ["model.layers=[{units: 300, activation: tanh}, {units: 1, activation: sigmoid}]", "training.optimizer=adam"]).Config;
+        long bytes = Footprint.Bytes(c, 70, 5000);
+        Assert.True(bytes > 1_000_000);
+        var errors = new List<string>();
+        Footprint.Check(c, 70, 5000, bytes, (k, m) => errors.Add(k));
+        Assert.Empty(errors);
+        Footprint.Check(c, 70, 5000, bytes - 1, (k, m) => errors.Add(k));
+        Assert.Single(errors);
+    }
+
+    [Fact]
     public void Trial_numbers_are_said_as_runs()
     {
         Assert.Equal("0–5, 8, 10, 11", Fusion.Numbers([0, 1, 2, 3, 4, 5, 8, 10, 11]));
