@@ -516,11 +516,56 @@ public static partial class Gemm
         int kv = simd ? k - k % v : 0;
         // Rows of B in blocks that fit in L2 (about 128 KB), reused by every 4-row tile of A.
         int nc = Math.Max(2, (32768 / Math.Max(1, k)) & ~1);
+        // Rows in tiles of 6 (12 accumulators: enough to keep both FMA pipes busy through their latency),
+        // then of 4; rows past the last multiple of 4 one by one. Each element is its own accumulator
+        // over k and is reduced by the same formula in every tile, so the tiling never changes a result.
+        int tiled = (r1 - r0) / Mr * Mr, sixes = tiled / 6 & ~1; // an even number of 6-row tiles leaves a multiple of 4
         for (int j0 = 0; j0 < n; j0 += nc)
         {
         int j1 = Math.Min(n, j0 + nc);
         int i = r0;
-        for (; i + Mr <= r1; i += Mr)
+        for (; i < r0 + 6 * sixes; i += 6)
+        {
+            ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
+            ref T a1 = ref Unsafe.Add(ref a0, k);
+            ref T a2 = ref Unsafe.Add(ref a1, k);
+            ref T a3 = ref Unsafe.Add(ref a2, k);
+            ref T a4 = ref Unsafe.Add(ref a3, k);
+            ref T a5 = ref Unsafe.Add(ref a4, k);
+            int j = j0;
+            for (; j + 2 <= j1; j += 2)
+            {
+                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                ref T b1 = ref Unsafe.Add(ref b0, k);
+                Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default,
+                             s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
+                for (int p = 0; p < kv; p += v)
+                {
+                    var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                    var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                    var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                    x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                    x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                    x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                    x = Vector256.LoadUnsafe(ref a4, (nuint)p); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
+                    x = Vector256.LoadUnsafe(ref a5, (nuint)p); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
+                }
+                ref T crow = ref Unsafe.Add(ref c, (nint)i * n + j);
+                Pair(ref crow, s00, s01, ref a0, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, n), s10, s11, ref a1, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, 2 * n), s20, s21, ref a2, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, 3 * n), s30, s31, ref a3, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, 4 * n), s40, s41, ref a4, ref b0, ref b1, kv, k);
+                Pair(ref Unsafe.Add(ref crow, 5 * n), s50, s51, ref a5, ref b0, ref b1, kv, k);
+            }
+            for (; j < j1; j++)
+            {
+                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                for (int r = 0; r < 6; r++)
+                    Unsafe.Add(ref c, (nint)(i + r) * n + j) = Dot(ref Unsafe.Add(ref a0, r * k), ref b0, kv, k);
+            }
+        }
+        for (; i + Mr <= r0 + tiled; i += Mr)
         {
             ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
             ref T a1 = ref Unsafe.Add(ref a0, k);

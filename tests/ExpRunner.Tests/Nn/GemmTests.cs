@@ -128,6 +128,41 @@ public class GemmTests
         Same((c, t) => Gemm.MultiplyTransposedA<float>(a, b, c, m, n, k, t, vectorBits: bits));
     }
 
+    /// <summary>
+    /// X·Wᵀ's dot-product kernel takes rows in tiles of 6, then 4, the rows past the last multiple of 4
+    /// one by one: every row gets the bits it gets in a product of exactly 4 rows (a tile of 4) or, past
+    /// the last multiple of 4, alone — whatever tile computes it (the same formula, element by element).
+    /// </summary>
+    [Theory]
+    [InlineData(256, 784)]
+    [InlineData(256, 100)]  // k not a multiple of the vector: the scalar tail
+    [InlineData(128, 96)]   // the scalar fallback
+    public void A_row_of_X_times_W_transposed_has_the_same_bits_in_every_tile(int bits, int k)
+    {
+        Same<float>(bits, k);
+        Same<double>(bits, k);
+    }
+
+    private static void Same<T>(int bits, int k) where T : unmanaged, INumber<T>
+    {
+        const int n = 21; // pairs of columns and one alone
+        var b = As<T>(Random(n * k, 9));
+        foreach (int m in new[] { 1, 4, 6, 8, 12, 13, 20, 24, 27, 100, 101 })
+        {
+            var a = As<T>(Random(m * k, 10 + m));
+            var c = new T[m * n];
+            Gemm.MultiplyTransposedB<T>(a, b, c, m, n, k, 1, bits);
+            int tiled = m / 4 * 4;
+            for (int i0 = 0; i0 < m; i0 += i0 < tiled ? 4 : 1)
+            {
+                int rows = i0 < tiled ? 4 : 1;
+                var part = new T[rows * n];
+                Gemm.MultiplyTransposedB<T>(a.AsSpan(i0 * k, rows * k), b, part, rows, n, k, 1, bits);
+                Assert.True(part.AsSpan().SequenceEqual(c.AsSpan(i0 * n, rows * n)), $"rows {i0}..{i0 + rows - 1} of {m} (k {k}, {bits} bits, {typeof(T).Name})");
+            }
+        }
+    }
+
     [Fact]
     public void A_buffer_smaller_than_its_shape_is_refused()
     {
