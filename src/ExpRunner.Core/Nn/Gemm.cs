@@ -288,7 +288,11 @@ public static partial class Gemm
                     bs = 2 * v;
                 }
                 int i = r0;
-                for (; i + 6 <= r1; i += 6) // 6 rows × 2 vectors: 12 accumulators, 15 of the 16 vector registers
+                // As many 6-row tiles as leave the rest to 4-row tiles where they can (20 rows: 6, 6, 4, 4 rather than
+                // 6, 6, 6 and two rows alone at a quarter of the speed); every element is the same lane over p whatever its tile.
+                int sixes = (r1 - r0) / 6, rest = r1 - r0 - 6 * sixes;
+                if (rest % 4 >= 2 && sixes > 0) sixes--;
+                for (; i < r0 + 6 * sixes; i += 6) // 6 rows × 2 vectors: 12 accumulators, 15 of the 16 vector registers
                 {
                     Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                                  c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;

@@ -143,6 +143,30 @@ public class GemmTests
         Same<double>(bits, k);
     }
 
+    /// <summary>δᵀ·X's axpy kernel takes rows of C in tiles of 6, 4 and 1 as they fit: a row has the same bits computed alone.</summary>
+    [Theory]
+    [InlineData(256)]
+    [InlineData(128)]
+    public void A_row_of_delta_transposed_times_X_has_the_same_bits_in_every_tile(int bits)
+    {
+        const int k = 100, n = 70; // k: the batch's rows; n: the inputs
+        var x = As<float>(Random(k * n, 3));
+        foreach (int m in new[] { 1, 2, 3, 5, 8, 9, 20, 23, 30, 120 })
+        {
+            var d = As<float>(Random(k * m, 4 + m));
+            var c = new float[m * n];
+            Gemm.MultiplyTransposedA<float>(d, x, c, m, n, k, 1, vectorBits: bits);
+            for (int i = 0; i < m; i++)
+            {
+                var column = new float[k];
+                for (int p = 0; p < k; p++) column[p] = d[p * m + i];
+                var row = new float[n];
+                Gemm.MultiplyTransposedA<float>(column, x, row, 1, n, k, 1, vectorBits: bits);
+                Assert.True(row.AsSpan().SequenceEqual(c.AsSpan(i * n, n)), $"row {i} of {m} ({bits} bits)");
+            }
+        }
+    }
+
     private static void Same<T>(int bits, int k) where T : unmanaged, INumber<T>
     {
         const int n = 21; // pairs of columns and one alone
