@@ -107,12 +107,16 @@ public static class TrialRuns
         return "";
     }
 
-    /// <summary>A trial of a group still running whose run has ended (its record says how), else null.</summary>
+    /// <summary>
+    /// A trial of a group still running whose run has ended by itself (finished, diverged, pruned,
+    /// failed: its record says how), else null. A run stopped by a signal (KILLED) is its process's
+    /// or task's end, judged when that ends — a scheduler's reason (a time limit) then replaces the run's.
+    /// </summary>
     public static TrialRecord? EndedInGroup(SweepStore store, SweepRecord sweep, TrialRecord t, DateTimeOffset now)
     {
         if (store.ReadMarker(sweep.Id, t.Index) is not { } m) return null;
         var record = RunFolder.Open(Path.Combine(store.RunsRoot, m.RunDir)).TryReadRecord();
-        return record is null || record.Status == RunStatus.Running ? null
+        return record is null || record.Status is RunStatus.Running or RunStatus.Killed ? null
             : Ended(store, sweep, t with { RunDir = m.RunDir, RunId = m.RunId }, null, "", "", false, now);
     }
 
