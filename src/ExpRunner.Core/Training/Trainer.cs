@@ -99,6 +99,8 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         public TrainingOutcome? Outcome { get; private set; }
         public Network<T> Net => _t._net;
         public int[] Order => _order;
+        /// <summary>Whether the next <see cref="Update"/> ends an epoch (evaluation, the sweep's pruning, early stopping, the checkpoint).</summary>
+        public bool EndsEpoch => _b + 1 == _batches;
 
         public Steps(Trainer<T> t, DataSplits data, Action<EpochMetrics> onEpoch, Action<BatchProgress>? onBatch, CancellationToken cancel, Checkpointing? checkpoints,
             Func<EpochMetrics, string?>? prune, IStepObserver? steps, Probes<T>? probes, bool alone)

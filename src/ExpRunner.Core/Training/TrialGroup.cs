@@ -162,7 +162,9 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
                 Each(work, members, m => m.Steps!.Forward(_x.AsSpan(0, rows * k), _y.AsSpan(0, rows * _outputs), rows, m));
                 if (members.Count == 0) break;
                 Gradient(members, rows, k);
-                Each(work, members, m => m.Steps!.Update(rows));
+                // An epoch's end reports to the sweep's pruning: members do so one after another in trial order, so
+                // that its decisions do not depend on which thread came first.
+                Each(work, members, m => m.Steps!.Update(rows), sequential: members[0].Steps!.EndsEpoch);
             }
         }
         catch (Exception e)
@@ -173,10 +175,10 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>A step of every member, on the group's threads; a member whose training ends (or fails) leaves.</summary>
-    private void Each(MemberWork work, List<Seat> members, Func<Seat, bool> step)
+    private void Each(MemberWork work, List<Seat> members, Func<Seat, bool> step, bool sequential = false)
     {
         work.Step = step;
-        work.Parts = Math.Min(_threads, members.Count);
+        work.Parts = sequential ? 1 : Math.Min(_threads, members.Count);
         WorkerPool.Run(work, work.Parts);
         members.RemoveAll(m => work.Ended(m));
     }

@@ -63,6 +63,11 @@ public class FusedSweepTests
         Assert.True(r.ExitCode == 0, r.ToString());
         var sweep = Latest(dir.File("runs"));
         Assert.Single(sweep.Trials.Select(t => t.Process!.Pid).Distinct()); // one group
+        // One job: the decisions are the config's and seed's — the group's trials report at each rung in trial order, whatever thread runs them.
+        var again = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--jobs", "1", "--runs", "again");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        string Decisions(SweepRecord s, string runs) => string.Join(" ", s.Trials.Select(t => $"{t.Status}@{RunFolder.Open(Path.Combine(runs, t.RunDir!)).ReadSummary()!.EpochsRun}"));
+        Assert.Equal(Decisions(sweep, dir.File("runs")), Decisions(Latest(dir.File("again")), dir.File("again")));
         var pruned = sweep.Trials.Where(t => t.Status == RunStatus.Pruned).ToList();
         Assert.NotEmpty(pruned);
         Assert.Contains(sweep.Trials, t => t.Status == RunStatus.Finished);
