@@ -36,30 +36,51 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Evaluation Evaluate(DataSplit split)
     {
-        var mistakes = new List<Mistake>();
-        int classes = split.Data.Classes;
-        var confusion = new int[classes, classes];
-        double lossSum = 0;
-        int correct = 0;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var pass = Begin(split);
         for (int start = 0; start < split.Count; start += _net.Capacity)
         {
             int rows = Math.Min(_net.Capacity, split.Count - start);
-            var idx = split.Indices.AsSpan(start, rows);
             split.Data.FillBatch<T>(split.Indices, start, rows, _x, _y, _net.Outputs, _net.InputParts(rows));
-            var output = _net.Forward(_x, rows);
-            lossSum += _net.LossSum(_loss, _y, rows);
-            for (int r = 0; r < rows; r++)
-            {
-                int predicted = Predict(output.Slice(r * _net.Outputs, _net.Outputs));
-                int actual = split.Data.Labels[idx[r]];
-                confusion[actual, predicted]++;
-                if (predicted == actual) correct++;
-                else if (mistakes.Count < KeepMistakes) mistakes.Add(new Mistake(idx[r], actual, predicted));
-            }
+            Batch(pass, _x, _y, start, rows);
         }
-        int n = Math.Max(1, split.Count);
-        return new Evaluation(lossSum / n, (double)correct / n, split.Count, confusion, clock.Elapsed.TotalSeconds) { Mistakes = mistakes };
+        return End(pass);
+    }
+
+    /// <summary>A pass over a split batch by batch (<see cref="Batch"/>), for passes whose batches are filled elsewhere (a group of trials shares them).</summary>
+    public sealed class Pass(DataSplit split)
+    {
+        public DataSplit Split { get; } = split;
+        internal readonly List<Mistake> Mistakes = [];
+        internal readonly int[,] Confusion = new int[split.Data.Classes, split.Data.Classes];
+        internal double LossSum;
+        internal int Correct;
+        internal readonly System.Diagnostics.Stopwatch Clock = System.Diagnostics.Stopwatch.StartNew();
+    }
+
+    public Pass Begin(DataSplit split) => new(split);
+
+    /// <summary>Batch [start, start + rows) of the pass's split, filled into <paramref name="x"/>, <paramref name="y"/> (rows of at most the network's capacity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Batch(Pass pass, ReadOnlySpan<T> x, ReadOnlySpan<T> y, int start, int rows, IFirstLayerShare? shared = null)
+    {
+        var split = pass.Split;
+        var idx = split.Indices.AsSpan(start, rows);
+        var output = _net.Forward(x, rows, shared);
+        pass.LossSum += _net.LossSum(_loss, y, rows);
+        for (int r = 0; r < rows; r++)
+        {
+            int predicted = Predict(output.Slice(r * _net.Outputs, _net.Outputs));
+            int actual = split.Data.Labels[idx[r]];
+            pass.Confusion[actual, predicted]++;
+            if (predicted == actual) pass.Correct++;
+            else if (pass.Mistakes.Count < KeepMistakes) pass.Mistakes.Add(new Mistake(idx[r], actual, predicted));
+        }
+    }
+
+    public Evaluation End(Pass pass)
+    {
+        int n = Math.Max(1, pass.Split.Count);
+        return new Evaluation(pass.LossSum / n, (double)pass.Correct / n, pass.Split.Count, pass.Confusion, pass.Clock.Elapsed.TotalSeconds) { Mistakes = pass.Mistakes };
     }
 
     /// <summary>The predicted class of one output row: argmax, or output ≥ 0.5 for a single unit.</summary>

@@ -187,9 +187,13 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
             return true;
         }
 
-        /// <summary>The optimizer's step on the batch's gradients; at the epoch's end what ends an epoch. False when training has ended.</summary>
+        /// <summary>
+        /// The optimizer's step on the batch's gradients; at the epoch's end what ends an epoch — or, without
+        /// <paramref name="evaluateHere"/>, only the step: the epoch then ends in <see cref="FinishEpoch"/> with
+        /// its evaluation made elsewhere (<see cref="EvaluationDue"/>). False when training has ended.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public bool Update(int rows)
+        public bool Update(int rows, bool evaluateHere = true)
         {
             var (net, config) = (_t._net, _t._config);
             int start = _b * _batch;
@@ -200,17 +204,32 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
             _steps?.Step(new StepMetrics(_step, _epoch, _b + 1, rows, _batchLoss / rows, (double)_batchCorrect / rows, _lr) { Probes = probed ? _probes!.AfterUpdate() : null });
             _onBatch?.Invoke(new BatchProgress(_epoch, config.Epochs, _b + 1, _batches, _lossSum / (start + rows), (double)_correct / (start + rows)));
             if (++_b < _batches) return true;
-            Outcome = EndEpoch();
+            if (!evaluateHere) return EvaluationDue = true;
+            Outcome = EndEpoch(null, null);
             return Outcome is null;
         }
 
-        private TrainingOutcome? EndEpoch()
+        /// <summary>The epoch's last batch has been stepped; its evaluation is to be made (by <see cref="Evaluator"/>, batches filled elsewhere).</summary>
+        public bool EvaluationDue { get; private set; }
+        public Evaluator<T> Evaluator => _evaluator;
+        public DataSplits Data => _data;
+
+        /// <summary>Ends the epoch with its evaluation made elsewhere (the same passes <see cref="Evaluator"/> would make). False when training has ended.</summary>
+        public bool FinishEpoch(Evaluation? validation, Evaluation test)
+        {
+            if (!EvaluationDue) throw new InvalidOperationException("no epoch is waiting for its evaluation");
+            EvaluationDue = false;
+            Outcome = EndEpoch(validation, test);
+            return Outcome is null;
+        }
+
+        private TrainingOutcome? EndEpoch(Evaluation? validation, Evaluation? test)
         {
             var (net, config, epoch) = (_t._net, _t._config, _epoch);
             if (_probes is { Histograms: true }) _steps?.Histograms(epoch, _step, _probes.TakeHistograms());
             var splits = new List<SplitMetrics>(3) { new("train", _lossSum / _n, (double)_correct / _n) };
-            if (_data.Validation is not null) splits.Add(Measure(_evaluator, _data.Validation));
-            splits.Add(Measure(_evaluator, _data.Test));
+            if (_data.Validation is not null) splits.Add(validation is { } v ? new SplitMetrics(_data.Validation.Name, v.Loss, v.Accuracy) : Measure(_evaluator, _data.Validation));
+            splits.Add(test is { } e ? new SplitMetrics(_data.Test.Name, e.Loss, e.Accuracy) : Measure(_evaluator, _data.Test));
             // The learning rate column: the rate of the epoch's last step.
             var metrics = new EpochMetrics(epoch, _step, _lr, _watch.Elapsed.TotalSeconds, splits) { Timestamp = _t._clock.GetUtcNow() };
             _onEpoch(metrics);

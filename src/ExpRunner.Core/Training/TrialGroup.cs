@@ -49,7 +49,7 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly Dataset _data;
     private readonly int _outputs, _threads, _vectorBits;
     private readonly T[] _x, _y;
-    private T[] _w = [], _z = [], _d = [], _g = [];
+    private T[] _w = [], _z = [], _d = [], _g = [], _ex = [], _ey = [];
     private int _resolved;
 
     /// <param name="seats">How many trials will join (each must train through its seat or <see cref="Seat.Leave"/> it).</param>
@@ -158,13 +158,20 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
                         if (!m.Steps!.Order.AsSpan().SequenceEqual(order))
                             throw new InvalidOperationException($"trial {m.Index} trains on its data in another order than trial {first.Index}: they cannot train together");
                 _data.FillBatch<T>(order, first.Start, rows, _x, _y, _outputs, Gemm.Parts(rows, Width(members), k, _threads));
-                Forward(members, rows, k);
+                Forward(members, _x, rows, k);
                 Each(work, members, m => m.Steps!.Forward(_x.AsSpan(0, rows * k), _y.AsSpan(0, rows * _outputs), rows, m));
                 if (members.Count == 0) break;
                 Gradient(members, rows, k);
-                // An epoch's end reports to the sweep's pruning: members do so one after another in trial order, so
-                // that its decisions do not depend on which thread came first.
-                Each(work, members, m => m.Steps!.Update(rows), sequential: members[0].Steps!.EndsEpoch);
+                bool ends = members[0].Steps!.EndsEpoch;
+                Each(work, members, m => m.Steps!.Update(rows, evaluateHere: false));
+                if (ends && members.Count > 0)
+                {
+                    // The epoch's evaluation: each batch of a split filled once, its first layer's product made once.
+                    var evaluations = Evaluate(work, members);
+                    // An epoch's end reports to the sweep's pruning: members do so one after another in trial order, so
+                    // that its decisions do not depend on which thread came first.
+                    Each(work, members, m => m.Steps!.FinishEpoch(evaluations[m].Validation, evaluations[m].Test), sequential: true);
+                }
             }
         }
         catch (Exception e)
@@ -172,6 +179,46 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
             // The group itself failed: every member still training fails with it, as a run alone would.
             foreach (var m in members) m.End(e);
         }
+    }
+
+    /// <summary>
+    /// Every member's evaluation of the validation (if any) and test splits, as its evaluator's own pass
+    /// would make it: the same batches (its network's capacity, equal in a group), each filled once and
+    /// its first layer's product made as the training batches' are.
+    /// </summary>
+    private Dictionary<Seat, (Evaluation? Validation, Evaluation Test)> Evaluate(MemberWork work, List<Seat> members)
+    {
+        var data = members[0].Steps!.Data;
+        int capacity = members[0].Steps!.Net.Capacity, k = _data.Features;
+        var passes = members.ToDictionary(m => m, _ => (Validation: (Evaluator<T>.Pass?)null, Test: (Evaluator<T>.Pass?)null));
+        if (members.Any(m => m.Steps!.Net.Capacity != capacity || !ReferenceEquals(m.Steps.Data, data)))
+            throw new InvalidOperationException("trials of a group evaluate on other data or in other batches");
+        Grow(ref _ex, capacity * k);
+        Grow(ref _ey, capacity * _outputs);
+        void Pass(DataSplit? split, bool validation)
+        {
+            if (split is null) return;
+            foreach (var m in members)
+                passes[m] = validation ? (m.Steps!.Evaluator.Begin(split), passes[m].Test) : (passes[m].Validation, m.Steps!.Evaluator.Begin(split));
+            for (int start = 0; start < split.Count; start += capacity)
+            {
+                int rows = Math.Min(capacity, split.Count - start);
+                split.Data.FillBatch<T>(split.Indices, start, rows, _ex, _ey, _outputs, Gemm.Parts(rows, Width(members), k, _threads));
+                foreach (var m in members) m.Rows = rows;
+                Forward(members, _ex, rows, k);
+                int from = start;
+                Each(work, members, m =>
+                {
+                    m.Steps!.Evaluator.Batch((validation ? passes[m].Validation : passes[m].Test)!, _ex.AsSpan(0, rows * k), _ey.AsSpan(0, rows * _outputs), from, rows, m);
+                    return true;
+                });
+            }
+        }
+        Pass(data.Validation, validation: true);
+        Pass(data.Test, validation: false);
+        return members.ToDictionary(m => m, m => (
+            passes[m].Validation is { } v ? m.Steps!.Evaluator.End(v) : null,
+            m.Steps!.Evaluator.End(passes[m].Test!)));
     }
 
     /// <summary>A step of every member, on the group's threads; a member whose training ends (or fails) leaves.</summary>
@@ -227,9 +274,9 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     private static bool SharesForward(Seat m, int k) => k >= Gemm.ShortK && m.Steps!.Net.Layers[0].Out % Tile == 0;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Forward(List<Seat> members, int rows, int k)
+    private void Forward(List<Seat> members, T[] batch, int rows, int k)
     {
-        var x = _x.AsSpan(0, rows * k);
+        var x = batch.AsSpan(0, rows * k);
         int wide = 0;
         foreach (var m in members) if (SharesForward(m, k)) wide += m.Steps!.Net.Layers[0].Out;
         if (wide > 0)
