@@ -193,7 +193,6 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         }
 
         // Each trial starts, or continues its earlier attempt's checkpoint; those that see the same data from the same point train together.
-        var work = new List<(int Trial, Func<RunResult> Run)>();
         var starts = new List<(SweepRef Ref, LoadedConfig? Loaded, RunFolder? Resumes, string? Key)>();
         foreach (var r in refs)
             switch (TrialRuns.Find(store, r))
@@ -214,7 +213,7 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         int? cap = ThreadBudget.Cap(cli.Env(ThreadBudget.Variable));
         // What trains at once must fit in memory: a set too large for it trains as groups one after another (waves).
         long available = Footprint.Available();
-        var waves = new List<List<(int Trial, Func<RunResult> Run)>> { work };
+        var waves = new List<List<(int Trial, Func<RunResult> Run)>>();
         foreach (var set in starts.GroupBy(f => f.Key ?? $"alone {f.Ref.Trial}"))
         {
             var all = set.ToList();
@@ -286,15 +285,15 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
         return waves;
     }
 
-    /// <summary>The trials of --sweep SWEEP-ID:N,M,… and their sweep.</summary>
+    /// <summary>The trials of --sweep SWEEP-ID:N (or N,M,… trained together) and their sweep.</summary>
     private static (List<SweepRef>, SweepRecord) Trials(string value, string runs)
     {
         int colon = value.LastIndexOf(':');
-        var numbers = colon <= 0 ? [] : value[(colon + 1)..].Split(',');
+        var numbers = colon <= 0 ? [""] : value[(colon + 1)..].Split(',');
         var trials = new List<int>();
         foreach (var n in numbers)
             if (int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && !trials.Contains(t)) trials.Add(t);
-            else throw new InputException($"--sweep {value}: expected SWEEP-ID:N,M,… with distinct trial numbers, e.g. 20261125-101500-ab12cd:3,4,5");
+            else throw new InputException($"--sweep {value}: expected SWEEP-ID:TRIAL, e.g. 20261125-101500-ab12cd:3 (or distinct trials 3,4,5 trained together)");
         var sweep = new SweepStore(runs).Read(value[..colon]);
         if (trials.FirstOrDefault(t => t >= sweep.Trials.Count, -1) is var bad and >= 0) throw new InputException($"--sweep {value}: sweep {sweep.Id} has {sweep.Trials.Count} trials, no trial {bad}");
         return ([.. trials.Select(t => new SweepRef(sweep.Id, t))], sweep);
@@ -320,12 +319,8 @@ public sealed class RunCommand(CliContext cli) : Command<RunSettings>
     private static (SweepRef?, SweepRecord?) Trial(string? value, string runs)
     {
         if (value is null) return (null, null);
-        int colon = value.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int trial))
-            throw new InputException($"--sweep {value}: expected SWEEP-ID:TRIAL, e.g. 20261125-101500-ab12cd:3");
-        var sweep = new SweepStore(runs).Read(value[..colon]);
-        if (trial >= sweep.Trials.Count) throw new InputException($"--sweep {value}: sweep {sweep.Id} has {sweep.Trials.Count} trials");
-        return (new SweepRef(sweep.Id, trial), sweep);
+        var (refs, sweep) = Trials(value, runs);
+        return (refs.Single(), sweep);
     }
 
     /// <summary>

@@ -94,7 +94,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         private int _epoch, _b;
         private double _lossSum, _lr, _batchLoss;
         private int _correct, _batchCorrect;
-        private Stopwatch _watch = new();
+        private readonly Stopwatch _watch = new();
 
         public TrainingOutcome? Outcome { get; private set; }
         public Network<T> Net => _t._net;
@@ -142,7 +142,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
                 }
                 _epoch++;
                 _b = 0;
-                _watch = Stopwatch.StartNew();
+                _watch.Restart();
                 if (config.Shuffle) _t._shuffleRng.Shuffle<int>(_order);
                 (_lossSum, _lr, _correct) = (0, config.LearningRate, 0);
             }

@@ -77,10 +77,12 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     public sealed class Seat(TrialGroup<T> group, int index) : ITrialSeat, IFirstLayerShare
     {
         private readonly ManualResetEventSlim _done = new();
-        private bool _resolved;
         internal Trainer<T>.Steps? Steps;
         internal System.Runtime.ExceptionServices.ExceptionDispatchInfo? Error;
         internal int Start, Rows;
+        /// <summary>The epoch's evaluation in progress, and its results.</summary>
+        internal Evaluator<T>.Pass? Pass;
+        internal Evaluation? Validation, Test;
         public int Index => index;
         public TrialGroup<T> Group => group;
 
@@ -117,7 +119,7 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         public void Leave() => group.Resolve(this, joined: false);
 
-        internal bool Resolved { get => _resolved; set => _resolved = value; }
+        internal bool Resolved { get; set; }
     }
 
     /// <summary>A seat joined or left; once every seat has, the driver starts with those that joined.</summary>
@@ -139,13 +141,13 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Drive(List<Seat> members)
     {
-        var work = new MemberWork(members);
+        var work = new MemberWork(this, members);
         try
         {
             while (members.Count > 0)
             {
                 // An epoch begins, or a member is stopped: each says where its next batch is.
-                Each(work, members, m => m.Steps!.Next(out m.Start, out m.Rows));
+                Each(work, Phase.Next);
                 if (members.Count == 0) break;
                 var first = members[0];
                 foreach (var m in members)
@@ -159,18 +161,22 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
                             throw new InvalidOperationException($"trial {m.Index} trains on its data in another order than trial {first.Index}: they cannot train together");
                 _data.FillBatch<T>(order, first.Start, rows, _x, _y, _outputs, Gemm.Parts(rows, Width(members), k, _threads));
                 Forward(members, _x, rows, k);
-                Each(work, members, m => m.Steps!.Forward(_x.AsSpan(0, rows * k), _y.AsSpan(0, rows * _outputs), rows, m));
+                work.Rows = rows;
+                Each(work, Phase.Forward);
                 if (members.Count == 0) break;
                 Gradient(members, rows, k);
                 bool ends = members[0].Steps!.EndsEpoch;
-                Each(work, members, m => m.Steps!.Update(rows, evaluateHere: false));
+                Each(work, Phase.Update);
                 if (ends && members.Count > 0)
                 {
                     // The epoch's evaluation: each batch of a split filled once, its first layer's product made once.
-                    var evaluations = Evaluate(work, members);
+                    var data = members[0].Steps!.Data;
+                    foreach (var m in members) m.Validation = null;
+                    if (data.Validation is { } validation) Evaluate(work, members, validation, isTest: false);
+                    Evaluate(work, members, data.Test, isTest: true);
                     // An epoch's end reports to the sweep's pruning: members do so one after another in trial order, so
                     // that its decisions do not depend on which thread came first.
-                    Each(work, members, m => m.Steps!.FinishEpoch(evaluations[m].Validation, evaluations[m].Test), sequential: true);
+                    Each(work, Phase.Finish, sequential: true);
                 }
             }
         }
@@ -182,60 +188,53 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// Every member's evaluation of the validation (if any) and test splits, as its evaluator's own pass
-    /// would make it: the same batches (its network's capacity, equal in a group), each filled once and
-    /// its first layer's product made as the training batches' are.
+    /// Every member's pass over <paramref name="split"/>, as its evaluator's own pass would make it: the
+    /// same batches (its network's capacity, equal in a group), each filled once and its first layer's
+    /// product made as the training batches' are.
     /// </summary>
-    private Dictionary<Seat, (Evaluation? Validation, Evaluation Test)> Evaluate(MemberWork work, List<Seat> members)
+    private void Evaluate(MemberWork work, List<Seat> members, DataSplit split, bool isTest)
     {
-        var data = members[0].Steps!.Data;
         int capacity = members[0].Steps!.Net.Capacity, k = _data.Features;
-        var passes = members.ToDictionary(m => m, _ => (Validation: (Evaluator<T>.Pass?)null, Test: (Evaluator<T>.Pass?)null));
-        if (members.Any(m => m.Steps!.Net.Capacity != capacity || !ReferenceEquals(m.Steps.Data, data)))
+        if (members.Any(m => m.Steps!.Net.Capacity != capacity || !ReferenceEquals(m.Steps.Data, members[0].Steps!.Data)))
             throw new InvalidOperationException("trials of a group evaluate on other data or in other batches");
         Grow(ref _ex, capacity * k);
         Grow(ref _ey, capacity * _outputs);
-        void Pass(DataSplit? split, bool validation)
+        foreach (var m in members) m.Pass = m.Steps!.Evaluator.Begin(split);
+        for (int start = 0; start < split.Count; start += capacity)
         {
-            if (split is null) return;
-            foreach (var m in members)
-                passes[m] = validation ? (m.Steps!.Evaluator.Begin(split), passes[m].Test) : (passes[m].Validation, m.Steps!.Evaluator.Begin(split));
-            for (int start = 0; start < split.Count; start += capacity)
-            {
-                int rows = Math.Min(capacity, split.Count - start);
-                split.Data.FillBatch<T>(split.Indices, start, rows, _ex, _ey, _outputs, Gemm.Parts(rows, Width(members), k, _threads));
-                foreach (var m in members) m.Rows = rows;
-                Forward(members, _ex, rows, k);
-                int from = start;
-                Each(work, members, m =>
-                {
-                    m.Steps!.Evaluator.Batch((validation ? passes[m].Validation : passes[m].Test)!, _ex.AsSpan(0, rows * k), _ey.AsSpan(0, rows * _outputs), from, rows, m);
-                    return true;
-                });
-            }
+            int rows = Math.Min(capacity, split.Count - start);
+            split.Data.FillBatch<T>(split.Indices, start, rows, _ex, _ey, _outputs, Gemm.Parts(rows, Width(members), k, _threads));
+            foreach (var m in members) m.Rows = rows;
+            Forward(members, _ex, rows, k);
+            (work.Start, work.Rows) = (start, rows);
+            Each(work, Phase.Evaluate);
         }
-        Pass(data.Validation, validation: true);
-        Pass(data.Test, validation: false);
-        return members.ToDictionary(m => m, m => (
-            passes[m].Validation is { } v ? m.Steps!.Evaluator.End(v) : null,
-            m.Steps!.Evaluator.End(passes[m].Test!)));
+        foreach (var m in members)
+        {
+            var e = m.Steps!.Evaluator.End(m.Pass!);
+            if (isTest) m.Test = e; else m.Validation = e;
+            m.Pass = null;
+        }
     }
 
-    /// <summary>A step of every member, on the group's threads; a member whose training ends (or fails) leaves.</summary>
-    private void Each(MemberWork work, List<Seat> members, Func<Seat, bool> step, bool sequential = false)
+    private enum Phase { Next, Forward, Update, Evaluate, Finish }
+
+    /// <summary>A phase of every member's step, on the group's threads; a member whose training ends (or fails) leaves.</summary>
+    private void Each(MemberWork work, Phase phase, bool sequential = false)
     {
-        work.Step = step;
-        work.Parts = sequential ? 1 : Math.Min(_threads, members.Count);
+        work.Phase = phase;
+        work.Parts = sequential ? 1 : Math.Min(_threads, work.Members.Count);
         WorkerPool.Run(work, work.Parts);
-        members.RemoveAll(m => work.Ended(m));
+        work.RemoveEnded();
     }
 
-    /// <summary>Members split across threads (member i on part i mod parts); each one's step is its own.</summary>
-    private sealed class MemberWork(List<Seat> members) : PartitionedWork
+    /// <summary>Members split across threads (member i on part i mod parts); each one's step is its own. Allocates nothing per batch.</summary>
+    private sealed class MemberWork(TrialGroup<T> group, List<Seat> members) : PartitionedWork
     {
         private readonly HashSet<Seat> _ended = [];
-        public Func<Seat, bool> Step = _ => true;
-        public int Parts = 1;
+        public Phase Phase;
+        public int Parts = 1, Start, Rows;
+        public List<Seat> Members => members;
 
         public override void Run(int part)
         {
@@ -254,7 +253,29 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
 
-        public bool Ended(Seat m) => _ended.Remove(m);
+        private bool Step(Seat m)
+        {
+            var steps = m.Steps!;
+            int k = group._data.Features, outputs = group._outputs;
+            switch (Phase)
+            {
+                case Phase.Next: return steps.Next(out m.Start, out m.Rows);
+                case Phase.Forward: return steps.Forward(group._x.AsSpan(0, Rows * k), group._y.AsSpan(0, Rows * outputs), Rows, m);
+                case Phase.Update: return steps.Update(Rows, evaluateHere: false);
+                case Phase.Evaluate:
+                    steps.Evaluator.Batch(m.Pass!, group._ex.AsSpan(0, Rows * k), group._ey.AsSpan(0, Rows * outputs), Start, Rows, m);
+                    return true;
+                default: return steps.FinishEpoch(m.Validation, m.Test!);
+            }
+        }
+
+        /// <summary>Takes the members whose training ended out of the group.</summary>
+        public void RemoveEnded()
+        {
+            if (_ended.Count == 0) return;
+            members.RemoveAll(_ended.Contains);
+            _ended.Clear();
+        }
     }
 
     private static int Width(List<Seat> members)
