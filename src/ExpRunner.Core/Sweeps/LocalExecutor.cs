@@ -95,6 +95,7 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
             timer.Cancel();
         }
         var changes = new List<TrialRecord>();
+        var endedNow = new HashSet<int>();
         foreach (var t in inFlight)
         {
             if (_children.TryGetValue(t.Index, out var child))
@@ -108,7 +109,9 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
                     changes.Add(TrialRuns.Ended(store, sweep, t, child.Process.ExitCode, stdout, await child.Stderr, child.Stopped, clock.GetUtcNow()));
                     _children.Remove(t.Index);
                 }
-                else if (child.Group && TrialRuns.EndedInGroup(store, sweep, t, clock.GetUtcNow()) is { } ended)
+                // Seen ended in its folder while others of its group train on; the group's last trial ends with its process,
+                // so that the sweep never ends while a process of it still writes its runs.
+                else if (child.Group && _children.Values.Count(c => c == child) > 1 && TrialRuns.EndedInGroup(store, sweep, t, clock.GetUtcNow()) is { } ended)
                 {
                     changes.Add(ended);
                     _children.Remove(t.Index);
@@ -122,7 +125,12 @@ public sealed partial class LocalExecutor(SweepStore store, IReadOnlyList<string
                 case null when t.Process is not null:
                     throw new SweepBusyException($"trial {t.Index} of sweep {sweep.Id} runs on {t.Process.Host} ({t.Process}); follow or resume the sweep there");
                 case true:
-                    if (TrialRuns.EndedInGroup(store, sweep, t, clock.GetUtcNow()) is { } ended) changes.Add(ended);
+                    if (inFlight.Count(o => o.Process == t.Process && !endedNow.Contains(o.Index)) > 1
+                        && TrialRuns.EndedInGroup(store, sweep, t, clock.GetUtcNow()) is { } ended)
+                    {
+                        changes.Add(ended);
+                        endedNow.Add(t.Index);
+                    }
                     else if (Located(sweep, t) is { } located) changes.Add(located);
                     break;
                 default:

@@ -125,6 +125,7 @@ public sealed class SlurmExecutor : ISweepExecutor
         }
         string dir = Path.GetFullPath(_store.DirOf(sweep.Id));
         var changes = new List<TrialRecord>();
+        var endedNow = new HashSet<int>();
         foreach (var job in inFlight.Where(t => t.SchedulerId is not null).GroupBy(t => t.SchedulerId!.Split('_')[0]))
         {
             var states = States(job.Key);
@@ -143,13 +144,16 @@ public sealed class SlurmExecutor : ISweepExecutor
                 else next = s.State switch
                 {
                     "PENDING" or "REQUEUED" or "SUSPENDED" or "RESV_DEL_HOLD" => trial with { Status = TrialStatus.Pending, Reason = s.Reason is "None" ? null : $"Slurm: {s.Reason}" },
+                    // A trial seen ended in its folder while others of its task train on; the task's last one ends with the task.
                     "RUNNING" or "CONFIGURING" or "COMPLETING" or "RESIZING" or "SIGNALING" or "STAGE_OUT" =>
-                        (group ? TrialRuns.EndedInGroup(_store, sweep, trial, now) : null) ?? Running(sweep, trial, now),
+                        (group && inFlight.Count(o => o.SchedulerId == trial.SchedulerId && !endedNow.Contains(o.Index)) > 1
+                            ? TrialRuns.EndedInGroup(_store, sweep, trial, now) : null) ?? Running(sweep, trial, now),
                     "COMPLETED" or "FAILED" => Ended(sweep, trial, group, s.ExitCode, outFile, errFile, null, null),
                     "TIMEOUT" or "CANCELLED" or "PREEMPTED" or "DEADLINE" => Ended(sweep, trial, group, s.ExitCode, outFile, errFile, RunStatus.Killed, $"Slurm {s.State}"),
                     _ => Ended(sweep, trial, group, s.ExitCode, outFile, errFile, RunStatus.Failed, $"Slurm {s.State}"),
                 };
                 if (next != trial) changes.Add(next);
+                if (!next.InFlight) endedNow.Add(trial.Index);
             }
         }
         return changes;
