@@ -56,6 +56,23 @@ public class SlurmTests
         Assert.True(p.ExitCode == 0 || may is not null && error.Contains(may, StringComparison.Ordinal), $"scontrol {string.Join(' ', args)}: {error}");
     }
 
+    /// <summary>What Slurm and the run say of a task that did not reach a state: its job, its output and the run's record and log.</summary>
+    private static string Explain(string runs, string task, RunFolder folder)
+    {
+        var sb = new System.Text.StringBuilder();
+        using (var p = Process.Start(new ProcessStartInfo("scontrol", ["show", "job", task]) { RedirectStandardOutput = true, RedirectStandardError = true })!)
+        {
+            sb.AppendLine(p.StandardOutput.ReadToEnd()).AppendLine(p.StandardError.ReadToEnd());
+            p.WaitForExit();
+        }
+        var record = folder.ReadRecord();
+        sb.AppendLine($"run: {record?.Status} {record?.Reason} resumptions {record?.Resumptions.Count}");
+        string sweepDir = new SweepStore(runs).DirOf(Latest(runs).Id);
+        foreach (var f in Directory.GetFiles(sweepDir, "slurm-*").Append(folder.PathOf(RunFolder.LogFile)).Where(File.Exists))
+            sb.AppendLine($"--- {Path.GetFileName(f)}").AppendLine(string.Join('\n', File.ReadLines(f).TakeLast(15)));
+        return sb.ToString();
+    }
+
     [Fact]
     public void A_sweep_runs_as_one_job_array_of_groups_and_leaves_the_same_runs_as_the_local_executor()
     {
@@ -153,12 +170,17 @@ public class SlurmTests
         // As preemption or a node failure would: Slurm stops the task (SIGTERM) and queues it again.
         Scontrol(["requeue", task]);
         Eventually.Reach(() => Folder().ReadRecord()!.Status == RunStatus.Killed || Folder().ReadRecord()!.Resumptions.Count > 0, "the run stopped by the requeue");
-        // A requeued job waits for a begin time (minutes): once it is pending again, it is released.
+        // A requeued job waits for a begin time (minutes): once it is pending again, it is released. A task whose launch failed
+        // under load is held by Slurm (Reason=launch_failed_requeued_held) until released, as its user would.
         Eventually.Reach(() =>
         {
-            if (Squeue(task) == "PENDING") Scontrol(["update", $"JobId={task}", "StartTime=now"], may: "no longer pending"); // it may start meanwhile
+            if (Squeue(task) == "PENDING")
+            {
+                Scontrol(["update", $"JobId={task}", "StartTime=now"], may: "no longer pending"); // it may start meanwhile
+                Scontrol(["release", task]); // a no-op unless held
+            }
             return Folder().ReadRecord() is { Status: RunStatus.Running, Resumptions.Count: 1 };
-        }, "the requeued task resuming the run", 120);
+        }, "the requeued task resuming the run", 180, 500, () => Explain(dir.File("runs"), task, Folder()));
         int from = Folder().ReadRecord()!.Resumptions[0].FromEpoch;
         Eventually.Reach(() => Folder().ReadMetrics().Count > 2 * (from + 3), "epochs after the resumption");
         Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
