@@ -143,26 +143,36 @@ public class GemmTests
         Same<double>(bits, k);
     }
 
-    /// <summary>δᵀ·X's axpy kernel takes rows of C in tiles of 6, 4 and 1 as they fit: a row has the same bits computed alone.</summary>
+    /// <summary>
+    /// δᵀ·X's axpy kernel takes rows of C in tiles of 6, 4 and 1 as they fit, and reads δ from its transpose when δ's
+    /// rows are a page or more long (1024 units in float, 512 in double): a row has the same bits computed alone.
+    /// </summary>
     [Theory]
-    [InlineData(256)]
-    [InlineData(128)]
-    public void A_row_of_delta_transposed_times_X_has_the_same_bits_in_every_tile(int bits)
+    [InlineData(256, 100)]
+    [InlineData(256, 300)] // k in two blocks
+    [InlineData(128, 100)]
+    public void A_row_of_delta_transposed_times_X_has_the_same_bits_in_every_tile(int bits, int k)
     {
-        const int k = 100, n = 70; // k: the batch's rows; n: the inputs
-        var x = As<float>(Random(k * n, 3));
-        foreach (int m in new[] { 1, 2, 3, 5, 8, 9, 20, 23, 30, 120 })
+        SameRows<float>(bits, k, [1, 2, 3, 5, 8, 9, 20, 23, 30, 120, 1024, 1030]);
+        SameRows<double>(bits, k, [1, 5, 23, 512, 515]);
+    }
+
+    private static void SameRows<T>(int bits, int k, int[] units) where T : unmanaged, INumber<T>
+    {
+        const int n = 70; // the inputs: two-vector panels, then one vector, half a vector and single columns
+        var x = As<T>(Random(k * n, 3));
+        foreach (int m in units)
         {
-            var d = As<float>(Random(k * m, 4 + m));
-            var c = new float[m * n];
-            Gemm.MultiplyTransposedA<float>(d, x, c, m, n, k, 1, vectorBits: bits);
+            var d = As<T>(Random(k * m, 4 + m));
+            var c = new T[m * n];
+            Gemm.MultiplyTransposedA<T>(d, x, c, m, n, k, 1, vectorBits: bits);
             for (int i = 0; i < m; i++)
             {
-                var column = new float[k];
+                var column = new T[k];
                 for (int p = 0; p < k; p++) column[p] = d[p * m + i];
-                var row = new float[n];
-                Gemm.MultiplyTransposedA<float>(column, x, row, 1, n, k, 1, vectorBits: bits);
-                Assert.True(row.AsSpan().SequenceEqual(c.AsSpan(i * n, n)), $"row {i} of {m} ({bits} bits)");
+                var row = new T[n];
+                Gemm.MultiplyTransposedA<T>(column, x, row, 1, n, k, 1, vectorBits: bits);
+                Assert.True(row.AsSpan().SequenceEqual(c.AsSpan(i * n, n)), $"row {i} of {m} ({bits} bits, k {k}, {typeof(T).Name})");
             }
         }
     }

@@ -8,8 +8,8 @@ using ExpRunner.Nn;
 using ExpRunner.Training;
 
 // Modes: `profile CONFIG [THREADS] [float64]` times each phase of training on Fashion-MNIST; `eval CONFIG [THREADS]`
-// times evaluation passes (used by train_bench.py); `gemm [THREADS] [BITS] [float64]` prints GFLOP/s of the
-// three products at the training shapes; `config FILE` times reading a config the first time in a process
+// times evaluation passes (used by train_bench.py); `gemm [THREADS] [BITS] [float32|float64] [BATCH,IN,OUT ...]` prints GFLOP/s of the
+// three products at the training shapes (or those given); `config FILE` times reading a config the first time in a process
 // (YAML parse, YAML write, the whole loader) and again; otherwise the BenchmarkDotNet kernels.
 if (args.Length >= 1 && args[0] == "profile")
 {
@@ -24,8 +24,11 @@ if (args.Length >= 1 && args[0] == "eval")
 }
 if (args.Length >= 1 && args[0] == "gemm")
 {
-    if (args.Length > 3 && args[3] == "float64") Profile.Gemms<double>(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
-    else Profile.Gemms<float>(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512);
+    bool f64 = args.Length > 3 && args[3] == "float64", named = args.Length > 3 && args[3] is "float32" or "float64";
+    var shapes = args.Skip(named ? 4 : 3).Select(a => a.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray()).Select(v => (v[0], v[1], v[2])).ToArray();
+    int gemmThreads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1, gemmBits = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512;
+    if (f64) Profile.Gemms<double>(gemmThreads, gemmBits, shapes);
+    else Profile.Gemms<float>(gemmThreads, gemmBits, shapes);
     return;
 }
 if (args.Length >= 1 && args[0] == "config")
@@ -165,11 +168,14 @@ static class Profile
         Console.WriteLine($"fill {t[0]:0.0000} forward {t[1]:0.0000} loss {t[2]:0.0000}");
     }
 
-    /// <summary>`gemm THREADS BITS [float64]`: GFLOP/s of the three products at the training shapes of C1, C3 and C4.</summary>
-    public static void Gemms<T>(int threads, int bits) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    /// <summary>`gemm THREADS BITS [float64] [BATCH,IN,OUT ...]`: GFLOP/s of the three products at the training shapes of C1, C3 and C4
+    /// and of six thesis networks trained together (or at the shapes given).</summary>
+    public static void Gemms<T>(int threads, int bits, (int, int, int)[] shapes) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var rng = new Rng(1);
-        foreach (var (b, i, o) in new[] { (100, 20, 20), (100, 20, 10), (10, 784, 30), (10, 30, 10), (1024, 784, 128), (1024, 128, 64), (1024, 64, 10), (1024, 784, 20), (1024, 784, 512), (1024, 20, 20), (100, 784, 20), (64, 784, 128), (64, 128, 64), (128, 784, 512), (128, 512, 512), (128, 512, 10) })
+        if (shapes.Length == 0)
+            shapes = [(100, 20, 20), (100, 20, 10), (10, 784, 30), (10, 30, 10), (1024, 784, 128), (1024, 128, 64), (1024, 64, 10), (1024, 784, 20), (1024, 784, 512), (1024, 20, 20), (100, 784, 20), (100, 784, 120), (64, 784, 128), (64, 128, 64), (128, 784, 512), (128, 512, 512), (128, 512, 10)];
+        foreach (var (b, i, o) in shapes)
         {
             T[] R(int n) { var r = new T[n]; for (int q = 0; q < n; q++) r[q] = T.CreateChecked(rng.Uniform(-1, 1)); return r; }
             T[] x = R(b * i), w = R(o * i), dz = R(b * o), z = new T[b * o], dw = new T[o * i], dx = new T[b * i];
