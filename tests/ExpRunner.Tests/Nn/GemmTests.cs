@@ -157,6 +157,41 @@ public class GemmTests
         SameRows<double>(bits, k, [1, 5, 23, 512, 515]);
     }
 
+    /// <summary>
+    /// X·Wᵀ takes k in chunks sized by the L1 cache where a tile's rows do not fit in it: the same bits whatever the L1
+    /// (16 KB: chunks of 256 floats; 32 KB; 48 KB; 1 MB: never chunked), k with and without a scalar tail.
+    /// </summary>
+    [Theory]
+    [InlineData(784)]
+    [InlineData(1100)]
+    public void X_times_W_transposed_has_the_same_bits_whatever_the_L1_cache(int k)
+    {
+        SameForEveryL1<float>(k);
+        SameForEveryL1<double>(k);
+    }
+
+    private static void SameForEveryL1<T>(int k) where T : unmanaged, INumber<T>
+    {
+        const int m = 31, n = 21; // four 6-row tiles, a 4-row one and 3 rows alone; pairs of columns and one alone
+        var a = As<T>(Random(m * k, 21));
+        var b = As<T>(Random(n * k, 22));
+        int before = Cpu.L1DataBytes;
+        try
+        {
+            Cpu.L1DataBytes = 1 << 20;
+            var whole = new T[m * n];
+            Gemm.MultiplyTransposedB<T>(a, b, whole, m, n, k, 1, 256);
+            foreach (int l1 in new[] { 16384, 32768, 49152 })
+            {
+                Cpu.L1DataBytes = l1;
+                var chunked = new T[m * n];
+                Gemm.MultiplyTransposedB<T>(a, b, chunked, m, n, k, 1, 256);
+                Assert.True(whole.AsSpan().SequenceEqual(chunked), $"L1 {l1 / 1024} KB, k {k}, {typeof(T).Name}");
+            }
+        }
+        finally { Cpu.L1DataBytes = before; }
+    }
+
     private static void SameRows<T>(int bits, int k, int[] units) where T : unmanaged, INumber<T>
     {
         const int n = 70; // the inputs: two-vector panels, then one vector, half a vector and single columns
