@@ -171,6 +171,7 @@ def measure(cli, out_file, runs):
                     f"{mine / torch_rate:>7.2f}x {mine / numpy_rate:>7.2f}x {mine / best:>7.2f}x {TARGET[name]:>5.1f}x {ok}")
             lines.append(line)
             print(line, flush=True)
+    after_table = len(lines)
     lines += notes
     header = f"{'config':6} {'thr':>3} {'tsharp/s':>9} {'spread':>6} {'ours/s':>9} {'torch/s':>9} {'numpy/s':>9} {'vs tsharp':>9}  fastest peer"
     unavailable = next((v for v in sharp.values() if isinstance(v, str)), None)
@@ -188,7 +189,7 @@ def measure(cli, out_file, runs):
         fastest = max(others, key=others.get)
         lines.append(f"{name:6} {t:>3} {rate:>9.0f} {'±%.0f%%' % (100 * (low_high[1] - low_high[0]) / 2 / rate):>6} {rates[(name, t)][0]:>9.0f} "
                      f"{others['torch']:>9.0f} {others['numpy']:>9.0f} {rates[(name, t)][0] / rate:>8.2f}x  {fastest}")
-    print("\n".join(lines[-12:]), flush=True)
+    print("\n".join(lines[after_table:]), flush=True)  # the table's rows are printed as they come
     scaling = rates[("C4", 2)][0] / rates[("C4", 1)][0]
     share = rates[("C4", 1)][1] / peaks[1]
     lines += ["", f"C4 at {100 * share:.0f}% of the SGEMM peak on 1 thread   target >= 85%   {'ok' if share >= 0.85 else 'MISS'}",

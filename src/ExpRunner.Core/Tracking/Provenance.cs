@@ -68,5 +68,6 @@ public static class Provenance
         ["dotnet"] = Environment.Version.ToString(),
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         ["simd"] = Nn.Gemm.Family(vectorBits),
+        ["cpu"] = Nn.Cpu.Description,
     };
 }

@@ -44,6 +44,10 @@ public class ProvenanceTests
         var clean = OnlyRun(dir.File("clean"));
         Assert.Equal((head, (bool?)false), (clean.GitCommit, clean.GitDirty));
         Assert.Equal(ExpRunner.Nn.Gemm.Family(), clean.Versions["simd"]);
+        // The CPU it ran on, as the benchmarks name it: the model name /proc/cpuinfo gives, then what Cpu.cs adds.
+        string model = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name", StringComparison.Ordinal)).Split(':', 2)[1].Trim();
+        Assert.StartsWith(model, clean.Versions["cpu"], StringComparison.Ordinal);
+        Assert.Equal(ExpRunner.Nn.Cpu.Description, clean.Versions["cpu"]);
         // The kernels' width is an option of the run (EXPRUNNER_VECTOR_BITS), recorded as the kernel family it ran on.
         var scalar = InProcess.Run(new Dictionary<string, string> { ["EXPRUNNER_VECTOR_BITS"] = "128" }, "run", config, "--runs", dir.File("scalar"), "-q");
         Assert.True(scalar.ExitCode == 0, scalar.ToString());
