@@ -211,8 +211,8 @@ public sealed class CompareCommand(CliContext cli) : Command<CompareSettings>
     {
         string ext = Path.GetExtension(file).ToLowerInvariant();
         if (ext is not (".svg" or ".html")) throw new InputException($"--plot {file}: the file must end in .svg or .html");
-        var entries = Entries(c).Select(e => (e.Label, Records: (IReadOnlyList<StepRecord>)e.Runs.Take(50).Select(r => Path.Combine(r.Dir, StepLog.File))
-            .Where(File.Exists).Select(StepLog.ReadRecord).ToList())).ToList();
+        var entries = Entries(c).Select(e => (e.Label, Records: (IReadOnlyList<StepRecord>)e.Runs.Take(50).Where(r => File.Exists(Path.Combine(r.Dir, StepLog.File)))
+            .Select(r => StepLog.ReadRecord(Path.Combine(r.Dir, StepLog.File), live: r.Status == RunStatus.Running)).ToList())).ToList();
         if (entries.All(e => e.Records.Count == 0)) throw new InputException($"--steps: none of the {c.Rows.Count} compared rows has a per-step record (steps.csv.gz)");
         var known = entries.SelectMany(e => e.Records).SelectMany(r => r.ProbeColumns).Distinct().ToList();
         foreach (var p in probes)

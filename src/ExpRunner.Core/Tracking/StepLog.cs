@@ -188,17 +188,27 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
     /// <summary>The rows of a steps file (for tests and readers in this tool).</summary>
     public static IReadOnlyList<StepMetrics> Read(string path) => ReadRecord(path).Steps;
 
-    /// <summary>A steps file: its probe columns and its rows (each probed row's values in the columns' order, NaN where empty).</summary>
-    public static StepRecord ReadRecord(string path)
+    /// <summary>A finished run's steps file, whole to the end (see the overload).</summary>
+    public static StepRecord ReadRecord(string path) => ReadRecord(path, live: false);
+
+    /// <summary>
+    /// A steps file: its probe columns and its rows (each probed row's values in the columns' order, NaN where empty).
+    /// <paramref name="live"/>: the file of a run still training, which may be read while a member is being appended: what
+    /// follows its last whole line is not read (a line is whole once its newline is in), where a finished run's file must
+    /// be whole to the end.
+    /// </summary>
+    public static StepRecord ReadRecord(string path, bool live)
     {
         var rows = new List<StepMetrics>();
-        using var reader = new StreamReader(new GZipStream(BoundedFile.KindOf(path) == BoundedFile.Kind.Regular
-            ? System.IO.File.OpenRead(path) : throw new FileNotFoundException($"{path}: no such file", path), CompressionMode.Decompress));
-        string[] probes = HeaderColumns(reader.ReadLine(), path);
+        using var gzip = new GZipStream(BoundedFile.KindOf(path) == BoundedFile.Kind.Regular
+            ? System.IO.File.OpenRead(path) : throw new FileNotFoundException($"{path}: no such file", path), CompressionMode.Decompress);
+        using var lines = Lines(new StreamReader(gzip), live).GetEnumerator();
+        string[] probes = HeaderColumns(lines.MoveNext() ? lines.Current : null, path);
         var inv = CultureInfo.InvariantCulture;
         int number = 1;
-        for (string? line; (line = reader.ReadLine()) is not null;)
+        while (lines.MoveNext())
         {
+            string line = lines.Current;
             number++;
             var c = line.Split(',');
             if (c.Length != 6 + probes.Length) throw new InvalidDataException($"{path}:{number}: {c.Length} cells, the header has {6 + probes.Length}");
@@ -209,5 +219,30 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
                 double.Parse(c[3], NumberStyles.Float, inv), double.Parse(c[4], NumberStyles.Float, inv), double.Parse(c[5], NumberStyles.Float, inv)) { Probes = values });
         }
         return new StepRecord(probes, rows);
+    }
+
+    /// <summary>The text's lines, each ended by a newline; when <paramref name="live"/>, up to where the stream stops being readable.</summary>
+    private static IEnumerable<string> Lines(StreamReader reader, bool live)
+    {
+        var tail = new StringBuilder();
+        var block = new char[16384];
+        while (true)
+        {
+            int n;
+            try { n = reader.Read(block, 0, block.Length); }
+            catch (InvalidDataException) when (live) { yield break; } // a member still being written
+            if (n == 0) break;
+            int start = 0;
+            for (int i = 0; i < n; i++)
+            {
+                if (block[i] != '\n') continue;
+                if (tail.Length > 0) { tail.Append(block, start, i - start); yield return tail.ToString(); tail.Clear(); }
+                else yield return new string(block, start, i - start);
+                start = i + 1;
+            }
+            tail.Append(block, start, n - start);
+        }
+        // Every line is written with its newline: a finished run's record that ends inside one was cut short.
+        if (tail.Length > 0 && !live) throw new InvalidDataException("the file ends inside a line: it was cut short");
     }
 }

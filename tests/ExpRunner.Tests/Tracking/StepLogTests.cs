@@ -36,6 +36,46 @@ public class StepLogTests
         return reader.ReadToEnd();
     }
 
+    /// <summary>
+    /// A live view reads the record while the run appends a member to it: read as live, the whole lines are shown and
+    /// the rest is not (the UI had shown an error for 2 s in such a moment); read as a finished run's, a record that stops
+    /// inside a line is an error that says so.
+    /// </summary>
+    [Fact]
+    public void A_member_being_appended_is_left_out_of_a_live_read_and_is_an_error_in_a_finished_runs()
+    {
+        using var dir = new TempDir();
+        string path = dir.File(StepLog.File);
+        var log = new StepLog(path, every: 1, probes: ["layer0.weight.norm"]);
+        for (int step = 1; step <= 200; step++)
+        {
+            log.Step(new ExpRunner.Training.StepMetrics(step, 1, step, 0, 1.0 / step, 0.5, 0.01) { Probes = [step * 0.25] });
+            if (step % 50 == 0) log.Flush(force: true); // four members: the header and steps 1–50, then 51–100, …
+        }
+        byte[] whole = File.ReadAllBytes(path);
+        var all = StepLog.ReadRecord(path, live: true);
+        Assert.Equal(200, all.Steps.Count);
+
+        // The next member, 50 steps, caught at lengths short of whole (as a reader between the writer's bytes would).
+        for (int step = 201; step <= 250; step++) log.Step(new ExpRunner.Training.StepMetrics(step, 2, step, 0, 1.0 / step, 0.5, 0.01) { Probes = [step * 0.25] });
+        log.Flush(force: true);
+        byte[] member = File.ReadAllBytes(path)[whole.Length..];
+        Assert.Equal(250, StepLog.ReadRecord(path).Steps.Count);
+        int strictErrors = 0;
+        for (int cut = 1; cut < member.Length; cut += Math.Max(1, member.Length / 40))
+        {
+            File.WriteAllBytes(path, [.. whole, .. member.AsSpan(0, cut)]);
+            var live = StepLog.ReadRecord(path, live: true);
+            Assert.Equal(all.Steps.Select(x => x.Step), live.Steps.Take(200).Select(x => x.Step));
+            Assert.All(live.Steps, x => Assert.Equal(x.Step * 0.25, x.Probes![0])); // no line cut short and read as whole
+            // Read as a finished run's: an error where the text stops inside a line (gzip itself may stop quietly at a cut
+            // member); never a line cut short taken as whole.
+            try { Assert.Equal(live.Steps.Select(x => (x.Step, x.Probes![0])), StepLog.ReadRecord(path).Steps.Select(x => (x.Step, x.Probes![0]))); }
+            catch (InvalidDataException e) { strictErrors++; Assert.Contains("cut short", e.Message + (e.InnerException?.Message ?? ""), StringComparison.Ordinal); }
+        }
+        Assert.True(strictErrors > 0, "a cut record is an error when read as a finished run's");
+    }
+
     [Fact]
     public void Every_step_is_recorded_and_adds_up_to_the_epochs_metrics()
     {

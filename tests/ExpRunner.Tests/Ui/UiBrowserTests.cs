@@ -261,7 +261,13 @@ public class UiBrowserTests(UiFixture ui)
                 && File.Exists(Path.Combine(dir, id!, "steps.csv.gz")), "the live run's first steps");
             var (page, errors) = await ui.Open($"/run/{id}?tab=dynamics");
             await page.Locator("#probe-chart canvas").WaitForAsync(Shown);
-            static long Recorded(string text) => long.Parse(System.Text.RegularExpressions.Regex.Match(text, @"Every step \(([\d,]+) recorded\)").Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
+            static long Recorded(string text)
+            {
+                // Between two updates the tab shows the steps so far, never an error (the record read while a member is appended).
+                var m = System.Text.RegularExpressions.Regex.Match(text, @"Every step \(([\d,]+) recorded\)");
+                Assert.True(m.Success, $"the dynamics tab of the live run shows no step count: {text[..Math.Min(300, text.Length)]}");
+                return long.Parse(m.Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
+            }
             long first = Recorded(await Text(page, "#dynamics"));
             // The user zooms in (as a drag on the chart does); the next updates keep the zoom, and the chart.
             await page.EvaluateAsync("() => { const b = document.querySelector('#steps-chart'); b._plot.setScale('x', { min: 1, max: 5 }); b._zoomed = true; window.__plot = b._plot; }");
