@@ -581,7 +581,28 @@ public static partial class Gemm
                     s20 = Unsafe.Add(ref saved, 4); s21 = Unsafe.Add(ref saved, 5); s30 = Unsafe.Add(ref saved, 6); s31 = Unsafe.Add(ref saved, 7);
                     s40 = Unsafe.Add(ref saved, 8); s41 = Unsafe.Add(ref saved, 9); s50 = Unsafe.Add(ref saved, 10); s51 = Unsafe.Add(ref saved, 11);
                 }
-                for (int p = p0; p < p1; p += v)
+                int p = p0;
+                for (; p + 2 * v <= p1; p += 2 * v) // two steps a turn: the same chain per accumulator, half the loop's own instructions
+                {
+                    var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                    var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                    var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                    x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                    x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                    x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                    x = Vector256.LoadUnsafe(ref a4, (nuint)p); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
+                    x = Vector256.LoadUnsafe(ref a5, (nuint)p); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
+                    nuint q = (nuint)(p + v);
+                    w0 = Vector256.LoadUnsafe(ref b0, q);
+                    w1 = Vector256.LoadUnsafe(ref b1, q);
+                    x = Vector256.LoadUnsafe(ref a0, q); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                    x = Vector256.LoadUnsafe(ref a1, q); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                    x = Vector256.LoadUnsafe(ref a2, q); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                    x = Vector256.LoadUnsafe(ref a3, q); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                    x = Vector256.LoadUnsafe(ref a4, q); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
+                    x = Vector256.LoadUnsafe(ref a5, q); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
+                }
+                for (; p < p1; p += v)
                 {
                     var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
                     var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
