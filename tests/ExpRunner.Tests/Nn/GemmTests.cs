@@ -150,6 +150,7 @@ public class GemmTests
     [Theory]
     [InlineData(256, 100)]
     [InlineData(256, 300)] // k in two blocks
+    [InlineData(256, 101)] // an odd k: the 6-row tile's last step alone
     [InlineData(128, 100)]
     public void A_row_of_delta_transposed_times_X_has_the_same_bits_in_every_tile(int bits, int k)
     {
