@@ -373,7 +373,7 @@ public sealed class UiApi(UiData data)
         if (!System.IO.File.Exists(path)) return new { id = folder.Id, steps = 0, probed = 0, series = new Dictionary<string, object>(), layers = Array.Empty<object>() };
         if (!Served(path)) throw new UiRequestException(404, $"{StepLog.File} of run {id} links outside the runs directory: not served");
         StepRecord record;
-        try { record = StepLog.ReadRecord(path, live: folder.TryReadRecord()?.Status == RunStatus.Running); }
+        try { record = StepLog.ReadRecord(folder); }
         catch (Exception e) when (e is InvalidDataException or IOException or FormatException) { throw new UiRequestException(500, $"{path}: {e.Message}"); }
         var d = Dynamics.From(record);
         var shapes = ModelShape(folder);

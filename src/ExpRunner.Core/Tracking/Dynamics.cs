@@ -38,8 +38,7 @@ public sealed class Dynamics
 
     /// <summary>Reads a run folder's steps.csv.gz (null when it has none), up to its last whole line while the run trains.</summary>
     public static Dynamics? Read(RunFolder folder) =>
-        File.Exists(folder.PathOf(StepLog.File))
-            ? From(StepLog.ReadRecord(folder.PathOf(StepLog.File), live: folder.TryReadRecord()?.Status == RunStatus.Running)) : null;
+        File.Exists(folder.PathOf(StepLog.File)) ? From(StepLog.ReadRecord(folder)) : null;
 
     /// <summary>The index in <see cref="Probed"/> of the last probed step at or before <paramref name="step"/> (-1: none).</summary>
     public int At(long step)

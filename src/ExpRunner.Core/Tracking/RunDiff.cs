@@ -86,7 +86,7 @@ public sealed record RunDiff(string A, string B, IReadOnlyList<Difference> Diffe
         {
             string path = f.PathOf(StepLog.File);
             if (!File.Exists(path)) { missing.Add($"{f.Id} has no per-step record ({StepLog.File})"); return null; }
-            try { return StepLog.ReadRecord(path); }
+            try { return StepLog.ReadRecord(f); }
             catch (Exception e) when (e is InvalidDataException or IOException or FormatException) { missing.Add($"{path}: {e.Message}"); return null; }
         }
         var (sa, sb) = (Record(a), Record(b));

@@ -191,6 +191,10 @@ public sealed class StepLog(string path, int every, IReadOnlyList<string>? probe
     /// <summary>A finished run's steps file, whole to the end (see the overload).</summary>
     public static StepRecord ReadRecord(string path) => ReadRecord(path, live: false);
 
+    /// <summary>A run folder's steps file, read as live while its record says the run trains.</summary>
+    public static StepRecord ReadRecord(RunFolder folder) =>
+        ReadRecord(folder.PathOf(File), live: folder.TryReadRecord()?.Status == RunStatus.Running);
+
     /// <summary>
     /// A steps file: its probe columns and its rows (each probed row's values in the columns' order, NaN where empty).
     /// <paramref name="live"/>: the file of a run still training, which may be read while a member is being appended: what

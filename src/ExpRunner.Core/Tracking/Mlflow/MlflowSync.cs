@@ -120,7 +120,7 @@ public sealed class MlflowSync(MlflowClient client, Action<string> warn, TimePro
         var epochs = folder.ReadMetrics();
         var at = epochs.GroupBy(m => m.Epoch).ToDictionary(g => g.Key, g => g.First().TimestampMs);
         long last = epochs.Count > 0 ? epochs.Max(m => m.TimestampMs) : 0;
-        var steps = File.Exists(folder.PathOf(StepLog.File)) ? StepLog.ReadRecord(folder.PathOf(StepLog.File)) : new StepRecord([], []);
+        var steps = File.Exists(folder.PathOf(StepLog.File)) ? StepLog.ReadRecord(folder) : new StepRecord([], []);
         return [.. Metrics(epochs), .. Metrics(steps.Steps, e => at.GetValueOrDefault(e, last), steps.ProbeColumns), .. folder.ReadSystem().SelectMany(Metrics)];
     }
 
