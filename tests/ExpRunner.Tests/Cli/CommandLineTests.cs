@@ -1,5 +1,7 @@
+using ExpRunner.Cli;
 using ExpRunner.Tests.Support;
 using ExpRunner.Tracking;
+using Spectre.Console.Testing;
 
 namespace ExpRunner.Tests.Cli;
 
@@ -104,5 +106,35 @@ public class CommandLineTests
         var r = InProcess.Run("list", "--runs", dir.File("runs"));
         Assert.Contains("CRASHED", r.Stdout);
         Assert.DoesNotContain("RUNNING", r.Stdout);
+    }
+    /// <summary>
+    /// A command line that names a command is parsed with that command alone registered (start-up);
+    /// its help, and a usage error in it, read exactly as with every command registered.
+    /// </summary>
+    [Fact]
+    public void A_command_parsed_alone_reads_as_among_all_the_commands()
+    {
+        var lines = App.CommandNames.SelectMany(n => new string[][] { [.. n.Split(' '), "--help"], [.. n.Split(' '), "--no-such-option"] }).ToList();
+        Assert.True(lines.Count >= 40, $"{lines.Count} command lines");
+        foreach (var line in lines)
+        {
+            var (alone, among) = (Help(line, line), Help(line, []));
+            Assert.False(string.IsNullOrWhiteSpace(among.Output), string.Join(' ', line));
+            Assert.Equal(among, alone);
+            if (line[^1] == "--help") Assert.True(among.Code == 0 && among.Output.Contains("USAGE:", StringComparison.Ordinal), $"{string.Join(' ', line)}: {among}");
+        }
+        // The help of everything lists every command, each with its description.
+        var all = Help(["--help"], ["--help"]);
+        Assert.Equal(0, all.Code);
+        foreach (var name in App.CommandNames) Assert.Contains(name.Split(' ')[0], all.Output);
+        Assert.Contains("(empty [--older-than 30d])", all.Output);
+    }
+
+    private static (int Code, string Output) Help(string[] line, string[] configuredFor)
+    {
+        var console = new TestConsole().Width(200);
+        var cli = new CliContext { Out = console, Error = console, Environment = new Dictionary<string, string>(), Self = ["exprunner"] };
+        try { return (App.Build(cli, configuredFor).Run(line), console.Output); }
+        catch (Spectre.Console.Cli.CommandAppException e) { return (-1, e.Message); }
     }
 }
