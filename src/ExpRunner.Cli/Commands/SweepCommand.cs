@@ -104,6 +104,12 @@ public sealed class SweepCommand(CliContext cli) : AsyncCommand<SweepSettings>
             string planned = Kind(s.Executor ?? draft.Spec.Executor, s);
             int slots = planned == "local" ? s.Jobs ?? ThreadBudget.DefaultJobs(draft.MaxThreads, Environment.ProcessorCount)
                 : s.MaxParallel ?? draft.Spec.Slurm.MaxParallel ?? (draft.Trials.Count + SlurmExecutor.GroupSize - 1) / SlurmExecutor.GroupSize;
+            // Data that is not there would fail every trial: said before anything is written. Slurm's nodes may see
+            // files this machine does not (and a dry run starts nothing), so there it is a warning.
+            var missing = draft.MissingData();
+            if (missing.Count > 0 && planned == "local" && !s.DryRun)
+                throw new Data.DataException($"{string.Join("; ", missing)} (every trial reading it would fail; nothing was started)");
+            foreach (var m in missing) cli.Warn($"{m} ({(s.DryRun ? "every trial reading it would fail" : "the trials reading it will fail unless the cluster's nodes see it")})");
             if (s.DryRun)
             {
                 view.Plan(draft);

@@ -25,7 +25,19 @@ public static class DatasetLoader
 
     private sealed record Raw(Dataset Train, Dataset? Test, string Source, Dictionary<string, string> Sha256, string? Description = null);
 
-    private static Raw LoadIdx(ImageDataset c)
+    /// <summary>
+    /// Why a dataset's files are not there, found before reading any of them: the message loading it would
+    /// fail with; null when they are there, or the data is generated.
+    /// </summary>
+    public static string? Missing(DatasetConfig c) => c switch
+    {
+        ImageDataset image => IdxPaths(image).Missing,
+        CsvConfig csv => new[] { csv.Path, csv.TestPath }.OfType<string>().FirstOrDefault(p => !File.Exists(p)) is { } absent ? $"{absent}: CSV file not found" : null,
+        _ => null,
+    };
+
+    /// <summary>The four IDX files (each plain or gzipped), or what is missing of them.</summary>
+    private static (string[] Paths, string? Missing) IdxPaths(ImageDataset c)
     {
         string dir = c.ResolvedPath;
         var paths = new string[4];
@@ -36,10 +48,15 @@ public static class DatasetLoader
             paths[i] = File.Exists(raw) ? raw : File.Exists(raw + ".gz") ? raw + ".gz" : "";
             if (paths[i] == "") missing.Add(IdxFiles[i] + "[.gz]");
         }
-        if (missing.Count > 0)
-            throw new DataException(
-                $"{c.Name} data not found in '{dir}': missing {string.Join(", ", missing)}. " +
-                $"Run `make data` (or `exprunner data fetch {c.Name}`) to get it, or set dataset.path.");
+        return (paths, missing.Count == 0 ? null
+            : $"{c.Name} data not found in '{dir}': missing {string.Join(", ", missing)}. " +
+              $"Run `make data` (or `exprunner data fetch {c.Name}`) to get it, or set dataset.path.");
+    }
+
+    private static Raw LoadIdx(ImageDataset c)
+    {
+        var (paths, missing) = IdxPaths(c);
+        if (missing is not null) throw new DataException(missing);
         var (trainX, trainN, rows, cols) = Idx.ReadImages(paths[0]);
         var trainY = Idx.ReadLabels(paths[1]);
         var (testX, testN, trows, tcols) = Idx.ReadImages(paths[2]);
@@ -53,7 +70,7 @@ public static class DatasetLoader
         var train = Dataset.FromPixels(c.Name, trainX, trainY, rows * cols, 10, names, imageWidth: cols);
         var test = Dataset.FromPixels(c.Name, testX, testY, rows * cols, 10, names, imageWidth: cols);
         var sha = paths.ToDictionary(p => Path.GetFileName(p), Sha256Of);
-        var (source, description) = SourceOf(dir);
+        var (source, description) = SourceOf(c.ResolvedPath);
         return new Raw(train, test, source, sha, description);
     }
 

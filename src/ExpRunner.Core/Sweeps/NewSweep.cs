@@ -22,6 +22,14 @@ public sealed class NewSweep
     public required IReadOnlyList<Trial> Trials { get; init; }
     /// <summary>The most matrix threads any trial asks for (training.threads may be swept).</summary>
     public required int MaxThreads { get; init; }
+    /// <summary>The datasets the trials read (a sweep may sweep dataset keys), each once.</summary>
+    public required IReadOnlyList<DatasetConfig> Datasets { get; init; }
+
+    /// <summary>
+    /// Why the trials' data is not there, one message per dataset whose files are missing (what each trial
+    /// would fail with), found before anything is written; empty when it is all there.
+    /// </summary>
+    public IReadOnlyList<string> MissingData() => [.. Datasets.Select(Data.DatasetLoader.Missing).OfType<string>().Distinct()];
 
     /// <summary>Whether the config and --set sweep over anything at all.</summary>
     public bool Sweeps => !Spec.IsEmpty;
@@ -46,28 +54,37 @@ public sealed class NewSweep
                 $"{maxTrials.ToString("N0", CultureInfo.InvariantCulture)} (--max-trials raises the limit)")]);
         }
         var trials = SweepPlan.Expand(spec, loaded.Config.Seed);
-        int threads = Validate(text, configFile, plain, spec.Search is { } search ? SweepPlan.Probes(search, loaded.Config.Seed) : trials);
-        return new NewSweep { ConfigFile = configFile, ConfigText = text, Loaded = loaded, Spec = spec, Plain = plain, Trials = trials, MaxThreads = threads };
+        var (threads, datasets) = Validate(text, configFile, plain, spec.Search is { } search ? SweepPlan.Probes(search, loaded.Config.Seed) : trials);
+        return new NewSweep
+        {
+            ConfigFile = configFile, ConfigText = text, Loaded = loaded, Spec = spec, Plain = plain, Trials = trials, MaxThreads = threads,
+            Datasets = datasets.Count > 0 ? datasets : [loaded.Config.Dataset],
+        };
     }
 
     /// <summary>
     /// Every distinct trial config (repeats differ only in the seed) is checked, on every core; each
-    /// error is reported once, in trial order. Returns the most matrix threads a trial asks for.
+    /// error is reported once, in trial order. Returns the most matrix threads a trial asks for, and the
+    /// datasets the trials read.
     /// </summary>
-    private static int Validate(string text, string file, IReadOnlyList<string> plain, IReadOnlyList<Trial> trials)
+    private static (int Threads, List<DatasetConfig> Datasets) Validate(string text, string file, IReadOnlyList<string> plain, IReadOnlyList<Trial> trials)
     {
         var checkedTrials = trials.Where(t => t.Repeat == 0).AsParallel().AsOrdered().Select(t =>
         {
-            try { return (Trial: t, Threads: ConfigLoader.Parse(text, file, [.. plain, .. t.Overrides]).Config.Training.Threads, Errors: (IReadOnlyList<ConfigError>)[]); }
-            catch (ConfigException e) { return (Trial: t, Threads: 1, Errors: e.Errors); }
+            try
+            {
+                var config = ConfigLoader.Parse(text, file, [.. plain, .. t.Overrides]).Config;
+                return (Trial: t, Threads: config.Training.Threads, Dataset: config.Dataset, Errors: (IReadOnlyList<ConfigError>)[]);
+            }
+            catch (ConfigException e) { return (Trial: t, Threads: 1, Dataset: (DatasetConfig?)null, Errors: e.Errors); }
         }).ToList();
         var errors = new List<ConfigError>();
         var seen = new HashSet<string>();
-        foreach (var (t, _, trialErrors) in checkedTrials)
+        foreach (var (t, _, _, trialErrors) in checkedTrials)
             foreach (var error in trialErrors)
                 if (seen.Add(error.ToString())) errors.Add(error with { Message = $"{error.Message} (trial {t.Index}: {t.Label})" });
         if (errors.Count > 0) throw new ConfigException(errors);
-        return checkedTrials.Select(c => c.Threads).DefaultIfEmpty(1).Max();
+        return (checkedTrials.Select(c => c.Threads).DefaultIfEmpty(1).Max(), [.. checkedTrials.Select(c => c.Dataset).OfType<DatasetConfig>().Distinct()]);
     }
 
     /// <summary>

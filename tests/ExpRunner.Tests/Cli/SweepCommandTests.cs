@@ -22,7 +22,7 @@ public class SweepCommandTests
         sweep:
           grid:
             training.learning_rate: [0.1, 0.3]
-            dataset: [{name: circles, samples: 300}, {name: csv, path: missing.csv}]
+            dataset: [{name: circles, samples: 300}, {name: csv, path: broken.csv}]
         """;
 
     /// <summary>Two trials that never end by themselves (a million epochs).</summary>
@@ -59,7 +59,7 @@ public class SweepCommandTests
     public void Parallel_trials_and_their_threads_share_the_cores()
     {
         using var dir = new TempDir();
-        string config = dir.Write("sw.yaml", Config.Replace("epochs: 15 }", "epochs: 2, threads: 64 }").Replace(", {name: csv, path: missing.csv}]", "]"));
+        string config = dir.Write("sw.yaml", Config.Replace("epochs: 15 }", "epochs: 2, threads: 64 }").Replace(", {name: csv, path: broken.csv}]", "]"));
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--jobs", "2");
         Assert.True(r.ExitCode == 0, r.ToString());
         int share = Math.Max(1, Environment.ProcessorCount / 2);
@@ -73,15 +73,16 @@ public class SweepCommandTests
     {
         using var dir = new TempDir();
         string config = dir.Write("sw.yaml", Config);
+        dir.Write("broken.csv", "x,y,label\n1,2,0\n3,4\n"); // its second row is short: the csv trials fail as they read it
         var dry = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--dry-run");
         Assert.True(dry.ExitCode == 0, dry.ToString());
         Assert.Contains("4 trials (2 × 2)", dry.Stdout);
         Assert.False(Directory.Exists(dir.File("runs")));
 
         var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--jobs", "2");
-        Assert.True(r.ExitCode == 1, r.ToString());                 // two csv trials fail: missing.csv does not exist
+        Assert.True(r.ExitCode == 1, r.ToString());                 // two csv trials fail: broken.csv has a short row
         Assert.Contains("FAILED: 2 FINISHED, 2 FAILED", r.Stderr);
-        Assert.Contains("missing.csv", r.Stderr);
+        Assert.Contains("broken.csv", r.Stderr);
         var store = new SweepStore(dir.File("runs"));
         var sweep = store.Read("latest");
         Assert.Equal(RunStatus.Failed, sweep.Status);
@@ -97,7 +98,7 @@ public class SweepCommandTests
         });
 
         // Make the failed trials possible, then resume: only they run again.
-        File.WriteAllText(dir.File("missing.csv"), "x,y,label\n" + string.Join("\n", Enumerable.Range(0, 100).Select(i => $"{i % 10},{i / 10},{(i % 10 > i / 10 ? 1 : 0)}")) + "\n");
+        File.WriteAllText(dir.File("broken.csv"), "x,y,label\n" + string.Join("\n", Enumerable.Range(0, 100).Select(i => $"{i % 10},{i / 10},{(i % 10 > i / 10 ? 1 : 0)}")) + "\n");
         var resumed = ExpRunnerProcess.Run(dir.Path, "sweep", "--resume", sweep.Id, "--jobs", "2");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains("2 of 4 trials to run or follow", resumed.Stderr);
@@ -266,12 +267,44 @@ public class SweepCommandTests
     public void A_moved_runs_directory_still_compares_by_sweep()
     {
         using var dir = new TempDir();
-        string config = dir.Write("sw.yaml", Config.Replace(", {name: csv, path: missing.csv}]", "]").Replace("epochs: 15", "epochs: 2"));
+        string config = dir.Write("sw.yaml", Config.Replace(", {name: csv, path: broken.csv}]", "]").Replace("epochs: 15", "epochs: 2"));
         Assert.Equal(0, ExpRunnerProcess.Run(dir.Path, "sweep", config).ExitCode);
         Directory.Move(dir.File("runs"), dir.File("elsewhere"));
         var r = ExpRunnerProcess.Run(dir.Path, "compare", "--sweep", "latest", "--runs", "elsewhere", "--format", "csv");
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(3, r.Stdout.Trim().Split('\n').Length); // header and both trials
+    }
+
+    [Fact]
+    public void A_sweep_whose_data_is_not_there_is_refused_before_anything_is_written()
+    {
+        using var dir = new TempDir();
+        string config = dir.Write("sw.yaml", Config); // half its trials read broken.csv, which does not exist
+        var r = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--jobs", "2");
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("error: broken.csv: CSV file not found (every trial reading it would fail; nothing was started)", r.Stderr);
+        Assert.False(Directory.Exists(dir.File("runs")));
+
+        // A dry run starts nothing: it says so and shows the plan.
+        var dry = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--dry-run");
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        Assert.Contains("warning: broken.csv: CSV file not found (every trial reading it would fail)", dry.Stderr);
+        Assert.Contains("4 trials (2 × 2)", dry.Stdout);
+
+        // An image dataset names the files missing and how to get them.
+        string digits = dir.Write("digits.yaml", """
+            name: digits
+            dataset: { name: mnist, path: nowhere }
+            model: { layers: [ { units: 10, activation: softmax } ] }
+            loss: cross_entropy
+            training: { learning_rate: 0.1, batch_size: 100, epochs: 1 }
+            sweep: { grid: { training.learning_rate: [0.1, 0.3] } }
+            """);
+        var mnist = ExpRunnerProcess.Run(dir.Path, "sweep", digits);
+        Assert.True(mnist.ExitCode == 2, mnist.ToString());
+        Assert.Contains("error: mnist data not found in 'nowhere': missing train-images-idx3-ubyte[.gz]", mnist.Stderr);
+        Assert.Contains("exprunner data fetch mnist", mnist.Stderr);
+        Assert.False(Directory.Exists(dir.File("runs")));
     }
 
     [Fact]
