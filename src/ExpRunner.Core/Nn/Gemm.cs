@@ -242,8 +242,8 @@ public static partial class Gemm
         /// The buffer from a cache-line boundary on, pinned so that the boundary stays where it is: the
         /// kernels' vector loads from a panel never straddle two lines, where from an array .NET places
         /// anywhere 8 bytes apart half of them would, each costing a second load (measured on a Zen 2, one
-        /// thread, C4's backward pass in float64: 3.37 → 3.24 s an epoch, medians of 4 runs each, alternated). Where the values lie changes
-        /// the speed only, never a value or the order of a sum.
+        /// thread, C4's backward pass in float64: 3.37 → 3.24 s an epoch, medians of 4 alternated runs).
+        /// Where the values lie changes the speed only, never a value or the order of a sum.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static unsafe Span<T> Grow(ref byte[]? buffer, ref int start, int length)
