@@ -45,7 +45,7 @@ public static class RangeTest
         RunRecorder recorder, CancellationToken cancel) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int batch = config.Training.BatchSize, n = data.Train.Count, batches = (n + batch - 1) / batch;
-        var x = new T[Math.Min(batch, n) * net.Inputs];
+        var x = new Aligned<T>(Math.Min(batch, n) * net.Inputs);
         var y = new T[Math.Min(batch, n) * net.Outputs];
         int[] order = (int[])data.Train.Indices.Clone();
         var shuffle = new Rng(Rng.Derive(config.Seed, "shuffle"));

@@ -69,7 +69,7 @@ public sealed class Dataset
     /// handing its rows to another core would cost more than the copy. (A copy and a conversion per element: the result
     /// is the same however it is split.)
     /// </summary>
-    public void FillBatch<T>(int[] order, int start, int rows, T[] x, T[] y, int outputs, int parts) where T : unmanaged, IFloatingPointIeee754<T>
+    internal void FillBatch<T>(int[] order, int start, int rows, Nn.Aligned<T> x, T[] y, int outputs, int parts) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (parts <= 1) { FillBatch<T>(order.AsSpan(start, rows), x, y, outputs); return; }
         Nn.WorkerPool.Run(FillWork<T>.Get(this, order, start, rows, x, y, outputs, parts), parts);
@@ -80,10 +80,11 @@ public sealed class Dataset
         [ThreadStatic] private static FillWork<T>? _cached;
         private Dataset _data = null!;
         private int[] _order = [];
-        private T[] _x = [], _y = [];
+        private Nn.Aligned<T> _x;
+        private T[] _y = [];
         private int _start, _rows, _outputs, _parts;
 
-        public static FillWork<T> Get(Dataset data, int[] order, int start, int rows, T[] x, T[] y, int outputs, int parts)
+        public static FillWork<T> Get(Dataset data, int[] order, int start, int rows, Nn.Aligned<T> x, T[] y, int outputs, int parts)
         {
             var w = _cached ??= new FillWork<T>();
             (w._data, w._order, w._start, w._rows, w._x, w._y, w._outputs, w._parts) = (data, order, start, rows, x, y, outputs, parts);

@@ -47,7 +47,7 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The widest vectors its products may use (0: the widest the CPU has; 256, 128: narrower kernels, to compare them). Results do not depend on it.</summary>
     public int VectorBits { get; set; }
 
-    private readonly T[][] _z, _a, _dz;  // per layer, [capacity, Out]
+    private readonly Aligned<T>[] _z, _a, _dz;  // per layer, [capacity, Out]
     private readonly T[] _dA;            // scratch for ∂loss/∂A of the output layer
     private T[] _dInput = [];            // ∂loss/∂X, only when asked for
     private readonly ActivateRows _activate;
@@ -57,12 +57,12 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Network(IReadOnlyList<DenseLayer<T>> layers, int capacity)
     {
         Layers = layers; Capacity = capacity;
-        _z = new T[layers.Count][]; _a = new T[layers.Count][]; _dz = new T[layers.Count][];
+        _z = new Aligned<T>[layers.Count]; _a = new Aligned<T>[layers.Count]; _dz = new Aligned<T>[layers.Count];
         for (int l = 0; l < layers.Count; l++)
         {
-            _z[l] = new T[capacity * layers[l].Out];
-            _a[l] = new T[capacity * layers[l].Out];
-            _dz[l] = new T[capacity * layers[l].Out];
+            _z[l] = new Aligned<T>(capacity * layers[l].Out);
+            _a[l] = new Aligned<T>(capacity * layers[l].Out);
+            _dz[l] = new Aligned<T>(capacity * layers[l].Out);
         }
         _dA = new T[capacity * layers[^1].Out];
         _activate = new ActivateRows(this);
@@ -108,9 +108,9 @@ public sealed class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The first layer's Z buffer [Capacity, Out], for a group that makes its product (<see cref="IFirstLayerShare"/>).</summary>
-    internal T[] FirstPreActivations => _z[0];
+    internal Span<T> FirstPreActivations => _z[0].Span;
     /// <summary>The first layer's δ = ∂loss/∂Z [Capacity, Out] after the backward pass reached it.</summary>
-    internal T[] FirstDeltas => _dz[0];
+    internal Span<T> FirstDeltas => _dz[0].Span;
 
     /// <summary>Sum over the batch of the per-example loss, for the last <see cref="Forward"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -22,12 +22,13 @@ public sealed class Evaluator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Network<T> _net;
     private readonly Loss<T> _loss;
-    private readonly T[] _x, _y;
+    private readonly Aligned<T> _x;
+    private readonly T[] _y;
 
     public Evaluator(Network<T> net, Loss<T> loss)
     {
         _net = net; _loss = loss;
-        _x = new T[net.Capacity * net.Inputs];
+        _x = new Aligned<T>(net.Capacity * net.Inputs);
         _y = new T[net.Capacity * net.Outputs];
     }
 

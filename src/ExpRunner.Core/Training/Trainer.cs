@@ -87,7 +87,8 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         private readonly Probes<T>? _probes;
         private readonly Evaluator<T> _evaluator;
         private readonly Stopper? _stopper;
-        private readonly T[] _x, _y;
+        private readonly Aligned<T> _x;
+        private readonly T[] _y;
         private readonly int _batch, _n, _batches;
         private int[] _order;
         private long _step;
@@ -111,7 +112,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
             (_batch, _n) = (config.BatchSize, data.Train.Count);
             _batches = (_n + _batch - 1) / _batch;
             // In a group the batch is filled once for all of them.
-            _x = alone ? new T[Math.Min(_batch, _n) * t._net.Inputs] : [];
+            _x = new Aligned<T>(alone ? Math.Min(_batch, _n) * t._net.Inputs : 0);
             _y = alone ? new T[Math.Min(_batch, _n) * t._net.Outputs] : [];
             _order = (int[])data.Train.Indices.Clone();
             int first = 1;
@@ -157,7 +158,7 @@ public sealed class Trainer<T>(Network<T> net, Loss<T> loss, Optimizer<T> optimi
         }
 
         /// <summary>The batch filled by this training itself (alone).</summary>
-        public (T[] X, T[] Y) Fill(int start, int rows)
+        public (Aligned<T> X, T[] Y) Fill(int start, int rows)
         {
             _data.Train.Data.FillBatch<T>(_order, start, rows, _x, _y, _t._net.Outputs, _t._net.InputParts(rows));
             return (_x, _y);

@@ -48,8 +48,10 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly List<Seat> _joined = [];
     private readonly Dataset _data;
     private readonly int _outputs, _threads, _vectorBits;
-    private readonly T[] _x, _y;
-    private T[] _w = [], _z = [], _d = [], _g = [], _ex = [], _ey = [];
+    private readonly Aligned<T> _x;
+    private readonly T[] _y;
+    private Aligned<T> _w, _z, _d, _g, _ex;
+    private T[] _ey = [];
     private int _resolved;
 
     /// <param name="seats">How many trials will join (each must train through its seat or <see cref="Seat.Leave"/> it).</param>
@@ -62,7 +64,7 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentOutOfRangeException.ThrowIfLessThan(seats, 1);
         _data = data; _outputs = outputs; _threads = Math.Max(1, threads); _vectorBits = vectorBits;
         int rows = Math.Min(batch, trainCount);
-        _x = new T[rows * data.Features];
+        _x = new Aligned<T>(rows * data.Features);
         _y = new T[rows * outputs];
         Seats = Enumerable.Range(0, seats).Select(i => new Seat(this, i)).ToArray();
     }
@@ -295,7 +297,7 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     private static bool SharesForward(Seat m, int k) => k >= Gemm.ShortK && m.Steps!.Net.Layers[0].Out % Tile == 0;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Forward(List<Seat> members, T[] batch, int rows, int k)
+    private void Forward(List<Seat> members, Aligned<T> batch, int rows, int k)
     {
         var x = batch.AsSpan(0, rows * k);
         int wide = 0;
@@ -320,7 +322,7 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (!SharesForward(m, k)) continue;
                 var l0 = m.Steps!.Net.Layers[0];
                 var z = m.Steps.Net.FirstPreActivations;
-                for (int r = 0; r < rows; r++) _z.AsSpan(r * wide + at, l0.Out).CopyTo(z.AsSpan(r * l0.Out));
+                for (int r = 0; r < rows; r++) _z.AsSpan(r * wide + at, l0.Out).CopyTo(z[(r * l0.Out)..]);
                 at += l0.Out;
             }
         }
@@ -345,7 +347,7 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             int units = m.Steps!.Net.Layers[0].Out;
             var d = m.Steps.Net.FirstDeltas;
-            for (int r = 0; r < rows; r++) d.AsSpan(r * units, units).CopyTo(_d.AsSpan(r * wide + at));
+            for (int r = 0; r < rows; r++) d.Slice(r * units, units).CopyTo(_d.AsSpan(r * wide + at));
             at += units;
         }
         Gemm.MultiplyTransposedA<T>(_d, x, _g, wide, k, rows, _threads, vectorBits: _vectorBits);
@@ -363,5 +365,10 @@ public sealed class TrialGroup<T> where T : unmanaged, IFloatingPointIeee754<T>
     private static void Grow(ref T[] buffer, int length)
     {
         if (buffer.Length < length) buffer = new T[length];
+    }
+
+    private static void Grow(ref Aligned<T> buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new Aligned<T>(length);
     }
 }

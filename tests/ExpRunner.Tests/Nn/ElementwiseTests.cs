@@ -40,12 +40,13 @@ public class BatchFillTests
         var labels = Enumerable.Range(0, n).Select(_ => rng.Next(classes)).ToArray();
         var data = ExpRunner.Data.Dataset.FromPixels("t", pixels, labels, features, classes);
         var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
-        float[] x1 = new float[rows * features], y1 = new float[rows * classes], x2 = new float[rows * features], y2 = new float[rows * classes];
+        Aligned<float> x1 = new(rows * features), x2 = new(rows * features);
+        float[] y1 = new float[rows * classes], y2 = new float[rows * classes];
         data.FillBatch(order, 17, rows, x1, y1, classes, parts: 1);
         data.FillBatch(order, 17, rows, x2, y2, classes, parts);
-        Assert.Equal(x1, x2);
+        Assert.Equal(x1.Span.ToArray(), x2.Span.ToArray());
         Assert.Equal(y1, y2);
-        Assert.Equal(pixels[order[17 + 100] * features + 5] / 255f, x1[100 * features + 5], 6); // row 100 is example order[117]
+        Assert.Equal(pixels[order[17 + 100] * features + 5] / 255f, x1.Span[100 * features + 5], 6); // row 100 is example order[117]
         Assert.Equal(1f, y1[100 * classes + labels[order[117]]]);
     }
 }

@@ -204,7 +204,7 @@ static class Profile
         var loss = Loss<T>.Create(SnakeNames<LossKind>.Of(c.Loss));
         var sgd = Optimizer<T>.Create(c.Training, net);
         int b = c.Training.BatchSize, n = data.Train.Count;
-        var x = new T[b * net.Inputs]; var y = new T[b * net.Outputs];
+        var x = new ExpRunner.Nn.Aligned<T>(b * net.Inputs); var y = new T[b * net.Outputs];
         var order = (int[])data.Train.Indices.Clone();
         if (Environment.GetEnvironmentVariable("SHUFFLE") == "1") new Rng(1).Shuffle<int>(order);
         var t = new double[5];
