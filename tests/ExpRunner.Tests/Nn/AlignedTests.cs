@@ -14,7 +14,9 @@ public class AlignedTests
             for (int i = 0; i < 4; i++) keep.Add(new byte[8 * i + 8]); // whatever lies before it
             var d = new Aligned<double>(n);
             var f = new Aligned<float>(n);
+            var v = new Aligned<System.Runtime.Intrinsics.Vector256<double>>(n / 4 + 1); // saved accumulators
             keep.Add(d); keep.Add(f);
+            Assert.Equal(0L, v.LineOffset);
             Assert.Equal((n, n), (d.Length, f.Length));
             Assert.Equal((0L, 0L), (d.LineOffset, f.LineOffset));
             Assert.True(d.Span.IndexOfAnyExcept(0.0) < 0 && f.Span.IndexOfAnyExcept(0f) < 0, $"{n}: not zeroed");
