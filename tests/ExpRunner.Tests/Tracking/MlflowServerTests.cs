@@ -90,8 +90,9 @@ public class MlflowServerTests
         using var dir = new TempDir();
         string exp = Experiment();
         string config = dir.Write("x.yaml", Xor);
+        dir.Write("d.csv", "a,b,label\n1,2,0\n3,4\n");
         var first = ExpRunnerProcess.Run(dir.Path, "sweep", config, "--set", "dataset={name: xor, samples: 200},{name: csv, path: d.csv}", "--mlflow", server.Uri, "--mlflow-experiment", exp);
-        Assert.True(first.ExitCode == 1, first.ToString()); // the csv trial fails: d.csv does not exist
+        Assert.True(first.ExitCode == 1, first.ToString()); // the csv trial fails: d.csv's second row is short
         string experimentId = server.ExperimentId(exp);
         JsonNode Parent() => Assert.Single(server.Runs(experimentId), r => RealMlflow.Pairs(r["data"]!["tags"]) is var t
             && t.ContainsKey("exprunner.sweep_id") && !t.ContainsKey("mlflow.parentRunId"));
