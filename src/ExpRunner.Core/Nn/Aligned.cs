@@ -23,7 +23,7 @@ internal readonly struct Aligned<T> where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
-        _bytes = GC.AllocateArray<byte>(length * Unsafe.SizeOf<T>() + Line, pinned: true);
+        _bytes = GC.AllocateArray<byte>(checked(length * Unsafe.SizeOf<T>() + Line), pinned: true);
         long address = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_bytes));
         _start = (int)((Line - address % Line) % Line);
     }
