@@ -27,6 +27,11 @@ public sealed record CliContext
     public bool Interactive { get; init; }
     /// <summary>Someone can answer a question on the terminal (stdin is a terminal too).</summary>
     public bool CanAsk { get; init; }
+    /// <summary>
+    /// The width notes, warnings and errors wrap at, between words, when the error stream is a terminal
+    /// (asked when first needed); null: they are written as they are (pipes, files, logs).
+    /// </summary>
+    public Func<int?> ErrorWidth { get; init; } = () => null;
     /// <summary>The process's Ctrl-C / SIGTERM handling (none in tests, which cancel the token themselves).</summary>
     public Interruption? Interruption { get; init; }
 
@@ -54,11 +59,36 @@ public sealed record CliContext
     /// <summary>A line for scripts (stdout), as it is.</summary>
     public void Line(string text) => Print(text + "\n");
 
-    public void Note(string text) => ErrorText.WriteLine(text);
+    public void Note(string text) => ErrorText.WriteLine(Wrap(text, ErrorWidth()));
 
-    public void Warn(string text) => ErrorText.WriteLine($"warning: {text}");
+    public void Warn(string text) => ErrorText.WriteLine(Wrap($"warning: {text}", ErrorWidth()));
 
-    public void Fail(string text) => ErrorText.WriteLine($"error: {text}");
+    public void Fail(string text) => ErrorText.WriteLine(Wrap($"error: {text}", ErrorWidth()));
+
+    /// <summary>
+    /// Each line of <paramref name="text"/> longer than <paramref name="width"/> broken between words, its
+    /// continuations indented two more than the line (a word longer than a line is cut); null: as it is.
+    /// </summary>
+    public static string Wrap(string text, int? width)
+    {
+        if (width is not int w || w < 20 || text.Split('\n').All(l => l.Length <= w)) return text;
+        var sb = new System.Text.StringBuilder();
+        foreach (var line in text.Split('\n'))
+        {
+            if (sb.Length > 0) sb.Append('\n');
+            string indent = new(' ', line.Length - line.TrimStart(' ').Length + 2);
+            string rest = line;
+            while (rest.Length > w)
+            {
+                int cut = rest.LastIndexOf(' ', w);
+                if (cut <= indent.Length) cut = w; // no space to break at: cut the word
+                sb.Append(rest.AsSpan(0, cut).TrimEnd()).Append('\n');
+                rest = indent + rest[cut..].TrimStart(' ');
+            }
+            sb.Append(rest);
+        }
+        return sb.ToString();
+    }
 
     /// <summary>The width of output for pipes and files: wide enough that no table wraps.</summary>
     public const int PipeWidth = 4000;
@@ -84,8 +114,18 @@ public sealed record CliContext
             OutTerminal = outTerminal,
             Interactive = errTerminal && !env.ContainsKey("CI"),
             CanAsk = errTerminal && !System.Console.IsInputRedirected,
+            ErrorWidth = errTerminal ? TerminalWidth : () => null,
         };
     }
+
+    /// <summary>The terminal's width (asked once, when first needed: it reads the terminal's description); null if it cannot tell.</summary>
+    private static int? TerminalWidth() => _terminalWidth.Value;
+
+    private static readonly Lazy<int?> _terminalWidth = new(() =>
+    {
+        try { return System.Console.WindowWidth is > 0 and var w ? w : null; }
+        catch (Exception e) when (e is IOException or PlatformNotSupportedException) { return null; }
+    });
 
     private static IAnsiConsole MakeConsole(TextWriter writer, bool terminal, bool noColor)
     {

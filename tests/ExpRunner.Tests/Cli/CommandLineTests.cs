@@ -137,4 +137,24 @@ public class CommandLineTests
         try { return (App.Build(cli, configuredFor).Run(line), console.Output); }
         catch (Spectre.Console.Cli.CommandAppException e) { return (-1, e.Message); }
     }
+    [Fact]
+    public void Errors_on_a_terminal_wrap_between_words_and_elsewhere_stay_one_line()
+    {
+        const string message = "mnist data not found in 'data/mnist': missing train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]. " +
+            "Run `make data` (or `exprunner data fetch mnist`) to get it, or set dataset.path.";
+        var text = new StringWriter();
+        var console = new TestConsole();
+        var cli = new CliContext { Out = console, Error = console, ErrorText = text, Self = ["exprunner"], ErrorWidth = () => 40 };
+        cli.Fail(message);
+        var lines = text.ToString().TrimEnd('\n').Split('\n');
+        Assert.True(lines.Length > 3 && lines.All(l => l.Length <= 40), text.ToString());
+        Assert.StartsWith("error: mnist data", lines[0]);
+        Assert.All(lines.Skip(1), l => Assert.True(l.StartsWith("  ", StringComparison.Ordinal) && l[2] != ' ', l));
+        Assert.Equal("error: " + message, string.Join(' ', lines.Select(l => l.Trim()))); // every word kept, none split
+
+        // A word longer than a line is cut; a line within the width, or no width (a pipe), is left as it is.
+        Assert.Equal("aaaaaaaaaaaaaaaaaaaaaaaaa\n  aaaaa", CliContext.Wrap(new string('a', 30), 25));
+        Assert.Equal("short line", CliContext.Wrap("short line", 25));
+        Assert.Equal(message, CliContext.Wrap(message, null));
+    }
 }
