@@ -582,147 +582,147 @@ public static partial class Gemm
         int tiled = (r1 - r0) / Mr * Mr, sixes = tiled / 6 & ~1; // an even number of 6-row tiles leaves a multiple of 4
         for (int j0 = 0; j0 < n; j0 += nc)
         {
-        int j1 = Math.Min(n, j0 + nc);
-        int i = r0;
-        for (; i < r0 + 6 * sixes; i += 6)
-        {
-            ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
-            ref T a1 = ref Unsafe.Add(ref a0, k);
-            ref T a2 = ref Unsafe.Add(ref a1, k);
-            ref T a3 = ref Unsafe.Add(ref a2, k);
-            ref T a4 = ref Unsafe.Add(ref a3, k);
-            ref T a5 = ref Unsafe.Add(ref a4, k);
-            int j = j0;
-            for (int p0 = 0; p0 < Math.Max(kv, 1); p0 += kc)
+            int j1 = Math.Min(n, j0 + nc);
+            int i = r0;
+            for (; i < r0 + 6 * sixes; i += 6)
             {
-            int p1 = Math.Min(kv, p0 + kc);
-            bool last = p1 == kv;
-            ref Vector256<T> saved = ref MemoryMarshal.GetReference(acc);
-            for (j = j0; j + 2 <= j1; j += 2, saved = ref Unsafe.Add(ref saved, 12))
+                ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
+                ref T a1 = ref Unsafe.Add(ref a0, k);
+                ref T a2 = ref Unsafe.Add(ref a1, k);
+                ref T a3 = ref Unsafe.Add(ref a2, k);
+                ref T a4 = ref Unsafe.Add(ref a3, k);
+                ref T a5 = ref Unsafe.Add(ref a4, k);
+                int j = j0;
+                for (int p0 = 0; p0 < Math.Max(kv, 1); p0 += kc)
+                {
+                    int p1 = Math.Min(kv, p0 + kc);
+                    bool last = p1 == kv;
+                    ref Vector256<T> saved = ref MemoryMarshal.GetReference(acc);
+                    for (j = j0; j + 2 <= j1; j += 2, saved = ref Unsafe.Add(ref saved, 12))
+                    {
+                        ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                        ref T b1 = ref Unsafe.Add(ref b0, k);
+                        Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default,
+                                     s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
+                        if (p0 > 0)
+                        {
+                            s00 = saved; s01 = Unsafe.Add(ref saved, 1); s10 = Unsafe.Add(ref saved, 2); s11 = Unsafe.Add(ref saved, 3);
+                            s20 = Unsafe.Add(ref saved, 4); s21 = Unsafe.Add(ref saved, 5); s30 = Unsafe.Add(ref saved, 6); s31 = Unsafe.Add(ref saved, 7);
+                            s40 = Unsafe.Add(ref saved, 8); s41 = Unsafe.Add(ref saved, 9); s50 = Unsafe.Add(ref saved, 10); s51 = Unsafe.Add(ref saved, 11);
+                        }
+                        int p = p0;
+                        for (; p + 2 * v <= p1; p += 2 * v) // two steps a turn: the same chain per accumulator, half the loop's own instructions
+                        {
+                            var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                            var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                            var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                            x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                            x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                            x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                            x = Vector256.LoadUnsafe(ref a4, (nuint)p); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
+                            x = Vector256.LoadUnsafe(ref a5, (nuint)p); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
+                            nuint q = (nuint)(p + v);
+                            w0 = Vector256.LoadUnsafe(ref b0, q);
+                            w1 = Vector256.LoadUnsafe(ref b1, q);
+                            x = Vector256.LoadUnsafe(ref a0, q); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                            x = Vector256.LoadUnsafe(ref a1, q); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                            x = Vector256.LoadUnsafe(ref a2, q); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                            x = Vector256.LoadUnsafe(ref a3, q); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                            x = Vector256.LoadUnsafe(ref a4, q); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
+                            x = Vector256.LoadUnsafe(ref a5, q); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
+                        }
+                        for (; p < p1; p += v)
+                        {
+                            var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                            var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                            var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                            x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                            x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                            x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                            x = Vector256.LoadUnsafe(ref a4, (nuint)p); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
+                            x = Vector256.LoadUnsafe(ref a5, (nuint)p); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
+                        }
+                        if (!last)
+                        {
+                            saved = s00; Unsafe.Add(ref saved, 1) = s01; Unsafe.Add(ref saved, 2) = s10; Unsafe.Add(ref saved, 3) = s11;
+                            Unsafe.Add(ref saved, 4) = s20; Unsafe.Add(ref saved, 5) = s21; Unsafe.Add(ref saved, 6) = s30; Unsafe.Add(ref saved, 7) = s31;
+                            Unsafe.Add(ref saved, 8) = s40; Unsafe.Add(ref saved, 9) = s41; Unsafe.Add(ref saved, 10) = s50; Unsafe.Add(ref saved, 11) = s51;
+                            continue;
+                        }
+                        ref T crow = ref Unsafe.Add(ref c, (nint)i * n + j);
+                        Pair(ref crow, s00, s01, ref a0, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, n), s10, s11, ref a1, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, 2 * n), s20, s21, ref a2, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, 3 * n), s30, s31, ref a3, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, 4 * n), s40, s41, ref a4, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, 5 * n), s50, s51, ref a5, ref b0, ref b1, kv, k);
+                    }
+                }
+                for (; j < j1; j++)
+                {
+                    ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                    for (int r = 0; r < 6; r++)
+                        Unsafe.Add(ref c, (nint)(i + r) * n + j) = Dot(ref Unsafe.Add(ref a0, r * k), ref b0, kv, k);
+                }
+            }
+            for (; i + Mr <= r0 + tiled; i += Mr)
             {
-                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
-                ref T b1 = ref Unsafe.Add(ref b0, k);
-                Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default,
-                             s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
-                if (p0 > 0)
+                ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
+                ref T a1 = ref Unsafe.Add(ref a0, k);
+                ref T a2 = ref Unsafe.Add(ref a1, k);
+                ref T a3 = ref Unsafe.Add(ref a2, k);
+                int j = j0;
+                for (int p0 = 0; p0 < Math.Max(kv, 1); p0 += kc)
                 {
-                    s00 = saved; s01 = Unsafe.Add(ref saved, 1); s10 = Unsafe.Add(ref saved, 2); s11 = Unsafe.Add(ref saved, 3);
-                    s20 = Unsafe.Add(ref saved, 4); s21 = Unsafe.Add(ref saved, 5); s30 = Unsafe.Add(ref saved, 6); s31 = Unsafe.Add(ref saved, 7);
-                    s40 = Unsafe.Add(ref saved, 8); s41 = Unsafe.Add(ref saved, 9); s50 = Unsafe.Add(ref saved, 10); s51 = Unsafe.Add(ref saved, 11);
+                    int p1 = Math.Min(kv, p0 + kc);
+                    bool last = p1 == kv;
+                    ref Vector256<T> saved = ref MemoryMarshal.GetReference(acc);
+                    for (j = j0; j + 2 <= j1; j += 2, saved = ref Unsafe.Add(ref saved, 8))
+                    {
+                        ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                        ref T b1 = ref Unsafe.Add(ref b0, k);
+                        Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default,
+                                     s20 = default, s21 = default, s30 = default, s31 = default;
+                        if (p0 > 0)
+                        {
+                            s00 = saved; s01 = Unsafe.Add(ref saved, 1); s10 = Unsafe.Add(ref saved, 2); s11 = Unsafe.Add(ref saved, 3);
+                            s20 = Unsafe.Add(ref saved, 4); s21 = Unsafe.Add(ref saved, 5); s30 = Unsafe.Add(ref saved, 6); s31 = Unsafe.Add(ref saved, 7);
+                        }
+                        for (int p = p0; p < p1; p += v)
+                        {
+                            var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                            var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                            var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
+                            x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
+                            x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
+                            x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
+                        }
+                        if (!last)
+                        {
+                            saved = s00; Unsafe.Add(ref saved, 1) = s01; Unsafe.Add(ref saved, 2) = s10; Unsafe.Add(ref saved, 3) = s11;
+                            Unsafe.Add(ref saved, 4) = s20; Unsafe.Add(ref saved, 5) = s21; Unsafe.Add(ref saved, 6) = s30; Unsafe.Add(ref saved, 7) = s31;
+                            continue;
+                        }
+                        ref T crow = ref Unsafe.Add(ref c, (nint)i * n + j);
+                        Pair(ref crow, s00, s01, ref a0, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, n), s10, s11, ref a1, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, 2 * n), s20, s21, ref a2, ref b0, ref b1, kv, k);
+                        Pair(ref Unsafe.Add(ref crow, 3 * n), s30, s31, ref a3, ref b0, ref b1, kv, k);
+                    }
                 }
-                int p = p0;
-                for (; p + 2 * v <= p1; p += 2 * v) // two steps a turn: the same chain per accumulator, half the loop's own instructions
+                for (; j < j1; j++)
                 {
-                    var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
-                    var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
-                    var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
-                    x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
-                    x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
-                    x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
-                    x = Vector256.LoadUnsafe(ref a4, (nuint)p); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
-                    x = Vector256.LoadUnsafe(ref a5, (nuint)p); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
-                    nuint q = (nuint)(p + v);
-                    w0 = Vector256.LoadUnsafe(ref b0, q);
-                    w1 = Vector256.LoadUnsafe(ref b1, q);
-                    x = Vector256.LoadUnsafe(ref a0, q); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
-                    x = Vector256.LoadUnsafe(ref a1, q); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
-                    x = Vector256.LoadUnsafe(ref a2, q); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
-                    x = Vector256.LoadUnsafe(ref a3, q); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
-                    x = Vector256.LoadUnsafe(ref a4, q); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
-                    x = Vector256.LoadUnsafe(ref a5, q); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
+                    ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
+                    for (int r = 0; r < Mr; r++)
+                        Unsafe.Add(ref c, (nint)(i + r) * n + j) = Dot(ref Unsafe.Add(ref a0, r * k), ref b0, kv, k);
                 }
-                for (; p < p1; p += v)
-                {
-                    var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
-                    var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
-                    var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
-                    x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
-                    x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
-                    x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
-                    x = Vector256.LoadUnsafe(ref a4, (nuint)p); s40 = Fma(x, w0, s40); s41 = Fma(x, w1, s41);
-                    x = Vector256.LoadUnsafe(ref a5, (nuint)p); s50 = Fma(x, w0, s50); s51 = Fma(x, w1, s51);
-                }
-                if (!last)
-                {
-                    saved = s00; Unsafe.Add(ref saved, 1) = s01; Unsafe.Add(ref saved, 2) = s10; Unsafe.Add(ref saved, 3) = s11;
-                    Unsafe.Add(ref saved, 4) = s20; Unsafe.Add(ref saved, 5) = s21; Unsafe.Add(ref saved, 6) = s30; Unsafe.Add(ref saved, 7) = s31;
-                    Unsafe.Add(ref saved, 8) = s40; Unsafe.Add(ref saved, 9) = s41; Unsafe.Add(ref saved, 10) = s50; Unsafe.Add(ref saved, 11) = s51;
-                    continue;
-                }
-                ref T crow = ref Unsafe.Add(ref c, (nint)i * n + j);
-                Pair(ref crow, s00, s01, ref a0, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, n), s10, s11, ref a1, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, 2 * n), s20, s21, ref a2, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, 3 * n), s30, s31, ref a3, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, 4 * n), s40, s41, ref a4, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, 5 * n), s50, s51, ref a5, ref b0, ref b1, kv, k);
             }
-            }
-            for (; j < j1; j++)
+            for (; i < r1; i++)
             {
-                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
-                for (int r = 0; r < 6; r++)
-                    Unsafe.Add(ref c, (nint)(i + r) * n + j) = Dot(ref Unsafe.Add(ref a0, r * k), ref b0, kv, k);
+                ref T ai = ref Unsafe.Add(ref a, (nint)i * k);
+                for (int j = j0; j < j1; j++)
+                    Unsafe.Add(ref c, (nint)i * n + j) = Dot(ref ai, ref Unsafe.Add(ref b, (nint)j * k), kv, k);
             }
-        }
-        for (; i + Mr <= r0 + tiled; i += Mr)
-        {
-            ref T a0 = ref Unsafe.Add(ref a, (nint)i * k);
-            ref T a1 = ref Unsafe.Add(ref a0, k);
-            ref T a2 = ref Unsafe.Add(ref a1, k);
-            ref T a3 = ref Unsafe.Add(ref a2, k);
-            int j = j0;
-            for (int p0 = 0; p0 < Math.Max(kv, 1); p0 += kc)
-            {
-            int p1 = Math.Min(kv, p0 + kc);
-            bool last = p1 == kv;
-            ref Vector256<T> saved = ref MemoryMarshal.GetReference(acc);
-            for (j = j0; j + 2 <= j1; j += 2, saved = ref Unsafe.Add(ref saved, 8))
-            {
-                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
-                ref T b1 = ref Unsafe.Add(ref b0, k);
-                Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default,
-                             s20 = default, s21 = default, s30 = default, s31 = default;
-                if (p0 > 0)
-                {
-                    s00 = saved; s01 = Unsafe.Add(ref saved, 1); s10 = Unsafe.Add(ref saved, 2); s11 = Unsafe.Add(ref saved, 3);
-                    s20 = Unsafe.Add(ref saved, 4); s21 = Unsafe.Add(ref saved, 5); s30 = Unsafe.Add(ref saved, 6); s31 = Unsafe.Add(ref saved, 7);
-                }
-                for (int p = p0; p < p1; p += v)
-                {
-                    var w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
-                    var w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
-                    var x = Vector256.LoadUnsafe(ref a0, (nuint)p); s00 = Fma(x, w0, s00); s01 = Fma(x, w1, s01);
-                    x = Vector256.LoadUnsafe(ref a1, (nuint)p); s10 = Fma(x, w0, s10); s11 = Fma(x, w1, s11);
-                    x = Vector256.LoadUnsafe(ref a2, (nuint)p); s20 = Fma(x, w0, s20); s21 = Fma(x, w1, s21);
-                    x = Vector256.LoadUnsafe(ref a3, (nuint)p); s30 = Fma(x, w0, s30); s31 = Fma(x, w1, s31);
-                }
-                if (!last)
-                {
-                    saved = s00; Unsafe.Add(ref saved, 1) = s01; Unsafe.Add(ref saved, 2) = s10; Unsafe.Add(ref saved, 3) = s11;
-                    Unsafe.Add(ref saved, 4) = s20; Unsafe.Add(ref saved, 5) = s21; Unsafe.Add(ref saved, 6) = s30; Unsafe.Add(ref saved, 7) = s31;
-                    continue;
-                }
-                ref T crow = ref Unsafe.Add(ref c, (nint)i * n + j);
-                Pair(ref crow, s00, s01, ref a0, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, n), s10, s11, ref a1, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, 2 * n), s20, s21, ref a2, ref b0, ref b1, kv, k);
-                Pair(ref Unsafe.Add(ref crow, 3 * n), s30, s31, ref a3, ref b0, ref b1, kv, k);
-            }
-            }
-            for (; j < j1; j++)
-            {
-                ref T b0 = ref Unsafe.Add(ref b, (nint)j * k);
-                for (int r = 0; r < Mr; r++)
-                    Unsafe.Add(ref c, (nint)(i + r) * n + j) = Dot(ref Unsafe.Add(ref a0, r * k), ref b0, kv, k);
-            }
-        }
-        for (; i < r1; i++)
-        {
-            ref T ai = ref Unsafe.Add(ref a, (nint)i * k);
-            for (int j = j0; j < j1; j++)
-                Unsafe.Add(ref c, (nint)i * n + j) = Dot(ref ai, ref Unsafe.Add(ref b, (nint)j * k), kv, k);
-        }
         }
     }
 
