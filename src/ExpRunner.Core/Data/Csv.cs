@@ -11,9 +11,12 @@ public static class Csv
     /// <summary>The most classes a dataset may have (a label of 2,000,000,000 is a mistake, not 2 billion classes).</summary>
     public const int MaxClasses = 10_000;
 
+    /// <summary>What a CSV data file is called in messages.</summary>
+    public const string What = "CSV file";
+
     public static Dataset Read(string path, string labelColumn, IReadOnlyList<string>? knownClasses = null)
     {
-        DataFile.Check(path, "CSV file");
+        DataFile.Check(path, What);
         using var reader = new StreamReader(path);
         string? header = reader.ReadLine();
         if (header is null) throw new DataException($"{path}:1:1: empty file, expected a header row");

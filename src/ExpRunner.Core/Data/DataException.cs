@@ -11,7 +11,10 @@ internal static class DataFile
     public static void Check(string path, string what)
     {
         try { IO.BoundedFile.Check(path, MaxBytes); }
-        catch (FileNotFoundException) { throw new DataException($"{path}: {what} not found"); }
+        catch (FileNotFoundException) { throw new DataException(NotFound(path, what)); }
         catch (InvalidDataException e) { throw new DataException(e.Message); }
     }
+
+    /// <summary>What a data file that is not there gets (checked here, or before a sweep starts).</summary>
+    public static string NotFound(string path, string what) => $"{path}: {what} not found";
 }

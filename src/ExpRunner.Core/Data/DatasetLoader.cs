@@ -32,7 +32,7 @@ public static class DatasetLoader
     public static string? Missing(DatasetConfig c) => c switch
     {
         ImageDataset image => IdxPaths(image).Missing,
-        CsvConfig csv => new[] { csv.Path, csv.TestPath }.OfType<string>().FirstOrDefault(p => !File.Exists(p)) is { } absent ? $"{absent}: CSV file not found" : null,
+        CsvConfig csv => new[] { csv.Path, csv.TestPath }.OfType<string>().FirstOrDefault(p => !File.Exists(p)) is { } absent ? DataFile.NotFound(absent, Csv.What) : null,
         _ => null,
     };
 
